@@ -1,0 +1,177 @@
+"""The ``facilitator`` command: migrate, serve, demo, create-user."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+
+from facilitator import demo, migrate
+from facilitator.db import Database
+from facilitator.db.database import sqlite_file
+from facilitator.db.models import Network
+from facilitator.errors import DomainError
+from facilitator.i18n import translate
+from facilitator.services import users
+from facilitator.settings import Settings
+
+
+def _database(settings: Settings) -> Database:
+    return Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
+
+
+def _logins_file(settings: Settings) -> Path:
+    """Where the demo's generated sign-ins are kept: beside the SQLite file (or in ./var)."""
+    path = sqlite_file(settings.database_url)
+    folder = path.parent if path is not None else Path("var")
+    return folder / "demo-logins.txt"
+
+
+def cmd_migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    print("database is at the newest schema")
+    return 0
+
+
+async def _demo(settings: Settings, if_empty: bool) -> list[demo.DemoLogin] | None:
+    db = _database(settings)
+    try:
+        if await demo.has_network(db):
+            if if_empty:
+                return None
+            print("the database already has a network; the demo loads only into an empty one")
+            return None
+        return await demo.load(db)
+    finally:
+        await db.dispose()
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    logins = asyncio.run(_demo(settings, args.if_empty))
+    target = _logins_file(settings)
+    if logins:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{login.role}: {login.email} / {login.password}" for login in logins]
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        target.chmod(0o600)
+        print("demo network loaded")
+    _print_signin(settings, target)
+    return 0
+
+
+def _print_signin(settings: Settings, logins: Path) -> None:
+    url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    print(f"\nFacilitator — sign in at {url}/login")
+    if logins.is_file():
+        for line in logins.read_text(encoding="utf-8").splitlines():
+            print(f"  {line}")
+        print(f"  (demo sign-ins, kept in {logins})")
+    else:
+        print(
+            "  create a user first: facilitator create-user --email you@example.org --name 'Your Name'"
+        )
+
+
+async def _create_user(settings: Settings, args: argparse.Namespace, password: str) -> int:
+    db = _database(settings)
+    try:
+        async with db.read() as session:
+            network_id = args.network or await session.scalar(
+                select(Network.id).order_by(Network.id).limit(1)
+            )
+        if network_id is None:
+            print("no network yet: load one with `facilitator demo` first", file=sys.stderr)
+            return 2
+        user_id = await users.create_user(
+            db, network_id, args.email, password, name=args.name, role=args.role
+        )
+    except DomainError as error:
+        print(translate(error.key, "en", **error.params), file=sys.stderr)
+        return 2
+    finally:
+        await db.dispose()
+    print(f"user {user_id} created: {args.email} ({args.role})")
+    return 0
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    password = os.environ.get("FACILITATOR_NEW_PASSWORD")
+    if password is None:
+        if sys.stdin.isatty():
+            password = getpass.getpass("password: ")
+            if getpass.getpass("again: ") != password:
+                print("the two passwords differ", file=sys.stderr)
+                return 2
+        else:
+            password = sys.stdin.readline().rstrip("\n")
+    return asyncio.run(_create_user(settings, args, password))
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from facilitator.app import create_app
+
+    host, port = args.host or settings.host, args.port or settings.port
+    settings = dataclasses.replace(settings, host=host, port=port)
+    migrate.upgrade(settings.database_url)
+    if args.demo:
+        cmd_demo(settings, argparse.Namespace(if_empty=True))
+    print(f"serving on http://{host}:{port}  (health: /healthz; stop with Ctrl-C)", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        ws_per_message_deflate=False,
+    )
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="facilitator", description=__doc__)
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
+        run=cmd_migrate
+    )
+    serve = sub.add_parser("serve", help="migrate, then serve the app with uvicorn")
+    serve.add_argument("--host", help="address to listen on (FACILITATOR_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (FACILITATOR_PORT)")
+    serve.add_argument("--demo", action="store_true", help="load the demo into an empty database")
+    serve.set_defaults(run=cmd_serve)
+    demo_cmd = sub.add_parser("demo", help="load the Hebrew demo network and print its sign-ins")
+    demo_cmd.add_argument(
+        "--if-empty", action="store_true", help="do nothing (but print sign-ins) if data exists"
+    )
+    demo_cmd.set_defaults(run=cmd_demo)
+    user = sub.add_parser(
+        "create-user",
+        help="add a staff user; the password is asked for, read from stdin, "
+        "or taken from FACILITATOR_NEW_PASSWORD",
+    )
+    user.add_argument("--email", required=True)
+    user.add_argument("--name", required=True)
+    user.add_argument("--role", choices=["facilitator", "backbone"], default="facilitator")
+    user.add_argument("--network", type=int, help="network id (default: the first)")
+    user.set_defaults(run=cmd_create_user)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings.from_env()
+    code: int = args.run(settings, args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

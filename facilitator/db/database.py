@@ -1,0 +1,104 @@
+"""The engine, connection settings and the two kinds of transaction services use.
+
+SQLite is the embedded default: WAL, ``synchronous=FULL``, foreign keys and a busy timeout on
+every connection, and write transactions that begin ``IMMEDIATE`` so a read-then-write never
+fails on lock upgrade. Writes from this process also queue on one asyncio lock: SQLite has one
+writer anyway, and waiting on a lock is cheaper than SQLite's sleeping busy handler. Nothing
+SQLite-specific leaks past this module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL, or ``None`` for other databases and ``:memory:``."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def _sqlite_setup(engine: AsyncEngine, busy_timeout_ms: int, immediate: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN out of the driver's hands so the "begin" hook below decides its kind.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """Engines and sessions for one database, plus the clock services read "now" from."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 5000, clock: Clock = utc_now) -> None:
+        self.url = url
+        self.clock = clock
+        self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self.engine = create_async_engine(url)
+        if self.is_sqlite:
+            # Readers get their own engine so a plain BEGIN never takes the write lock.
+            self.write_engine = create_async_engine(url)
+            _sqlite_setup(self.engine, busy_timeout_ms, immediate=False)
+            _sqlite_setup(self.write_engine, busy_timeout_ms, immediate=True)
+        else:
+            self.write_engine = self.engine
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """One write transaction: commits on success, rolls back on any error."""
+        async with (
+            self._write_lock or nullcontext(),
+            self._write_sessions() as session,
+            session.begin(),
+        ):
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """One read-only transaction (a consistent snapshot)."""
+        async with self._read_sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+        if self.write_engine is not self.engine:
+            await self.write_engine.dispose()

@@ -1,0 +1,299 @@
+"""SQLAlchemy models. The schema itself comes only from Alembic migrations in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from facilitator.flow import CommitmentStatus, Outcome, Role, Stage
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SECTORS = ("government", "nonprofit", "business", "philanthropy", "community", "backbone")
+GROUP_KINDS = ("steering_committee", "working_group", "forum")
+ITEM_KINDS = ("decision", "discussion", "update")
+LANGUAGES = ("he", "en")
+STAFF_ROLES = (Role.BACKBONE.value, Role.FACILITATOR.value)
+
+
+def _one_of(column: str, values: tuple[str, ...] | list[str]) -> str:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return f"{column} IN ({listed})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every engine (SQLite keeps no zone, so store naive UTC)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        result: datetime = value
+        return result.replace(tzinfo=UTC) if result.tzinfo is None else result.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}  # noqa: RUF012
+
+
+class Network(Base):
+    __tablename__ = "networks"
+    __table_args__ = (CheckConstraint(_one_of("default_language", LANGUAGES), name="language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    default_language: Mapped[str] = mapped_column(String(2), default="he")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jerusalem")
+    created_at: Mapped[datetime]
+
+
+class SharedValue(Base):
+    __tablename__ = "shared_values"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    behaviours: Mapped[list[str]]
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+    __table_args__ = (
+        UniqueConstraint("network_id", "name"),
+        CheckConstraint(_one_of("sector", SECTORS), name="sector"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    # Unknown when a participant names a new organization on their phone.
+    sector: Mapped[str | None] = mapped_column(String(20))
+
+
+class Person(Base):
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime]
+
+
+class StaffUser(Base):
+    __tablename__ = "staff_users"
+    __table_args__ = (CheckConstraint(_one_of("role", STAFF_ROLES), name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(2))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Group(Base):
+    __tablename__ = "groups"
+    __table_args__ = (CheckConstraint(_one_of("kind", GROUP_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+
+
+class Strategy(Base):
+    __tablename__ = "strategies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str] = mapped_column(String(500))
+
+
+class Meeting(Base):
+    __tablename__ = "meetings"
+    __table_args__ = (CheckConstraint(_one_of("stage", [s.value for s in Stage]), name="stage"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    scheduled_on: Mapped[date] = mapped_column(Date)
+    # Unique while set; cleared when the meeting closes so the code stops working and can recur.
+    join_code: Mapped[str | None] = mapped_column(String(12), unique=True)
+    stage: Mapped[str] = mapped_column(String(20), default=Stage.LOBBY.value)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    # Makes "create meeting" idempotent: a resent request finds the meeting it made.
+    create_msg_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+
+class AgendaItem(Base):
+    __tablename__ = "agenda_items"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ITEM_KINDS), name="kind"),
+        CheckConstraint("minutes >= 0", name="minutes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(200))
+    minutes: Mapped[int]
+    strategy_id: Mapped[int | None] = mapped_column(ForeignKey("strategies.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    decision: Mapped[str | None] = mapped_column(Text)
+
+
+class Attendance(Base):
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    joined_at: Mapped[datetime]
+
+
+class Blocker(Base):
+    """One line of the opener's "what blocks collaboration" list, editable per network."""
+
+    __tablename__ = "blockers"
+    __table_args__ = (UniqueConstraint("network_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
+    key: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int]
+    label_he: Mapped[str] = mapped_column(String(200))
+    label_en: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OpenerResponse(Base):
+    __tablename__ = "opener_responses"
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id", "blocker_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    # Kept so a phone can change its answer; never shown unless the person chose not anonymous.
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("blockers.id"), index=True)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class OpenerAction(Base):
+    """What the group agreed to do about one flagged blocker."""
+
+    __tablename__ = "opener_actions"
+    __table_args__ = (UniqueConstraint("meeting_id", "blocker_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("blockers.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class Commitment(Base):
+    """Belongs to the group: stays open across meetings until done or dropped."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", [s.value for s in CommitmentStatus]), name="status"),
+        Index("ix_commitments_group_status", "group_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    origin_meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    owner_person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    due_on: Mapped[date] = mapped_column(Date)
+    strategy_id: Mapped[int | None] = mapped_column(ForeignKey("strategies.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    proposed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[datetime | None]
+
+
+class CommitmentReview(Base):
+    """A commitment reopened at a meeting; ``outcome`` stays empty until someone reviews it."""
+
+    __tablename__ = "commitment_reviews"
+    __table_args__ = (
+        UniqueConstraint("commitment_id", "meeting_id"),
+        CheckConstraint(_one_of("outcome", [o.value for o in Outcome]), name="outcome"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"))
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    reopened_at: Mapped[datetime]
+    old_due: Mapped[date] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    new_due: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    reviewer_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    reviewer_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    reviewed_at: Mapped[datetime | None]
+
+
+class MeetingEvent(Base):
+    """The meeting's log: every change, numbered, in the transaction that made it."""
+
+    __tablename__ = "meeting_events"
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "seq"),
+        UniqueConstraint("meeting_id", "client_msg_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    seq: Mapped[int]
+    type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]]
+    actor: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    client_msg_id: Mapped[str | None] = mapped_column(String(64))

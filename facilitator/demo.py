@@ -1,0 +1,276 @@
+"""A demo network in Hebrew, built through the real services, so that its history is real:
+two past meetings of one working group left commitments in every state, and the group's next
+meeting waits in the lobby. Start it and the carry-over is there."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from facilitator.db import Database
+from facilitator.db.models import Network
+from facilitator.flow import Stage
+from facilitator.services import commitments, meetings, network, opener, state, users
+from facilitator.services.actors import Actor
+from facilitator.services.meetings import AgendaItemInput
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    password: str
+    role: str
+
+
+BACKBONE_EMAIL = "backbone@demo.example"
+FACILITATOR_EMAIL = "facilitator@demo.example"
+
+VALUES = (
+    (
+        "שקיפות",
+        [
+            "מחליטים בחדר – אין פגישה לפני הפגישה",
+            "משתפים מידע עם כל השותפים באותו זמן",
+            "אומרים בגלוי כשיש לנו אינטרס בנושא",
+        ],
+    ),
+    (
+        "אחריותיות",
+        [
+            "מתחייבים רק למה שנוכל לבצע",
+            "מדווחים בפגישה הבאה על כל מחויבות – גם כשלא בוצעה",
+            "מבקשים עזרה מוקדם כשמשהו נתקע",
+        ],
+    ),
+    (
+        "קול הקהילה",
+        [
+            "נציגי הורים ובני נוער יושבים בכל קבוצת עבודה",
+            "בודקים כל החלטה מול מי שהיא משפיעה עליו",
+        ],
+    ),
+    (
+        "אמון וכבוד הדדי",
+        [
+            "מקשיבים עד הסוף לפני שמגיבים",
+            "מדברים בשם הארגון שאנחנו מייצגים",
+            "מתווכחים על רעיונות, לא על אנשים",
+        ],
+    ),
+)
+
+ORGANIZATIONS = (
+    ("משרד החינוך – מחוז דרום", "government"),
+    ("עיריית באר שבע – אגף החינוך", "government"),
+    ("עמותת צעדים לנוער", "nonprofit"),
+    ("מרכז הלמידה הקהילתי", "nonprofit"),
+    ("נגב טק בע״מ", "business"),
+    ("קרן שורשים", "philanthropy"),
+    ("ועד ההורים העירוני", "community"),
+    ("מועצת הנוער העירונית", "community"),
+    ("עתיד משותף – ארגון השדרה", "backbone"),
+)
+
+PEOPLE = (
+    ("מיכל לוי", 0),
+    ("יוסף אבו-סבית", 1),
+    ("נועה כהן", 2),
+    ("אברהם ביטון", 3),
+    ("Daniel Green", 4),
+    ("רחל אוחיון", 5),
+    ("סמאח אלעוברה", 6),
+    ("איתי פרץ", 7),
+    ("דנה שמעוני", 8),
+    ("עומר חדד", 2),
+)
+
+
+def _at(day: date, hour: int, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(hour), tz).astimezone(UTC)
+
+
+async def has_network(db: Database) -> bool:
+    async with db.read() as session:
+        return await session.scalar(select(Network.id).limit(1)) is not None
+
+
+async def load(db: Database) -> list[DemoLogin]:
+    """Build the demo network; returns the staff logins it made (passwords are random)."""
+    real_clock = db.clock
+    tz = ZoneInfo("Asia/Jerusalem")
+    today = real_clock().astimezone(tz).date()
+    first_day, second_day = today - timedelta(days=56), today - timedelta(days=28)
+    db.clock = lambda: _at(first_day, 9, tz) - timedelta(days=7)
+    try:
+        nid = await network.create_network(db, "עתיד משותף – רשת לצמצום נשירה בנגב")
+        for title, behaviours in VALUES:
+            await network.add_value(db, nid, title, behaviours)
+        orgs = [await network.add_organization(db, nid, n, s) for n, s in ORGANIZATIONS]
+        people = [await network.add_person(db, nid, n, orgs[o]) for n, o in PEOPLE]
+        steering = await network.add_group(db, nid, "ועדת ההיגוי", "steering_committee")
+        transition = await network.add_group(db, nid, "קבוצת עבודה: המעבר לתיכון", "working_group")
+        await network.add_group(db, nid, "קבוצת עבודה: מעורבות הורים", "working_group")
+        dropout = await network.add_strategy(
+            db, nid, "צמצום נשירה בכיתה ט׳", "ירידה מ-8% ל-5% נושרים עד סוף 2027"
+        )
+        mentoring = await network.add_strategy(
+            db, nid, "חונכות אישית בשנה הראשונה בתיכון", "300 תלמידים עם חונך עד יוני"
+        )
+        logins = [
+            DemoLogin(BACKBONE_EMAIL, secrets.token_urlsafe(9), "backbone"),
+            DemoLogin(FACILITATOR_EMAIL, secrets.token_urlsafe(9), "facilitator"),
+        ]
+        names = {"backbone": "דנה שמעוני", "facilitator": "נועה כהן"}
+        ids = [
+            await users.create_user(
+                db, nid, login.email, login.password, name=names[login.role], role=login.role
+            )
+            for login in logins
+        ]
+        staff = Actor.staff(ids[1], "facilitator")
+
+        # First meeting of the working group: eight weeks ago, six commitments.
+        first = await _meeting(
+            db, staff, transition, "מפגש פתיחה: מיפוי נקודות הנשירה", first_day, dropout
+        )
+        await _walk_to_commitments(db, first, staff, people[:6])
+        made = [
+            await _commit(db, first, staff, text, people[i], first_day + timedelta(days=d), dropout)
+            for text, i, d in (
+                ("להעביר נתוני נשירה לפי בית ספר לכל השותפים", 0, 14),
+                ("למפות את תכניות החונכות הקיימות בעיר", 2, 21),
+                ("לקיים שיחת היכרות עם מועצת הנוער על המעבר לתיכון", 7, 21),
+                ("לגייס שלושה מתנדבים מהחברה לחונכות", 4, 28),
+                ("להציג לקרן הצעה לפיילוט חונכות", 5, 35),
+                ("לבנות טופס משוב להורים על המעבר לתיכון", 6, 24),
+            )
+        ]
+        await meetings.close(db, first, staff)
+
+        # Second meeting: four weeks ago. Every carried commitment gets a different fate.
+        db.clock = lambda: _at(second_day, 9, tz)
+        second = await _meeting(
+            db, staff, transition, "מפגש מעקב: חונכות ונתונים", second_day, mentoring
+        )
+        await meetings.start(db, second, staff)
+        for pid in people[:5] + people[6:8]:
+            await meetings.join(db, second, person_id=pid)
+        outcomes = (
+            ("done", None, None),
+            ("on_track", None, None),
+            ("slipped", second_day + timedelta(days=10), None),
+            ("dropped", None, "החברה הפנתה את המתנדבים לפרויקט אחר; נחפש שותף עסקי נוסף"),
+            ("slipped", second_day + timedelta(days=42), None),
+            ("on_track", None, None),
+        )
+        for cid, (outcome, new_due, reason) in zip(made, outcomes, strict=True):
+            await commitments.review(
+                db, second, staff, cid, outcome, new_due=new_due, reason=reason
+            )
+        await _opener(db, second, staff, people[:5] + people[6:8])
+        for stage in (Stage.AGENDA, Stage.COMMITMENTS):
+            await meetings.move(db, second, staff, stage)
+        await _commit(
+            db,
+            second,
+            staff,
+            "לשלוח לבתי הספר מסמך עקרונות לחונכות",
+            people[1],
+            second_day + timedelta(days=14),
+            mentoring,
+        )
+        await _commit(
+            db,
+            second,
+            staff,
+            "לתאם מפגש הורים ראשון בשכונה ד׳",
+            people[6],
+            second_day + timedelta(days=45),
+            None,
+        )
+        await meetings.close(db, second, staff)
+
+        # Another group's open commitment: it must never show up in the working group's review.
+        db.clock = lambda: _at(second_day + timedelta(days=3), 9, tz)
+        board = await _meeting(
+            db, staff, steering, "ועדת היגוי רבעונית", second_day + timedelta(days=3), dropout
+        )
+        await _walk_to_commitments(db, board, staff, [people[0], people[5], people[8]])
+        await _commit(
+            db,
+            board,
+            staff,
+            "לאשר תקציב לפיילוט החונכות",
+            people[5],
+            second_day + timedelta(days=60),
+            mentoring,
+        )
+        await meetings.close(db, board, staff)
+    finally:
+        db.clock = real_clock
+
+    # The group's next meeting: today, waiting in the lobby.
+    await meetings.create_meeting(
+        db,
+        staff,
+        transition,
+        "מפגש קבוצת העבודה: המעבר לתיכון",
+        today,
+        [
+            AgendaItemInput("נתוני הנשירה המעודכנים", 15, "update", dropout),
+            AgendaItemInput("מודל החונכות: בחירה בין שתי חלופות", 30, "decision", mentoring),
+            AgendaItemInput("איך מביאים יותר קול של הורים לקבוצה", 20, "discussion", None),
+        ],
+    )
+    return logins
+
+
+async def _meeting(
+    db: Database, staff: Actor, group: int, title: str, day: date, strategy: int
+) -> int:
+    result = await meetings.create_meeting(
+        db,
+        staff,
+        group,
+        title,
+        day,
+        [
+            AgendaItemInput("עדכונים מהשותפים", 10, "update", None),
+            AgendaItemInput("החלטה על צעדים להמשך", 30, "decision", strategy),
+        ],
+    )
+    return int(result.event.meeting_id)
+
+
+async def _walk_to_commitments(db: Database, meeting: int, staff: Actor, people: list[int]) -> None:
+    await meetings.start(db, meeting, staff)
+    for pid in people:
+        await meetings.join(db, meeting, person_id=pid)
+    await _opener(db, meeting, staff, people)
+    for stage in (Stage.AGENDA, Stage.COMMITMENTS):
+        await meetings.move(db, meeting, staff, stage)
+
+
+async def _opener(db: Database, meeting: int, staff: Actor, people: list[int]) -> None:
+    """Everyone present flags a few blockers, so the opener has a history to show."""
+    await meetings.move(db, meeting, staff, Stage.OPENER)
+    snapshot = await state.snapshot(db, meeting)
+    blockers = [b["id"] for b in snapshot["blockers"]]
+    for n, pid in enumerate(people):
+        picks = [blockers[(n + k * 3) % len(blockers)] for k in range(1 + n % 3)]
+        await opener.respond(db, meeting, Actor.participant(pid), sorted(set(picks)))
+    top = blockers[4]  # more talk than action
+    await opener.record_action(
+        db, meeting, staff, top, "כל נושא בסדר היום מסתיים בהחלטה או במחויבות"
+    )
+
+
+async def _commit(
+    db: Database, meeting: int, staff: Actor, text: str, owner: int, due: date, strategy: int | None
+) -> int:
+    result = await commitments.add(db, meeting, staff, text, owner, due, strategy)
+    return int(result.event.payload["commitment"]["id"])

@@ -1,0 +1,227 @@
+"""The one path every meeting command takes.
+
+Lock the meeting's sequence, replay a resent client message id, check role, stage and the
+sender's place in the meeting, apply the change and append the numbered event, all in one
+transaction. An error anywhere rolls everything back, the sequence number included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator import flow
+from facilitator.db import Database
+from facilitator.db.models import (
+    Attendance,
+    Group,
+    Meeting,
+    MeetingEvent,
+    Network,
+    Person,
+    StaffUser,
+)
+from facilitator.errors import Forbidden, NotFound
+from facilitator.flow import Action, Role, Stage
+from facilitator.services.actors import Actor
+from facilitator.validate import client_msg_id as check_msg_id
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of a meeting's log, as clients receive it."""
+
+    meeting_id: int
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    actor: str
+    at: datetime
+
+    @classmethod
+    def of(cls, row: MeetingEvent) -> Event:
+        return cls(row.meeting_id, row.seq, row.type, row.payload, row.actor, row.created_at)
+
+
+@dataclass(frozen=True)
+class Result:
+    event: Event
+    #: True when the client message id was seen before: nothing changed this time.
+    replayed: bool = False
+
+
+@dataclass
+class Change:
+    """What a command did: the event to log. ``actor`` overrides the sender's key (a new joiner)."""
+
+    type: str
+    payload: dict[str, Any]
+    actor: str | None = None
+
+
+@dataclass
+class Context:
+    """What a command's body gets: the open transaction and the facts already checked."""
+
+    session: AsyncSession
+    db: Database
+    meeting: Meeting
+    network: Network
+    actor: Actor
+    now: datetime
+    today: date
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def stage(self) -> Stage:
+        return Stage(self.meeting.stage)
+
+
+Body = Callable[[Context], Awaitable[Change]]
+
+
+class _Replay(Exception):
+    def __init__(self, result: Result) -> None:
+        self.result = result
+
+
+def local_today(network: Network, now: datetime) -> date:
+    """The date it is now where the network meets."""
+    return now.astimezone(ZoneInfo(network.timezone)).date()
+
+
+async def run(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    action: Action,
+    body: Body,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Run one meeting command in one transaction and return its event."""
+    msg_id = check_msg_id(client_msg_id)
+    flow.authorize(actor.role, action)
+    try:
+        async with db.write() as session:
+            # Taking the next number first also locks the meeting row on engines with row locks,
+            # so commands on one meeting never interleave.
+            seq = (
+                await session.execute(
+                    update(Meeting)
+                    .where(Meeting.id == meeting_id)
+                    .values(last_seq=Meeting.last_seq + 1)
+                    .returning(Meeting.last_seq)
+                )
+            ).scalar_one_or_none()
+            if seq is None:
+                raise NotFound("meeting.not_found")
+            if msg_id is not None:
+                await _raise_replay(session, meeting_id, msg_id, actor)
+            meeting = await session.get_one(Meeting, meeting_id)
+            network = await network_of_group(session, meeting.group_id)
+            await _check_sender(session, network, meeting, actor, action)
+            flow.check_stage(Stage(meeting.stage), action)
+            now = db.now()
+            context = Context(session, db, meeting, network, actor, now, local_today(network, now))
+            change = await body(context)
+            row = MeetingEvent(
+                meeting_id=meeting_id,
+                seq=seq,
+                type=change.type,
+                payload=change.payload,
+                actor=change.actor or actor.key,
+                created_at=now,
+                client_msg_id=msg_id,
+            )
+            session.add(row)
+            await session.flush()
+            return Result(Event.of(row))
+    except _Replay as replay:
+        return replay.result
+
+
+async def _raise_replay(session: AsyncSession, meeting_id: int, msg_id: str, actor: Actor) -> None:
+    row = (
+        await session.execute(
+            select(MeetingEvent).where(
+                MeetingEvent.meeting_id == meeting_id, MeetingEvent.client_msg_id == msg_id
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        return
+    # A new joiner's first event names the person it created, not the anonymous sender.
+    if row.actor != actor.key and not (actor.person_id is None and row.type == "joined"):
+        raise Forbidden("input.msg_id_reused")
+    raise _Replay(Result(Event.of(row), replayed=True))
+
+
+async def network_of_group(session: AsyncSession, group_id: int) -> Network:
+    network = (
+        await session.execute(
+            select(Network).join(Group, Group.network_id == Network.id).where(Group.id == group_id)
+        )
+    ).scalar_one()
+    return network
+
+
+async def _check_sender(
+    session: AsyncSession, network: Network, meeting: Meeting, actor: Actor, action: Action
+) -> None:
+    """Staff of this network; participants who are people of it and (but to join) present."""
+    if actor.is_staff:
+        await check_staff(session, actor, network.id)
+        return
+    if actor.role is Role.PARTICIPANT and actor.person_id is not None:
+        person = await session.get(Person, actor.person_id)
+        if person is None or person.network_id != network.id:
+            raise Forbidden("participant.unknown")
+        if action is not Action.JOIN:
+            present = await session.scalar(
+                select(Attendance.id).where(
+                    Attendance.meeting_id == meeting.id, Attendance.person_id == actor.person_id
+                )
+            )
+            if present is None:
+                raise Forbidden("participant.not_joined")
+    elif action is not Action.JOIN:
+        raise Forbidden("role.forbidden", role=actor.role.value, action=action.value)
+
+
+async def check_staff(session: AsyncSession, actor: Actor, network_id: int) -> None:
+    """The actor is an active staff user of this network, with the role it claims."""
+    user = await session.get(StaffUser, actor.user_id) if actor.user_id else None
+    if user is None or not user.active or user.network_id != network_id:
+        raise Forbidden("staff.not_in_network")
+    if user.role != actor.role.value:
+        raise Forbidden("staff.role_changed")
+
+
+async def append_event(
+    session: AsyncSession,
+    meeting: Meeting,
+    change: Change,
+    now: datetime,
+    client_msg_id: str | None = None,
+) -> Event:
+    """Log an event outside ``run`` (a new meeting's first event)."""
+    meeting.last_seq += 1
+    row = MeetingEvent(
+        meeting_id=meeting.id,
+        seq=meeting.last_seq,
+        type=change.type,
+        payload=change.payload,
+        actor=change.actor or "system",
+        created_at=now,
+        client_msg_id=client_msg_id,
+    )
+    session.add(row)
+    await session.flush()
+    return Event.of(row)

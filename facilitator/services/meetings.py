@@ -1,0 +1,449 @@
+"""Meetings: create and prepare, join, move through the stages, close behind the gates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator import flow, joincodes
+from facilitator.db import Database
+from facilitator.db.models import (
+    ITEM_KINDS,
+    SECTORS,
+    AgendaItem,
+    Attendance,
+    Commitment,
+    CommitmentReview,
+    Group,
+    Meeting,
+    MeetingEvent,
+    Organization,
+    Person,
+    Strategy,
+)
+from facilitator.errors import Conflict, Invalid, NotFound
+from facilitator.flow import Action, CommitmentStatus, Stage
+from facilitator.services import commitments
+from facilitator.services.actors import Actor
+from facilitator.services.commands import (
+    Change,
+    Context,
+    Event,
+    Result,
+    append_event,
+    check_staff,
+    local_today,
+    network_of_group,
+    run,
+)
+from facilitator.services.views import agenda_item_view, meeting_view, person_view
+from facilitator.validate import (
+    bounded_int,
+    clean_text,
+    optional_text,
+    parse_date,
+    positive_id,
+)
+from facilitator.validate import client_msg_id as check_msg_id
+
+MAX_AGENDA_ITEMS = 40
+MAX_ITEM_MINUTES = 480
+
+
+@dataclass(frozen=True)
+class AgendaItemInput:
+    title: str
+    minutes: int
+    kind: str = "discussion"
+    strategy_id: int | None = None
+
+
+def _check_item(item: AgendaItemInput) -> AgendaItemInput:
+    if item.kind not in ITEM_KINDS:
+        raise Invalid("agenda.bad_kind")
+    return AgendaItemInput(
+        title=clean_text(item.title, "title", kind="title"),
+        minutes=bounded_int(item.minutes, "minutes", 0, MAX_ITEM_MINUTES),
+        kind=item.kind,
+        strategy_id=None if item.strategy_id is None else positive_id(item.strategy_id, "strategy"),
+    )
+
+
+async def _check_strategy(session: AsyncSession, network_id: int, strategy_id: int | None) -> None:
+    if strategy_id is None:
+        return
+    strategy = await session.get(Strategy, strategy_id)
+    if strategy is None or strategy.network_id != network_id:
+        raise NotFound("strategy.not_found")
+
+
+async def _unused_code(session: AsyncSession) -> str:
+    for _ in range(20):
+        code = joincodes.new_code()
+        if await session.scalar(select(Meeting.id).where(Meeting.join_code == code)) is None:
+            return code
+    raise Conflict("meeting.no_free_code")  # pragma: no cover - 148 million codes
+
+
+async def create_meeting(
+    db: Database,
+    actor: Actor,
+    group_id: int,
+    title: str,
+    scheduled_on: date | str,
+    agenda: Sequence[AgendaItemInput] = (),
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """A new meeting in the lobby with a fresh join code and its agenda."""
+    msg_id = check_msg_id(client_msg_id)
+    flow.authorize(actor.role, Action.CREATE_MEETING)
+    title = clean_text(title, "title", kind="title")
+    day = parse_date(scheduled_on, "scheduled_on")
+    if len(agenda) > MAX_AGENDA_ITEMS:
+        raise Invalid("agenda.too_many", limit=MAX_AGENDA_ITEMS)
+    items = [_check_item(item) for item in agenda]
+    async with db.write() as session:
+        if msg_id is not None:
+            existing = await session.scalar(select(Meeting).where(Meeting.create_msg_id == msg_id))
+            if existing is not None:
+                return await _creation_replay(session, existing)
+        group = await session.get(Group, positive_id(group_id, "group"))
+        if group is None:
+            raise NotFound("group.not_found")
+        network = await network_of_group(session, group.id)
+        await check_staff(session, actor, network.id)
+        now = db.now()
+        if day < local_today(network, now):
+            raise Invalid("meeting.date_in_past")
+        for item in items:
+            await _check_strategy(session, network.id, item.strategy_id)
+        meeting = Meeting(
+            group_id=group.id,
+            title=title,
+            scheduled_on=day,
+            join_code=await _unused_code(session),
+            stage=Stage.LOBBY.value,
+            last_seq=0,
+            created_at=now,
+            create_msg_id=msg_id,
+        )
+        session.add(meeting)
+        await session.flush()
+        rows = [
+            AgendaItem(
+                meeting_id=meeting.id,
+                position=position,
+                title=item.title,
+                minutes=item.minutes,
+                kind=item.kind,
+                strategy_id=item.strategy_id,
+            )
+            for position, item in enumerate(items, start=1)
+        ]
+        session.add_all(rows)
+        await session.flush()
+        payload = {"meeting": meeting_view(meeting), "agenda": [agenda_item_view(r) for r in rows]}
+        event = await append_event(
+            session, meeting, Change("meeting_created", payload, actor.key), now, msg_id
+        )
+        return Result(event)
+
+
+async def _creation_replay(session: AsyncSession, meeting: Meeting) -> Result:
+    row = await session.scalar(
+        select(MeetingEvent).where(MeetingEvent.meeting_id == meeting.id, MeetingEvent.seq == 1)
+    )
+    assert row is not None
+    return Result(Event.of(row), replayed=True)
+
+
+async def add_agenda_item(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    item: AgendaItemInput,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    checked = _check_item(item)
+
+    async def body(ctx: Context) -> Change:
+        await _check_strategy(ctx.session, ctx.network.id, checked.strategy_id)
+        count = await ctx.session.scalar(
+            select(func.count()).where(AgendaItem.meeting_id == ctx.meeting.id)
+        )
+        if (count or 0) >= MAX_AGENDA_ITEMS:
+            raise Invalid("agenda.too_many", limit=MAX_AGENDA_ITEMS)
+        top = await ctx.session.scalar(
+            select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == ctx.meeting.id)
+        )
+        row = AgendaItem(
+            meeting_id=ctx.meeting.id,
+            position=int(top or 0) + 1,
+            title=checked.title,
+            minutes=checked.minutes,
+            kind=checked.kind,
+            strategy_id=checked.strategy_id,
+        )
+        ctx.session.add(row)
+        await ctx.session.flush()
+        return Change("agenda_item_added", {"item": agenda_item_view(row)})
+
+    return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
+
+
+async def _agenda_item(ctx: Context, item_id: int) -> AgendaItem:
+    item = await ctx.session.get(AgendaItem, positive_id(item_id, "item"))
+    if item is None or item.meeting_id != ctx.meeting.id:
+        raise NotFound("agenda.item_not_found")
+    return item
+
+
+async def update_agenda_item(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    item_id: int,
+    item: AgendaItemInput,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    checked = _check_item(item)
+
+    async def body(ctx: Context) -> Change:
+        row = await _agenda_item(ctx, item_id)
+        await _check_strategy(ctx.session, ctx.network.id, checked.strategy_id)
+        row.title, row.minutes = checked.title, checked.minutes
+        row.kind, row.strategy_id = checked.kind, checked.strategy_id
+        return Change("agenda_item_updated", {"item": agenda_item_view(row)})
+
+    return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
+
+
+async def record_decision(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    item_id: int,
+    decision: str | None,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """The decision (or notes) taken on an agenda item; empty text clears it."""
+    text = optional_text(decision, "decision", kind="decision")
+
+    async def body(ctx: Context) -> Change:
+        row = await _agenda_item(ctx, item_id)
+        row.decision = text
+        return Change("decision_recorded", {"item": agenda_item_view(row)})
+
+    return await run(
+        db, meeting_id, actor, Action.RECORD_DECISION, body, client_msg_id=client_msg_id
+    )
+
+
+async def move(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    target: Stage | str,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Go to the next stage or back to an earlier one. Leaving the lobby starts the meeting and
+    reopens every open commitment the group carried from earlier meetings."""
+    try:
+        to = Stage(target)
+    except ValueError:
+        raise Invalid("flow.bad_stage") from None
+
+    async def body(ctx: Context) -> Change:
+        current = ctx.stage
+        flow.check_move(current, to)
+        payload: dict[str, Any] = {"stage": to.value, "previous": current.value}
+        if flow.reopens_commitments(current, to):
+            if ctx.meeting.started_at is None:
+                ctx.meeting.started_at = ctx.now
+            payload["reopened"] = await commitments.reopen_for(ctx)
+        ctx.meeting.stage = to.value
+        return Change("stage_changed", payload)
+
+    return await run(db, meeting_id, actor, Action.MOVE, body, client_msg_id=client_msg_id)
+
+
+async def start(
+    db: Database, meeting_id: int, actor: Actor, *, client_msg_id: str | None = None
+) -> Result:
+    """Start the meeting: from the lobby to the review of carried commitments."""
+    return await move(db, meeting_id, actor, Stage.REVIEW, client_msg_id=client_msg_id)
+
+
+async def close_facts(session: AsyncSession, meeting: Meeting) -> flow.CloseFacts:
+    """What the close gate needs to know about a meeting, read in the caller's transaction."""
+    made = (
+        await session.execute(
+            select(Commitment.owner_person_id, Commitment.due_on).where(
+                Commitment.origin_meeting_id == meeting.id,
+                Commitment.status.in_(
+                    [CommitmentStatus.OPEN, CommitmentStatus.DONE, CommitmentStatus.DROPPED]
+                ),
+            )
+        )
+    ).all()
+    pending = await session.scalar(
+        select(func.count()).where(
+            Commitment.origin_meeting_id == meeting.id,
+            Commitment.status == CommitmentStatus.PROPOSED,
+        )
+    )
+    unreviewed = await session.scalar(
+        select(func.count()).where(
+            CommitmentReview.meeting_id == meeting.id, CommitmentReview.outcome.is_(None)
+        )
+    )
+    return flow.CloseFacts(
+        meeting_day=meeting.scheduled_on,
+        made=[flow.MadeCommitment(owner, due) for owner, due in made],
+        pending_proposals=pending or 0,
+        unreviewed=unreviewed or 0,
+    )
+
+
+async def close(
+    db: Database, meeting_id: int, actor: Actor, *, client_msg_id: str | None = None
+) -> Result:
+    """Close the meeting once every gate holds; its join code stops working."""
+
+    async def body(ctx: Context) -> Change:
+        facts = await close_facts(ctx.session, ctx.meeting)
+        flow.check_close(ctx.stage, facts)
+        previous = ctx.meeting.stage
+        ctx.meeting.stage = Stage.CLOSED.value
+        ctx.meeting.closed_at = ctx.now
+        ctx.meeting.join_code = None
+        attended = await ctx.session.scalar(
+            select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
+        )
+        return Change(
+            "meeting_closed",
+            {
+                "stage": Stage.CLOSED.value,
+                "previous": previous,
+                "commitments": len(facts.made),
+                "attendance": attended or 0,
+            },
+        )
+
+    return await run(db, meeting_id, actor, Action.CLOSE, body, client_msg_id=client_msg_id)
+
+
+async def find_open_meeting(db: Database, code: str) -> int:
+    """The open meeting a typed join code leads to."""
+    normalized = joincodes.normalize(code) if isinstance(code, str) else ""
+    if not joincodes.looks_valid(normalized):
+        raise NotFound("join.bad_code")
+    async with db.read() as session:
+        meeting_id = await session.scalar(
+            select(Meeting.id).where(
+                Meeting.join_code == normalized, Meeting.stage != Stage.CLOSED.value
+            )
+        )
+    if meeting_id is None:
+        raise NotFound("join.bad_code")
+    return meeting_id
+
+
+async def join(
+    db: Database,
+    meeting_id: int,
+    *,
+    person_id: int | None = None,
+    name: str | None = None,
+    organization: str | None = None,
+    sector: str | None = None,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Record attendance once per person. A returning phone names its person; a new one gives a
+    name and organization, matched to an existing person of that organization when one fits."""
+    if person_id is None:
+        clean_name = clean_text(name, "name", kind="name")
+        org_name = clean_text(organization, "organization", kind="title")
+    else:
+        positive_id(person_id, "person")
+    actor = Actor.participant(person_id)
+
+    async def body(ctx: Context) -> Change:
+        if person_id is not None:
+            pid = person_id
+        else:
+            pid = await _find_or_create_person(ctx, clean_name, org_name, sector)
+        existing = await ctx.session.scalar(
+            select(Attendance).where(
+                Attendance.meeting_id == ctx.meeting.id, Attendance.person_id == pid
+            )
+        )
+        if existing is not None:
+            raise Conflict("join.already_joined", person_id=pid)
+        ctx.session.add(Attendance(meeting_id=ctx.meeting.id, person_id=pid, joined_at=ctx.now))
+        await ctx.session.flush()
+        count = await ctx.session.scalar(
+            select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
+        )
+        person = await person_view(ctx.session, pid)
+        return Change("joined", {"person": person, "attendance": count}, f"person:{pid}")
+
+    try:
+        return await run(db, meeting_id, actor, Action.JOIN, body, client_msg_id=client_msg_id)
+    except Conflict as already:
+        # Joining twice is no error for the phone: it gets its first join back, unchanged.
+        return await _first_join(db, meeting_id, int(already.params["person_id"]))
+
+
+async def _first_join(db: Database, meeting_id: int, person_id: int) -> Result:
+    async with db.read() as session:
+        row = await session.scalar(
+            select(MeetingEvent).where(
+                MeetingEvent.meeting_id == meeting_id,
+                MeetingEvent.type == "joined",
+                MeetingEvent.actor == f"person:{person_id}",
+            )
+        )
+    if row is None:  # pragma: no cover - attendance is only written with its event
+        raise NotFound("join.not_found")
+    return Result(Event.of(row), replayed=True)
+
+
+async def _find_or_create_person(ctx: Context, name: str, org_name: str, sector: str | None) -> int:
+    if sector is not None and sector not in SECTORS:
+        raise Invalid("organization.bad_sector")
+    network_id = ctx.network.id
+    org = await ctx.session.scalar(
+        select(Organization).where(
+            Organization.network_id == network_id,
+            func.lower(Organization.name) == org_name.lower(),
+        )
+    )
+    if org is None:
+        org = Organization(network_id=network_id, name=org_name, sector=sector)
+        ctx.session.add(org)
+        await ctx.session.flush()
+    person = await ctx.session.scalar(
+        select(Person).where(
+            Person.network_id == network_id,
+            Person.organization_id == org.id,
+            func.lower(Person.name) == name.lower(),
+        )
+    )
+    if person is None:
+        person = Person(
+            network_id=network_id, organization_id=org.id, name=name, created_at=ctx.now
+        )
+        ctx.session.add(person)
+        await ctx.session.flush()
+    return person.id

@@ -1,0 +1,153 @@
+"""Setting up a network: its values, blocker list, organizations, people, groups, strategies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.db import Database
+from facilitator.db.models import (
+    GROUP_KINDS,
+    LANGUAGES,
+    SECTORS,
+    Blocker,
+    Group,
+    Network,
+    Organization,
+    Person,
+    SharedValue,
+    Strategy,
+)
+from facilitator.errors import Invalid, NotFound
+from facilitator.validate import clean_text, optional_text
+
+#: The seed's list of what blocks effective collaboration, in its order and wording.
+SEED_BLOCKERS: tuple[tuple[str, str, str], ...] = (
+    ("unclear_goals", "יעדים לא ברורים", "Unclear goals"),
+    ("big_egos", "אגו-ים גדולים", "Big egos"),
+    ("top_down_leadership", "מנהיגות top-down", "Top-down leadership"),
+    ("conflicting_interests", "אינטרסים מנוגדים", "Conflicting interests"),
+    ("more_talk_than_action", "יותר דיבור מעשייה", "More talk than action"),
+    ("lack_of_trust", "חוסר אמון", "Lack of trust"),
+    ("not_enough_diversity", "העדר גיוון מספק", "Not enough diversity"),
+    ("no_community_voice", "העדר קול של הקהילה", "No community voice"),
+    (
+        "little_follow_through",
+        "מעט מעקב או אחריות לביצוע",
+        "Little follow-through or accountability",
+    ),
+)
+
+
+async def create_network(
+    db: Database, name: str, *, language: str = "he", timezone: str = "Asia/Jerusalem"
+) -> int:
+    """A new network with the seed's blocker list; returns its id."""
+    name = clean_text(name, "name", kind="title")
+    if language not in LANGUAGES:
+        raise Invalid("input.bad_language")
+    async with db.write() as session:
+        network = Network(
+            name=name, default_language=language, timezone=timezone, created_at=db.now()
+        )
+        session.add(network)
+        await session.flush()
+        for position, (key, he, en) in enumerate(SEED_BLOCKERS, start=1):
+            session.add(
+                Blocker(
+                    network_id=network.id,
+                    key=key,
+                    position=position,
+                    label_he=he,
+                    label_en=en,
+                    active=True,
+                )
+            )
+        return network.id
+
+
+async def _next_position(session: AsyncSession, column: Any, network_column: Any, nid: int) -> int:
+    top = await session.scalar(select(func.max(column)).where(network_column == nid))
+    return int(top or 0) + 1
+
+
+async def _require_network(session: AsyncSession, network_id: int) -> None:
+    if await session.get(Network, network_id) is None:
+        raise NotFound("network.not_found")
+
+
+async def add_value(db: Database, network_id: int, title: str, behaviours: Sequence[str]) -> int:
+    """A shared value and the behaviours it expects, placed last."""
+    title = clean_text(title, "title", kind="title")
+    cleaned = [clean_text(b, "behaviour", kind="behaviour") for b in behaviours]
+    if not cleaned:
+        raise Invalid("value.behaviours_required")
+    async with db.write() as session:
+        await _require_network(session, network_id)
+        position = await _next_position(
+            session, SharedValue.position, SharedValue.network_id, network_id
+        )
+        value = SharedValue(
+            network_id=network_id, position=position, title=title, behaviours=cleaned
+        )
+        session.add(value)
+        await session.flush()
+        return value.id
+
+
+async def add_organization(
+    db: Database, network_id: int, name: str, sector: str | None = None
+) -> int:
+    name = clean_text(name, "organization", kind="title")
+    if sector is not None and sector not in SECTORS:
+        raise Invalid("organization.bad_sector")
+    async with db.write() as session:
+        await _require_network(session, network_id)
+        org = Organization(network_id=network_id, name=name, sector=sector)
+        session.add(org)
+        await session.flush()
+        return org.id
+
+
+async def add_person(
+    db: Database, network_id: int, name: str, organization_id: int | None = None
+) -> int:
+    name = clean_text(name, "name", kind="name")
+    async with db.write() as session:
+        await _require_network(session, network_id)
+        if organization_id is not None:
+            org = await session.get(Organization, organization_id)
+            if org is None or org.network_id != network_id:
+                raise NotFound("organization.not_found")
+        person = Person(
+            network_id=network_id, organization_id=organization_id, name=name, created_at=db.now()
+        )
+        session.add(person)
+        await session.flush()
+        return person.id
+
+
+async def add_group(db: Database, network_id: int, name: str, kind: str) -> int:
+    name = clean_text(name, "name", kind="title")
+    if kind not in GROUP_KINDS:
+        raise Invalid("group.bad_kind")
+    async with db.write() as session:
+        await _require_network(session, network_id)
+        group = Group(network_id=network_id, name=name, kind=kind)
+        session.add(group)
+        await session.flush()
+        return group.id
+
+
+async def add_strategy(db: Database, network_id: int, title: str, target: str) -> int:
+    title = clean_text(title, "title", kind="title")
+    target_text = optional_text(target, "target") or ""
+    async with db.write() as session:
+        await _require_network(session, network_id)
+        strategy = Strategy(network_id=network_id, title=title, target=target_text)
+        session.add(strategy)
+        await session.flush()
+        return strategy.id

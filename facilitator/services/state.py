@@ -1,0 +1,147 @@
+"""Reading a meeting: the full snapshot a screen starts from, and the events it missed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator import flow
+from facilitator.db import Database
+from facilitator.db.models import (
+    AgendaItem,
+    Attendance,
+    Blocker,
+    Commitment,
+    CommitmentReview,
+    Group,
+    Meeting,
+    MeetingEvent,
+    OpenerAction,
+    SharedValue,
+    Strategy,
+)
+from facilitator.errors import NotFound
+from facilitator.flow import CommitmentStatus
+from facilitator.services.commands import Event, network_of_group
+from facilitator.services.meetings import close_facts
+from facilitator.services.opener import respondents, tally
+from facilitator.services.views import (
+    agenda_item_view,
+    commitment_views,
+    meeting_view,
+    people_views,
+    review_view,
+)
+from facilitator.validate import positive_id
+
+JSON = dict[str, Any]
+
+
+async def values(session: AsyncSession, network_id: int) -> list[JSON]:
+    rows = await session.scalars(
+        select(SharedValue)
+        .where(SharedValue.network_id == network_id)
+        .order_by(SharedValue.position)
+    )
+    return [{"id": v.id, "title": v.title, "behaviours": v.behaviours} for v in rows]
+
+
+async def snapshot(db: Database, meeting_id: int) -> JSON:
+    """Everything a console, projector or phone needs to draw the meeting, as of ``last_seq``."""
+    async with db.read() as session:
+        meeting = await session.get(Meeting, positive_id(meeting_id, "meeting"))
+        if meeting is None:
+            raise NotFound("meeting.not_found")
+        group = await session.get_one(Group, meeting.group_id)
+        network = await network_of_group(session, group.id)
+        blockers = (
+            await session.scalars(
+                select(Blocker)
+                .where(Blocker.network_id == network.id, Blocker.active.is_(True))
+                .order_by(Blocker.position)
+            )
+        ).all()
+        agenda = (
+            await session.scalars(
+                select(AgendaItem)
+                .where(AgendaItem.meeting_id == meeting.id)
+                .order_by(AgendaItem.position)
+            )
+        ).all()
+        present = (
+            await session.scalars(
+                select(Attendance.person_id)
+                .where(Attendance.meeting_id == meeting.id)
+                .order_by(Attendance.joined_at, Attendance.id)
+            )
+        ).all()
+        people = await people_views(session, present)
+        reviews = (
+            await session.scalars(
+                select(CommitmentReview)
+                .where(CommitmentReview.meeting_id == meeting.id)
+                .order_by(CommitmentReview.id)
+            )
+        ).all()
+        reopened = await commitment_views(
+            session,
+            [await session.get_one(Commitment, r.commitment_id) for r in reviews],
+        )
+        made = (
+            await session.scalars(
+                select(Commitment)
+                .where(
+                    Commitment.origin_meeting_id == meeting.id,
+                    Commitment.status != CommitmentStatus.REJECTED.value,
+                )
+                .order_by(Commitment.id)
+            )
+        ).all()
+        actions = (
+            await session.scalars(select(OpenerAction).where(OpenerAction.meeting_id == meeting.id))
+        ).all()
+        strategies = (
+            await session.scalars(select(Strategy).where(Strategy.network_id == network.id))
+        ).all()
+        gates = flow.close_problems(await close_facts(session, meeting))
+        return {
+            "meeting": meeting_view(meeting),
+            "group": {"id": group.id, "name": group.name, "kind": group.kind},
+            "network": {
+                "id": network.id,
+                "name": network.name,
+                "language": network.default_language,
+            },
+            "values": await values(session, network.id),
+            "blockers": [
+                {"id": b.id, "key": b.key, "he": b.label_he, "en": b.label_en} for b in blockers
+            ],
+            "strategies": [{"id": s.id, "title": s.title, "target": s.target} for s in strategies],
+            "agenda": [agenda_item_view(item) for item in agenda],
+            "attendance": [people[pid] for pid in present],
+            "tally": await tally(session, meeting.id),
+            "respondents": await respondents(session, meeting.id),
+            "opener_actions": {str(a.blocker_id): a.text for a in actions},
+            "reopened": [
+                {**commitment, "review": review_view(review)}
+                for commitment, review in zip(reopened, reviews, strict=True)
+            ],
+            "commitments": await commitment_views(session, list(made)),
+            "gates": [{"key": g.key, "params": g.params} for g in gates],
+        }
+
+
+async def events_since(
+    db: Database, meeting_id: int, after_seq: int, limit: int = 500
+) -> list[Event]:
+    """The events a reconnecting client missed, oldest first (at most ``limit``)."""
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(MeetingEvent)
+            .where(MeetingEvent.meeting_id == meeting_id, MeetingEvent.seq > after_seq)
+            .order_by(MeetingEvent.seq)
+            .limit(limit)
+        )
+        return [Event.of(row) for row in rows]

@@ -1,0 +1,128 @@
+"""Plain, JSON-ready shapes of stored rows: what events carry and snapshots show."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.db.models import (
+    AgendaItem,
+    Commitment,
+    CommitmentReview,
+    Meeting,
+    Organization,
+    Person,
+)
+from facilitator.flow import Outcome
+
+JSON = dict[str, Any]
+
+
+async def people_views(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, JSON]:
+    """People with their organization and sector, by id, in one query."""
+    ids = set(person_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Person, Organization)
+        .outerjoin(Organization, Organization.id == Person.organization_id)
+        .where(Person.id.in_(ids))
+    )
+    return {
+        person.id: {
+            "id": person.id,
+            "name": person.name,
+            "organization": org.name if org else None,
+            "organization_id": org.id if org else None,
+            "sector": org.sector if org else None,
+        }
+        for person, org in rows
+    }
+
+
+async def person_view(session: AsyncSession, person_id: int) -> JSON:
+    return (await people_views(session, [person_id]))[person_id]
+
+
+async def times_slipped(session: AsyncSession, commitment_ids: Iterable[int]) -> dict[int, int]:
+    """How often each commitment slipped: counted from its reviews, never stored twice."""
+    ids = list(commitment_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(CommitmentReview.commitment_id, func.count())
+        .where(
+            CommitmentReview.commitment_id.in_(ids),
+            CommitmentReview.outcome == Outcome.SLIPPED.value,
+        )
+        .group_by(CommitmentReview.commitment_id)
+    )
+    counts: dict[int, int] = {cid: n for cid, n in rows}
+    return {cid: counts.get(cid, 0) for cid in ids}
+
+
+async def commitment_views(session: AsyncSession, commitments: list[Commitment]) -> list[JSON]:
+    slipped = await times_slipped(session, (c.id for c in commitments))
+    owners = await people_views(session, (c.owner_person_id for c in commitments))
+    return [
+        {
+            "id": c.id,
+            "group_id": c.group_id,
+            "origin_meeting_id": c.origin_meeting_id,
+            "text": c.text,
+            "owner": owners[c.owner_person_id],
+            "due": c.due_on.isoformat(),
+            "strategy_id": c.strategy_id,
+            "status": c.status,
+            "proposed_by": c.proposed_by_person_id,
+            "times_slipped": slipped[c.id],
+        }
+        for c in commitments
+    ]
+
+
+async def commitment_view(session: AsyncSession, commitment: Commitment) -> JSON:
+    return (await commitment_views(session, [commitment]))[0]
+
+
+def review_view(review: CommitmentReview) -> JSON:
+    return {
+        "commitment_id": review.commitment_id,
+        "meeting_id": review.meeting_id,
+        "old_due": review.old_due.isoformat(),
+        "outcome": review.outcome,
+        "new_due": review.new_due.isoformat() if review.new_due else None,
+        "reason": review.reason,
+        "reviewer_person_id": review.reviewer_person_id,
+        "reviewer_user_id": review.reviewer_user_id,
+        "reviewed_at": review.reviewed_at.isoformat() if review.reviewed_at else None,
+    }
+
+
+def agenda_item_view(item: AgendaItem) -> JSON:
+    return {
+        "id": item.id,
+        "position": item.position,
+        "title": item.title,
+        "minutes": item.minutes,
+        "strategy_id": item.strategy_id,
+        "kind": item.kind,
+        "decision": item.decision,
+    }
+
+
+def meeting_view(meeting: Meeting) -> JSON:
+    return {
+        "id": meeting.id,
+        "group_id": meeting.group_id,
+        "title": meeting.title,
+        "scheduled_on": meeting.scheduled_on.isoformat(),
+        "stage": meeting.stage,
+        "join_code": meeting.join_code,
+        "last_seq": meeting.last_seq,
+        "started_at": meeting.started_at.isoformat() if meeting.started_at else None,
+        "closed_at": meeting.closed_at.isoformat() if meeting.closed_at else None,
+    }

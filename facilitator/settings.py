@@ -1,0 +1,51 @@
+"""All settings, read once from the environment (and an optional ``.env`` file).
+
+Every setting here is documented in the README; ``tests/test_docs.py`` fails when one is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.config import Config
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/facilitator.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    sqlite_busy_timeout_ms: int = 5000
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, env_file: str | Path | None = ".env") -> Settings:
+        """Read settings: ``DATABASE_URL`` and the ``FACILITATOR_*`` variables."""
+        path = env_file if env_file and Path(env_file).is_file() else None
+        plain = Config(path)
+        config = Config(path, env_prefix="FACILITATOR_")
+        return cls(
+            database_url=plain("DATABASE_URL", default=DEFAULT_DATABASE_URL),
+            host=config("HOST", default=cls.host),
+            port=config("PORT", cast=int, default=cls.port),
+            public_url=config("PUBLIC_URL", default=cls.public_url),
+            sqlite_busy_timeout_ms=config(
+                "SQLITE_BUSY_TIMEOUT_MS", cast=int, default=cls.sqlite_busy_timeout_ms
+            ),
+            log_level=config("LOG_LEVEL", default=cls.log_level),
+        )
+
+
+#: Environment variable names, as documented (the docs test reads this).
+ENVIRONMENT_VARIABLES = (
+    "DATABASE_URL",
+    "FACILITATOR_HOST",
+    "FACILITATOR_PORT",
+    "FACILITATOR_PUBLIC_URL",
+    "FACILITATOR_SQLITE_BUSY_TIMEOUT_MS",
+    "FACILITATOR_LOG_LEVEL",
+)

@@ -1,0 +1,82 @@
+"""Edge checks for user text, ids and dates: bounded, cleaned, refused with a message key."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+from facilitator.errors import Invalid
+
+#: Upper bounds on user text, in characters. Documented in the README ("Limits").
+LIMITS = {
+    "name": 120,
+    "title": 200,
+    "text": 500,
+    "reason": 500,
+    "decision": 2000,
+    "behaviour": 300,
+    "email": 254,
+}
+
+# Control characters are never wanted in names or notes; newlines and tabs are kept in long text.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+
+def clean_text(value: object, field: str, *, kind: str = "text", multiline: bool = False) -> str:
+    """Strip and normalise ``value``; refuse it empty, not text, or over the bound for ``kind``."""
+    if not isinstance(value, str):
+        raise Invalid("input.not_text", field=field)
+    text = unicodedata.normalize("NFC", _CONTROL.sub("", value))
+    if multiline:
+        text = "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines()).strip()
+    else:
+        text = _SPACES.sub(" ", " ".join(text.split())).strip()
+    if not text:
+        raise Invalid("input.empty", field=field)
+    limit = LIMITS[kind]
+    if len(text) > limit:
+        raise Invalid("input.too_long", field=field, limit=limit)
+    return text
+
+
+def optional_text(value: object, field: str, *, kind: str = "text") -> str | None:
+    """Like ``clean_text`` but ``None`` or blank means absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return clean_text(value, field, kind=kind, multiline=True)
+
+
+def parse_date(value: object, field: str) -> date:
+    """An ISO date (``YYYY-MM-DD``) or a ``date``; anything else is refused."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise Invalid("input.bad_date", field=field)
+
+
+def positive_id(value: object, field: str) -> int:
+    """A database id: a positive integer (booleans are not ids)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise Invalid("input.bad_id", field=field)
+    return value
+
+
+def bounded_int(value: object, field: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise Invalid("input.out_of_range", field=field, low=low, high=high)
+    return value
+
+
+def client_msg_id(value: object) -> str | None:
+    """A client message id: up to 64 printable ASCII characters, or absent."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_.:-]{1,64}", value):
+        raise Invalid("input.bad_client_msg_id")
+    return value

@@ -1,0 +1,67 @@
+"""Alembic environment: async engine, batch mode for SQLite, URL from the app's settings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from facilitator.db import Base, Database
+from facilitator.db.models import UTCDateTime
+from facilitator.settings import Settings
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def _url() -> str:
+    return config.attributes.get("database_url") or Settings.from_env().database_url
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    # Migrations stay free of app imports: a UTC datetime is a plain DateTime in the schema.
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime()"
+    return False
+
+
+def _configure(connection: Connection | None = None, url: str | None = None) -> None:
+    context.configure(
+        connection=connection,
+        url=url,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+        render_item=_render_item,
+        literal_binds=connection is None,
+    )
+
+
+def run_offline() -> None:
+    _configure(url=_url())
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_sync(connection: Connection) -> None:
+    _configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    # The app's own Database: the same pragmas (WAL, foreign keys, busy timeout) as at run time.
+    database = Database(_url())
+    try:
+        async with database.write_engine.connect() as connection:
+            await connection.run_sync(_run_sync)
+            await connection.commit()
+    finally:
+        await database.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    asyncio.run(run_online())
