@@ -188,7 +188,11 @@ def test_each_gate_alone_refuses_close(change: dict[str, object], key: str) -> N
 def test_all_unmet_gates_are_listed_together() -> None:
     with pytest.raises(GateRefused) as refused:
         flow.check_close(C, facts(made=[], unreviewed=3, pending_proposals=2))
-    assert keys(refused.value) == ["gate.unreviewed", "gate.no_commitment", "gate.pending_proposals"]
+    assert keys(refused.value) == [
+        "gate.unreviewed",
+        "gate.no_commitment",
+        "gate.pending_proposals",
+    ]
     assert refused.value.reasons[0].params == {"count": 3}
 
 

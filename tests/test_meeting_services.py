@@ -17,14 +17,19 @@ from facilitator.services.meetings import AgendaItemInput
 from tests.conftest import TODAY, World
 
 
-async def new_meeting(db: Database, world: World, day: date = TODAY, group: int | None = None) -> int:
+async def new_meeting(
+    db: Database, world: World, day: date = TODAY, group: int | None = None
+) -> int:
     result = await meetings.create_meeting(
         db,
         world.staff,
         group or world.group,
         "מפגש",
         day,
-        [AgendaItemInput("עדכונים", 10, "update"), AgendaItemInput("החלטה", 20, "decision", world.strategy)],
+        [
+            AgendaItemInput("עדכונים", 10, "update"),
+            AgendaItemInput("החלטה", 20, "decision", world.strategy),
+        ],
     )
     return result.event.meeting_id
 
@@ -51,16 +56,20 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
     code = snap["meeting"]["join_code"]
     assert snap["meeting"]["stage"] == "lobby"
     assert [v["title"] for v in snap["values"]] == ["שקיפות"]
-    assert len(snap["blockers"]) == 9 and snap["blockers"][0]["en"] == "Unclear goals"
+    assert len(snap["blockers"]) == 9
+    assert snap["blockers"][0]["en"] == "Unclear goals"
     assert await meetings.find_open_meeting(db, code.lower()) == mid
 
     # Phones join: two known people, one new person with a new organization.
     p0, p1 = world.people[:2]
     await meetings.join(db, mid, person_id=p0)
     await meetings.join(db, mid, person_id=p1)
-    new = await meetings.join(db, mid, name="Dana  Levi ", organization="Parents' forum", sector="community")
+    new = await meetings.join(
+        db, mid, name="Dana  Levi ", organization="Parents' forum", sector="community"
+    )
     newcomer = new.event.payload["person"]
-    assert newcomer["name"] == "Dana Levi" and newcomer["sector"] == "community"
+    assert newcomer["name"] == "Dana Levi"
+    assert newcomer["sector"] == "community"
     assert new.event.payload["attendance"] == 3
 
     start = await meetings.start(db, mid, world.staff)
@@ -105,14 +114,16 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
         "attendance": 3,
     }
     final = await state.snapshot(db, mid)
-    assert final["meeting"]["stage"] == "closed" and final["meeting"]["join_code"] is None
+    assert final["meeting"]["stage"] == "closed"
+    assert final["meeting"]["join_code"] is None
     assert final["opener_actions"] == {str(blockers[4]): "כל סעיף נגמר בהחלטה"}
     assert final["agenda"][1]["decision"] == "בוחרים בחלופה ב׳"
     assert [c["status"] for c in final["commitments"]] == ["open", "open"]
     assert final["gates"] == []
     # Every change is in the log, numbered without gaps.
     numbers = await seqs(db, mid)
-    assert numbers == list(range(1, len(numbers) + 1)) and numbers[-1] == final["meeting"]["last_seq"]
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert numbers[-1] == final["meeting"]["last_seq"]
     # The code stops working, and closed is final.
     with pytest.raises(NotFound):
         await meetings.find_open_meeting(db, code)
@@ -135,7 +146,9 @@ async def test_close_lists_every_unmet_gate_and_changes_nothing(db: Database, wo
 
 async def test_going_back_and_forward_again(db: Database, world: World) -> None:
     mid = await new_meeting(db, world)
-    await walk(db, mid, world.staff, Stage.REVIEW, Stage.OPENER, Stage.AGENDA, Stage.OPENER, Stage.AGENDA)
+    await walk(
+        db, mid, world.staff, Stage.REVIEW, Stage.OPENER, Stage.AGENDA, Stage.OPENER, Stage.AGENDA
+    )
     await walk(db, mid, world.staff, Stage.LOBBY, Stage.REVIEW)
     assert (await state.snapshot(db, mid))["meeting"]["stage"] == "review"
 
@@ -145,7 +158,8 @@ async def test_join_codes_are_short_unambiguous_and_distinct(db: Database, world
     for _ in range(30):
         mid = await new_meeting(db, world)
         code = (await state.snapshot(db, mid))["meeting"]["join_code"]
-        assert len(code) == 6 and not set(code) & set("0O1IL2Z5S8B6G")
+        assert len(code) == 6
+        assert not set(code) & set("0O1IL2Z5S8B6G")
         codes.add(code)
     assert len(codes) == 30
 
@@ -154,7 +168,8 @@ async def test_join_records_attendance_once(db: Database, world: World) -> None:
     mid = await new_meeting(db, world)
     first = await meetings.join(db, mid, person_id=world.people[0])
     again = await meetings.join(db, mid, person_id=world.people[0])
-    assert again.replayed and again.event == first.event
+    assert again.replayed
+    assert again.event == first.event
     # A new phone of a known person is matched by name and organization, not duplicated.
     named = await meetings.join(db, mid, name="Dana Levi", organization="Parents")
     renamed = await meetings.join(db, mid, name="dana levi", organization="PARENTS")
@@ -170,17 +185,24 @@ async def test_join_records_attendance_once(db: Database, world: World) -> None:
 async def test_resent_client_message_ids_change_nothing(db: Database, world: World) -> None:
     mid = await new_meeting(db, world)
     phone = Actor.participant(world.people[0])
-    joined = await meetings.join(db, mid, name="New Person", organization="Org", client_msg_id="j-1")
-    joined_again = await meetings.join(db, mid, name="New Person", organization="Org", client_msg_id="j-1")
-    assert joined_again.replayed and joined_again.event == joined.event
+    joined = await meetings.join(
+        db, mid, name="New Person", organization="Org", client_msg_id="j-1"
+    )
+    joined_again = await meetings.join(
+        db, mid, name="New Person", organization="Org", client_msg_id="j-1"
+    )
+    assert joined_again.replayed
+    assert joined_again.event == joined.event
     await meetings.join(db, mid, person_id=world.people[0], client_msg_id="j-2")
     first = await meetings.start(db, mid, world.staff, client_msg_id="m-1")
     second = await meetings.start(db, mid, world.staff, client_msg_id="m-1")
-    assert second.replayed and second.event == first.event
+    assert second.replayed
+    assert second.event == first.event
     await walk(db, mid, world.staff, Stage.OPENER, Stage.AGENDA)
     a = await commitments.propose(db, mid, phone, "משהו", TODAY, client_msg_id="c-1")
     b = await commitments.propose(db, mid, phone, "משהו", TODAY, client_msg_id="c-1")
-    assert b.replayed and a.event == b.event
+    assert b.replayed
+    assert a.event == b.event
     async with db.read() as session:
         made = await session.scalar(select(func.count()).select_from(Commitment))
         people = await session.scalar(select(func.count()).select_from(Person))
@@ -189,11 +211,18 @@ async def test_resent_client_message_ids_change_nothing(db: Database, world: Wor
     assert await seqs(db, mid) == [1, 2, 3, 4, 5, 6, 7]
     # The same id from someone else is refused, not replayed to them.
     with pytest.raises(Exception) as reused:
-        await commitments.propose(db, mid, Actor.participant(world.people[1]), "x", TODAY, client_msg_id="c-1")
+        await commitments.propose(
+            db, mid, Actor.participant(world.people[1]), "x", TODAY, client_msg_id="c-1"
+        )
     assert getattr(reused.value, "key", None) == "input.msg_id_reused"
     # Creating a meeting is idempotent too.
-    m1 = await meetings.create_meeting(db, world.staff, world.group, "ישיבה", TODAY, client_msg_id="new-1")
-    m2 = await meetings.create_meeting(db, world.staff, world.group, "ישיבה", TODAY, client_msg_id="new-1")
-    assert m2.replayed and m2.event == m1.event
+    m1 = await meetings.create_meeting(
+        db, world.staff, world.group, "ישיבה", TODAY, client_msg_id="new-1"
+    )
+    m2 = await meetings.create_meeting(
+        db, world.staff, world.group, "ישיבה", TODAY, client_msg_id="new-1"
+    )
+    assert m2.replayed
+    assert m2.event == m1.event
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Meeting)) == 2

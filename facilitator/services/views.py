@@ -60,7 +60,7 @@ async def times_slipped(session: AsyncSession, commitment_ids: Iterable[int]) ->
         )
         .group_by(CommitmentReview.commitment_id)
     )
-    counts: dict[int, int] = {cid: n for cid, n in rows}
+    counts: dict[int, int] = dict(rows.all())
     return {cid: counts.get(cid, 0) for cid in ids}
 
 
