@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint format check-python clean
+.PHONY: run test test-postgres lint format check-python clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Facilitator needs Python 3.11 or newer (set PYTHON=...)")'
@@ -28,6 +28,12 @@ run: $(VENV)/.run-installed
 ## test: install what the tests need, then lint, type-check and run every test
 test: $(VENV)/.test-installed lint
 	$(BIN)/pytest
+
+## test-postgres: the database tests again on a local PostgreSQL (installed and started if
+## missing, which needs root; CI does this after `make test`)
+test-postgres: $(VENV)/.test-installed
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	FACILITATOR_TEST_POSTGRES="$$(scripts/local-postgres)" $(BIN)/pytest -m "not slow"
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from facilitator import migrate
 from facilitator.db import Database
@@ -31,19 +37,53 @@ class Clock:
         self.now = datetime.combine(day, time(hour), UTC)
 
 
+# Set to a PostgreSQL server URL (a user that may create databases) to run the database tests
+# on PostgreSQL instead of SQLite: `.ci/run` does, with a local server it starts.
+POSTGRES = os.environ.get("FACILITATOR_TEST_POSTGRES", "")
+
+
 @pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database file migrated to head by Alembic; each test gets a copy of it."""
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One database migrated to head by Alembic; each test gets a copy of it."""
+    if POSTGRES:
+        _pg_admin(
+            "DROP DATABASE IF EXISTS facilitator_template", "CREATE DATABASE facilitator_template"
+        )
+        migrate.upgrade(_pg_url("facilitator_template"))
+        return "facilitator_template"
     path = tmp_path_factory.mktemp("template") / "template.db"
     migrate.upgrade(f"sqlite+aiosqlite:///{path}")
-    return path
+    return str(path)
 
 
 @pytest.fixture
-def db_url(migrated_template: Path, tmp_path: Path) -> str:
+def db_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
+    if POSTGRES:
+        name = f"facilitator_test_{uuid.uuid4().hex[:12]}"
+        _pg_admin(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
+        yield _pg_url(name)
+        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        return
     target = tmp_path / "facilitator.db"
     shutil.copyfile(migrated_template, target)
-    return f"sqlite+aiosqlite:///{target}"
+    yield f"sqlite+aiosqlite:///{target}"
+
+
+def _pg_url(database: str) -> str:
+    return make_url(POSTGRES).set(database=database).render_as_string(hide_password=False)
+
+
+def _pg_admin(*statements: str) -> None:
+    async def run() -> None:
+        engine = create_async_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as connection:
+                for statement in statements:
+                    await connection.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
 
 
 @pytest.fixture

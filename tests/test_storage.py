@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from facilitator import migrate
 from facilitator.db import Database
+from tests.conftest import POSTGRES
 
 
 def test_upgrade_from_empty_and_models_agree(tmp_path: Path) -> None:
@@ -22,6 +25,7 @@ def test_upgrade_from_empty_and_models_agree(tmp_path: Path) -> None:
     command.check(config)
 
 
+@pytest.mark.skipif(bool(POSTGRES), reason="SQLite connection settings")
 async def test_every_connection_is_durable(db: Database) -> None:
     for session_factory in (db.read, db.write):
         async with session_factory() as session:
@@ -38,9 +42,6 @@ async def test_every_connection_is_durable(db: Database) -> None:
 
 
 async def test_foreign_keys_are_enforced(db: Database) -> None:
-    import pytest
-    from sqlalchemy.exc import IntegrityError
-
     with pytest.raises(IntegrityError):
         async with db.write() as session:
             await session.execute(

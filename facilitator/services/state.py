@@ -85,10 +85,13 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
                 .order_by(CommitmentReview.id)
             )
         ).all()
-        reopened = await commitment_views(
-            session,
-            [await session.get_one(Commitment, r.commitment_id) for r in reviews],
-        )
+        carried = {
+            c.id: c
+            for c in await session.scalars(
+                select(Commitment).where(Commitment.id.in_([r.commitment_id for r in reviews]))
+            )
+        }
+        reopened = await commitment_views(session, [carried[r.commitment_id] for r in reviews])
         made = (
             await session.scalars(
                 select(Commitment)
