@@ -45,12 +45,15 @@ class Action(StrEnum):
     VIEW = "view"
     CREATE_MEETING = "create_meeting"
     EDIT_AGENDA = "edit_agenda"
+    START = "start"
     MOVE = "move"
     CLOSE = "close"
+    CANCEL = "cancel"
     JOIN = "join"
     RESPOND_OPENER = "respond_opener"
     RECORD_OPENER_ACTION = "record_opener_action"
     RECORD_DECISION = "record_decision"
+    FOCUS_ITEM = "focus_item"
     REVIEW_COMMITMENT = "review_commitment"
     PROPOSE_COMMITMENT = "propose_commitment"
     ADD_COMMITMENT = "add_commitment"
@@ -65,12 +68,15 @@ PERMISSIONS: Mapping[Action, Mapping[Role, Scope]] = {
     Action.VIEW: dict.fromkeys(Role, Scope.ANY),
     Action.CREATE_MEETING: _STAFF,
     Action.EDIT_AGENDA: _STAFF,
+    Action.START: _STAFF,
     Action.MOVE: _STAFF,
     Action.CLOSE: _STAFF,
+    Action.CANCEL: _STAFF,
     Action.JOIN: {Role.PARTICIPANT: Scope.OWN},
     Action.RESPOND_OPENER: {Role.PARTICIPANT: Scope.OWN},
     Action.RECORD_OPENER_ACTION: _STAFF,
     Action.RECORD_DECISION: _STAFF,
+    Action.FOCUS_ITEM: _STAFF,
     Action.REVIEW_COMMITMENT: {**_STAFF, Role.PARTICIPANT: Scope.OWN},
     Action.PROPOSE_COMMITMENT: {Role.PARTICIPANT: Scope.OWN},
     Action.ADD_COMMITMENT: _STAFF,
@@ -86,12 +92,16 @@ STAGE_WINDOWS: Mapping[Action, frozenset[Stage]] = {
     Action.VIEW: frozenset(STAGES),
     Action.CREATE_MEETING: frozenset({Stage.LOBBY}),
     Action.EDIT_AGENDA: frozenset({Stage.LOBBY, Stage.REVIEW, Stage.OPENER, Stage.AGENDA}),
+    # Any open stage: starting twice gets its own answer from ``check_start``.
+    Action.START: OPEN_STAGES,
     Action.MOVE: OPEN_STAGES,
     Action.CLOSE: frozenset({Stage.COMMITMENTS}),
+    Action.CANCEL: OPEN_STAGES,
     Action.JOIN: OPEN_STAGES,
     Action.RESPOND_OPENER: frozenset({Stage.OPENER}),
     Action.RECORD_OPENER_ACTION: frozenset({Stage.OPENER}),
     Action.RECORD_DECISION: frozenset({Stage.AGENDA}),
+    Action.FOCUS_ITEM: frozenset({Stage.AGENDA}),
     Action.REVIEW_COMMITMENT: _LIVE,
     Action.PROPOSE_COMMITMENT: _MAKING,
     Action.ADD_COMMITMENT: _MAKING,
@@ -126,6 +136,21 @@ def check_move(current: Stage, target: Stage) -> None:
         raise Refused("flow.already_there", stage=target.value)
     if there > here + 1:
         raise Refused("flow.no_skipping", stage=target.value, next=STAGES[here + 1].value)
+
+
+def check_start(current: Stage, other_live_meeting: str | None) -> None:
+    """Start only from the lobby, and only while no other meeting of the group is under way:
+    two at once would each reopen, and each review, the same carried commitments."""
+    if current is not Stage.LOBBY:
+        raise Refused("flow.already_started")
+    if other_live_meeting is not None:
+        raise Refused("flow.group_busy", title=other_live_meeting)
+
+
+def check_cancel(made: int) -> None:
+    """A meeting is called off only while nothing was committed in it; otherwise it closes."""
+    if made:
+        raise Refused("cancel.has_commitments", count=made)
 
 
 def reopens_commitments(current: Stage, target: Stage) -> bool:

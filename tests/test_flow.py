@@ -77,12 +77,15 @@ EXPECTED_ROLES = {
     Action.VIEW: (ANY, ANY, ANY, ANY),
     Action.CREATE_MEETING: (ANY, ANY, None, None),
     Action.EDIT_AGENDA: (ANY, ANY, None, None),
+    Action.START: (ANY, ANY, None, None),
     Action.MOVE: (ANY, ANY, None, None),
     Action.CLOSE: (ANY, ANY, None, None),
+    Action.CANCEL: (ANY, ANY, None, None),
     Action.JOIN: (None, None, OWN, None),
     Action.RESPOND_OPENER: (None, None, OWN, None),
     Action.RECORD_OPENER_ACTION: (ANY, ANY, None, None),
     Action.RECORD_DECISION: (ANY, ANY, None, None),
+    Action.FOCUS_ITEM: (ANY, ANY, None, None),
     Action.REVIEW_COMMITMENT: (ANY, ANY, OWN, None),
     Action.PROPOSE_COMMITMENT: (None, None, OWN, None),
     Action.ADD_COMMITMENT: (ANY, ANY, None, None),
@@ -118,9 +121,14 @@ def test_a_phone_can_never_steer_the_meeting() -> None:
 
 
 EXPECTED_WINDOWS = {
+    Action.VIEW: {L, R, O, A, C, X},
+    Action.CREATE_MEETING: {L},
+    Action.CANCEL: {L, R, O, A, C},
+    Action.START: {L, R, O, A, C},
     Action.RESPOND_OPENER: {O},
     Action.RECORD_OPENER_ACTION: {O},
     Action.RECORD_DECISION: {A},
+    Action.FOCUS_ITEM: {A},
     Action.CLOSE: {C},
     Action.JOIN: {L, R, O, A, C},
     Action.REVIEW_COMMITMENT: {R, O, A, C},
@@ -131,6 +139,10 @@ EXPECTED_WINDOWS = {
     Action.EDIT_AGENDA: {L, R, O, A},
     Action.MOVE: {L, R, O, A, C},
 }
+
+
+def test_window_table_covers_every_action() -> None:
+    assert set(EXPECTED_WINDOWS) == set(Action)
 
 
 @pytest.mark.parametrize("action", list(EXPECTED_WINDOWS))
@@ -271,3 +283,22 @@ def test_who_may_edit_a_commitment() -> None:
     ):
         with pytest.raises(Refused):
             flow.check_participant_edit(status, S)
+
+
+def test_start_only_from_the_lobby_and_one_meeting_per_group_at_a_time() -> None:
+    flow.check_start(L, None)
+    for stage in (R, O, A, C, X):
+        with pytest.raises(Refused) as refused:
+            flow.check_start(stage, None)
+        assert refused.value.key == "flow.already_started"
+    with pytest.raises(Refused) as refused:
+        flow.check_start(L, "June meeting")
+    assert refused.value.key == "flow.group_busy"
+    assert refused.value.params == {"title": "June meeting"}
+
+
+def test_cancel_only_without_commitments() -> None:
+    flow.check_cancel(0)
+    with pytest.raises(Refused) as refused:
+        flow.check_cancel(2)
+    assert refused.value.key == "cancel.has_commitments"

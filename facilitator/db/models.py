@@ -166,6 +166,13 @@ class Meeting(Base):
     closed_at: Mapped[datetime | None]
     # Makes "create meeting" idempotent: a resent request finds the meeting it made.
     create_msg_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Lets a projector on another machine follow the meeting without signing in.
+    view_token: Mapped[str | None] = mapped_column(String(64))
+    # The agenda item on screen and when its timer started (no foreign key: items point here).
+    current_item_id: Mapped[int | None]
+    item_started_at: Mapped[datetime | None]
+    # Set when a meeting was called off (closed without commitments) rather than closed.
+    cancelled_at: Mapped[datetime | None]
 
 
 class AgendaItem(Base):
@@ -295,5 +302,32 @@ class MeetingEvent(Base):
     type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]]
     actor: Mapped[str] = mapped_column(String(40))
+    # The command that made it: a resent message id is a replay only for the same command.
+    action: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime]
     client_msg_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class StaffSession(Base):
+    """A signed-in browser. Only a hash of its cookie is stored; logout revokes it here."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class ParticipantToken(Base):
+    """What a phone keeps after joining: it stands for the person, never for more."""
+
+    __tablename__ = "participant_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

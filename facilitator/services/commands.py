@@ -82,6 +82,11 @@ class Context:
     def stage(self) -> Stage:
         return Stage(self.meeting.stage)
 
+    @property
+    def day(self) -> date:
+        """The day the meeting happens: the day it started, else the day it is scheduled."""
+        return meeting_day(self.meeting, self.network)
+
 
 Body = Callable[[Context], Awaitable[Change]]
 
@@ -96,6 +101,16 @@ def local_today(network: Network, now: datetime) -> date:
     return now.astimezone(ZoneInfo(network.timezone)).date()
 
 
+def meeting_day(meeting: Meeting, network: Network) -> date:
+    """Due dates are judged against the day the meeting really runs, not the one planned."""
+    if meeting.started_at is not None:
+        return local_today(network, meeting.started_at)
+    return meeting.scheduled_on
+
+
+ReplayCheck = Callable[[MeetingEvent], bool]
+
+
 async def run(
     db: Database,
     meeting_id: int,
@@ -104,8 +119,13 @@ async def run(
     body: Body,
     *,
     client_msg_id: str | None = None,
+    same_request: ReplayCheck | None = None,
 ) -> Result:
-    """Run one meeting command in one transaction and return its event."""
+    """Run one meeting command in one transaction and return its event.
+
+    ``same_request`` tells, for a sender with no identity yet (a phone joining), whether a stored
+    event answers this very request; everyone else is matched by who they are.
+    """
     msg_id = check_msg_id(client_msg_id)
     flow.authorize(actor.role, action)
     try:
@@ -123,7 +143,7 @@ async def run(
             if seq is None:
                 raise NotFound("meeting.not_found")
             if msg_id is not None:
-                await _raise_replay(session, meeting_id, msg_id, actor)
+                await _raise_replay(session, meeting_id, msg_id, actor, action, same_request)
             meeting = await session.get_one(Meeting, meeting_id)
             network = await network_of_group(session, meeting.group_id)
             await _check_sender(session, network, meeting, actor, action)
@@ -137,6 +157,7 @@ async def run(
                 type=change.type,
                 payload=change.payload,
                 actor=change.actor or actor.key,
+                action=action.value,
                 created_at=now,
                 client_msg_id=msg_id,
             )
@@ -147,7 +168,14 @@ async def run(
         return replay.result
 
 
-async def _raise_replay(session: AsyncSession, meeting_id: int, msg_id: str, actor: Actor) -> None:
+async def _raise_replay(
+    session: AsyncSession,
+    meeting_id: int,
+    msg_id: str,
+    actor: Actor,
+    action: Action,
+    same_request: ReplayCheck | None,
+) -> None:
     row = (
         await session.execute(
             select(MeetingEvent).where(
@@ -157,8 +185,13 @@ async def _raise_replay(session: AsyncSession, meeting_id: int, msg_id: str, act
     ).scalar_one_or_none()
     if row is None:
         return
-    # A new joiner's first event names the person it created, not the anonymous sender.
-    if row.actor != actor.key and not (actor.person_id is None and row.type == "joined"):
+    if row.action != action.value:
+        raise Forbidden("input.msg_id_reused")
+    if actor.user_id is None and actor.person_id is None and same_request is not None:
+        mine = same_request(row)
+    else:
+        mine = row.actor == actor.key
+    if not mine:
         raise Forbidden("input.msg_id_reused")
     raise _Replay(Result(Event.of(row), replayed=True))
 
@@ -208,6 +241,7 @@ async def append_event(
     session: AsyncSession,
     meeting: Meeting,
     change: Change,
+    action: Action,
     now: datetime,
     client_msg_id: str | None = None,
 ) -> Event:
@@ -219,6 +253,7 @@ async def append_event(
         type=change.type,
         payload=change.payload,
         actor=change.actor or "system",
+        action=action.value,
         created_at=now,
         client_msg_id=client_msg_id,
     )

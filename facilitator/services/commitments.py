@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator import flow
 from facilitator.db import Database
-from facilitator.db.models import Commitment, CommitmentReview, Person, Strategy
+from facilitator.db.models import Commitment, CommitmentReview, Meeting, Person, Strategy
 from facilitator.errors import Invalid, NotFound, Refused
-from facilitator.flow import Action, CommitmentStatus, Outcome, Role
+from facilitator.flow import Action, CommitmentStatus, Outcome, Role, Stage
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Change, Context, Result, run
 from facilitator.services.views import commitment_view, commitment_views, review_view
@@ -63,7 +63,7 @@ async def propose(
     due_on = parse_date(due, "due")
 
     async def body(ctx: Context) -> Change:
-        flow.check_commitment_terms(actor.person_id, due_on, ctx.meeting.scheduled_on)
+        flow.check_commitment_terms(actor.person_id, due_on, ctx.day)
         assert actor.person_id is not None
         commitment = Commitment(
             group_id=ctx.meeting.group_id,
@@ -104,7 +104,7 @@ async def add(
 
     async def body(ctx: Context) -> Change:
         owner = None if owner_person_id is None else await _owner(ctx, owner_person_id)
-        flow.check_commitment_terms(owner, due_on, ctx.meeting.scheduled_on)
+        flow.check_commitment_terms(owner, due_on, ctx.day)
         assert owner is not None
         assert due_on is not None
         commitment = Commitment(
@@ -145,9 +145,7 @@ async def confirm(
         if commitment.status != CommitmentStatus.PROPOSED:
             raise Refused("commitment.not_proposed")
         if accept:
-            flow.check_commitment_terms(
-                commitment.owner_person_id, commitment.due_on, ctx.meeting.scheduled_on
-            )
+            flow.check_commitment_terms(commitment.owner_person_id, commitment.due_on, ctx.day)
             commitment.status = CommitmentStatus.OPEN.value
             commitment.confirmed_at = ctx.now
         else:
@@ -192,9 +190,7 @@ async def edit(
             commitment.due_on = due_on
         if strategy_id is not _UNSET:
             commitment.strategy_id = await _strategy(ctx, strategy_id)
-        flow.check_commitment_terms(
-            commitment.owner_person_id, commitment.due_on, ctx.meeting.scheduled_on
-        )
+        flow.check_commitment_terms(commitment.owner_person_id, commitment.due_on, ctx.day)
         return Change(
             "commitment_edited", {"commitment": await commitment_view(ctx.session, commitment)}
         )
@@ -211,7 +207,8 @@ def _owns(actor: Actor, commitment: Commitment) -> bool:
 async def reopen_for(ctx: Context) -> list[dict[str, Any]]:
     """Reopen, in this meeting, every open commitment its group carried from earlier meetings.
 
-    Done, dropped, rejected and unconfirmed ones stay closed; other groups' are never touched.
+    Only commitments of closed meetings carry over; done, dropped, rejected and unconfirmed ones
+    stay closed; other groups' are never touched.
     Idempotent: one already reopened here is not reopened twice.
     """
     already = select(CommitmentReview.commitment_id).where(
@@ -221,9 +218,11 @@ async def reopen_for(ctx: Context) -> list[dict[str, Any]]:
         (
             await ctx.session.scalars(
                 select(Commitment)
+                .join(Meeting, Meeting.id == Commitment.origin_meeting_id)
                 .where(
                     Commitment.group_id == ctx.meeting.group_id,
                     Commitment.status == CommitmentStatus.OPEN.value,
+                    Meeting.stage == Stage.CLOSED.value,
                     Commitment.origin_meeting_id != ctx.meeting.id,
                     Commitment.id.not_in(already),
                 )
@@ -273,7 +272,7 @@ async def review(
         if commitment is None or row is None:
             raise NotFound("review.not_reopened_here")
         flow.authorize(actor.role, Action.REVIEW_COMMITMENT, own=_owns(actor, commitment))
-        decision = flow.decide_review(result, row.old_due, new_date, why, ctx.meeting.scheduled_on)
+        decision = flow.decide_review(result, row.old_due, new_date, why, ctx.day)
         # A changed report replaces the earlier one: the commitment is judged from how it came in.
         commitment.status = decision.status.value
         commitment.due_on = decision.due

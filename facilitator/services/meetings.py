@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator import flow, joincodes
@@ -26,7 +27,7 @@ from facilitator.db.models import (
     Person,
     Strategy,
 )
-from facilitator.errors import Conflict, Invalid, NotFound
+from facilitator.errors import Conflict, Forbidden, Invalid, NotFound
 from facilitator.flow import Action, CommitmentStatus, Stage
 from facilitator.services import commitments
 from facilitator.services.actors import Actor
@@ -109,15 +110,15 @@ async def create_meeting(
         raise Invalid("agenda.too_many", limit=MAX_AGENDA_ITEMS)
     items = [_check_item(item) for item in agenda]
     async with db.write() as session:
-        if msg_id is not None:
-            existing = await session.scalar(select(Meeting).where(Meeting.create_msg_id == msg_id))
-            if existing is not None:
-                return await _creation_replay(session, existing)
         group = await session.get(Group, positive_id(group_id, "group"))
         if group is None:
             raise NotFound("group.not_found")
         network = await network_of_group(session, group.id)
         await check_staff(session, actor, network.id)
+        if msg_id is not None:
+            existing = await session.scalar(select(Meeting).where(Meeting.create_msg_id == msg_id))
+            if existing is not None:
+                return await _creation_replay(session, existing, actor)
         now = db.now()
         if day < local_today(network, now):
             raise Invalid("meeting.date_in_past")
@@ -132,6 +133,7 @@ async def create_meeting(
             last_seq=0,
             created_at=now,
             create_msg_id=msg_id,
+            view_token=secrets.token_urlsafe(24),
         )
         session.add(meeting)
         await session.flush()
@@ -150,16 +152,22 @@ async def create_meeting(
         await session.flush()
         payload = {"meeting": meeting_view(meeting), "agenda": [agenda_item_view(r) for r in rows]}
         event = await append_event(
-            session, meeting, Change("meeting_created", payload, actor.key), now, msg_id
+            session,
+            meeting,
+            Change("meeting_created", payload, actor.key),
+            Action.CREATE_MEETING,
+            now,
+            msg_id,
         )
         return Result(event)
 
 
-async def _creation_replay(session: AsyncSession, meeting: Meeting) -> Result:
+async def _creation_replay(session: AsyncSession, meeting: Meeting, actor: Actor) -> Result:
     row = await session.scalar(
         select(MeetingEvent).where(MeetingEvent.meeting_id == meeting.id, MeetingEvent.seq == 1)
     )
-    assert row is not None
+    if row is None or row.actor != actor.key:
+        raise Forbidden("input.msg_id_reused")
     return Result(Event.of(row), replayed=True)
 
 
@@ -226,6 +234,55 @@ async def update_agenda_item(
     return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
 
 
+async def remove_agenda_item(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    item_id: int,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    async def body(ctx: Context) -> Change:
+        row = await _agenda_item(ctx, item_id)
+        if ctx.meeting.current_item_id == row.id:
+            ctx.meeting.current_item_id = None
+            ctx.meeting.item_started_at = None
+        await ctx.session.delete(row)
+        return Change("agenda_item_removed", {"item_id": row.id})
+
+    return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
+
+
+async def focus_item(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    item_id: int | None,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Put an agenda item on screen and start its timer (``None`` clears it)."""
+
+    async def body(ctx: Context) -> Change:
+        if item_id is None:
+            ctx.meeting.current_item_id = None
+            ctx.meeting.item_started_at = None
+        else:
+            row = await _agenda_item(ctx, item_id)
+            ctx.meeting.current_item_id = row.id
+            ctx.meeting.item_started_at = ctx.now
+        started = ctx.meeting.item_started_at
+        return Change(
+            "agenda_focus",
+            {
+                "item_id": ctx.meeting.current_item_id,
+                "started_at": started.isoformat() if started else None,
+            },
+        )
+
+    return await run(db, meeting_id, actor, Action.FOCUS_ITEM, body, client_msg_id=client_msg_id)
+
+
 async def record_decision(
     db: Database,
     meeting_id: int,
@@ -264,15 +321,10 @@ async def move(
         raise Invalid("flow.bad_stage") from None
 
     async def body(ctx: Context) -> Change:
-        current = ctx.stage
-        flow.check_move(current, to)
-        payload: dict[str, Any] = {"stage": to.value, "previous": current.value}
-        if flow.reopens_commitments(current, to):
-            if ctx.meeting.started_at is None:
-                ctx.meeting.started_at = ctx.now
-            payload["reopened"] = await commitments.reopen_for(ctx)
-        ctx.meeting.stage = to.value
-        return Change("stage_changed", payload)
+        flow.check_move(ctx.stage, to)
+        if flow.reopens_commitments(ctx.stage, to):
+            flow.check_start(ctx.stage, await _other_live_meeting(ctx))
+        return await _go(ctx, to)
 
     return await run(db, meeting_id, actor, Action.MOVE, body, client_msg_id=client_msg_id)
 
@@ -280,11 +332,43 @@ async def move(
 async def start(
     db: Database, meeting_id: int, actor: Actor, *, client_msg_id: str | None = None
 ) -> Result:
-    """Start the meeting: from the lobby to the review of carried commitments."""
-    return await move(db, meeting_id, actor, Stage.REVIEW, client_msg_id=client_msg_id)
+    """Start the meeting: from the lobby to the review of carried commitments. Refused once
+    started, so a resent "start" never drags a running meeting back to the review."""
+
+    async def body(ctx: Context) -> Change:
+        flow.check_start(ctx.stage, await _other_live_meeting(ctx))
+        return await _go(ctx, Stage.REVIEW)
+
+    return await run(db, meeting_id, actor, Action.START, body, client_msg_id=client_msg_id)
 
 
-async def close_facts(session: AsyncSession, meeting: Meeting) -> flow.CloseFacts:
+async def _go(ctx: Context, to: Stage) -> Change:
+    current = ctx.stage
+    payload: dict[str, Any] = {"stage": to.value, "previous": current.value}
+    if flow.reopens_commitments(current, to):
+        if ctx.meeting.started_at is None:
+            ctx.meeting.started_at = ctx.now
+        payload["reopened"] = await commitments.reopen_for(ctx)
+    ctx.meeting.stage = to.value
+    return Change("stage_changed", payload)
+
+
+async def _other_live_meeting(ctx: Context) -> str | None:
+    """The title of another meeting of this group that started and has not closed."""
+    title: str | None = await ctx.session.scalar(
+        select(Meeting.title)
+        .where(
+            Meeting.group_id == ctx.meeting.group_id,
+            Meeting.id != ctx.meeting.id,
+            Meeting.started_at.is_not(None),
+            Meeting.stage != Stage.CLOSED.value,
+        )
+        .limit(1)
+    )
+    return title
+
+
+async def close_facts(session: AsyncSession, meeting: Meeting, day: date) -> flow.CloseFacts:
     """What the close gate needs to know about a meeting, read in the caller's transaction."""
     made = (
         await session.execute(
@@ -308,7 +392,7 @@ async def close_facts(session: AsyncSession, meeting: Meeting) -> flow.CloseFact
         )
     )
     return flow.CloseFacts(
-        meeting_day=meeting.scheduled_on,
+        meeting_day=day,
         made=[flow.MadeCommitment(owner, due) for owner, due in made],
         pending_proposals=pending or 0,
         unreviewed=unreviewed or 0,
@@ -321,7 +405,7 @@ async def close(
     """Close the meeting once every gate holds; its join code stops working."""
 
     async def body(ctx: Context) -> Change:
-        facts = await close_facts(ctx.session, ctx.meeting)
+        facts = await close_facts(ctx.session, ctx.meeting, ctx.day)
         flow.check_close(ctx.stage, facts)
         previous = ctx.meeting.stage
         ctx.meeting.stage = Stage.CLOSED.value
@@ -341,6 +425,45 @@ async def close(
         )
 
     return await run(db, meeting_id, actor, Action.CLOSE, body, client_msg_id=client_msg_id)
+
+
+async def cancel(
+    db: Database, meeting_id: int, actor: Actor, *, client_msg_id: str | None = None
+) -> Result:
+    """Call a meeting off: only while nothing was committed in it. Proposals are turned down and
+    reopened commitments that got no report wait for the group's next meeting; reports already
+    given stay in their history."""
+
+    async def body(ctx: Context) -> Change:
+        made = await ctx.session.scalar(
+            select(func.count()).where(
+                Commitment.origin_meeting_id == ctx.meeting.id,
+                Commitment.status.in_(
+                    [CommitmentStatus.OPEN, CommitmentStatus.DONE, CommitmentStatus.DROPPED]
+                ),
+            )
+        )
+        flow.check_cancel(made or 0)
+        await ctx.session.execute(
+            update(Commitment)
+            .where(
+                Commitment.origin_meeting_id == ctx.meeting.id,
+                Commitment.status == CommitmentStatus.PROPOSED,
+            )
+            .values(status=CommitmentStatus.REJECTED.value)
+        )
+        await ctx.session.execute(
+            delete(CommitmentReview).where(
+                CommitmentReview.meeting_id == ctx.meeting.id, CommitmentReview.outcome.is_(None)
+            )
+        )
+        previous = ctx.meeting.stage
+        ctx.meeting.stage = Stage.CLOSED.value
+        ctx.meeting.closed_at = ctx.meeting.cancelled_at = ctx.now
+        ctx.meeting.join_code = None
+        return Change("meeting_cancelled", {"stage": Stage.CLOSED.value, "previous": previous})
+
+    return await run(db, meeting_id, actor, Action.CANCEL, body, client_msg_id=client_msg_id)
 
 
 async def find_open_meeting(db: Database, code: str) -> int:
@@ -398,8 +521,23 @@ async def join(
         person = await person_view(ctx.session, pid)
         return Change("joined", {"person": person, "attendance": count}, f"person:{pid}")
 
+    def same_request(row: MeetingEvent) -> bool:
+        person = row.payload.get("person", {})
+        return person_id is None and (
+            str(person.get("name", "")).lower() == clean_name.lower()
+            and str(person.get("organization", "")).lower() == org_name.lower()
+        )
+
     try:
-        return await run(db, meeting_id, actor, Action.JOIN, body, client_msg_id=client_msg_id)
+        return await run(
+            db,
+            meeting_id,
+            actor,
+            Action.JOIN,
+            body,
+            client_msg_id=client_msg_id,
+            same_request=same_request,
+        )
     except Conflict as already:
         # Joining twice is no error for the phone: it gets its first join back, unchanged.
         return await _first_join(db, meeting_id, int(already.params["person_id"]))

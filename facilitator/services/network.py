@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +50,10 @@ async def create_network(
     name = clean_text(name, "name", kind="title")
     if language not in LANGUAGES:
         raise Invalid("input.bad_language")
+    try:
+        ZoneInfo(timezone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise Invalid("network.bad_timezone") from None
     async with db.write() as session:
         network = Network(
             name=name, default_language=language, timezone=timezone, created_at=db.now()
@@ -151,3 +156,59 @@ async def add_strategy(db: Database, network_id: int, title: str, target: str) -
         session.add(strategy)
         await session.flush()
         return strategy.id
+
+
+async def update_value(
+    db: Database, network_id: int, value_id: int, title: str, behaviours: Sequence[str]
+) -> None:
+    """Change a shared value's title and the behaviours it expects."""
+    title = clean_text(title, "title", kind="title")
+    cleaned = [clean_text(b, "behaviour", kind="behaviour") for b in behaviours]
+    if not cleaned:
+        raise Invalid("value.behaviours_required")
+    async with db.write() as session:
+        value = await session.get(SharedValue, value_id)
+        if value is None or value.network_id != network_id:
+            raise NotFound("value.not_found")
+        value.title, value.behaviours = title, cleaned
+
+
+async def remove_value(db: Database, network_id: int, value_id: int) -> None:
+    async with db.write() as session:
+        value = await session.get(SharedValue, value_id)
+        if value is None or value.network_id != network_id:
+            raise NotFound("value.not_found")
+        await session.delete(value)
+
+
+async def add_blocker(db: Database, network_id: int, label_he: str, label_en: str) -> int:
+    """A line of the network's own added to the opener's list, placed last."""
+    he = clean_text(label_he, "title", kind="title")
+    en = clean_text(label_en, "title", kind="title")
+    async with db.write() as session:
+        await _require_network(session, network_id)
+        position = await _next_position(session, Blocker.position, Blocker.network_id, network_id)
+        blocker = Blocker(
+            network_id=network_id,
+            key=f"custom_{position}",
+            position=position,
+            label_he=he,
+            label_en=en,
+            active=True,
+        )
+        session.add(blocker)
+        await session.flush()
+        return blocker.id
+
+
+async def update_blocker(
+    db: Database, network_id: int, blocker_id: int, label_he: str, label_en: str, *, active: bool
+) -> None:
+    """Reword a blocker or take it off the list (past answers keep pointing at it)."""
+    he = clean_text(label_he, "title", kind="title")
+    en = clean_text(label_en, "title", kind="title")
+    async with db.write() as session:
+        blocker = await session.get(Blocker, blocker_id)
+        if blocker is None or blocker.network_id != network_id:
+            raise NotFound("opener.unknown_blocker")
+        blocker.label_he, blocker.label_en, blocker.active = he, en, active

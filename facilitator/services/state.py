@@ -24,7 +24,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus
-from facilitator.services.commands import Event, network_of_group
+from facilitator.services.commands import Event, meeting_day, network_of_group
 from facilitator.services.meetings import close_facts
 from facilitator.services.opener import respondents, tally
 from facilitator.services.views import (
@@ -108,7 +108,9 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
         strategies = (
             await session.scalars(select(Strategy).where(Strategy.network_id == network.id))
         ).all()
-        gates = flow.close_problems(await close_facts(session, meeting))
+        gates = flow.close_problems(
+            await close_facts(session, meeting, meeting_day(meeting, network))
+        )
         return {
             "meeting": meeting_view(meeting),
             "group": {"id": group.id, "name": group.name, "kind": group.kind},
@@ -148,3 +150,12 @@ async def events_since(
             .limit(limit)
         )
         return [Event.of(row) for row in rows]
+
+
+async def tally_now(db: Database, meeting_id: int) -> tuple[int, tuple[dict[str, int], int] | None]:
+    """The meeting's last sequence number and, once the opener has answers, its tally."""
+    async with db.read() as session:
+        seq = await session.scalar(select(Meeting.last_seq).where(Meeting.id == meeting_id))
+        counts = await tally(session, meeting_id)
+        people = await respondents(session, meeting_id)
+    return int(seq or 0), ((counts, people) if people else None)

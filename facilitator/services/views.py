@@ -125,4 +125,6 @@ def meeting_view(meeting: Meeting) -> JSON:
         "last_seq": meeting.last_seq,
         "started_at": meeting.started_at.isoformat() if meeting.started_at else None,
         "closed_at": meeting.closed_at.isoformat() if meeting.closed_at else None,
+        "current_item_id": meeting.current_item_id,
+        "item_started_at": meeting.item_started_at.isoformat() if meeting.item_started_at else None,
     }

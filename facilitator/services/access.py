@@ -1,0 +1,139 @@
+"""Who a request is: staff sessions behind a cookie, participant tokens kept by phones.
+
+Only SHA-256 hashes of the random tokens are stored, so a copy of the database signs no one in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from facilitator.db import Database
+from facilitator.db.models import ParticipantToken, Person, StaffSession, StaffUser
+from facilitator.flow import Role
+from facilitator.services.actors import Actor
+
+SESSION_IDLE = timedelta(days=14)
+# Writing "last seen" on every request would make each page view a write; once a while is enough.
+TOUCH_EVERY = timedelta(minutes=5)
+TOKEN_BYTES = 32
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class StaffIdentity:
+    session_id: int
+    user_id: int
+    network_id: int
+    name: str
+    email: str
+    role: Role
+    language: str | None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.staff(self.user_id, self.role)
+
+
+async def start_session(db: Database, user_id: int) -> str:
+    """A new session for a user who just proved their password; returns the cookie value."""
+    token = new_token()
+    now = db.now()
+    async with db.write() as session:
+        session.add(
+            StaffSession(
+                token_hash=digest(token), user_id=user_id, created_at=now, last_seen_at=now
+            )
+        )
+    return token
+
+
+async def staff_for(db: Database, token: str | None) -> StaffIdentity | None:
+    """The signed-in user behind a session cookie, or ``None`` (revoked, idle, unknown)."""
+    if not token or len(token) > 200:
+        return None
+    now = db.now()
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(StaffSession, StaffUser)
+                .join(StaffUser, StaffUser.id == StaffSession.user_id)
+                .where(StaffSession.token_hash == digest(token))
+            )
+        ).first()
+    if row is None:
+        return None
+    staff_session, user = row
+    if staff_session.revoked_at is not None or not user.active:
+        return None
+    if now - staff_session.last_seen_at > SESSION_IDLE:
+        return None
+    if now - staff_session.last_seen_at > TOUCH_EVERY:
+        async with db.write() as session:
+            await session.execute(
+                update(StaffSession)
+                .where(StaffSession.id == staff_session.id)
+                .values(last_seen_at=now)
+            )
+    return StaffIdentity(
+        session_id=staff_session.id,
+        user_id=user.id,
+        network_id=user.network_id,
+        name=user.name,
+        email=user.email,
+        role=Role(user.role),
+        language=user.language,
+    )
+
+
+async def end_session(db: Database, token: str | None) -> int | None:
+    """Revoke the session behind ``token``; returns its id so its sockets can be closed."""
+    if not token:
+        return None
+    async with db.write() as session:
+        staff_session = await session.scalar(
+            select(StaffSession).where(StaffSession.token_hash == digest(token))
+        )
+        if staff_session is None or staff_session.revoked_at is not None:
+            return None
+        staff_session.revoked_at = db.now()
+        return staff_session.id
+
+
+async def issue_participant_token(db: Database, person_id: int) -> str:
+    token = new_token()
+    async with db.write() as session:
+        session.add(
+            ParticipantToken(token_hash=digest(token), person_id=person_id, created_at=db.now())
+        )
+    return token
+
+
+async def person_for(db: Database, token: str | None, network_id: int | None = None) -> int | None:
+    """The person a phone's token stands for (in ``network_id``, when given), or ``None``."""
+    if not isinstance(token, str) or not token or len(token) > 200:
+        return None
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(ParticipantToken.person_id, ParticipantToken.revoked_at, Person.network_id)
+                .join(Person, Person.id == ParticipantToken.person_id)
+                .where(ParticipantToken.token_hash == digest(token))
+            )
+        ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if network_id is not None and row.network_id != network_id:
+        return None
+    return int(row.person_id)
