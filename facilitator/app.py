@@ -1,5 +1,5 @@
 """The Starlette application factory. Nothing is built at import time: ``create_app`` takes
-its settings, and the lifespan opens (and closes) the database."""
+its settings, and the lifespan opens (and closes) the database and the live rooms."""
 
 from __future__ import annotations
 
@@ -8,65 +8,66 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypedDict
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from facilitator import i18n
 from facilitator.db import Database
-from facilitator.db.models import Network
+from facilitator.http import api, auth, pages
+from facilitator.http.common import AppState, app_state
+from facilitator.http.security import RateLimiter, SecurityHeaders
+from facilitator.http.socket import live_socket
+from facilitator.live.hub import hub_for
+from facilitator.live.rooms import Live
 from facilitator.settings import Settings
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
 
 class State(TypedDict):
-    db: Database
-    settings: Settings
-    templates: Jinja2Templates
-
-
-def pick_language(request: Request, default: str) -> str:
-    """``?lang=`` first, then the browser's preference, then the network's default."""
-    asked = request.query_params.get("lang")
-    if asked in i18n.LANGUAGES:
-        return asked
-    for part in request.headers.get("accept-language", "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in i18n.LANGUAGES:
-            return code
-    return default
+    app: AppState
 
 
 async def healthz(request: Request) -> Response:
-    db: Database = request.state.db
     try:
-        async with db.read() as session:
+        async with app_state(request).db.read() as session:
             await session.execute(text("SELECT 1"))
     except Exception:  # the point of a health check: any failure is "unhealthy"
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-async def home(request: Request) -> Response:
-    db: Database = request.state.db
-    async with db.read() as session:
-        network = await session.scalar(select(Network).order_by(Network.id).limit(1))
-    lang = pick_language(request, network.default_language if network else i18n.DEFAULT_LANGUAGE)
-    templates: Jinja2Templates = request.state.templates
-    return templates.TemplateResponse(
-        request,
-        "home.html",
-        {
-            "lang": lang,
-            "dir": i18n.direction(lang),
-            "t": lambda key, **params: i18n.translate(key, lang, **params),
-            "network": network,
-        },
-    )
+ROUTES = [
+    Route("/healthz", healthz),
+    Route("/", pages.home),
+    Route("/login", auth.login_page, methods=["GET"]),
+    Route("/login", auth.login, methods=["POST"]),
+    Route("/logout", auth.logout, methods=["POST"]),
+    Route("/meetings", pages.new_meeting, methods=["POST"]),
+    Route("/values", pages.values_page, methods=["GET"]),
+    Route("/values", pages.values_change, methods=["POST"]),
+    Route("/values/{value_id:int}", pages.values_change, methods=["POST"]),
+    Route("/values/{value_id:int}/remove", pages.values_change, methods=["POST"]),
+    Route("/m/{meeting_id:int}/edit", pages.edit_meeting),
+    Route("/m/{meeting_id:int}/agenda", pages.agenda_change, methods=["POST"]),
+    Route("/m/{meeting_id:int}/agenda/{item_id:int}", pages.agenda_change, methods=["POST"]),
+    Route("/m/{meeting_id:int}/agenda/{item_id:int}/remove", pages.agenda_change, methods=["POST"]),
+    Route("/m/{meeting_id:int}/console", pages.console),
+    Route("/m/{meeting_id:int}/projector", pages.projector),
+    Route("/join", pages.join_page, methods=["GET", "POST"]),
+    Route("/j/{code:str}", pages.phone),
+    Route("/api/join", api.join, methods=["POST"]),
+    Route("/api/m/{meeting_id:int}/snapshot", api.snapshot),
+    Route("/api/m/{meeting_id:int}/events", api.events),
+    Route("/api/m/{meeting_id:int}/commands", api.command, methods=["POST"]),
+    WebSocketRoute("/ws/m/{meeting_id:int}", live_socket),
+    Mount("/static", StaticFiles(directory=str(WEB / "static")), name="static"),
+]
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
@@ -78,14 +79,20 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         db = database or Database(
             settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
         )
-        templates = Jinja2Templates(directory=str(WEB / "templates"))
+        live = Live(hub_for(settings.broadcast_url), db)
+        state = AppState(
+            db=db,
+            settings=settings,
+            templates=Jinja2Templates(directory=str(WEB / "templates")),
+            live=live,
+            login_limiter=RateLimiter(limit=10, window=60),
+            join_limiter=RateLimiter(limit=10, window=60),
+        )
         try:
-            yield {"db": db, "settings": settings, "templates": templates}
+            yield {"app": state}
         finally:
+            await live.close()
             if database is None:
                 await db.dispose()
 
-    return Starlette(
-        routes=[Route("/healthz", healthz), Route("/", home)],
-        lifespan=lifespan,
-    )
+    return Starlette(routes=ROUTES, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])

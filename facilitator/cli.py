@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import getpass
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -120,21 +122,53 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from facilitator.app import create_app
+    from facilitator.live.messages import MAX_MESSAGE_BYTES
 
     host, port = args.host or settings.host, args.port or settings.port
-    settings = dataclasses.replace(settings, host=host, port=port)
+    public_url = settings.public_url
+    if not public_url and host in ("0.0.0.0", "::"):  # noqa: S104 - an explicit choice to serve the LAN
+        # Phones reach this machine by its LAN address, whatever the projector's browser used.
+        public_url = f"http://{lan_address()}:{port}"
+    settings = dataclasses.replace(settings, host=host, port=port, public_url=public_url)
     migrate.upgrade(settings.database_url)
     if args.demo:
         cmd_demo(settings, argparse.Namespace(if_empty=True))
     print(f"serving on http://{host}:{port}  (health: /healthz; stop with Ctrl-C)", flush=True)
+    if public_url:
+        print(f"phones join at {public_url}/join", flush=True)
+    else:
+        print(
+            "only this computer can reach it; for phones on the same Wi-Fi run with "
+            "FACILITATOR_HOST=0.0.0.0",
+            flush=True,
+        )
     uvicorn.run(
         create_app(settings),
         host=host,
         port=port,
         log_level=settings.log_level,
+        # Compression off (it doubles the cost of every broadcast); frames over 64 KiB close
+        # the socket with 1009.
         ws_per_message_deflate=False,
+        ws_max_size=MAX_MESSAGE_BYTES,
     )
     return 0
+
+
+def lan_address() -> str:
+    """This machine's address on the local network (no packet is sent to find it)."""
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            address = str(info[4][0])
+            if not address.startswith("127."):
+                return address
+    except OSError:
+        pass
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        # connect() on UDP only picks a route; 192.0.2.1 is a documentation address.
+        probe.connect(("192.0.2.1", 9))
+        return str(probe.getsockname()[0])
+    return "127.0.0.1"
 
 
 def parser() -> argparse.ArgumentParser:

@@ -21,6 +21,7 @@ class Settings:
     public_url: str = ""
     sqlite_busy_timeout_ms: int = 5000
     log_level: str = "info"
+    broadcast_url: str = "memory://"
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> Settings:
@@ -37,6 +38,7 @@ class Settings:
                 "SQLITE_BUSY_TIMEOUT_MS", cast=int, default=cls.sqlite_busy_timeout_ms
             ),
             log_level=config("LOG_LEVEL", default=cls.log_level),
+            broadcast_url=config("BROADCAST_URL", default=cls.broadcast_url),
         )
 
 
@@ -48,4 +50,5 @@ ENVIRONMENT_VARIABLES = (
     "FACILITATOR_PUBLIC_URL",
     "FACILITATOR_SQLITE_BUSY_TIMEOUT_MS",
     "FACILITATOR_LOG_LEVEL",
+    "FACILITATOR_BROADCAST_URL",
 )

@@ -212,3 +212,10 @@ async def update_blocker(
         if blocker is None or blocker.network_id != network_id:
             raise NotFound("opener.unknown_blocker")
         blocker.label_he, blocker.label_en, blocker.active = he, en, active
+
+
+async def default_language(db: Database) -> str:
+    """The first network's language: pages before sign-in speak it."""
+    async with db.read() as session:
+        lang = await session.scalar(select(Network.default_language).order_by(Network.id).limit(1))
+    return lang or "he"

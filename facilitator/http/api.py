@@ -1,0 +1,162 @@
+"""The JSON API: what the pages do, for scripts and for phones whose socket is down."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from facilitator.errors import DomainError, Forbidden, Invalid, NotFound
+from facilitator.flow import Role
+from facilitator.http.common import app_state, current_staff, json_error, language
+from facilitator.http.identity import Who, bearer, who_is
+from facilitator.http.security import CSRF_HEADER, csrf_ok, csrf_token, origin_allowed
+from facilitator.live import messages
+from facilitator.live.dispatch import execute
+from facilitator.live.rooms import message_for
+from facilitator.services import access, meetings, state
+from facilitator.services.network import default_language
+from facilitator.services.views import person_view
+
+MAX_BODY = messages.MAX_MESSAGE_BYTES
+
+
+async def _json_body(request: Request) -> dict[str, Any]:
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise Invalid("msg.too_big")
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise Invalid("msg.bad_json") from None
+    if not isinstance(data, dict):
+        raise Invalid("msg.bad_json")
+    return data
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+async def _lang(request: Request) -> str:
+    return language(request, await default_language(app_state(request).db))
+
+
+async def join(request: Request) -> Response:
+    """A phone joins with the code: by its token, or by name and organization the first time."""
+    st = app_state(request)
+    lang = await _lang(request)
+    ip = _client(request)
+    if not origin_allowed(request, st.settings.public_url):
+        return json_error(Forbidden("auth.bad_origin"), lang)
+    if st.join_limiter.over(ip):
+        return json_error(DomainError("join.too_many"), lang, status=429)
+    try:
+        data = await _json_body(request)
+        code = data.get("code")
+        try:
+            meeting_id = await meetings.find_open_meeting(
+                st.db, code if isinstance(code, str) else ""
+            )
+        except NotFound:
+            st.join_limiter.allow(ip)  # only wrong codes count toward the limit
+            raise
+        token = data.get("token")
+        person_id = None
+        if token is not None:
+            found = await access.person_for(st.db, token if isinstance(token, str) else None)
+            if found is None:
+                raise Forbidden("join.token_unknown")
+            person_id = found
+        result = await meetings.join(
+            st.db,
+            meeting_id,
+            person_id=person_id,
+            name=data.get("name"),
+            organization=data.get("organization"),
+            sector=data.get("sector") or None,
+            client_msg_id=data.get("client_msg_id"),
+        )
+    except DomainError as error:
+        return json_error(error, lang)
+    await st.live.publish(result)
+    person = result.event.payload["person"]
+    issued = (
+        token
+        if person_id is not None
+        else await access.issue_participant_token(st.db, int(person["id"]))
+    )
+    return JSONResponse({"meeting_id": meeting_id, "person": person, "token": issued})
+
+
+async def _api_sender(request: Request, meeting_id: int, *, writing: bool) -> Who | None:
+    """Staff by cookie (with the CSRF header when writing), phones by bearer token, the wall by
+    its view token (reading only)."""
+    token = bearer(request)
+    if token:
+        return await who_is(request, meeting_id, "phone", token=token)
+    if await current_staff(request) is not None:
+        if writing and not csrf_ok(csrf_token(request), request.headers.get(CSRF_HEADER)):
+            return None
+        return await who_is(request, meeting_id, "console")
+    view = request.query_params.get("view")
+    if view and not writing:
+        return await who_is(request, meeting_id, "projector", view=view)
+    return None
+
+
+async def snapshot(request: Request) -> Response:
+    meeting_id: int = request.path_params["meeting_id"]
+    lang = await _lang(request)
+    who = await _api_sender(request, meeting_id, writing=False)
+    if who is None:
+        return json_error(Forbidden("auth.required"), lang)
+    data = await state.snapshot(app_state(request).db, meeting_id)
+    return JSONResponse({**data, "me": await me_of(request, who, meeting_id)})
+
+
+async def me_of(request: Request, who: Who, meeting_id: int) -> dict[str, Any] | None:
+    """A phone's own view: who it is and what it flagged in the opener."""
+    if who.role is not Role.PARTICIPANT or who.actor.person_id is None:
+        return None
+    db = app_state(request).db
+    async with db.read() as session:
+        person = await person_view(session, who.actor.person_id)
+    mine = await state.opener_choices(db, meeting_id, who.actor.person_id)
+    return {"person": person, "opener": mine}
+
+
+async def events(request: Request) -> Response:
+    meeting_id: int = request.path_params["meeting_id"]
+    lang = await _lang(request)
+    if await _api_sender(request, meeting_id, writing=False) is None:
+        return json_error(Forbidden("auth.required"), lang)
+    try:
+        after = int(request.query_params.get("after", "0"))
+    except ValueError:
+        return json_error(Invalid("input.bad_id", field="after"), lang)
+    found = await state.events_since(app_state(request).db, meeting_id, max(after, 0))
+    return JSONResponse({"events": [message_for(e) for e in found]})
+
+
+async def command(request: Request) -> Response:
+    """One command, exactly as it would go over the socket."""
+    meeting_id: int = request.path_params["meeting_id"]
+    st = app_state(request)
+    lang = await _lang(request)
+    if not origin_allowed(request, st.settings.public_url):
+        return json_error(Forbidden("auth.bad_origin"), lang)
+    who = await _api_sender(request, meeting_id, writing=True)
+    if who is None:
+        return json_error(Forbidden("auth.required"), lang)
+    try:
+        message = messages.parse(await request.body())
+        if not message.is_command:
+            raise Invalid("msg.unknown_type", type=message.type)
+        result = await execute(st.db, meeting_id, who.actor, message)
+    except DomainError as error:
+        return json_error(error, lang)
+    await st.live.publish(result)
+    return JSONResponse(messages.server_ack(message.id, result.event.seq, result.replayed))

@@ -1,0 +1,109 @@
+"""What every handler needs: the app's state, who is asking, which language, and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from facilitator import i18n
+from facilitator.db import Database
+from facilitator.errors import DomainError, GateRefused
+from facilitator.http.security import CSRF_COOKIE, RateLimiter, csrf_token, new_csrf_token
+from facilitator.live.rooms import Live
+from facilitator.services.access import StaffIdentity, staff_for
+from facilitator.settings import Settings
+
+SESSION_COOKIE = "fac_session"
+LANG_COOKIE = "fac_lang"
+
+
+@dataclass
+class AppState:
+    db: Database
+    settings: Settings
+    templates: Jinja2Templates
+    live: Live
+    login_limiter: RateLimiter
+    join_limiter: RateLimiter
+
+
+def app_state(connection: HTTPConnection) -> AppState:
+    state: AppState = connection.state.app
+    return state
+
+
+async def current_staff(connection: HTTPConnection) -> StaffIdentity | None:
+    cached = connection.scope.get("facilitator.staff", False)
+    if cached is not False:
+        return cached  # type: ignore[no-any-return]
+    staff = await staff_for(app_state(connection).db, connection.cookies.get(SESSION_COOKIE))
+    connection.scope["facilitator.staff"] = staff
+    return staff
+
+
+def language(connection: HTTPConnection, default: str, staff: StaffIdentity | None = None) -> str:
+    """``?lang=``, then the language cookie, then the user's own, then the network's."""
+    for choice in (
+        connection.query_params.get("lang"),
+        connection.cookies.get(LANG_COOKIE),
+        staff.language if staff else None,
+    ):
+        if choice in i18n.LANGUAGES:
+            return str(choice)
+    return default if default in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+
+
+def error_text(error: DomainError, lang: str) -> tuple[str, list[str]]:
+    """A refusal as a sentence, with each unmet gate as its own line."""
+    message = i18n.translate(error.key, lang, **error.params)
+    details = []
+    if isinstance(error, GateRefused):
+        details = [i18n.translate(r.key, lang, **r.params) for r in error.reasons]
+    return message, details
+
+
+def json_error(error: DomainError, lang: str, status: int | None = None) -> JSONResponse:
+    message, details = error_text(error, lang)
+    return JSONResponse(
+        {"error": {"key": error.key, "message": message, "details": details}},
+        status_code=status or error.status,
+    )
+
+
+def render(
+    request: Request, template: str, lang: str, status_code: int = 200, **context: Any
+) -> Response:
+    """A page in ``lang`` with the CSRF token set, the direction and the translator in reach."""
+    token = csrf_token(request) or new_csrf_token()
+    templates = app_state(request).templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "lang": lang,
+            "dir": i18n.direction(lang),
+            "t": lambda key, **params: i18n.translate(key, lang, **params),
+            "csrf": token,
+            "path": request.url.path,
+            **context,
+        },
+        status_code=status_code,
+    )
+    remember(response, request, token, lang)
+    return response
+
+
+def remember(response: Response, request: Request, token: str, lang: str) -> None:
+    secure = request.url.scheme == "https"
+    if request.cookies.get(CSRF_COOKIE) != token:
+        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure)
+    if request.query_params.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)

@@ -1,0 +1,63 @@
+"""Who is at the other end of a socket or API call, decided from server state only: the staff
+session cookie, a participant token issued at join, or the meeting's projector view token.
+Nothing a message says about its own role or person is believed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from facilitator.flow import Role
+from facilitator.http.common import app_state, current_staff
+from facilitator.services import access, overview
+from facilitator.services.actors import Actor
+
+FACES = ("console", "projector", "phone")
+
+
+@dataclass(frozen=True)
+class Who:
+    role: Role
+    actor: Actor
+    network_id: int
+    session_id: int | None = None
+    language: str | None = None
+
+
+async def who_is(
+    connection: HTTPConnection,
+    meeting_id: int,
+    face: str,
+    *,
+    token: str | None = None,
+    view: str | None = None,
+) -> Who | None:
+    """The sender for ``face`` of this meeting, or ``None`` if nothing proves who they are."""
+    db = app_state(connection).db
+    found = await overview.meeting_access(db, meeting_id)
+    if found is None or face not in FACES:
+        return None
+    network_id, view_token, _code = found
+    staff = await current_staff(connection)
+    if staff is not None and staff.network_id != network_id:
+        staff = None
+    if face == "console":
+        if staff is None:
+            return None
+        return Who(staff.role, staff.actor, network_id, staff.session_id, staff.language)
+    if face == "projector":
+        if staff is not None:
+            return Who(Role.PROJECTOR, Actor.projector(), network_id, staff.session_id)
+        if view and view_token and view == view_token:
+            return Who(Role.PROJECTOR, Actor.projector(), network_id)
+        return None
+    person = await access.person_for(db, token, network_id)
+    if person is None:
+        return None
+    return Who(Role.PARTICIPANT, Actor.participant(person), network_id)
+
+
+def bearer(connection: HTTPConnection) -> str | None:
+    header = connection.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else None

@@ -1,0 +1,310 @@
+"""Staff pages (home, meeting preparation, shared values) and the three live faces' shells."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import segno
+from starlette.requests import Request
+from starlette.responses import Response
+
+from facilitator import i18n
+from facilitator.errors import DomainError, NotFound
+from facilitator.http.auth import form_or_none, login_redirect
+from facilitator.http.common import (
+    app_state,
+    current_staff,
+    language,
+    redirect,
+    render,
+)
+from facilitator.services import meetings, network, overview, state
+from facilitator.services.access import StaffIdentity
+from facilitator.services.meetings import AgendaItemInput
+from facilitator.services.network import default_language
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _path_id(request: Request, name: str = "meeting_id") -> int:
+    value: int = request.path_params[name]
+    return value
+
+
+async def _staff_page(request: Request) -> tuple[StaffIdentity, str] | Response:
+    staff = await current_staff(request)
+    if staff is None:
+        return login_redirect(request)
+    lang = language(request, await default_language(app_state(request).db), staff)
+    return staff, lang
+
+
+async def home(request: Request) -> Response:
+    found = await _staff_page(request)
+    if isinstance(found, Response):
+        return found
+    staff, lang = found
+    db = app_state(request).db
+    data = await overview.network_overview(db, staff.network_id)
+    return render(
+        request,
+        "home.html",
+        lang,
+        staff=staff,
+        overview=data,
+        lists=await overview.network_lists(db, staff.network_id),
+        error=request.query_params.get("error"),
+    )
+
+
+async def new_meeting(request: Request) -> Response:
+    found = await _staff_page(request)
+    if isinstance(found, Response):
+        return found
+    staff, _lang = found
+    fields = await form_or_none(request)
+    if fields is None:
+        return redirect("/?error=auth.csrf")
+    try:
+        result = await meetings.create_meeting(
+            app_state(request).db,
+            staff.actor,
+            _int(fields.get("group_id")) or 0,
+            fields.get("title", ""),
+            fields.get("scheduled_on", ""),
+            client_msg_id=fields.get("client_msg_id") or None,
+        )
+    except DomainError as error:
+        return redirect(f"/?error={error.key}")
+    return redirect(f"/m/{result.event.meeting_id}/edit")
+
+
+async def _meeting_for_staff(request: Request, staff: StaffIdentity) -> int:
+    meeting_id = _path_id(request)
+    if await overview.meeting_network(app_state(request).db, meeting_id) != staff.network_id:
+        raise NotFound("meeting.not_found")
+    return meeting_id
+
+
+async def edit_meeting(request: Request) -> Response:
+    found = await _staff_page(request)
+    if isinstance(found, Response):
+        return found
+    staff, lang = found
+    db = app_state(request).db
+    try:
+        meeting_id = await _meeting_for_staff(request, staff)
+    except DomainError:
+        return render(request, "not_found.html", lang, 404, staff=staff)
+    return render(
+        request,
+        "edit_meeting.html",
+        lang,
+        staff=staff,
+        snap=await state.snapshot(db, meeting_id),
+        lists=await overview.network_lists(db, staff.network_id),
+        error=request.query_params.get("error"),
+    )
+
+
+def _item_from(fields: dict[str, str]) -> AgendaItemInput:
+    minutes = _int(fields.get("minutes"))
+    return AgendaItemInput(
+        fields.get("title", ""),
+        minutes if minutes is not None else -1,
+        fields.get("kind", "discussion"),
+        _int(fields.get("strategy_id")),
+    )
+
+
+async def agenda_change(request: Request) -> Response:
+    """Add, change or remove an agenda item from the preparation page."""
+    found = await _staff_page(request)
+    if isinstance(found, Response):
+        return found
+    staff, _lang = found
+    st = app_state(request)
+    try:
+        meeting_id = await _meeting_for_staff(request, staff)
+    except DomainError:
+        return redirect("/")
+    fields = await form_or_none(request)
+    back = f"/m/{meeting_id}/edit"
+    if fields is None:
+        return redirect(f"{back}?error=auth.csrf")
+    item_id = _int(request.path_params.get("item_id"))
+    try:
+        if item_id is None:
+            result = await meetings.add_agenda_item(
+                st.db, meeting_id, staff.actor, _item_from(fields)
+            )
+        elif request.url.path.endswith("/remove"):
+            result = await meetings.remove_agenda_item(st.db, meeting_id, staff.actor, item_id)
+        else:
+            result = await meetings.update_agenda_item(
+                st.db, meeting_id, staff.actor, item_id, _item_from(fields)
+            )
+    except DomainError as error:
+        return redirect(f"{back}?error={error.key}")
+    await st.live.publish(result)
+    return redirect(back)
+
+
+async def values_page(request: Request) -> Response:
+    found = await _staff_page(request)
+    if isinstance(found, Response):
+        return found
+    staff, lang = found
+    lists = await overview.network_lists(app_state(request).db, staff.network_id)
+    return render(
+        request,
+        "values.html",
+        lang,
+        staff=staff,
+        values=lists["values"],
+        error=request.query_params.get("error"),
+    )
+
+
+async def values_change(request: Request) -> Response:
+    found = await _staff_page(request)
+    if isinstance(found, Response):
+        return found
+    staff, _lang = found
+    db = app_state(request).db
+    fields = await form_or_none(request)
+    if fields is None:
+        return redirect("/values?error=auth.csrf")
+    value_id = _int(request.path_params.get("value_id"))
+    behaviours = [line for line in fields.get("behaviours", "").splitlines() if line.strip()]
+    try:
+        if value_id is None:
+            await network.add_value(db, staff.network_id, fields.get("title", ""), behaviours)
+        elif request.url.path.endswith("/remove"):
+            await network.remove_value(db, staff.network_id, value_id)
+        else:
+            await network.update_value(
+                db, staff.network_id, value_id, fields.get("title", ""), behaviours
+            )
+    except DomainError as error:
+        return redirect(f"/values?error={error.key}")
+    return redirect("/values")
+
+
+# --- the live faces ----------------------------------------------------------------------------
+
+
+def join_url(request: Request, code: str) -> str:
+    base = app_state(request).settings.public_url or str(request.base_url)
+    return f"{base.rstrip('/')}/j/{code}"
+
+
+def qr_svg(url: str) -> str:
+    """The join QR as inline SVG, drawn on the server (no script, no network)."""
+    svg: str = segno.make(url, error="m").svg_inline(scale=10, border=2)
+    return svg
+
+
+def _boot(request: Request, lang: str, face: str, meeting_id: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "meeting_id": meeting_id,
+        "face": face,
+        "lang": lang,
+        "strings": i18n.catalog(lang),
+        **extra,
+    }
+
+
+async def console(request: Request) -> Response:
+    found = await _staff_page(request)
+    if isinstance(found, Response):
+        return found
+    staff, lang = found
+    try:
+        meeting_id = await _meeting_for_staff(request, staff)
+    except DomainError:
+        return render(request, "not_found.html", lang, 404, staff=staff)
+    access = await overview.meeting_access(app_state(request).db, meeting_id)
+    assert access is not None
+    lists = await overview.network_lists(app_state(request).db, staff.network_id)
+    view_link = f"/m/{meeting_id}/projector?view={access[1]}" if access[1] else None
+    return render(
+        request,
+        "console.html",
+        lang,
+        staff=staff,
+        boot=_boot(request, lang, "console", meeting_id, people=lists["people"]),
+        view_link=view_link,
+    )
+
+
+async def projector(request: Request) -> Response:
+    """The wall: staff signed in, or anyone holding the meeting's view link."""
+    db = app_state(request).db
+    meeting_id = _path_id(request)
+    access = await overview.meeting_access(db, meeting_id)
+    staff = await current_staff(request)
+    view = request.query_params.get("view")
+    lang = language(request, await default_language(db), staff)
+    allowed = access is not None and (
+        (staff is not None and staff.network_id == access[0])
+        or (view is not None and access[1] is not None and view == access[1])
+    )
+    if not allowed:
+        if staff is None and view is None:
+            return login_redirect(request)
+        return render(request, "not_found.html", lang, 404, staff=staff)
+    assert access is not None
+    code = access[2]
+    url = join_url(request, code) if code else None
+    return render(
+        request,
+        "projector.html",
+        lang,
+        boot=_boot(request, lang, "projector", meeting_id, view=view, join_url=url, code=code),
+        qr=qr_svg(url) if url else None,
+        code=code,
+        join_url=url,
+    )
+
+
+async def join_page(request: Request) -> Response:
+    db = app_state(request).db
+    lang = language(request, await default_language(db))
+    error = None
+    if request.method == "POST":
+        fields = await form_or_none(request)
+        code = (fields or {}).get("code", "")
+        if fields is None:
+            error = "auth.csrf"
+        else:
+            try:
+                await meetings.find_open_meeting(db, code)
+            except DomainError as refused:
+                error = refused.key
+            else:
+                from facilitator import joincodes
+
+                return redirect(f"/j/{joincodes.normalize(code)}")
+    return render(request, "join.html", lang, 400 if error else 200, error=error)
+
+
+async def phone(request: Request) -> Response:
+    db = app_state(request).db
+    lang = language(request, await default_language(db))
+    code = str(request.path_params["code"])
+    try:
+        meeting_id = await meetings.find_open_meeting(db, code)
+    except DomainError as error:
+        return render(request, "join.html", lang, 404, error=error.key)
+    return render(
+        request,
+        "phone.html",
+        lang,
+        boot=_boot(request, lang, "phone", meeting_id, code=code),
+    )

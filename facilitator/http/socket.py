@@ -1,0 +1,189 @@
+"""The WebSocket: one per screen. A receiver handles what the screen sends; a sender drains the
+screen's queue, so one slow phone never holds up the room."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from facilitator import i18n
+from facilitator.errors import DomainError, Invalid
+from facilitator.flow import Role
+from facilitator.http.common import AppState, app_state, error_text
+from facilitator.http.identity import Who, who_is
+from facilitator.http.security import TokenBucket, origin_allowed
+from facilitator.live import messages
+from facilitator.live.dispatch import execute
+from facilitator.live.messages import encode
+from facilitator.live.rooms import RESYNC, Connection, Room
+from facilitator.services import state
+from facilitator.services.views import person_view
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 10.0
+# Phones get a modest budget; the console clicks faster and the wall sends nothing.
+BUDGET = {Role.PARTICIPANT: (2.0, 20.0), Role.PROJECTOR: (1.0, 10.0)}
+STAFF_BUDGET = (10.0, 60.0)
+STRIKES_BEFORE_CLOSE = 20  # messages over budget before the flood is cut off (1008)
+
+
+async def live_socket(websocket: WebSocket) -> None:
+    st = app_state(websocket)
+    meeting_id: int = websocket.path_params["meeting_id"]
+    face = websocket.query_params.get("face", "")
+    if not origin_allowed(websocket, st.settings.public_url):
+        await websocket.close(code=1008)  # before accept: the browser sees a refused upgrade
+        return
+    await websocket.accept()
+    lang = i18n.DEFAULT_LANGUAGE
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT)
+        hello = messages.parse(raw)
+        if hello.type != "hello":
+            raise Invalid("msg.hello_first")
+    except (TimeoutError, WebSocketDisconnect, KeyError):
+        await _close(websocket, 1008)
+        return
+    except DomainError as error:
+        await websocket.send_text(encode(_error(None, error, lang)))
+        await _close(websocket, 1008)
+        return
+    asked = hello.data.get("lang")
+    lang = asked if asked in i18n.LANGUAGES else lang
+    who = await who_is(
+        websocket, meeting_id, face, token=hello.data.get("token"), view=hello.data.get("view")
+    )
+    if who is None:
+        refusal = messages.server_error(
+            None, "auth.required", i18n.translate("auth.required", lang)
+        )
+        await websocket.send_text(encode(refusal))
+        await _close(websocket, 4401)
+        return
+    connection = Connection(who.role, who.actor, lang, session_id=who.session_id)
+    room = await st.live.enter(meeting_id, connection)
+    try:
+        await _welcome(websocket, room, connection, who, hello.data.get("last_seq"))
+        sender = asyncio.create_task(_send_loop(websocket, room, connection, who))
+        try:
+            await _receive_loop(websocket, meeting_id, connection, who)
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await st.live.leave(room, connection)
+        if connection.closing is not None:
+            await _close(websocket, connection.closing)
+
+
+async def _close(websocket: WebSocket, code: int) -> None:
+    if websocket.application_state != WebSocketState.DISCONNECTED:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(code=code)
+
+
+async def _welcome(
+    websocket: WebSocket, room: Room, connection: Connection, who: Who, last_seq: int | None
+) -> None:
+    """A fresh snapshot, or, for a screen that was here a moment ago, only what it missed."""
+    missed = room.catch_up(last_seq) if isinstance(last_seq, int) else None
+    me = await _me(websocket, who, room.meeting_id)
+    if missed is not None:
+        welcome = messages.server_welcome(who.role.value, me, None)
+        welcome["seq"] = last_seq
+        await websocket.send_text(encode(welcome))
+        for text in missed:
+            await websocket.send_text(text)
+        return
+    snapshot = await state.snapshot(app_state(websocket).db, room.meeting_id)
+    await websocket.send_text(encode(messages.server_welcome(who.role.value, me, snapshot)))
+    if room.tally_text is not None:
+        await websocket.send_text(room.tally_text)
+
+
+async def _me(websocket: WebSocket, who: Who, meeting_id: int) -> dict[str, object] | None:
+    if who.actor.person_id is None:
+        return None
+    db = app_state(websocket).db
+    async with db.read() as session:
+        person = await person_view(session, who.actor.person_id)
+    return {"person": person, "opener": await state.opener_choices(db, meeting_id, person["id"])}
+
+
+async def _send_loop(websocket: WebSocket, room: Room, connection: Connection, who: Who) -> None:
+    while True:
+        text = await connection.queue.get()
+        if text is RESYNC:
+            if connection.closing is not None:
+                await _close(websocket, connection.closing)
+                return
+            # It fell behind: everything it missed is replaced by one fresh snapshot.
+            snapshot = await state.snapshot(app_state(websocket).db, room.meeting_id)
+            me = await _me(websocket, who, room.meeting_id)
+            text = encode(messages.server_welcome(who.role.value, me, snapshot))
+        await websocket.send_text(text)
+
+
+async def _receive_loop(
+    websocket: WebSocket, meeting_id: int, connection: Connection, who: Who
+) -> None:
+    st = app_state(websocket)
+    rate, burst = BUDGET.get(who.role, STAFF_BUDGET)
+    bucket = TokenBucket(rate, burst)
+    strikes = 0
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        raw = message.get("text") if message.get("text") is not None else message.get("bytes")
+        if raw is None:
+            continue
+        if len(raw) > messages.MAX_MESSAGE_BYTES:
+            connection.close(1009)
+            return
+        if not bucket.take():
+            strikes += 1
+            if strikes >= STRIKES_BEFORE_CLOSE:
+                connection.close(1008)
+                return
+            connection.offer(encode(_error(None, DomainError("msg.rate_limited"), connection.lang)))
+            continue
+        strikes = 0
+        await _handle(raw, meeting_id, connection, who, st)
+
+
+async def _handle(
+    raw: str | bytes, meeting_id: int, connection: Connection, who: Who, app: AppState
+) -> None:
+    msg_id = None
+    try:
+        parsed = messages.parse(raw)
+        msg_id = parsed.id
+        if parsed.type == "ping":
+            connection.offer('{"type":"pong"}')
+            return
+        if not parsed.is_command:
+            raise Invalid("msg.unknown_type", type=parsed.type)
+        result = await execute(app.db, meeting_id, who.actor, parsed)
+    except DomainError as error:
+        connection.offer(encode(_error(msg_id, error, connection.lang)))
+        return
+    except Exception:
+        # The room keeps serving: the sender hears that nothing was changed.
+        log.exception("command failed")
+        connection.offer(encode(_error(msg_id, DomainError("server.error"), connection.lang)))
+        return
+    await app.live.publish(result)
+    connection.offer(encode(messages.server_ack(msg_id, result.event.seq, result.replayed)))
+
+
+def _error(msg_id: str | None, error: DomainError, lang: str) -> dict[str, object]:
+    message, details = error_text(error, lang)
+    return messages.server_error(msg_id, error.key, message, details)

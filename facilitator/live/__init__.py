@@ -1,0 +1,1 @@
+"""The live room: one WebSocket per screen, events fanned out per meeting."""

@@ -1,0 +1,74 @@
+"""One place that turns a validated command into its service call.
+
+Sockets and the JSON API both come through here, so a command means the same from either.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from facilitator.db import Database
+from facilitator.live.messages import ClientMessage
+from facilitator.services import commitments, meetings, opener
+from facilitator.services.actors import Actor
+from facilitator.services.commands import Result
+from facilitator.services.meetings import AgendaItemInput
+
+Handler = Callable[[Database, int, Actor, dict[str, Any], str | None], Awaitable[Result]]
+
+
+def _item(d: dict[str, Any]) -> AgendaItemInput:
+    return AgendaItemInput(
+        d["title"], d["minutes"], d.get("kind") or "discussion", d.get("strategy_id")
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "start": lambda db, m, a, d, i: meetings.start(db, m, a, client_msg_id=i),
+    "cancel": lambda db, m, a, d, i: meetings.cancel(db, m, a, client_msg_id=i),
+    "move": lambda db, m, a, d, i: meetings.move(db, m, a, d["stage"], client_msg_id=i),
+    "close": lambda db, m, a, d, i: meetings.close(db, m, a, client_msg_id=i),
+    "respond_opener": lambda db, m, a, d, i: opener.respond(
+        db, m, a, d["blockers"], anonymous=d.get("anonymous") is not False, client_msg_id=i
+    ),
+    "record_opener_action": lambda db, m, a, d, i: opener.record_action(
+        db, m, a, d["blocker_id"], d.get("text"), client_msg_id=i
+    ),
+    "focus_item": lambda db, m, a, d, i: meetings.focus_item(db, m, a, d.get("item_id"), client_msg_id=i),
+    "record_decision": lambda db, m, a, d, i: meetings.record_decision(
+        db, m, a, d["item_id"], d.get("text"), client_msg_id=i
+    ),
+    "add_agenda_item": lambda db, m, a, d, i: meetings.add_agenda_item(
+        db, m, a, _item(d), client_msg_id=i
+    ),
+    "update_agenda_item": lambda db, m, a, d, i: meetings.update_agenda_item(
+        db, m, a, d["item_id"], _item(d), client_msg_id=i
+    ),
+    "remove_agenda_item": lambda db, m, a, d, i: meetings.remove_agenda_item(
+        db, m, a, d["item_id"], client_msg_id=i
+    ),
+    "review": lambda db, m, a, d, i: commitments.review(
+        db, m, a, d["commitment_id"], d["outcome"], new_due=d.get("new_due"), reason=d.get("reason"),
+        client_msg_id=i,
+    ),
+    "propose": lambda db, m, a, d, i: commitments.propose(
+        db, m, a, d["text"], d["due"], d.get("strategy_id"), client_msg_id=i
+    ),
+    "add_commitment": lambda db, m, a, d, i: commitments.add(
+        db, m, a, d["text"], d.get("owner_id"), d.get("due"), d.get("strategy_id"), client_msg_id=i
+    ),
+    "confirm": lambda db, m, a, d, i: commitments.confirm(
+        db, m, a, d["commitment_id"], accept=d.get("accept") is not False, client_msg_id=i
+    ),
+    "edit_commitment": lambda db, m, a, d, i: commitments.edit(
+        db, m, a, d["commitment_id"], text=d.get("text"), owner_person_id=d.get("owner_id"),
+        due=d.get("due"), client_msg_id=i,
+        **({"strategy_id": d["strategy_id"]} if "strategy_id" in d else {}),
+    ),
+}  # fmt: skip
+
+
+async def execute(db: Database, meeting_id: int, actor: Actor, message: ClientMessage) -> Result:
+    """Run one command for ``actor``; services check role, stage and content."""
+    return await HANDLERS[message.type](db, meeting_id, actor, message.data, message.id)

@@ -1,0 +1,239 @@
+"""Rooms: the sockets watching one meeting in this process, and the ordered stream they get.
+
+Each broadcast arrives here already encoded and is handed to every socket as the same string.
+A socket that cannot keep up does not hold up the rest: its bounded queue collapses to "resync"
+and it gets a fresh snapshot. Opener tallies are coalesced: the wall sees at most ten a second,
+phones two, and the first one at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from typing import Any
+
+from facilitator.db import Database
+from facilitator.flow import Role
+from facilitator.live.hub import Hub
+from facilitator.live.messages import encode, server_event, server_tally
+from facilitator.services.actors import Actor
+from facilitator.services.commands import Event, Result
+from facilitator.services.state import events_since, tally_now
+
+log = logging.getLogger(__name__)
+
+RING = 1024  # recent events kept per room, so a reconnecting screen catches up without the DB
+QUEUE_LIMIT = 256  # messages waiting for one socket before it is switched to a resync
+GAP_WAIT = 1.0  # how long an out-of-order event waits for the ones before it
+TALLY_INTERVAL = {True: 0.1, False: 0.5}  # seconds between tallies: wall and console / phones
+RESYNC: None = None  # a queue entry that means "send this socket a fresh snapshot"
+
+
+def channel(meeting_id: int) -> str:
+    return f"meeting:{meeting_id}"
+
+
+def message_for(event: Event) -> dict[str, Any]:
+    """What the room is told about an event: its actor is never sent (the opener is anonymous),
+    and an opener answer travels as the tally it produced."""
+    if event.type == "opener_tally":
+        return server_tally(event.seq, event.payload["tally"], event.payload["respondents"])
+    return server_event(event.seq, event.type, event.payload, event.at.isoformat())
+
+
+class Connection:
+    """One socket's outbox and who is behind it."""
+
+    def __init__(
+        self, role: Role, actor: Actor, lang: str, *, session_id: int | None = None
+    ) -> None:
+        self.role = role
+        self.actor = actor
+        self.lang = lang
+        self.session_id = session_id
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        self.overflows = 0
+        self.closing: int | None = None
+
+    @property
+    def fast(self) -> bool:
+        """Screens that show the tally as it moves (the wall, the console)."""
+        return self.role is not Role.PARTICIPANT
+
+    def offer(self, text: str) -> None:
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            # A slow reader: drop what it has not read; a snapshot replaces all of it.
+            self.overflows += 1
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(RESYNC)
+
+    def close(self, code: int) -> None:
+        """Ask the socket's sender to close it (after what is already queued)."""
+        self.closing = code
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(RESYNC)
+
+
+class Room:
+    def __init__(self, meeting_id: int, hub: Hub, db: Database) -> None:
+        self.meeting_id = meeting_id
+        self.hub = hub
+        self.db = db
+        self.connections: set[Connection] = set()
+        self.ring: deque[tuple[int, bool, str]] = deque(maxlen=RING)
+        self.ring_floor = 0  # the ring holds every event after this number
+        self.last_seq = 0
+        self.tally_text: str | None = None
+        self._pending: dict[int, tuple[bool, str]] = {}
+        self._tally_sent = {True: 0.0, False: 0.0}
+        self._tally_timer: dict[bool, asyncio.TimerHandle | None] = {True: None, False: None}
+        self._gap_task: asyncio.Task[None] | None = None
+        self._pump: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Subscribe first, then read where the meeting stands: nothing falls in between."""
+        subscribed = asyncio.Event()
+        self._pump = asyncio.create_task(self._run(subscribed))
+        await subscribed.wait()
+        seq, tally = await tally_now(self.db, self.meeting_id)
+        self.last_seq = self.ring_floor = max(self.last_seq, seq)
+        if tally is not None and self.tally_text is None:
+            self.tally_text = encode(server_tally(seq, tally[0], tally[1]))
+
+    async def stop(self) -> None:
+        for task in (self._pump, self._gap_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for timer in self._tally_timer.values():
+            if timer is not None:
+                timer.cancel()
+
+    async def _run(self, subscribed: asyncio.Event) -> None:
+        async with self.hub.subscribe(channel(self.meeting_id)) as subscription:
+            subscribed.set()
+            async for text in subscription:
+                self.receive(text)
+
+    def receive(self, text: str) -> None:
+        """Take one broadcast (any order, maybe twice) and pass it on in sequence order."""
+        head = json.loads(text)
+        seq = int(head["seq"])
+        if seq <= self.last_seq:
+            return
+        self._pending[seq] = (head["type"] == "tally", text)
+        while self.last_seq + 1 in self._pending:
+            self.last_seq += 1
+            self._deliver(self.last_seq, *self._pending.pop(self.last_seq))
+        if self._pending and self._gap_task is None:
+            self._gap_task = asyncio.create_task(self._fill_gap())
+
+    async def _fill_gap(self) -> None:
+        """An event published out of order waits briefly; then the missing ones come from the DB."""
+        try:
+            await asyncio.sleep(GAP_WAIT)
+            if self._pending:
+                for event in await events_since(self.db, self.meeting_id, self.last_seq):
+                    self.receive(encode(message_for(event)))
+        finally:
+            self._gap_task = None
+
+    def _deliver(self, seq: int, is_tally: bool, text: str) -> None:
+        if len(self.ring) == self.ring.maxlen:
+            self.ring_floor = self.ring[0][0]
+        self.ring.append((seq, is_tally, text))
+        if is_tally:
+            self.tally_text = text
+            for fast in (True, False):
+                self._schedule_tally(fast)
+            return
+        for connection in self.connections:
+            connection.offer(text)
+
+    def _schedule_tally(self, fast: bool) -> None:
+        if self._tally_timer[fast] is not None:
+            return  # a flush is already due; it will carry the newest tally
+        wait = self._tally_sent[fast] + TALLY_INTERVAL[fast] - time.monotonic()
+        if wait <= 0:
+            self._flush_tally(fast)
+        else:
+            loop = asyncio.get_running_loop()
+            self._tally_timer[fast] = loop.call_later(wait, self._flush_tally, fast)
+
+    def _flush_tally(self, fast: bool) -> None:
+        self._tally_timer[fast] = None
+        self._tally_sent[fast] = time.monotonic()
+        if self.tally_text is None:
+            return
+        for connection in self.connections:
+            if connection.fast is fast:
+                connection.offer(self.tally_text)
+
+    def catch_up(self, after_seq: int) -> list[str] | None:
+        """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""
+        if after_seq > self.last_seq or after_seq < self.ring_floor:
+            return None
+        missed = [text for seq, is_tally, text in self.ring if seq > after_seq and not is_tally]
+        if self.tally_text is not None:
+            missed.append(self.tally_text)
+        return missed
+
+
+class Live:
+    """Every room of this process, the hub that links processes, and who is signed in where."""
+
+    def __init__(self, hub: Hub, db: Database) -> None:
+        self.hub = hub
+        self.db = db
+        self.rooms: dict[int, Room] = {}
+        self.by_session: dict[int, set[Connection]] = {}
+        self._lock = asyncio.Lock()
+
+    async def enter(self, meeting_id: int, connection: Connection) -> Room:
+        async with self._lock:
+            room = self.rooms.get(meeting_id)
+            if room is None:
+                room = Room(meeting_id, self.hub, self.db)
+                await room.start()
+                self.rooms[meeting_id] = room
+            room.connections.add(connection)
+        if connection.session_id is not None:
+            self.by_session.setdefault(connection.session_id, set()).add(connection)
+        return room
+
+    async def leave(self, room: Room, connection: Connection) -> None:
+        if connection.session_id is not None:
+            sockets = self.by_session.get(connection.session_id, set())
+            sockets.discard(connection)
+            if not sockets:
+                self.by_session.pop(connection.session_id, None)
+        async with self._lock:
+            room.connections.discard(connection)
+            if not room.connections and self.rooms.get(room.meeting_id) is room:
+                del self.rooms[room.meeting_id]
+                await room.stop()
+
+    async def publish(self, result: Result) -> None:
+        """Tell the room about a committed change (a replayed command changed nothing)."""
+        if result.replayed:
+            return
+        event = result.event
+        await self.hub.publish(channel(event.meeting_id), encode(message_for(event)))
+
+    def end_session(self, session_id: int) -> None:
+        """Logout: close every socket that session opened in this process."""
+        for connection in self.by_session.pop(session_id, set()):
+            connection.close(4401)
+
+    async def close(self) -> None:
+        for room in list(self.rooms.values()):
+            await room.stop()
+        self.rooms.clear()

@@ -1,0 +1,142 @@
+"""Read models for the staff pages: the network at a glance, one meeting to prepare."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from facilitator.db import Database
+from facilitator.db.models import (
+    Commitment,
+    Group,
+    Meeting,
+    Network,
+    Organization,
+    Person,
+    SharedValue,
+    Strategy,
+)
+from facilitator.errors import NotFound
+from facilitator.flow import CommitmentStatus, Stage
+from facilitator.services.commands import local_today
+from facilitator.services.views import meeting_view
+
+JSON = dict[str, Any]
+
+
+async def network_overview(db: Database, network_id: int) -> JSON:
+    """Groups with their meetings (upcoming first) and how many commitments each has open."""
+    async with db.read() as session:
+        network = await session.get(Network, network_id)
+        if network is None:
+            raise NotFound("network.not_found")
+        today = local_today(network, db.now())
+        groups = (
+            await session.scalars(
+                select(Group).where(Group.network_id == network_id).order_by(Group.id)
+            )
+        ).all()
+        meetings = (
+            await session.scalars(
+                select(Meeting)
+                .where(Meeting.group_id.in_([g.id for g in groups]))
+                .order_by(Meeting.scheduled_on.desc(), Meeting.id.desc())
+            )
+        ).all()
+        open_counts = dict(
+            (
+                await session.execute(
+                    select(Commitment.group_id, func.count())
+                    .where(Commitment.status == CommitmentStatus.OPEN.value)
+                    .group_by(Commitment.group_id)
+                )
+            ).all()
+        )
+        overdue_counts = dict(
+            (
+                await session.execute(
+                    select(Commitment.group_id, func.count())
+                    .where(
+                        Commitment.status == CommitmentStatus.OPEN.value,
+                        Commitment.due_on < today,
+                    )
+                    .group_by(Commitment.group_id)
+                )
+            ).all()
+        )
+    by_group: dict[int, list[JSON]] = {g.id: [] for g in groups}
+    for meeting in meetings:
+        by_group[meeting.group_id].append(meeting_view(meeting))
+    return {
+        "network": {"id": network.id, "name": network.name, "language": network.default_language},
+        "today": today.isoformat(),
+        "groups": [
+            {
+                "id": g.id,
+                "name": g.name,
+                "kind": g.kind,
+                "open_commitments": open_counts.get(g.id, 0),
+                "overdue_commitments": overdue_counts.get(g.id, 0),
+                "upcoming": [m for m in by_group[g.id] if m["stage"] != Stage.CLOSED.value][::-1],
+                "past": [m for m in by_group[g.id] if m["stage"] == Stage.CLOSED.value][:5],
+            }
+            for g in groups
+        ],
+    }
+
+
+async def network_lists(db: Database, network_id: int) -> JSON:
+    """Strategies, people and values: what the forms offer to choose from."""
+    async with db.read() as session:
+        strategies = (
+            await session.scalars(
+                select(Strategy).where(Strategy.network_id == network_id).order_by(Strategy.id)
+            )
+        ).all()
+        people = (
+            await session.execute(
+                select(Person.id, Person.name, Organization.name)
+                .outerjoin(Organization, Organization.id == Person.organization_id)
+                .where(Person.network_id == network_id)
+                .order_by(Person.name)
+            )
+        ).all()
+        values = (
+            await session.scalars(
+                select(SharedValue)
+                .where(SharedValue.network_id == network_id)
+                .order_by(SharedValue.position)
+            )
+        ).all()
+    return {
+        "strategies": [{"id": s.id, "title": s.title, "target": s.target} for s in strategies],
+        "people": [{"id": p, "name": n, "organization": o} for p, n, o in people],
+        "values": [{"id": v.id, "title": v.title, "behaviours": v.behaviours} for v in values],
+    }
+
+
+async def meeting_network(db: Database, meeting_id: int) -> int | None:
+    """Which network a meeting belongs to (``None`` if there is no such meeting)."""
+    async with db.read() as session:
+        network_id: int | None = await session.scalar(
+            select(Group.network_id)
+            .join(Meeting, Meeting.group_id == Group.id)
+            .where(Meeting.id == meeting_id)
+        )
+    return network_id
+
+
+async def meeting_access(
+    db: Database, meeting_id: int
+) -> tuple[int, str | None, str | None] | None:
+    """A meeting's network, projector view token and join code."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(Group.network_id, Meeting.view_token, Meeting.join_code)
+                .join(Meeting, Meeting.group_id == Group.id)
+                .where(Meeting.id == meeting_id)
+            )
+        ).first()
+    return None if row is None else (int(row[0]), row[1], row[2])

@@ -1,0 +1,271 @@
+// The shared client of every live face: one socket, one place that dispatches on message type,
+// an outbox kept in localStorage so a reload or a dropped connection loses nothing, and a local
+// copy of the meeting that events keep up to date. User text only ever goes in via textContent.
+
+export function boot() {
+  return JSON.parse(document.getElementById("boot").textContent);
+}
+
+export function translator(strings) {
+  return (key, params = {}) =>
+    (strings[key] ?? key).replace(/\{(\w+)\}/g, (_, name) => {
+      const value = params[name];
+      if (typeof value === "string" && strings[`stage.${value}`] && (name === "stage" || name === "next")) {
+        return strings[`stage.${value}`];
+      }
+      return value === undefined ? "" : String(value);
+    });
+}
+
+// h("li", {class: "x", onclick: fn}, "text", child) — never parses HTML.
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
+    else if (name === "class") el.className = value;
+    else if (name === "text") el.textContent = value;
+    else if (name in el && typeof value !== "string") el[name] = value;
+    else el.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+// Replace an element's content, skipping the null/false of conditional pieces.
+export function fill(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
+// A bidi-isolated piece of user text (a name or organization inside a sentence).
+export const bdi = (text) => h("bdi", {}, text ?? "");
+
+export function newId() {
+  // crypto.randomUUID needs a secure context; phones on a LAN address over http have none.
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function formatDate(iso, lang) {
+  if (!iso) return "";
+  const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
+  return new Intl.DateTimeFormat(lang === "he" ? "he-IL" : "en-GB", {
+    day: "numeric", month: "short", year: "numeric", timeZone: "UTC",
+  }).format(new Date(Date.UTC(y, m - 1, d)));
+}
+
+export function todayIso() {
+  const now = new Date();
+  const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000);
+  return local.toISOString().slice(0, 10);
+}
+
+function upsert(list, item) {
+  const at = list.findIndex((x) => x.id === item.id);
+  if (at >= 0) list[at] = { ...list[at], ...item };
+  else list.push(item);
+}
+
+// Apply one event to the local copy of the meeting. The server is the truth; this only mirrors.
+export function applyEvent(state, type, p) {
+  const s = state;
+  switch (type) {
+    case "meeting_created": break;
+    case "joined":
+      if (!s.attendance.some((x) => x.id === p.person.id)) s.attendance.push(p.person);
+      break;
+    case "stage_changed":
+      s.meeting.stage = p.stage;
+      for (const c of p.reopened || []) {
+        if (!s.reopened.some((x) => x.id === c.id)) s.reopened.push({ ...c, review: { outcome: null, old_due: c.due } });
+      }
+      break;
+    case "meeting_closed":
+    case "meeting_cancelled":
+      s.meeting.stage = "closed";
+      s.meeting.join_code = null;
+      break;
+    case "opener_action":
+      if (p.text) s.opener_actions[String(p.blocker_id)] = p.text;
+      else delete s.opener_actions[String(p.blocker_id)];
+      break;
+    case "agenda_item_added":
+    case "agenda_item_updated":
+    case "decision_recorded":
+      upsert(s.agenda, p.item);
+      s.agenda.sort((a, b) => a.position - b.position);
+      break;
+    case "agenda_item_removed":
+      s.agenda = s.agenda.filter((x) => x.id !== p.item_id);
+      break;
+    case "agenda_focus":
+      s.meeting.current_item_id = p.item_id;
+      s.meeting.item_started_at = p.started_at;
+      break;
+    case "commitment_proposed":
+    case "commitment_added":
+    case "commitment_confirmed":
+    case "commitment_edited":
+      upsert(s.commitments, p.commitment);
+      break;
+    case "commitment_rejected":
+      s.commitments = s.commitments.filter((x) => x.id !== p.commitment.id);
+      break;
+    case "commitment_reviewed": {
+      const entry = s.reopened.find((x) => x.id === p.commitment.id);
+      if (entry) Object.assign(entry, p.commitment, { review: p.review });
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+export class LiveRoom {
+  constructor({ meetingId, face, lang, hello, onChange, onError, onStatus, onAck }) {
+    Object.assign(this, { meetingId, face, lang, hello, onChange, onError, onStatus, onAck });
+    this.state = null;
+    this.me = null;
+    this.lastSeq = null;
+    this.tallySeq = 0;
+    this.retry = 0;
+    this.socket = null;
+    this.closedByServer = null;
+    this.outboxKey = `facilitator-outbox-${meetingId}-${face}`;
+  }
+
+  get outbox() {
+    try { return JSON.parse(localStorage.getItem(this.outboxKey) || "[]"); } catch { return []; }
+  }
+
+  set outbox(items) {
+    try { localStorage.setItem(this.outboxKey, JSON.stringify(items)); } catch { /* private mode */ }
+  }
+
+  connect() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    const socket = new WebSocket(`${scheme}//${location.host}/ws/m/${this.meetingId}?face=${this.face}`);
+    this.socket = socket;
+    this.onStatus?.(this.lastSeq === null ? "connecting" : "reconnecting");
+    socket.addEventListener("open", () => {
+      socket.send(JSON.stringify({ type: "hello", last_seq: this.state ? this.lastSeq : null, lang: this.lang, ...this.hello() }));
+    });
+    socket.addEventListener("message", (e) => this.receive(JSON.parse(e.data)));
+    socket.addEventListener("close", (e) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (e.code === 4401 || e.code === 1008) {
+        this.onStatus?.(e.code === 4401 ? "signed_out" : "refused");
+        return;
+      }
+      this.retry = Math.min(this.retry + 1, 6);
+      const wait = Math.min(10000, 400 * 2 ** this.retry) * (0.5 + Math.random());
+      this.onStatus?.("reconnecting");
+      setTimeout(() => this.connect(), wait);
+    });
+  }
+
+  // The one place messages are told apart.
+  receive(msg) {
+    switch (msg.type) {
+      case "welcome":
+        this.retry = 0;
+        this.me = msg.me;
+        if (msg.snapshot) {
+          this.state = msg.snapshot;
+          this.lastSeq = msg.snapshot.meeting.last_seq;
+        }
+        this.onStatus?.("live");
+        this.flush();
+        this.onChange?.("welcome");
+        break;
+      case "event":
+        if (this.state && msg.seq > this.lastSeq) {
+          applyEvent(this.state, msg.event, msg.payload);
+          this.lastSeq = msg.seq;
+          this.onChange?.(msg.event, msg.payload);
+        }
+        break;
+      case "tally":
+        if (this.state && msg.seq >= this.tallySeq) {
+          this.tallySeq = msg.seq;
+          this.state.tally = msg.tally;
+          this.state.respondents = msg.respondents;
+          this.onChange?.("tally");
+        }
+        break;
+      case "ack":
+        this.settle(msg.id);
+        this.onAck?.(msg);
+        break;
+      case "error":
+        this.settle(msg.id);
+        this.onError?.(msg);
+        break;
+      case "pong":
+        break;
+      default:
+        console.warn("unknown message", msg.type);
+    }
+  }
+
+  settle(id) {
+    if (!id) return;
+    this.outbox = this.outbox.filter((item) => item.id !== id);
+    this.onChange?.("outbox");
+  }
+
+  // Every command is written to the outbox first, then sent; only an answer removes it.
+  send(type, data = {}) {
+    const command = { type, id: newId(), ...data };
+    this.outbox = [...this.outbox, command];
+    if (this.socket && this.socket.readyState === WebSocket.OPEN && this.state) {
+      this.socket.send(JSON.stringify(command));
+    }
+    this.onChange?.("outbox");
+    return command.id;
+  }
+
+  flush() {
+    for (const command of this.outbox) {
+      if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(command));
+    }
+  }
+
+  pending(type) {
+    return this.outbox.filter((c) => !type || c.type === type);
+  }
+}
+
+export function statusLine(t, status) {
+  const box = document.getElementById("status");
+  const text = { connecting: t("live.connecting"), reconnecting: t("live.reconnecting"),
+    signed_out: t("live.signed_out"), refused: t("live.refused") }[status];
+  box.textContent = text || "";
+}
+
+export function valuesStrip(t, values) {
+  return h("section", { class: "values-strip", "aria-label": t("values.title") },
+    values.map((v) => h("span", {}, h("strong", {}, v.title), " — ", v.behaviours.join(" · "))));
+}
+
+export function tallyBars(state, lang) {
+  const counts = state.tally || {};
+  const top = Math.max(1, ...Object.values(counts));
+  return h("div", { class: "bars" }, state.blockers.map((b) => {
+    const n = counts[String(b.id)] || 0;
+    const bar = h("span", {});
+    bar.style.inlineSize = `${(100 * n) / top}%`;
+    return h("div", { class: "bar-row" },
+      h("span", {}, lang === "he" ? b.he : b.en), h("div", { class: "bar", role: "presentation" }, bar),
+      h("span", { class: "count" }, String(n)));
+  }));
+}
+
+export function stageName(t, stage) {
+  return t(`stage.${stage}`);
+}

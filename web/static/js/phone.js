@@ -1,0 +1,218 @@
+// The phone: join once (remembered on this phone), then follow the meeting stage by stage.
+import { LiveRoom, bdi, boot, fill, formatDate, h, newId, statusLine, todayIso, translator } from "./live.js";
+
+const B = boot();
+const t = translator(B.strings);
+const app = document.getElementById("app");
+const PERSON_KEY = "facilitator-person";
+const drafts = {};
+let room = null;
+let lastError = null;
+let notice = null;
+
+function saved() {
+  try { return JSON.parse(localStorage.getItem(PERSON_KEY) || "null"); } catch { return null; }
+}
+
+function remember(data) {
+  try { localStorage.setItem(PERSON_KEY, JSON.stringify(data)); } catch { /* private mode */ }
+}
+
+async function join(body) {
+  const response = await fetch("/api/join", {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw Object.assign(new Error("join"), { detail: data.error, status: response.status });
+  return data;
+}
+
+function field(key, attrs) {
+  const input = h(attrs.tag || "input", { ...attrs, tag: undefined, "data-key": key,
+    oninput: (e) => { drafts[key] = e.target.value; } });
+  if (drafts[key] !== undefined) input.value = drafts[key];
+  return input;
+}
+
+function showJoinForm(message) {
+  fill(app, h("section", { class: "card" },
+    h("h1", { text: t("phone.welcome") }),
+    message ? h("p", { class: "error", role: "alert", text: message }) : null,
+    h("form", { class: "stack", onsubmit: onJoin },
+      h("label", {}, t("field.name"), field("name", { name: "name", required: true, maxlength: 120, autocomplete: "name" })),
+      h("label", {}, t("field.organization"), field("org", { name: "organization", required: true, maxlength: 200, autocomplete: "organization" })),
+      h("label", {}, t("phone.sector"),
+        h("select", { name: "sector" }, h("option", { value: "", text: "—" }),
+          ["government", "nonprofit", "business", "philanthropy", "community", "backbone"].map(
+            (s) => h("option", { value: s, text: t(`sector.${s}`) })))),
+      h("button", { type: "submit", class: "primary big", text: t("phone.join") }))));
+}
+
+async function onJoin(event) {
+  event.preventDefault();
+  const form = new FormData(event.target);
+  const body = { code: B.code, name: form.get("name"), organization: form.get("organization"),
+    sector: form.get("sector") || null, client_msg_id: newId() };
+  try {
+    const data = await join(body);
+    remember({ token: data.token, person: data.person });
+    start(data.token);
+  } catch (error) {
+    showJoinForm(error.detail?.message || t("live.offline"));
+  }
+}
+
+async function enter() {
+  const me = saved();
+  if (!me?.token) { showJoinForm(); return; }
+  try {
+    await join({ code: B.code, token: me.token });
+    start(me.token);
+  } catch (error) {
+    if (error.detail?.key === "join.token_unknown") { localStorage.removeItem(PERSON_KEY); showJoinForm(error.detail.message); return; }
+    if (error.detail) { fill(app, h("p", { class: "error", role: "alert", text: error.detail.message })); return; }
+    // Offline: the socket retries by itself; what is queued waits in the outbox.
+    start(me.token);
+  }
+}
+
+function start(token) {
+  room = new LiveRoom({
+    meetingId: B.meeting_id, face: "phone", lang: B.lang,
+    hello: () => ({ token }),
+    onStatus: (s) => statusLine(t, s),
+    onChange: (kind) => { if (kind !== "tally") render(); },
+    onError: (msg) => { lastError = msg.details?.length ? `${msg.message} ${msg.details.join(" ")}` : msg.message; render(); },
+    onAck: () => { lastError = null; },
+  });
+  room.connect();
+}
+
+const mine = (c) => room.me && c.owner.id === room.me.person.id;
+
+function header(s) {
+  return [
+    h("h1", {}, bdi(s.meeting.title)),
+    h("p", { class: "muted" }, t("phone.stage_now"), " ", h("strong", { text: t(`stage.${s.meeting.stage}`) })),
+    h("details", { class: "card values-card", open: s.meeting.stage === "lobby" || s.meeting.stage === "closed" }, h("summary", { text: t("values.title") }),
+      h("ul", { class: "values" }, s.values.map((v) => h("li", {}, h("strong", { text: v.title }), ": ", v.behaviours.join(" · "))))),
+  ];
+}
+
+function reviewCard(c) {
+  const key = `review-${c.id}`;
+  const outcome = c.review?.outcome;
+  const send = (kind, extra = {}) => { room.send("review", { commitment_id: c.id, outcome: kind, ...extra }); };
+  const waiting = room.pending("review").some((x) => x.commitment_id === c.id);
+  return h("li", { class: "card" },
+    h("strong", {}, bdi(c.text)),
+    h("span", { class: "meta" }, t("commitment.due_on", { date: formatDate(c.due, B.lang) }),
+      c.times_slipped ? ` · ${t("commitment.slipped_times", { count: c.times_slipped })}` : ""),
+    outcome ? h("span", { class: `outcome ${outcome}`, text: t(`outcome.${outcome}`) }) : null,
+    waiting ? h("span", { class: "pending", text: t("live.sending") }) : null,
+    h("div", { class: "choice-row" },
+      h("button", { type: "button", onclick: () => send("done"), text: t("outcome.done") }),
+      h("button", { type: "button", onclick: () => send("on_track"), text: t("outcome.on_track") })),
+    h("form", { class: "choice-row", onsubmit: (e) => { e.preventDefault(); send("slipped", { new_due: drafts[`${key}-date`] }); } },
+      h("label", {}, t("field.new_due"), field(`${key}-date`, { type: "date", required: true, min: todayIso() })),
+      h("button", { type: "submit", text: t("outcome.slipped") })),
+    h("form", { class: "choice-row", onsubmit: (e) => { e.preventDefault(); send("dropped", { reason: drafts[`${key}-reason`] }); } },
+      h("label", {}, t("field.reason"), field(`${key}-reason`, { required: true, maxlength: 500 })),
+      h("button", { type: "submit", text: t("outcome.dropped") })));
+}
+
+function openerForm(s) {
+  const queued = room.pending("respond_opener").at(-1);
+  const chosen = new Set(queued ? queued.blockers : room.me?.opener || []);
+  const boxes = s.blockers.map((b) => h("li", {}, h("label", {},
+    h("input", { type: "checkbox", name: "blocker", value: String(b.id), checked: chosen.has(b.id) }),
+    B.lang === "he" ? b.he : b.en)));
+  return h("form", { class: "stack", onsubmit: (e) => {
+      e.preventDefault();
+      const picked = [...e.target.querySelectorAll("input[name=blocker]:checked")].map((x) => Number(x.value));
+      const anonymous = !e.target.querySelector("input[name=named]").checked;
+      room.send("respond_opener", { blockers: picked, anonymous });
+      notice = t("phone.opener_sent");
+      render();
+    } },
+    h("p", { text: t("phone.opener_help") }),
+    h("ul", { class: "checklist" }, boxes),
+    h("label", { class: "inline-check" }, h("input", { type: "checkbox", name: "named" }), t("phone.not_anonymous")),
+    queued ? h("p", { class: "pending", text: t("live.sending") }) : null,
+    h("button", { type: "submit", class: "primary big", text: t("phone.send_opener") }));
+}
+
+function proposeForm(s) {
+  return h("form", { class: "card stack", onsubmit: (e) => {
+      e.preventDefault();
+      room.send("propose", { text: drafts.ptext, due: drafts.pdue, strategy_id: drafts.pstrategy ? Number(drafts.pstrategy) : null });
+      drafts.ptext = ""; drafts.pdue = "";
+      notice = t("phone.proposal_sent");
+      render();
+    } },
+    h("h2", { text: t("phone.propose") }),
+    h("label", {}, t("phone.what_will_you_do"), field("ptext", { tag: "textarea", required: true, maxlength: 500, rows: 3 })),
+    h("label", {}, t("field.due"), field("pdue", { type: "date", required: true, min: todayIso() })),
+    s.strategies.length ? h("label", {}, t("field.strategy"),
+      (() => { const sel = field("pstrategy", { tag: "select" });
+        sel.append(h("option", { value: "", text: "—" }), ...s.strategies.map((x) => h("option", { value: String(x.id), text: x.title })));
+        if (drafts.pstrategy) sel.value = drafts.pstrategy; return sel; })()) : null,
+    h("button", { type: "submit", class: "primary big", text: t("phone.send_proposal") }));
+}
+
+function myCommitments(s) {
+  const list = s.commitments.filter(mine);
+  const queued = room.pending("propose");
+  if (!list.length && !queued.length) return null;
+  return h("section", { class: "card" }, h("h2", { text: t("phone.my_commitments") }),
+    h("ul", { class: "list" },
+      list.map((c) => h("li", {}, h("strong", {}, bdi(c.text)),
+        h("span", { class: "meta" }, t("commitment.due_on", { date: formatDate(c.due, B.lang) }), " · ", t(`status.${c.status}`)))),
+      queued.map((c) => h("li", {}, h("strong", {}, bdi(c.text)), h("span", { class: "pending", text: t("live.sending") })))));
+}
+
+function agendaList(s) {
+  return h("ol", { class: "list" }, s.agenda.map((item) => h("li", { class: item.id === s.meeting.current_item_id ? "current" : "" },
+    h("strong", {}, bdi(item.title)), h("span", { class: "meta" }, t("agenda.minutes", { count: item.minutes }), item.id === s.meeting.current_item_id ? ` · ${t("agenda.now")}` : ""),
+    item.decision ? h("span", {}, t("agenda.decision"), ": ", bdi(item.decision)) : null)));
+}
+
+function body(s) {
+  const stage = s.meeting.stage;
+  const reopened = s.reopened.filter(mine);
+  switch (stage) {
+    case "lobby":
+      return [h("section", { class: "card" }, h("h2", {}, t("phone.hello", { name: room.me.person.name })), h("p", { text: t("phone.lobby") })), agendaList(s)];
+    case "review":
+      return [h("h2", { text: t("phone.my_reopened") }),
+        reopened.length ? h("ul", { class: "list" }, reopened.map(reviewCard)) : h("p", { class: "card", text: t("phone.nothing_to_report") })];
+    case "opener":
+      return [h("h2", { text: t("stage.opener") }), openerForm(s)];
+    case "agenda":
+      return [agendaList(s), proposeForm(s), myCommitments(s)];
+    case "commitments":
+      return [proposeForm(s), myCommitments(s)];
+    case "closed":
+      return [h("section", { class: "card" }, h("h2", { text: t("phone.thanks") }), h("p", { text: t("phone.closed") })),
+        myCommitments(s),
+        reopened.length ? h("section", { class: "card" }, h("h2", { text: t("phone.my_reopened") }),
+          h("ul", { class: "list" }, reopened.map((c) => h("li", {}, bdi(c.text), " — ",
+            h("span", { class: `outcome ${c.review?.outcome || ""}`, text: c.review?.outcome ? t(`outcome.${c.review.outcome}`) : t("outcome.none") }))))) : null];
+    default:
+      return [];
+  }
+}
+
+function render() {
+  if (!room?.state || !room.me) return;
+  const focused = document.activeElement?.dataset?.key;
+  const s = room.state;
+  fill(app, ...header(s),
+    lastError ? h("p", { class: "error", role: "alert", text: lastError }) : null,
+    notice ? h("p", { class: "notice", role: "status", text: notice }) : null,
+    ...body(s));
+  notice = null;
+  if (focused) app.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
+}
+
+enter();
