@@ -206,7 +206,8 @@ def join_url(request: Request, code: str) -> str:
 
 def qr_svg(url: str) -> str:
     """The join QR as inline SVG, drawn on the server (no script, no network)."""
-    svg: str = segno.make(url, error="m").svg_inline(scale=10, border=2)
+    # omitsize: a viewBox instead of a fixed size, so CSS scales it to the wall.
+    svg: str = segno.make(url, error="m").svg_inline(border=2, omitsize=True)
     return svg
 
 
