@@ -310,3 +310,19 @@ def test_staff_commands_need_the_csrf_header(site: Site) -> None:
         headers={"x-csrf-token": site.csrf(), "origin": "http://evil.example"},
     )
     assert other_site.status_code == 403
+
+
+def test_renaming_and_rescheduling_before_the_start(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting("ישן")
+    site.client.post(
+        f"/m/{meeting_id}/edit",
+        data={"csrf": site.csrf(), "title": "חדש", "scheduled_on": "2099-01-05"},
+    )
+    snap = site.client.get(f"/api/m/{meeting_id}/snapshot").json()
+    assert (snap["meeting"]["title"], snap["meeting"]["scheduled_on"]) == ("חדש", "2099-01-05")
+    past = site.client.post(
+        f"/m/{meeting_id}/edit",
+        data={"csrf": site.csrf(), "title": "חדש", "scheduled_on": "2001-01-01"},
+    )
+    assert "תאריך הפגישה לא יכול להיות בעבר" in past.text

@@ -155,6 +155,31 @@ async def agenda_change(request: Request) -> Response:
     return redirect(back)
 
 
+async def meeting_change(request: Request) -> Response:
+    """Rename or reschedule a meeting from its preparation page."""
+    found = await _staff_page(request)
+    if isinstance(found, Response):
+        return found
+    staff, _lang = found
+    st = app_state(request)
+    try:
+        meeting_id = await _meeting_for_staff(request, staff)
+    except DomainError:
+        return redirect("/")
+    back = f"/m/{meeting_id}/edit"
+    fields = await form_or_none(request)
+    if fields is None:
+        return redirect(f"{back}?error=auth.csrf")
+    try:
+        result = await meetings.update_meeting(
+            st.db, meeting_id, staff.actor, fields.get("title", ""), fields.get("scheduled_on", "")
+        )
+    except DomainError as error:
+        return redirect(f"{back}?error={error.key}")
+    await st.live.publish(result)
+    return redirect(back)
+
+
 async def values_page(request: Request) -> Response:
     found = await _staff_page(request)
     if isinstance(found, Response):

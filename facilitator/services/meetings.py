@@ -27,7 +27,7 @@ from facilitator.db.models import (
     Person,
     Strategy,
 )
-from facilitator.errors import Conflict, Forbidden, Invalid, NotFound
+from facilitator.errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import Action, CommitmentStatus, Stage
 from facilitator.services import commitments
 from facilitator.services.actors import Actor
@@ -169,6 +169,30 @@ async def _creation_replay(session: AsyncSession, meeting: Meeting, actor: Actor
     if row is None or row.actor != actor.key:
         raise Forbidden("input.msg_id_reused")
     return Result(Event.of(row), replayed=True)
+
+
+async def update_meeting(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    title: str,
+    scheduled_on: date | str,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Rename or reschedule a meeting that has not started (a started one keeps its day)."""
+    clean = clean_text(title, "title", kind="title")
+    day = parse_date(scheduled_on, "scheduled_on")
+
+    async def body(ctx: Context) -> Change:
+        if ctx.meeting.started_at is not None and day != ctx.meeting.scheduled_on:
+            raise Refused("meeting.started_keeps_day")
+        if day != ctx.meeting.scheduled_on and day < ctx.today:
+            raise Invalid("meeting.date_in_past")
+        ctx.meeting.title, ctx.meeting.scheduled_on = clean, day
+        return Change("meeting_updated", {"title": clean, "scheduled_on": day.isoformat()})
+
+    return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
 
 
 async def add_agenda_item(

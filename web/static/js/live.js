@@ -75,6 +75,10 @@ export function applyEvent(state, type, p) {
   const s = state;
   switch (type) {
     case "meeting_created": break;
+    case "meeting_updated":
+      s.meeting.title = p.title;
+      s.meeting.scheduled_on = p.scheduled_on;
+      break;
     case "joined":
       if (!s.attendance.some((x) => x.id === p.person.id)) s.attendance.push(p.person);
       break;

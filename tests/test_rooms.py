@@ -1,0 +1,119 @@
+"""The room's fan-out in-process: ordering, coalesced tallies, slow readers, catch-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from facilitator.db import Database
+from facilitator.flow import Role
+from facilitator.live.hub import MemoryHub
+from facilitator.live.messages import encode, server_event, server_tally
+from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Room, channel
+from facilitator.services.actors import Actor
+from tests.conftest import World
+from tests.test_meeting_services import new_meeting
+
+
+def phone() -> Connection:
+    return Connection(Role.PARTICIPANT, Actor.participant(1), "he")
+
+
+def wall() -> Connection:
+    return Connection(Role.PROJECTOR, Actor.projector(), "he")
+
+
+def drain(connection: Connection) -> list[dict[str, object] | None]:
+    out: list[dict[str, object] | None] = []
+    while not connection.queue.empty():
+        item = connection.queue.get_nowait()
+        out.append(None if item is RESYNC else json.loads(item))
+    return out
+
+
+def event(seq: int) -> str:
+    return encode(server_event(seq, "joined", {"n": seq}, "2026-03-02T09:00:00+00:00"))
+
+
+def tally(seq: int, n: int) -> str:
+    return encode(server_tally(seq, {"1": n}, n))
+
+
+async def started_room(db: Database, world: World) -> tuple[Room, MemoryHub, int]:
+    meeting_id = await new_meeting(db, world)
+    hub = MemoryHub()
+    room = Room(meeting_id, hub, db)
+    await room.start()
+    return room, hub, meeting_id
+
+
+async def test_events_reach_screens_in_order_even_when_published_out_of_order(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    screen = wall()
+    room.connections.add(screen)
+    start = room.last_seq
+    for seq in (start + 2, start + 1, start + 3, start + 3):  # late, early, and a duplicate
+        await hub.publish(channel(meeting_id), event(seq))
+    await asyncio.sleep(0.05)
+    assert [m["seq"] for m in drain(screen) if m] == [start + 1, start + 2, start + 3]
+    await room.stop()
+
+
+async def test_tallies_are_coalesced_first_at_once(db: Database, world: World) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    fast, slow = wall(), phone()
+    room.connections.update({fast, slow})
+    start = room.last_seq
+    for n in range(1, 31):  # thirty answers within about 0.3 s
+        await hub.publish(channel(meeting_id), tally(start + n, n))
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.6)  # let the last coalesced flushes out
+    to_wall = [m for m in drain(fast) if m]
+    to_phone = [m for m in drain(slow) if m]
+    assert to_wall[0]["respondents"] == 1  # the first tally goes out at once
+    assert to_wall[-1]["respondents"] == 30  # and the last one is never lost
+    assert to_phone[-1]["respondents"] == 30
+    assert len(to_wall) <= 6  # ~10 a second for the wall
+    assert len(to_phone) <= 3  # ~2 a second for phones
+    await room.stop()
+
+
+async def test_a_slow_reader_is_switched_to_a_snapshot_and_holds_no_one_up(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    stuck, healthy = phone(), phone()
+    room.connections.update({stuck, healthy})
+    start = room.last_seq
+    for n in range(1, QUEUE_LIMIT + 50):
+        await hub.publish(channel(meeting_id), event(start + n))
+        if n % 50 == 0:
+            await asyncio.sleep(0)
+            drain(healthy)
+    await asyncio.sleep(0.05)
+    backlog = drain(stuck)
+    assert None in backlog  # told to resync instead of piling up
+    assert len(backlog) < QUEUE_LIMIT
+    assert stuck.overflows >= 1
+    assert healthy.overflows == 0
+    await room.stop()
+
+
+async def test_catch_up_from_memory_or_not_at_all(db: Database, world: World) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    start = room.last_seq
+    for n in range(1, 6):
+        await hub.publish(channel(meeting_id), event(start + n))
+    await hub.publish(channel(meeting_id), tally(start + 6, 2))
+    await hub.publish(channel(meeting_id), event(start + 7))
+    await asyncio.sleep(0.05)
+    missed = room.catch_up(start + 3)
+    assert missed is not None
+    seqs = [json.loads(m)["seq"] for m in missed]
+    assert seqs == [start + 4, start + 5, start + 7, start + 6]  # the latest tally last
+    assert room.catch_up(start + 7) == [room.tally_text]
+    assert room.catch_up(start - 1) is None  # from before the room's memory: snapshot
+    assert room.catch_up(start + 99) is None  # a number from the future: snapshot
+    await room.stop()
