@@ -87,3 +87,11 @@ def test_every_field_named_in_an_error_has_a_label() -> None:
     for lang in LANGUAGES:
         missing = {f for f in named if f"field.{f}" not in catalog(lang)}
         assert not missing, f"{lang} lacks field labels {sorted(missing)}"
+
+
+def test_dates_read_as_people_write_them() -> None:
+    from facilitator.i18n import format_date
+
+    assert format_date("2026-11-27", "en") == "27 November 2026"
+    assert format_date("2026-11-27", "he") == "27 בנובמבר 2026"
+    assert format_date(None, "he") == ""

@@ -87,6 +87,7 @@ def render(
             "lang": lang,
             "dir": i18n.direction(lang),
             "t": lambda key, **params: i18n.translate(key, lang, **params),
+            "day": lambda value: i18n.format_date(value, lang),
             "csrf": token,
             "path": request.url.path,
             **context,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -46,6 +47,16 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
         return template.format(**shown)
     except (KeyError, IndexError, ValueError):
         return template
+
+
+def format_date(value: date | str | None, lang: str) -> str:
+    """A date as people write it: "27 November 2026" / "27 בנובמבר 2026"."""
+    if not value:
+        return ""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return translate(
+        "date.format", lang, day=day.day, month=translate(f"month.{day.month}", lang), year=day.year
+    )
 
 
 def direction(lang: str) -> str:
