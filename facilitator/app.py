@@ -10,6 +10,7 @@ from typing import TypedDict
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,7 +21,7 @@ from starlette.templating import Jinja2Templates
 from facilitator.db import Database
 from facilitator.http import api, auth, pages
 from facilitator.http.common import AppState, app_state
-from facilitator.http.security import RateLimiter, SecurityHeaders
+from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
 from facilitator.http.socket import live_socket
 from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
@@ -42,6 +43,20 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+class IdConvertor(Convertor[int]):
+    """Path ids the database can hold (up to 18 digits); anything else is simply not found."""
+
+    regex = "[1-9][0-9]{0,17}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())
+
 ROUTES = [
     Route("/healthz", healthz),
     Route("/", pages.home),
@@ -51,22 +66,23 @@ ROUTES = [
     Route("/meetings", pages.new_meeting, methods=["POST"]),
     Route("/values", pages.values_page, methods=["GET"]),
     Route("/values", pages.values_change, methods=["POST"]),
-    Route("/values/{value_id:int}", pages.values_change, methods=["POST"]),
-    Route("/values/{value_id:int}/remove", pages.values_change, methods=["POST"]),
-    Route("/m/{meeting_id:int}/edit", pages.edit_meeting, methods=["GET"]),
-    Route("/m/{meeting_id:int}/edit", pages.meeting_change, methods=["POST"]),
-    Route("/m/{meeting_id:int}/agenda", pages.agenda_change, methods=["POST"]),
-    Route("/m/{meeting_id:int}/agenda/{item_id:int}", pages.agenda_change, methods=["POST"]),
-    Route("/m/{meeting_id:int}/agenda/{item_id:int}/remove", pages.agenda_change, methods=["POST"]),
-    Route("/m/{meeting_id:int}/console", pages.console),
-    Route("/m/{meeting_id:int}/projector", pages.projector),
+    Route("/values/{value_id:id}", pages.values_change, methods=["POST"]),
+    Route("/values/{value_id:id}/remove", pages.values_change, methods=["POST"]),
+    Route("/m/{meeting_id:id}/edit", pages.edit_meeting, methods=["GET"]),
+    Route("/m/{meeting_id:id}/edit", pages.meeting_change, methods=["POST"]),
+    Route("/m/{meeting_id:id}/agenda", pages.agenda_change, methods=["POST"]),
+    Route("/m/{meeting_id:id}/agenda/{item_id:id}", pages.agenda_change, methods=["POST"]),
+    Route("/m/{meeting_id:id}/agenda/{item_id:id}/remove", pages.agenda_change, methods=["POST"]),
+    Route("/m/{meeting_id:id}/console", pages.console),
+    Route("/m/{meeting_id:id}/projector", pages.projector),
     Route("/join", pages.join_page, methods=["GET", "POST"]),
     Route("/j/{code:str}", pages.phone),
+    Route("/p/{meeting_id:id}", pages.phone_by_id),
     Route("/api/join", api.join, methods=["POST"]),
-    Route("/api/m/{meeting_id:int}/snapshot", api.snapshot),
-    Route("/api/m/{meeting_id:int}/events", api.events),
-    Route("/api/m/{meeting_id:int}/commands", api.command, methods=["POST"]),
-    WebSocketRoute("/ws/m/{meeting_id:int}", live_socket),
+    Route("/api/m/{meeting_id:id}/snapshot", api.snapshot),
+    Route("/api/m/{meeting_id:id}/events", api.events),
+    Route("/api/m/{meeting_id:id}/commands", api.command, methods=["POST"]),
+    WebSocketRoute("/ws/m/{meeting_id:id}", live_socket),
     Mount("/static", StaticFiles(directory=str(WEB / "static")), name="static"),
 ]
 
@@ -96,4 +112,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if database is None:
                 await db.dispose()
 
-    return Starlette(routes=ROUTES, lifespan=lifespan, middleware=[Middleware(SecurityHeaders)])
+    return Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        middleware=[Middleware(SecurityHeaders), Middleware(BodyLimit)],
+    )

@@ -22,7 +22,7 @@ from facilitator.db.models import Network
 from facilitator.errors import DomainError
 from facilitator.i18n import translate
 from facilitator.services import users
-from facilitator.settings import Settings
+from facilitator.settings import ALL_INTERFACES, Settings
 
 
 def _database(settings: Settings) -> Database:
@@ -70,7 +70,11 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _print_signin(settings: Settings, logins: Path) -> None:
-    url = settings.public_url or f"http://{settings.host}:{settings.port}"
+    url = (
+        f"http://127.0.0.1:{settings.port}"
+        if settings.host in ALL_INTERFACES
+        else (settings.public_url or f"http://{settings.host}:{settings.port}")
+    )
     print(f"\nFacilitator — sign in at {url}/login")
     if logins.is_file():
         for line in logins.read_text(encoding="utf-8").splitlines():
@@ -126,14 +130,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     host, port = args.host or settings.host, args.port or settings.port
     public_url = settings.public_url
-    if not public_url and host in ("0.0.0.0", "::"):  # noqa: S104 - an explicit choice to serve the LAN
+    if not public_url and host in ALL_INTERFACES:
         # Phones reach this machine by its LAN address, whatever the projector's browser used.
         public_url = f"http://{lan_address()}:{port}"
     settings = dataclasses.replace(settings, host=host, port=port, public_url=public_url)
     migrate.upgrade(settings.database_url)
     if args.demo:
         cmd_demo(settings, argparse.Namespace(if_empty=True))
-    print(f"serving on http://{host}:{port}  (health: /healthz; stop with Ctrl-C)", flush=True)
+    local = "127.0.0.1" if host in ALL_INTERFACES else host
+    print(f"serving on http://{local}:{port}  (health: /healthz; stop with Ctrl-C)", flush=True)
     if public_url:
         print(f"phones join at {public_url}/join", flush=True)
     else:

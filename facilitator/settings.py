@@ -11,12 +11,14 @@ from pathlib import Path
 from starlette.config import Config
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/facilitator.db"
+ALL_INTERFACES = ("0.0.0.0", "::")  # noqa: S104 - binding them is the point: phones must reach it
 
 
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
-    host: str = "127.0.0.1"
+    # All interfaces: phones on the same Wi-Fi must reach the room (sign-in guards the rest).
+    host: str = ALL_INTERFACES[0]
     port: int = 8000
     public_url: str = ""
     sqlite_busy_timeout_ms: int = 5000

@@ -60,9 +60,12 @@ def parse_date(value: object, field: str) -> date:
     raise Invalid("input.bad_date", field=field)
 
 
+MAX_ID = 2**63 - 1  # what every engine stores in a BIGINT
+
+
 def positive_id(value: object, field: str) -> int:
-    """A database id: a positive integer (booleans are not ids)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    """A database id: a positive integer that fits the database (booleans are not ids)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
         raise Invalid("input.bad_id", field=field)
     return value
 

@@ -74,10 +74,12 @@ async def test_a_whole_meeting_with_a_projector_and_five_phones(
     owner_name = server.seeded.people[0][1]
     phones: list[Client] = []
     people = []
+    tokens = []
     for n in range(5):
         name = owner_name if n == 0 else f"טלפון {n}"
         token, person = await join_phone(server, code, name)
         people.append(person)
+        tokens.append(token)
         phone = await open_client(server, meeting_id, "phone", {"token": token})
         hello = await phone.expect(lambda m: m["type"] == "welcome")
         assert hello["me"]["person"]["id"] == person["id"]
@@ -157,6 +159,14 @@ async def test_a_whole_meeting_with_a_projector_and_five_phones(
     assert (stage, made) == ("closed", 4)
     for client in [console, wall, *phones]:
         await client.ws.close()
+    # A phone that comes back after the close (its code is void now) still gets the summary.
+    late = await open_client(server, meeting_id, "phone", {"token": tokens[1]})
+    summary = await late.expect(lambda m: m["type"] == "welcome")
+    assert summary["snapshot"]["meeting"]["stage"] == "closed"
+    assert [c["owner"]["id"] for c in summary["snapshot"]["commitments"]].count(
+        people[1]["id"]
+    ) == 1
+    await late.ws.close()
 
 
 async def test_a_phone_that_drops_mid_opener_ends_with_exactly_its_answers(
@@ -377,3 +387,23 @@ async def test_a_flood_is_cut_off(server: Server, staff: httpx.AsyncClient) -> N
 def test_server_log_has_no_unexpected_errors(server: Server) -> None:
     log = Path(server.log).read_text()
     assert "Traceback" not in log, log[-3000:]
+
+
+async def test_changed_values_reach_the_screens_at_once(
+    server: Server, staff: httpx.AsyncClient
+) -> None:
+    meeting_id, _code, view = await new_meeting(server, staff, "ערכים")
+    wall = await open_client(server, meeting_id, "projector", {"view": view})
+    await wall.expect(lambda m: m["type"] == "welcome")
+    added = await staff.post(
+        "/values",
+        data={"csrf": csrf_of(staff), "title": "סקרנות", "behaviours": "שואלים לפני ששופטים"},
+    )
+    assert added.status_code == 303
+    values = await wall.expect(lambda m: m["type"] == "values")
+    assert values["values"][-1] == {
+        "id": values["values"][-1]["id"],
+        "title": "סקרנות",
+        "behaviours": ["שואלים לפני ששופטים"],
+    }
+    await wall.ws.close()

@@ -326,3 +326,85 @@ def test_renaming_and_rescheduling_before_the_start(site: Site) -> None:
         data={"csrf": site.csrf(), "title": "חדש", "scheduled_on": "2001-01-01"},
     )
     assert "תאריך הפגישה לא יכול להיות בעבר" in past.text
+
+
+def test_a_claimed_person_is_not_handed_over_by_typing_their_name(site: Site) -> None:
+    site.login()
+    code = site.code_of(site.new_meeting())
+    first = site.client.post(
+        "/api/join", json={"code": code, "name": "Dana", "organization": "Org"}
+    )
+    assert first.status_code == 200
+    again = site.client.post(
+        "/api/join",
+        json={"code": code, "name": "dana", "organization": "ORG"},
+        headers={"accept-language": "en"},
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["key"] == "join.name_taken"
+    # A person the backbone entered and no phone holds yet is claimed by the first phone.
+    seeded_name = site.seeded.people[3][1]
+    claimed = site.client.post(
+        "/api/join", json={"code": code, "name": seeded_name, "organization": "עמותת גשר"}
+    )
+    assert claimed.json()["person"]["id"] == site.seeded.people[3][0]
+
+
+def test_every_way_of_guessing_codes_counts(site: Site) -> None:
+    for attempt in range(12):
+        page = site.client.get(f"/j/AAAAA{'ACDEFHJKMNPQ'[attempt]}")
+    assert page.status_code == 404
+    assert "יותר מדי קודים שגויים" in page.text
+    typed = site.client.post("/join", data={"csrf": site.csrf(), "code": "CCCCCC"})
+    assert "יותר מדי קודים שגויים" in typed.text
+
+
+def test_a_phone_follows_only_meetings_it_joined(site: Site) -> None:
+    site.login()
+    first, second = site.new_meeting("ראשונה"), site.new_meeting("שנייה")
+    token = site.client.post(
+        "/api/join", json={"code": site.code_of(first), "name": "Dana", "organization": "Org"}
+    ).json()["token"]
+    phone = {"authorization": f"Bearer {token}"}
+    assert site.client.get(f"/api/m/{first}/snapshot", headers=phone).status_code == 200
+    assert site.client.get(f"/api/m/{second}/snapshot", headers=phone).status_code == 403
+    # After joining by code, the phone's page by id works (and keeps working after the close).
+    assert site.client.get(f"/p/{first}").status_code == 200
+    assert site.client.get("/p/999999").status_code == 404
+
+
+def test_odd_input_at_the_edge_is_a_clear_error_never_a_crash(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting()
+    huge = "9" * 30
+    for path in (
+        f"/m/{huge}/console",
+        f"/m/{huge}/projector",
+        f"/api/m/{huge}/snapshot",
+        f"/p/{huge}",
+    ):
+        assert site.client.get(path).status_code == 404, path
+    assert site.client.get(f"/api/m/{meeting_id}/events?after={huge}").status_code == 422
+    assert site.client.get(f"/api/m/{meeting_id}/events?after=-3").status_code == 422
+    csrf = {"x-csrf-token": site.csrf()}
+    big_id = site.client.post(
+        f"/api/m/{meeting_id}/commands", json={"type": "focus_item", "item_id": 2**70}, headers=csrf
+    )
+    assert big_id.status_code == 422
+    assert big_id.json()["error"]["key"] == "msg.bad_field"
+    nested = site.client.post(
+        f"/api/m/{meeting_id}/commands", content=b"[" * 100_000 + b"]" * 100_000, headers=csrf
+    )
+    assert nested.status_code in (413, 422)
+    deep = site.client.post(
+        f"/api/m/{meeting_id}/commands", content=b"[" * 5000 + b"]" * 5000, headers=csrf
+    )
+    assert deep.status_code == 422
+    too_big = site.client.post("/api/join", content=b"x" * 100_000)
+    assert too_big.status_code == 413
+    streamed = site.client.post("/api/join", content=iter([b"x" * 40_000, b"x" * 40_000]))
+    assert streamed.status_code == 413
+    form_big = site.client.post("/meetings", data={"csrf": site.csrf(), "title": "x" * 70_000})
+    assert form_big.status_code == 413
+    spoof = site.client.get("/?error=Call+555-0100+to+verify+your+account")
+    assert "555-0100" not in spoof.text

@@ -53,6 +53,7 @@ async def join(request: Request) -> Response:
         return json_error(Forbidden("auth.bad_origin"), lang)
     if st.join_limiter.over(ip):
         return json_error(DomainError("join.too_many"), lang, status=429)
+    # A person already claimed by another phone is not handed over by typing their name.
     try:
         data = await _json_body(request)
         code = data.get("code")
@@ -133,10 +134,10 @@ async def events(request: Request) -> Response:
     lang = await _lang(request)
     if await _api_sender(request, meeting_id, writing=False) is None:
         return json_error(Forbidden("auth.required"), lang)
-    try:
-        after = int(request.query_params.get("after", "0"))
-    except ValueError:
+    raw_after = request.query_params.get("after", "0")
+    if not raw_after.isdigit() or len(raw_after) > 18:
         return json_error(Invalid("input.bad_id", field="after"), lang)
+    after = int(raw_after)
     found = await state.events_since(app_state(request).db, meeting_id, max(after, 0))
     return JSONResponse({"events": [message_for(e) for e in found]})
 

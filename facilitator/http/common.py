@@ -80,6 +80,9 @@ def render(
     """A page in ``lang`` with the CSRF token set, the direction and the translator in reach."""
     token = csrf_token(request) or new_csrf_token()
     templates = app_state(request).templates
+    # Only a known message key is shown: ?error= never carries text of its own.
+    if context.get("error") not in i18n.catalog(lang):
+        context["error"] = None
     response: HTMLResponse = templates.TemplateResponse(
         request,
         template,

@@ -53,7 +53,7 @@ async def who_is(
             return Who(Role.PROJECTOR, Actor.projector(), network_id)
         return None
     person = await access.person_for(db, token, network_id)
-    if person is None:
+    if person is None or not await access.attended(db, meeting_id, person):
         return None
     return Who(Role.PARTICIPANT, Actor.participant(person), network_id)
 

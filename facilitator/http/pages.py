@@ -8,7 +8,7 @@ import segno
 from starlette.requests import Request
 from starlette.responses import Response
 
-from facilitator import i18n
+from facilitator import i18n, joincodes
 from facilitator.errors import DomainError, NotFound
 from facilitator.http.auth import form_or_none, login_redirect
 from facilitator.http.common import (
@@ -18,6 +18,7 @@ from facilitator.http.common import (
     redirect,
     render,
 )
+from facilitator.live.messages import encode
 from facilitator.services import meetings, network, overview, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.meetings import AgendaItemInput
@@ -25,8 +26,11 @@ from facilitator.services.network import default_language
 
 
 def _int(value: str | None) -> int | None:
+    """A form's number, or ``None`` when it is missing, not a number, or absurdly long."""
+    if not value or len(value) > 18:
+        return None
     try:
-        return int(value) if value else None
+        return int(value)
     except ValueError:
         return None
 
@@ -137,7 +141,7 @@ async def agenda_change(request: Request) -> Response:
     back = f"/m/{meeting_id}/edit"
     if fields is None:
         return redirect(f"{back}?error=auth.csrf")
-    item_id = _int(request.path_params.get("item_id"))
+    item_id: int | None = request.path_params.get("item_id")
     try:
         if item_id is None:
             result = await meetings.add_agenda_item(
@@ -205,7 +209,7 @@ async def values_change(request: Request) -> Response:
     fields = await form_or_none(request)
     if fields is None:
         return redirect("/values?error=auth.csrf")
-    value_id = _int(request.path_params.get("value_id"))
+    value_id: int | None = request.path_params.get("value_id")
     behaviours = [line for line in fields.get("behaviours", "").splitlines() if line.strip()]
     try:
         if value_id is None:
@@ -218,6 +222,12 @@ async def values_change(request: Request) -> Response:
             )
     except DomainError as error:
         return redirect(f"/values?error={error.key}")
+    # Every live screen of the network shows the values: tell the open meetings' rooms.
+    lists = await overview.network_lists(db, staff.network_id)
+    open_meetings = await overview.open_meetings(db, staff.network_id)
+    await app_state(request).live.broadcast_outside_log(
+        open_meetings, encode({"type": "values", "values": lists["values"]})
+    )
     return redirect("/values")
 
 
@@ -300,8 +310,8 @@ async def projector(request: Request) -> Response:
 
 
 async def join_page(request: Request) -> Response:
-    db = app_state(request).db
-    lang = language(request, await default_language(db))
+    st = app_state(request)
+    lang = language(request, await default_language(st.db))
     error = None
     if request.method == "POST":
         fields = await form_or_none(request)
@@ -310,27 +320,49 @@ async def join_page(request: Request) -> Response:
             error = "auth.csrf"
         else:
             try:
-                await meetings.find_open_meeting(db, code)
+                await _try_code(request, code)
             except DomainError as refused:
                 error = refused.key
             else:
-                from facilitator import joincodes
-
                 return redirect(f"/j/{joincodes.normalize(code)}")
     return render(request, "join.html", lang, 400 if error else 200, error=error)
 
 
+async def _try_code(request: Request, code: str) -> int:
+    """The open meeting behind a typed code; wrong guesses count toward the address's limit."""
+    st = app_state(request)
+    client = request.client.host if request.client else "?"
+    if st.join_limiter.over(client):
+        raise DomainError("join.too_many")
+    try:
+        return await meetings.find_open_meeting(st.db, code)
+    except DomainError:
+        st.join_limiter.allow(client)
+        raise
+
+
 async def phone(request: Request) -> Response:
+    """A phone's page, reached by the code (the QR) while the meeting is open."""
     db = app_state(request).db
     lang = language(request, await default_language(db))
     code = str(request.path_params["code"])
     try:
-        meeting_id = await meetings.find_open_meeting(db, code)
+        meeting_id = await _try_code(request, code)
     except DomainError as error:
         return render(request, "join.html", lang, 404, error=error.key)
     return render(
-        request,
-        "phone.html",
-        lang,
-        boot=_boot(request, lang, "phone", meeting_id, code=code),
+        request, "phone.html", lang, boot=_boot(request, lang, "phone", meeting_id, code=code)
+    )
+
+
+async def phone_by_id(request: Request) -> Response:
+    """The same page for a phone that joined already: it still works once the meeting is
+    closed (its code is void then), for the summary with the phone's own commitments."""
+    db = app_state(request).db
+    lang = language(request, await default_language(db))
+    meeting_id = _path_id(request)
+    if await overview.meeting_network(db, meeting_id) is None:
+        return render(request, "join.html", lang, 404, error="meeting.not_found")
+    return render(
+        request, "phone.html", lang, boot=_boot(request, lang, "phone", meeting_id, code=None)
     )

@@ -68,13 +68,23 @@ async def live_socket(websocket: WebSocket) -> None:
     room = await st.live.enter(meeting_id, connection)
     try:
         await _welcome(websocket, room, connection, who, hello.data.get("last_seq"))
-        sender = asyncio.create_task(_send_loop(websocket, room, connection, who))
-        try:
-            await _receive_loop(websocket, meeting_id, connection, who)
-        finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+        # Whichever half stops first (the screen left, a send failed, the server closed it)
+        # ends both: a screen never keeps commanding while deaf, or listening while mute.
+        tasks = [
+            asyncio.create_task(_send_loop(websocket, room, connection, who)),
+            asyncio.create_task(_receive_loop(websocket, meeting_id, connection, who)),
+        ]
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await task
+        for task in done:
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None and not isinstance(failure, WebSocketDisconnect):
+                log.error("live socket failed", exc_info=failure)
+                if not connection.is_closing():
+                    connection.closing = 1011
     except WebSocketDisconnect:
         pass
     finally:
@@ -138,8 +148,10 @@ async def _receive_loop(
     rate, burst = BUDGET.get(who.role, STAFF_BUDGET)
     bucket = TokenBucket(rate, burst)
     strikes = 0
-    while True:
+    while not connection.is_closing():
         message = await websocket.receive()
+        if connection.is_closing():
+            return  # closed by the server (logout) while this message was on its way
         if message["type"] == "websocket.disconnect":
             raise WebSocketDisconnect(message.get("code", 1000))
         raw = message.get("text") if message.get("text") is not None else message.get("bytes")

@@ -64,7 +64,7 @@ class ClientMessage:
 
 def _fits(kind: str, value: Any) -> bool:
     if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**63 - 1
     if kind == "str":
         return isinstance(value, str)
     if kind == "bool":
@@ -80,7 +80,7 @@ def parse(raw: str | bytes) -> ClientMessage:
         raise Invalid("msg.too_big")
     try:
         data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise Invalid("msg.bad_json") from None
     if not isinstance(data, dict):
         raise Invalid("msg.bad_json")

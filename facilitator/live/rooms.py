@@ -74,11 +74,17 @@ class Connection:
                 self.queue.get_nowait()
             self.queue.put_nowait(RESYNC)
 
+    def is_closing(self) -> bool:
+        """Whether the server decided to close this socket (checked between awaits)."""
+        return self.closing is not None
+
     def close(self, code: int) -> None:
-        """Ask the socket's sender to close it (after what is already queued)."""
+        """Close the socket at once: nothing still queued is sent, the receiver stops taking
+        commands (it checks ``closing``), and the sender closes when it sees the marker."""
         self.closing = code
-        with contextlib.suppress(asyncio.QueueFull):
-            self.queue.put_nowait(RESYNC)
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(RESYNC)
 
 
 class Room:
@@ -106,6 +112,12 @@ class Room:
         self.last_seq = self.ring_floor = max(self.last_seq, seq)
         if tally is not None and self.tally_text is None:
             self.tally_text = encode(server_tally(seq, tally[0], tally[1]))
+        # Broadcasts that came while we read are either in the snapshot read or follow it.
+        for stale in [n for n in self._pending if n <= self.last_seq]:
+            del self._pending[stale]
+        while self.last_seq + 1 in self._pending:
+            self.last_seq += 1
+            self._deliver(self.last_seq, *self._pending.pop(self.last_seq))
 
     async def stop(self) -> None:
         for task in (self._pump, self._gap_task):
@@ -126,6 +138,10 @@ class Room:
     def receive(self, text: str) -> None:
         """Take one broadcast (any order, maybe twice) and pass it on in sequence order."""
         head = json.loads(text)
+        if "seq" not in head:  # outside the meeting's log (the network's values changed)
+            for connection in self.connections:
+                connection.offer(text)
+            return
         seq = int(head["seq"])
         if seq <= self.last_seq:
             return
@@ -147,14 +163,16 @@ class Room:
             self._gap_task = None
 
     def _deliver(self, seq: int, is_tally: bool, text: str) -> None:
-        if len(self.ring) == self.ring.maxlen:
-            self.ring_floor = self.ring[0][0]
-        self.ring.append((seq, is_tally, text))
         if is_tally:
+            # Tallies stay out of the ring: only the newest matters, and a thousand phones
+            # answering would otherwise push every screen's last number out of reach.
             self.tally_text = text
             for fast in (True, False):
                 self._schedule_tally(fast)
             return
+        if len(self.ring) == self.ring.maxlen:
+            self.ring_floor = self.ring[0][0]
+        self.ring.append((seq, is_tally, text))
         for connection in self.connections:
             connection.offer(text)
 
@@ -181,7 +199,7 @@ class Room:
         """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""
         if after_seq > self.last_seq or after_seq < self.ring_floor:
             return None
-        missed = [text for seq, is_tally, text in self.ring if seq > after_seq and not is_tally]
+        missed = [text for seq, _tally, text in self.ring if seq > after_seq]
         if self.tally_text is not None:
             missed.append(self.tally_text)
         return missed
@@ -227,6 +245,11 @@ class Live:
             return
         event = result.event
         await self.hub.publish(channel(event.meeting_id), encode(message_for(event)))
+
+    async def broadcast_outside_log(self, meeting_ids: list[int], message: str) -> None:
+        """A message that is no meeting event (the network's values changed) to some rooms."""
+        for meeting_id in meeting_ids:
+            await self.hub.publish(channel(meeting_id), message)
 
     def end_session(self, session_id: int) -> None:
         """Logout: close every socket that session opened in this process."""

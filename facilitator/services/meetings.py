@@ -24,6 +24,7 @@ from facilitator.db.models import (
     Meeting,
     MeetingEvent,
     Organization,
+    ParticipantToken,
     Person,
     Strategy,
 )
@@ -602,6 +603,16 @@ async def _find_or_create_person(ctx: Context, name: str, org_name: str, sector:
             func.lower(Person.name) == name.lower(),
         )
     )
+    if person is not None:
+        # Typing a name may claim a person no phone holds yet (people the backbone entered),
+        # never one another phone already speaks for: that would let anyone act as them.
+        claimed = await ctx.session.scalar(
+            select(ParticipantToken.id).where(
+                ParticipantToken.person_id == person.id, ParticipantToken.revoked_at.is_(None)
+            )
+        )
+        if claimed is not None:
+            raise Refused("join.name_taken", name=name)
     if person is None:
         person = Person(
             network_id=network_id, organization_id=org.id, name=name, created_at=ctx.now

@@ -140,3 +140,14 @@ async def meeting_access(
             )
         ).first()
     return None if row is None else (int(row[0]), row[1], row[2])
+
+
+async def open_meetings(db: Database, network_id: int) -> list[int]:
+    """The network's meetings that are not closed (their screens may be live)."""
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(Meeting.id)
+            .join(Group, Group.id == Meeting.group_id)
+            .where(Group.network_id == network_id, Meeting.stage != Stage.CLOSED.value)
+        )
+        return list(rows)

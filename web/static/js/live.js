@@ -140,6 +140,10 @@ export class LiveRoom {
     this.socket = null;
     this.closedByServer = null;
     this.outboxKey = `facilitator-outbox-${meetingId}-${face}`;
+    this.waiting = new Map(); // seq -> [ack, command]: settled once that event is applied
+    // Unanswered commands go out again now and then: the server answers a resend with the
+    // first result, so this is safe, and it rescues commands lost to a rate limit or a fault.
+    setInterval(() => this.flush(5000), 5000);
   }
 
   get outbox() {
@@ -191,6 +195,7 @@ export class LiveRoom {
         if (this.state && msg.seq > this.lastSeq) {
           applyEvent(this.state, msg.event, msg.payload);
           this.lastSeq = msg.seq;
+          this.release(msg.seq);
           this.onChange?.(msg.event, msg.payload);
         }
         break;
@@ -199,21 +204,44 @@ export class LiveRoom {
           this.tallySeq = msg.seq;
           this.state.tally = msg.tally;
           this.state.respondents = msg.respondents;
+          this.release(msg.seq);
           this.onChange?.("tally");
         }
         break;
-      case "ack":
-        this.settle(msg.id);
-        this.onAck?.(msg);
+      case "values":
+        if (this.state) { this.state.values = msg.values; this.onChange?.("values"); }
         break;
+      case "ack": {
+        const command = this.outbox.find((c) => c.id === msg.id);
+        // The ack can overtake its own event; keep showing the command until the event is in.
+        if (this.state && msg.seq > Math.max(this.lastSeq, this.tallySeq) && command) {
+          this.waiting.set(msg.seq, [msg, command]);
+          setTimeout(() => this.release(msg.seq), 3000);
+        } else {
+          this.settle(msg.id);
+          this.onAck?.(msg, command);
+        }
+        break;
+      }
       case "error":
-        this.settle(msg.id);
+        // A fault on the server or a rate limit is no answer: the command stays and goes again.
+        if (msg.key !== "server.error" && msg.key !== "msg.rate_limited") this.settle(msg.id);
         this.onError?.(msg);
         break;
       case "pong":
         break;
       default:
         console.warn("unknown message", msg.type);
+    }
+  }
+
+  release(seq) {
+    for (const [waitingSeq, [ack, command]] of this.waiting) {
+      if (waitingSeq <= seq) {
+        this.waiting.delete(waitingSeq);
+        this.settle(ack.id);
+        this.onAck?.(ack, command);
+      }
     }
   }
 
@@ -225,7 +253,7 @@ export class LiveRoom {
 
   // Every command is written to the outbox first, then sent; only an answer removes it.
   send(type, data = {}) {
-    const command = { type, id: newId(), ...data };
+    const command = { type, id: newId(), at: Date.now(), ...data };
     this.outbox = [...this.outbox, command];
     if (this.socket && this.socket.readyState === WebSocket.OPEN && this.state) {
       this.socket.send(JSON.stringify(command));
@@ -234,9 +262,11 @@ export class LiveRoom {
     return command.id;
   }
 
-  flush() {
+  flush(olderThan = 0) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN || !this.state) return;
+    const now = Date.now();
     for (const command of this.outbox) {
-      if (this.socket && this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(command));
+      if (now - (command.at || 0) >= olderThan) this.socket.send(JSON.stringify(command));
     }
   }
 

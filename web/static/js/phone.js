@@ -64,6 +64,11 @@ async function onJoin(event) {
 
 async function enter() {
   const me = saved();
+  if (!B.code) {
+    // Reached by /p/{id}: the phone joined earlier (the code may be void now the meeting closed).
+    if (me?.token) start(me.token); else app.replaceChildren(h("p", { class: "card", text: t("phone.need_code") }));
+    return;
+  }
   if (!me?.token) { showJoinForm(); return; }
   try {
     await join({ code: B.code, token: me.token });
@@ -77,13 +82,19 @@ async function enter() {
 }
 
 function start(token) {
+  // A reload (even after the meeting closed and its code went void) comes back here.
+  history.replaceState(null, "", `/p/${B.meeting_id}`);
   room = new LiveRoom({
     meetingId: B.meeting_id, face: "phone", lang: B.lang,
     hello: () => ({ token }),
     onStatus: (s) => statusLine(t, s),
     onChange: (kind) => { if (kind !== "tally") render(); },
     onError: (msg) => { lastError = msg.details?.length ? `${msg.message} ${msg.details.join(" ")}` : msg.message; render(); },
-    onAck: () => { lastError = null; },
+    onAck: (_ack, command) => {
+      lastError = null;
+      // What the phone flagged is what it last sent and the server took.
+      if (command?.type === "respond_opener" && room.me) room.me.opener = command.blockers;
+    },
   });
   room.connect();
 }
