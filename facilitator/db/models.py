@@ -331,3 +331,30 @@ class ParticipantToken(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class GroupStaff(Base):
+    """Which groups a facilitator looks after (backbone staff see every group)."""
+
+    __tablename__ = "group_staff"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+
+
+class CalendarFeed(Base):
+    """A secret, revocable calendar link: one person's or one group's open commitments."""
+
+    __tablename__ = "calendar_feeds"
+    __table_args__ = (CheckConstraint("kind IN ('person', 'group')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    target_id: Mapped[int]
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
