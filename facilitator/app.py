@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from facilitator.db import Database
-from facilitator.http import api, auth, pages
+from facilitator.http import api, auth, backbone, openapi, pages
 from facilitator.http.common import AppState, app_state
 from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
 from facilitator.http.socket import live_socket
@@ -82,6 +82,23 @@ ROUTES = [
     Route("/api/m/{meeting_id:id}/snapshot", api.snapshot),
     Route("/api/m/{meeting_id:id}/events", api.events),
     Route("/api/m/{meeting_id:id}/commands", api.command, methods=["POST"]),
+    Route("/m/{meeting_id:id}/agenda", backbone.agenda_print, methods=["GET"]),
+    Route("/m/{meeting_id:id}/summary", backbone.summary_print),
+    Route("/backbone", backbone.carryover_page),
+    Route("/backbone/commitments/{commitment_id:id}", backbone.history_page),
+    Route("/backbone/accountability", backbone.accountability_page),
+    Route("/backbone/attendance", backbone.attendance_page),
+    Route("/backbone/opener", backbone.opener_page),
+    Route("/backbone/commitments.csv", backbone.commitments_csv),
+    Route("/backbone/attendance.csv", backbone.attendance_csv),
+    Route("/backbone/feeds", backbone.feeds_page, methods=["GET", "POST"]),
+    Route("/feeds/{token:str}.ics", backbone.feed_ics),
+    Route("/api/backbone/carryover", backbone.api_carryover),
+    Route("/api/backbone/accountability", backbone.api_accountability),
+    Route("/api/backbone/attendance", backbone.api_attendance),
+    Route("/api/backbone/opener", backbone.api_opener),
+    Route("/api/commitments/{commitment_id:id}/history", backbone.api_history),
+    Route("/api/openapi.json", openapi.schema),
     WebSocketRoute("/ws/m/{meeting_id:id}", live_socket),
     Mount("/static", StaticFiles(directory=str(WEB / "static")), name="static"),
 ]

@@ -113,7 +113,7 @@ async def load(db: Database) -> list[DemoLogin]:
         people = [await network.add_person(db, nid, n, orgs[o]) for n, o in PEOPLE]
         steering = await network.add_group(db, nid, "ועדת ההיגוי", "steering_committee")
         transition = await network.add_group(db, nid, "קבוצת עבודה: המעבר לתיכון", "working_group")
-        await network.add_group(db, nid, "קבוצת עבודה: מעורבות הורים", "working_group")
+        parents = await network.add_group(db, nid, "קבוצת עבודה: מעורבות הורים", "working_group")
         dropout = await network.add_strategy(
             db, nid, "צמצום נשירה בכיתה ט׳", "ירידה מ-8% ל-5% נושרים עד סוף 2027"
         )
@@ -132,6 +132,8 @@ async def load(db: Database) -> list[DemoLogin]:
             for login in logins
         ]
         staff = Actor.staff(ids[1], "facilitator")
+        for group in (transition, parents):
+            await network.assign_staff(db, group, ids[1])
 
         # First meeting of the working group: eight weeks ago, six commitments.
         first = await _meeting(

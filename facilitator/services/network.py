@@ -16,10 +16,12 @@ from facilitator.db.models import (
     SECTORS,
     Blocker,
     Group,
+    GroupStaff,
     Network,
     Organization,
     Person,
     SharedValue,
+    StaffUser,
     Strategy,
 )
 from facilitator.errors import Invalid, NotFound
@@ -219,3 +221,19 @@ async def default_language(db: Database) -> str:
     async with db.read() as session:
         lang = await session.scalar(select(Network.default_language).order_by(Network.id).limit(1))
     return lang or "he"
+
+
+async def assign_staff(db: Database, group_id: int, user_id: int) -> None:
+    """A facilitator looks after a group (and so sees it in the backbone pages)."""
+    async with db.write() as session:
+        group = await session.get(Group, group_id)
+        user = await session.get(StaffUser, user_id)
+        if group is None or user is None or group.network_id != user.network_id:
+            raise NotFound("group.not_found")
+        exists = await session.scalar(
+            select(GroupStaff.id).where(
+                GroupStaff.group_id == group_id, GroupStaff.user_id == user_id
+            )
+        )
+        if exists is None:
+            session.add(GroupStaff(group_id=group_id, user_id=user_id))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from facilitator.db import Database
 from facilitator.db.models import (
+    Attendance,
     Commitment,
     Group,
     Meeting,
@@ -151,3 +152,36 @@ async def open_meetings(db: Database, network_id: int) -> list[int]:
             .where(Group.network_id == network_id, Meeting.stage != Stage.CLOSED.value)
         )
         return list(rows)
+
+
+async def organizations(db: Database, network_id: int) -> list[JSON]:
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(Organization)
+            .where(Organization.network_id == network_id)
+            .order_by(Organization.name)
+        )
+        return [{"id": o.id, "name": o.name, "sector": o.sector} for o in rows]
+
+
+async def attendance_rows(db: Database, groups: list[int]) -> list[tuple[Any, ...]]:
+    """Who attended which meeting: group, meeting, day, person, organization, sector."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(
+                Group.name,
+                Meeting.title,
+                Meeting.scheduled_on,
+                Person.name,
+                Organization.name,
+                Organization.sector,
+            )
+            .select_from(Attendance)
+            .join(Meeting, Meeting.id == Attendance.meeting_id)
+            .join(Group, Group.id == Meeting.group_id)
+            .join(Person, Person.id == Attendance.person_id)
+            .outerjoin(Organization, Organization.id == Person.organization_id)
+            .where(Group.id.in_(groups))
+            .order_by(Meeting.scheduled_on, Meeting.id, Person.name)
+        )
+        return [(g, m, d.isoformat(), p, o, s) for g, m, d, p, o, s in rows]

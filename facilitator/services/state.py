@@ -172,3 +172,33 @@ async def opener_choices(db: Database, meeting_id: int, person_id: int) -> list[
             .order_by(OpenerResponse.blocker_id)
         )
         return list(rows)
+
+
+async def carried_commitments(db: Database, meeting_id: int) -> list[JSON]:
+    """What starting this meeting will reopen (for the printable agenda, before the start);
+    once started, what it reopened."""
+    async with db.read() as session:
+        meeting = await session.get(Meeting, meeting_id)
+        if meeting is None:
+            raise NotFound("meeting.not_found")
+        if meeting.started_at is not None:
+            ids = select(CommitmentReview.commitment_id).where(
+                CommitmentReview.meeting_id == meeting_id
+            )
+            rows = await session.scalars(select(Commitment).where(Commitment.id.in_(ids)))
+        else:
+            origin = select(Meeting.id).where(
+                Meeting.group_id == meeting.group_id,
+                Meeting.stage == "closed",
+                Meeting.id != meeting_id,
+            )
+            rows = await session.scalars(
+                select(Commitment)
+                .where(
+                    Commitment.group_id == meeting.group_id,
+                    Commitment.status == CommitmentStatus.OPEN.value,
+                    Commitment.origin_meeting_id.in_(origin),
+                )
+                .order_by(Commitment.due_on, Commitment.id)
+            )
+        return await commitment_views(session, list(rows))

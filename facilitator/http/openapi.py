@@ -1,0 +1,130 @@
+"""The JSON API, described for people and tools (OpenAPI 3.1), served at /api/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from facilitator import __version__
+
+
+def _op(
+    summary: str, auth: str, *, body: str | None = None, params: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "summary": summary,
+        "description": f"Who may call it: {auth}.",
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {}}},
+            "4XX": {"$ref": "#/components/responses/Error"},
+        },
+    }
+    if params:
+        operation["parameters"] = params
+    if body:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
+        }
+    return operation
+
+
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer"},
+        "description": description,
+    }
+
+
+def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": kind},
+        "description": description,
+    }
+
+
+MEETING = _path("meeting_id", "the meeting")
+FILTERS = [
+    _query("group", "a group id", "integer"),
+    _query("organization", "an organization id", "integer"),
+    _query("owner", "a person id", "integer"),
+    _query("strategy", "a strategy id", "integer"),
+    _query("status", "open | overdue | done | dropped | slipped"),
+    _query("due_from", "YYYY-MM-DD"),
+    _query("due_to", "YYYY-MM-DD"),
+    _query("as_of", "YYYY-MM-DD: figures as of this day (default: today where the network meets)"),
+]
+STAFF = "signed-in staff (session cookie); a facilitator sees the groups they look after, backbone staff all"
+
+SPEC: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Facilitator API",
+        "version": __version__,
+        "description": "Everything the pages do. Live updates travel over the WebSocket "
+        "described in docs/protocol.md; commands sent here are the same messages.",
+    },
+    "paths": {
+        "/api/join": {"post": _op("A phone joins a meeting by its code", "anyone with the code (rate-limited)", body="Join")},
+        "/api/m/{meeting_id}/snapshot": {"get": _op("The whole meeting", "staff, a participant token (Bearer) of someone who joined, or ?view=", params=[MEETING, _query("view", "the projector link token")])},
+        "/api/m/{meeting_id}/events": {"get": _op("Events since a sequence number", "as for the snapshot", params=[MEETING, _query("after", "the last sequence number seen", "integer")])},
+        "/api/m/{meeting_id}/commands": {"post": _op("One command, as on the socket", "staff with the X-CSRF-Token header, or a participant token", body="Command", params=[MEETING])},
+        "/api/backbone/carryover": {"get": _op("Carry-over across groups with its figures", STAFF, params=FILTERS)},
+        "/api/backbone/accountability": {"get": _op("Accountability by organization or group", STAFF, params=[_query("by", "organization | group"), FILTERS[-1]])},
+        "/api/backbone/attendance": {"get": _op("Attendance and representation per group", STAFF)},
+        "/api/backbone/opener": {"get": _op("Opener trends per group", STAFF)},
+        "/api/commitments/{commitment_id}/history": {"get": _op("One commitment's journey", STAFF, params=[_path("commitment_id", "the commitment")])},
+        "/api/openapi.json": {"get": _op("This description", "anyone")},
+    },
+    "components": {
+        "schemas": {
+            "Join": {
+                "type": "object",
+                "required": ["code"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "token": {"type": "string", "description": "the participant token this phone was given"},
+                    "name": {"type": "string", "maxLength": 120},
+                    "organization": {"type": "string", "maxLength": 200},
+                    "sector": {"type": "string", "enum": ["government", "nonprofit", "business", "philanthropy", "community", "backbone"]},
+                    "client_msg_id": {"type": "string", "maxLength": 64},
+                },
+            },
+            "Command": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"type": "string"}, "id": {"type": "string", "maxLength": 64}},
+                "additionalProperties": True,
+                "description": "See docs/protocol.md for every command type and its fields.",
+            },
+            "Error": {
+                "type": "object",
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "properties": {
+                            "key": {"type": "string"},
+                            "message": {"type": "string", "description": "in the caller's language"},
+                            "details": {"type": "array", "items": {"type": "string"}},
+                        },
+                    }
+                },
+            },
+        },
+        "responses": {
+            "Error": {"description": "Refused, with a message key and a readable message", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        },
+    },
+}  # fmt: skip
+
+
+async def schema(request: Request) -> Response:
+    return JSONResponse(SPEC)

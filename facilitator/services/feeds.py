@@ -1,0 +1,136 @@
+"""Calendar feeds: a secret link per person or group that a calendar app can subscribe to.
+Only the link's hash is stored; revoking it stops it at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from facilitator.db import Database
+from facilitator.db.models import (
+    CalendarFeed,
+    Commitment,
+    Group,
+    Organization,
+    Person,
+)
+from facilitator.errors import Invalid, NotFound
+from facilitator.flow import CommitmentStatus
+from facilitator.services.access import digest, new_token
+from facilitator.validate import positive_id
+
+KINDS = ("person", "group")
+
+
+@dataclass(frozen=True)
+class FeedEvent:
+    commitment_id: int
+    due: date
+    text: str
+    owner: str
+    organization: str | None
+    group: str
+
+
+async def create_feed(
+    db: Database, network_id: int, user_id: int, kind: str, target_id: int, groups: list[int]
+) -> str:
+    """A new secret link; returns the token (shown once, never stored in the clear)."""
+    if kind not in KINDS:
+        raise Invalid("feed.bad_kind")
+    target = positive_id(target_id, kind)
+    token = new_token()
+    async with db.write() as session:
+        if kind == "group":
+            group = await session.get(Group, target)
+            if group is None or group.network_id != network_id or target not in groups:
+                raise NotFound("group.not_found")
+        else:
+            person = await session.get(Person, target)
+            if person is None or person.network_id != network_id:
+                raise NotFound("person.not_found")
+        session.add(
+            CalendarFeed(
+                network_id=network_id,
+                token_hash=digest(token),
+                kind=kind,
+                target_id=target,
+                created_by=user_id,
+                created_at=db.now(),
+            )
+        )
+    return token
+
+
+async def revoke_feed(db: Database, network_id: int, feed_id: int) -> None:
+    async with db.write() as session:
+        feed = await session.get(CalendarFeed, positive_id(feed_id, "feed"))
+        if feed is None or feed.network_id != network_id:
+            raise NotFound("feed.not_found")
+        if feed.revoked_at is None:
+            feed.revoked_at = db.now()
+
+
+async def list_feeds(db: Database, network_id: int) -> list[dict[str, Any]]:
+    async with db.read() as session:
+        feeds = list(
+            await session.scalars(
+                select(CalendarFeed)
+                .where(CalendarFeed.network_id == network_id)
+                .order_by(CalendarFeed.id.desc())
+            )
+        )
+        people = {
+            p.id: p.name
+            for p in await session.scalars(select(Person).where(Person.network_id == network_id))
+        }
+        groups = {
+            g.id: g.name
+            for g in await session.scalars(select(Group).where(Group.network_id == network_id))
+        }
+    return [
+        {
+            "id": f.id,
+            "kind": f.kind,
+            "target": (people if f.kind == "person" else groups).get(f.target_id, "—"),
+            "created_at": f.created_at.date().isoformat(),
+            "revoked": f.revoked_at is not None,
+        }
+        for f in feeds
+    ]
+
+
+async def feed_events(db: Database, token: str) -> tuple[str, list[FeedEvent]] | None:
+    """The feed's name and its open commitments, or ``None`` for an unknown or revoked link."""
+    if not token or len(token) > 200:
+        return None
+    async with db.read() as session:
+        feed = await session.scalar(
+            select(CalendarFeed).where(CalendarFeed.token_hash == digest(token))
+        )
+        if feed is None or feed.revoked_at is not None:
+            return None
+        query = (
+            select(Commitment, Person, Organization, Group)
+            .join(Person, Person.id == Commitment.owner_person_id)
+            .outerjoin(Organization, Organization.id == Person.organization_id)
+            .join(Group, Group.id == Commitment.group_id)
+            .where(
+                Commitment.status == CommitmentStatus.OPEN.value,
+                Group.network_id == feed.network_id,
+            )
+        )
+        if feed.kind == "person":
+            query = query.where(Commitment.owner_person_id == feed.target_id)
+            name = await session.scalar(select(Person.name).where(Person.id == feed.target_id))
+        else:
+            query = query.where(Commitment.group_id == feed.target_id)
+            name = await session.scalar(select(Group.name).where(Group.id == feed.target_id))
+        rows = (await session.execute(query.order_by(Commitment.due_on, Commitment.id))).all()
+    return name or "", [
+        FeedEvent(c.id, c.due_on, c.text, p.name, o.name if o else None, g.name)
+        for c, p, o, g in rows
+    ]
