@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-postgres lint format check-python clean
+.PHONY: run test test-postgres lint format check-python browser-deps clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Facilitator needs Python 3.11 or newer (set PYTHON=...)")'
@@ -25,9 +25,26 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-installed
 	$(BIN)/facilitator serve --demo
 
+AXE := .cache/npm/node_modules/axe-core/axe.min.js
+
 ## test: install what the tests need, then lint, type-check and run every test
-test: $(VENV)/.test-installed lint
+test: $(VENV)/.test-installed browser-deps lint
 	$(BIN)/pytest
+
+# Debian's Chromium for the browser tests (Playwright's own browser download is not used), and
+# axe-core from the npm registry for the accessibility check. Each only when missing.
+browser-deps: $(AXE)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Chromium (Debian package)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium is missing: run 'sudo apt-get install chromium' (or make test as root)"; exit 1; \
+	  fi; }
+
+$(AXE):
+	mkdir -p .cache/npm
+	cd .cache/npm && npm install --no-save --no-audit --no-fund --silent axe-core@4
 
 ## test-postgres: the database tests again on a local PostgreSQL (installed and started if
 ## missing, which needs root; CI does this after `make test`)
@@ -45,4 +62,4 @@ format: $(VENV)/.test-installed
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .cache test-artifacts .pytest_cache .mypy_cache .ruff_cache
