@@ -33,9 +33,11 @@ def _safe_cell(value: object) -> object:
     return value
 
 
-def to_ics(
-    name: str, events: Iterable[FeedEvent], now: datetime, host: str = "facilitator"
-) -> bytes:
+# A fixed domain: the same commitment keeps one UID whatever address the calendar subscribed by.
+UID_DOMAIN = "commitments.facilitator"
+
+
+def to_ics(name: str, events: Iterable[FeedEvent], now: datetime) -> bytes:
     """One all-day event per open commitment, on its due date."""
     calendar = Calendar()
     calendar.add("prodid", "-//Facilitator//commitments//HE-EN")
@@ -43,7 +45,7 @@ def to_ics(
     calendar.add("x-wr-calname", name)
     for item in events:
         event = Event()
-        event.add("uid", f"commitment-{item.commitment_id}@{host}")
+        event.add("uid", f"commitment-{item.commitment_id}@{UID_DOMAIN}")
         event.add("dtstamp", now)
         event.add("dtstart", item.due)
         event.add("dtend", item.due + timedelta(days=1))

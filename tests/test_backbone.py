@@ -57,10 +57,14 @@ async def history(db: Database, world: World, clock: Clock) -> dict[str, int]:
     ids["B"] = await add(db, world, m1, "B", p[1], "2026-03-09")
     ids["C"] = await add(db, world, m1, "C", p[2], "2026-03-16")
     ids["D"] = await add(db, world, m1, "D", p[3], "2026-03-12")
+    ids["G"] = await add(db, world, m1, "G", p[5], "2026-03-09")
     await meetings.close(db, m1, world.staff)
 
     m2 = await meeting_on(db, world, clock, D2, [p[0], p[1], p[3]])
-    await commitments.review(db, m2, world.staff, ids["A"], "done")  # a week late
+    await commitments.review(
+        db, m2, world.staff, ids["A"], "done"
+    )  # at the first meeting after its due date: on time
+    await commitments.review(db, m2, world.staff, ids["G"], "on_track")  # past due and not done
     await commitments.review(db, m2, world.staff, ids["B"], "slipped", new_due="2026-03-30")
     await commitments.review(db, m2, world.staff, ids["C"], "done")  # on its due day
     await commitments.review(db, m2, world.staff, ids["D"], "dropped", reason="no budget")
@@ -74,6 +78,9 @@ async def history(db: Database, world: World, clock: Clock) -> dict[str, int]:
     m3 = await meeting_on(db, world, clock, D3, [p[1], p[4]])
     await commitments.review(db, m3, world.staff, ids["B"], "slipped", new_due="2026-04-13")
     await commitments.review(db, m3, world.staff, ids["E"], "on_track")
+    await commitments.review(
+        db, m3, world.staff, ids["G"], "done"
+    )  # a meeting past due heard it was not done: late
     await to_commitments(db, world, m3)
     ids["F"] = await add(db, world, m3, "F", p[1], "2026-04-02")
     await meetings.close(db, m3, world.staff)
@@ -92,17 +99,18 @@ async def test_carry_over_figures_and_order(
 ) -> None:
     report = await backbone.carryover(db, world.network, await groups(db, world), Filters(), AS_OF)
     assert report["figures"] == {
-        "made": 6, "open": 3, "due_this_week": 1, "overdue": 1,
-        "done": 2, "done_on_time": 1, "slipped": 1, "dropped": 1,
+        "made": 7, "come_due": 5, "open": 3, "due_this_week": 1, "overdue": 1,
+        "done": 3, "done_on_time": 2, "slipped": 1, "dropped": 1,
     }  # fmt: skip
     rows = {r["text"]: r for r in report["commitments"]}
-    assert [r["text"] for r in report["commitments"]] == ["B", "E", "A", "D", "C", "F"]
+    assert [r["text"] for r in report["commitments"]] == ["B", "E", "A", "G", "D", "C", "F"]
     assert rows["B"]["times_slipped"] == 2
     assert rows["B"]["due"] == "2026-04-13"
     assert rows["E"]["overdue"] is True
     assert rows["F"]["due_this_week"] is True
     assert rows["C"]["done_on_time"] is True
-    assert rows["A"]["done_on_time"] is False
+    assert rows["A"]["done_on_time"] is True
+    assert rows["G"]["done_on_time"] is False
     assert rows["A"]["organization"]["sector"] == "government"
 
 
@@ -111,7 +119,7 @@ async def test_carry_over_figures_and_order(
     [
         ({"status": "overdue"}, ["E"]),
         ({"status": "slipped"}, ["B"]),
-        ({"status": "done"}, ["A", "C"]),
+        ({"status": "done"}, ["A", "G", "C"]),
         ({"due_from": "2026-03-15", "due_to": "2026-03-31"}, ["E", "C"]),
     ],
 )
@@ -165,22 +173,25 @@ async def test_accountability_by_organization(
     )
     rows = {r["id"]: r for r in report["rows"]}
     org0, org1, org2 = world.orgs
-    assert {k: rows[org0][k] for k in ("made", "done", "done_on_time", "dropped", "overdue", "on_time_rate")} == {
-        "made": 2, "done": 1, "done_on_time": 0, "dropped": 1, "overdue": 0, "on_time_rate": 0.0,
+    # org0: A done on time, D dropped → 1 of 2 come due.
+    assert {k: rows[org0][k] for k in ("made", "done", "done_on_time", "dropped", "come_due", "on_time_rate")} == {
+        "made": 2, "done": 1, "done_on_time": 1, "dropped": 1, "come_due": 2, "on_time_rate": 0.5,
     }  # fmt: skip
-    assert {k: rows[org1][k] for k in ("made", "open", "overdue", "slipped", "on_time_rate")} == {
-        "made": 3, "open": 3, "overdue": 1, "slipped": 1, "on_time_rate": 0.0,
+    # org1: B and F not due yet, E overdue → 0 of 1 come due.
+    assert {k: rows[org1][k] for k in ("made", "open", "overdue", "slipped", "come_due", "on_time_rate")} == {
+        "made": 3, "open": 3, "overdue": 1, "slipped": 1, "come_due": 1, "on_time_rate": 0.0,
     }  # fmt: skip
+    # org2: C on time, G late → 1 of 2.
     assert (rows[org2]["made"], rows[org2]["done_on_time"], rows[org2]["on_time_rate"]) == (
+        2,
         1,
-        1,
-        1.0,
+        0.5,
     )
     by_group = await backbone.accountability(
         db, world.network, await groups(db, world), "group", AS_OF
     )
     assert [(r["name"], r["made"], r["on_time_rate"]) for r in by_group["rows"]] == [
-        ("קבוצת עבודה", 6, round(1 / 6, 3))
+        ("קבוצת עבודה", 7, 0.4)
     ]
 
 

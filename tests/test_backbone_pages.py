@@ -213,6 +213,8 @@ def test_calendar_feeds_one_event_per_open_commitment_and_revocable(site: Site) 
     # The slipped commitment sits on its new date, not the first one.
     slipped = next(c for c in api if c["times_slipped"] == 1)
     assert got[f"commitment-{slipped['id']}"][0] == slipped["due"]
+    first_due = (date.fromisoformat(local_today()) + timedelta(days=7)).isoformat()  # as seeded
+    assert first_due not in {day for day, _text in got.values()}
 
     feed_id = re.findall(r'name="revoke" value="(\d+)"', site.client.get("/backbone/feeds").text)[0]
     site.client.post("/backbone/feeds", data={"csrf": site.csrf(), "revoke": feed_id})
@@ -268,3 +270,99 @@ def test_the_api_is_described(site: Site) -> None:
         path = re.sub(r":\w+}", "}", getattr(route, "path", ""))
         if path.startswith("/api/"):
             assert path in documented, path
+
+
+def test_a_facilitator_with_a_group_sees_that_group_only(site: Site) -> None:
+    async def assign() -> int:
+        db = Database(site.url)
+        try:
+            other = await network.add_group(db, site.seeded.network, "קבוצה אחרת", "forum")
+            await network.assign_staff(db, other, 1)  # the seeded facilitator looks after it only
+            return other
+        finally:
+            await db.dispose()
+
+    other = asyncio.run(assign())
+    site.login()  # backbone makes a group feed for the seeded group
+    made = site.client.post(
+        "/backbone/feeds",
+        data={"csrf": site.csrf(), "kind": "group", "group_id": str(site.seeded.group)},
+    )
+    backbone_feed = re.search(r'/feeds/([^"]+)\.ics', made.text)
+    assert backbone_feed is not None
+    site.logout()
+
+    site.login(site.seeded.staff_email)
+    assert site.client.get("/api/backbone/carryover").json()["commitments"] == []  # not their group
+    assert (
+        site.client.get(f"/api/backbone/carryover?group={site.seeded.group}").json()["commitments"]
+        == []
+    )
+    assert site.client.get("/backbone/commitments/1").status_code == 404
+    assert site.client.get("/api/commitments/1/history").status_code == 404
+    csv_rows = site.client.get("/backbone/commitments.csv").content.decode("utf-8-sig").splitlines()
+    assert len(csv_rows) == 1  # the header only
+    feeds_page = site.client.get("/backbone/feeds").text
+    assert 'name="revoke"' not in feeds_page  # the backbone's link is not theirs to see or revoke
+    person = site.client.post(
+        "/backbone/feeds",
+        data={"csrf": site.csrf(), "kind": "person", "person_id": str(site.seeded.people[0][0])},
+    )
+    assert person.status_code == 400
+    assert "/feeds/" not in person.text
+    foreign = site.client.post(
+        "/backbone/feeds",
+        data={"csrf": site.csrf(), "kind": "group", "group_id": str(site.seeded.group)},
+    )
+    assert foreign.status_code == 400
+    own = site.client.post(
+        "/backbone/feeds", data={"csrf": site.csrf(), "kind": "group", "group_id": str(other)}
+    )
+    assert own.status_code == 200
+    assert "/feeds/" in own.text
+    odd = site.client.post("/backbone/feeds", data={"csrf": site.csrf(), "revoke": "²"})
+    assert odd.status_code == 400
+    assert site.client.get("/backbone?group=²").status_code == 400
+    site.logout()
+    assert site.client.get(f"/feeds/{backbone_feed.group(1)}.ics").status_code == 200
+
+
+def test_a_phone_token_opens_no_backbone_page_paper_or_feed(site: Site) -> None:
+    site.login()
+    made = site.client.post(
+        "/meetings",
+        data={
+            "csrf": site.csrf(),
+            "group_id": str(site.seeded.group),
+            "title": "x",
+            "scheduled_on": local_today(),
+        },
+        follow_redirects=False,
+    )
+    meeting_id = int(made.headers["location"].split("/")[2])
+    code = site.client.get(f"/api/m/{meeting_id}/snapshot").json()["meeting"]["join_code"]
+    site.logout()
+    token = site.client.post(
+        "/api/join", json={"code": code, "name": "Phone", "organization": "Org"}
+    ).json()["token"]
+    phone = {"authorization": f"Bearer {token}"}
+    for path in (
+        f"/m/{meeting_id}/agenda",
+        f"/m/{meeting_id}/summary",
+        "/backbone/feeds",
+        "/backbone/commitments/1",
+    ):
+        assert site.client.get(path, headers=phone, follow_redirects=False).status_code == 303, path
+    assert site.client.get("/api/commitments/1/history", headers=phone).status_code == 403
+    assert (
+        site.client.post(
+            "/backbone/feeds",
+            headers=phone,
+            data={"kind": "group", "group_id": "1"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
+    assert (
+        site.client.get(f"/feeds/{token}.ics").status_code == 404
+    )  # a phone token is no feed link

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -238,27 +239,25 @@ async def feeds_page(request: Request) -> Response:
         else:
             try:
                 if fields.get("revoke"):
-                    await feeds.revoke_feed(
-                        db,
-                        staff.network_id,
-                        int(fields["revoke"]) if fields["revoke"].isdigit() else 0,
-                    )
+                    await feeds.revoke_feed(db, staff, _number(fields["revoke"]))
                 else:
                     kind = fields.get("kind", "")
-                    raw = fields.get(f"{kind}_id", "")
-                    target = int(raw) if raw.isdigit() and len(raw) < 18 else 0
-                    token = await feeds.create_feed(
-                        db, staff.network_id, staff.user_id, kind, target, groups
-                    )
+                    target = _number(fields.get(f"{kind}_id", ""))
+                    token = await feeds.create_feed(db, staff, kind, target, groups)
                     base = app_state(request).settings.public_url or str(request.base_url)
                     created = f"{base.rstrip('/')}/feeds/{token}.ics"
             except DomainError as refused:
                 error = refused.key
     return render(
         request, "backbone/feeds.html", lang, 400 if error else 200, staff=staff, error=error,
-        created=created, feeds=await feeds.list_feeds(db, staff.network_id),
+        created=created, feeds=await feeds.list_feeds(db, staff),
         choices=await _choices(request, staff, groups), tab="feeds",
     )  # fmt: skip
+
+
+def _number(raw: str) -> int:
+    """A form's id, or 0 (refused as "not found" downstream) for anything else."""
+    return int(raw) if re.fullmatch(r"[0-9]{1,18}", raw or "") else 0
 
 
 async def feed_ics(request: Request) -> Response:
@@ -268,8 +267,13 @@ async def feed_ics(request: Request) -> Response:
     if found is None:
         return Response("not found", status_code=404, media_type="text/plain")
     name, events = found
-    body = exports.to_ics(name, events, db.now(), request.url.hostname or "facilitator")
-    return Response(body, media_type="text/calendar; charset=utf-8")
+    body = exports.to_ics(name, events, db.now())
+    # Private: the link is a secret; no shared cache should keep what it shows.
+    return Response(
+        body,
+        media_type="text/calendar; charset=utf-8",
+        headers={"cache-control": "private, max-age=300"},
+    )
 
 
 # --- paper: the printable agenda and the meeting's record --------------------------------------
@@ -283,6 +287,7 @@ async def _printable(request: Request) -> tuple[str, int, Any] | Response:
     staff = await current_staff(request)
     lang = language(request, await default_language(db), staff)
     view = request.query_params.get("view")
+    # Paper belongs to the meeting: whoever may run it (staff of the network) may print it.
     allowed = access is not None and (
         (staff is not None and staff.network_id == access[0])
         or (view is not None and access[1] is not None and view == access[1])

@@ -1,15 +1,17 @@
 """The backbone's review: carry-over across groups, accountability, attendance and
-representation, opener trends. Read-only; every figure is computed "as of" a given day so
-the same history always gives the same numbers.
+representation, opener trends. Read-only.
 
-Definitions (also in the README): *overdue* — open and due before the day; *due this week* —
-open and due within seven days from the day; *slipped* — slipped at least once, whatever its
-status now; *done on time* — done, never slipped, and reported done at a meeting held on or
-before its due date; *on-time rate* — done on time ÷ made (confirmed commitments).
+Definitions (also in the README). The day ("as of", default today) is the cut-off for what is
+due: *overdue* — open and due before the day; *due this week* — open and due within seven days
+from the day; *slipped* — slipped at least once, whatever its status now; *done on time* —
+done, never slipped, and reported done no later than the first meeting held on or after its due
+date (a group that meets monthly is not blamed for when it meets); *come due* — done, dropped,
+or overdue; *on-time rate* — done on time ÷ come due (what is not due yet does not count).
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
@@ -40,6 +42,7 @@ from facilitator.services.commands import meeting_day
 from facilitator.validate import MAX_ID
 
 JSON = dict[str, Any]
+_DIGITS = re.compile(r"[0-9]{1,19}")  # str.isdigit() also takes "²", which int() refuses
 STATUSES = ("open", "overdue", "done", "dropped", "slipped")
 CONFIRMED = (
     CommitmentStatus.OPEN.value,
@@ -65,7 +68,7 @@ class Filters:
         for name in ("group", "organization", "owner", "strategy"):
             raw = (query.get(name) or "").strip()
             if raw:
-                if not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+                if not _DIGITS.fullmatch(raw) or not 0 < int(raw) <= MAX_ID:
                     raise Invalid("filter.bad_choice", field=name)
                 values[name] = int(raw)
         status = (query.get("status") or "").strip()
@@ -176,10 +179,13 @@ def _done_on_time(facts: _Facts, commitment: Commitment) -> bool:
     reviews = facts.reviews.get(commitment.id, [])
     if commitment.status != CommitmentStatus.DONE.value or _slips(reviews):
         return False
-    done = next((r for r in reviews if r.outcome == Outcome.DONE.value), None)
-    if done is None:
-        return False
-    return meeting_day(facts.meetings[done.meeting_id], facts.network) <= commitment.due_on
+    for review in reviews:  # in meeting order
+        day = meeting_day(facts.meetings[review.meeting_id], facts.network)
+        if review.outcome == Outcome.DONE.value:
+            return True  # reported done before any meeting past its due date let it lapse
+        if day >= commitment.due_on:
+            return False  # a meeting on or after the due date heard it was not done yet
+    return False
 
 
 def _row(facts: _Facts, commitment: Commitment, as_of: date) -> JSON:
@@ -235,6 +241,7 @@ def _keep(row: JSON, f: Filters) -> bool:
 def _figures(rows: list[JSON]) -> JSON:
     return {
         "made": len(rows),
+        "come_due": sum(r["status"] in ("done", "dropped") or r["overdue"] for r in rows),
         "open": sum(r["status"] == "open" for r in rows),
         "due_this_week": sum(r["due_this_week"] for r in rows),
         "overdue": sum(r["overdue"] for r in rows),
@@ -252,7 +259,14 @@ async def carryover(
     then overdue, then by due date."""
     facts = await _facts(db, network_id, groups)
     rows = [r for r in (_row(facts, c, as_of) for c in facts.commitments) if _keep(r, filters)]
-    rows.sort(key=lambda r: (r["times_slipped"] < 2, not r["overdue"], r["due"], r["id"]))
+    rows.sort(
+        key=lambda r: (
+            not (r["status"] == "open" and r["times_slipped"] >= 2),
+            not r["overdue"],
+            r["due"],
+            r["id"],
+        )
+    )
     return {"as_of": as_of.isoformat(), "figures": _figures(rows), "commitments": rows}
 
 
@@ -281,7 +295,7 @@ async def accountability(
                 "id": target_id,
                 "name": name,
                 **figures,
-                "on_time_rate": _rate(figures["done_on_time"], figures["made"]),
+                "on_time_rate": _rate(figures["done_on_time"], figures["come_due"]),
             }
         )
     table.sort(key=lambda r: (-r["made"], r["name"]))
@@ -397,7 +411,11 @@ async def opener_trends(db: Database, network_id: int, groups: Iterable[int]) ->
     report = []
     for group in facts.groups.values():
         timeline = sorted(
-            (m for m in facts.meetings.values() if m.group_id == group.id and m.started_at),
+            (
+                m
+                for m in facts.meetings.values()
+                if m.group_id == group.id and m.started_at and m.cancelled_at is None
+            ),
             key=lambda m: (meeting_day(m, facts.network), m.id),
         )
         report.append(

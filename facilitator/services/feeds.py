@@ -17,9 +17,9 @@ from facilitator.db.models import (
     Organization,
     Person,
 )
-from facilitator.errors import Invalid, NotFound
-from facilitator.flow import CommitmentStatus
-from facilitator.services.access import digest, new_token
+from facilitator.errors import Forbidden, Invalid, NotFound
+from facilitator.flow import CommitmentStatus, Role
+from facilitator.services.access import StaffIdentity, digest, new_token
 from facilitator.validate import positive_id
 
 KINDS = ("person", "group")
@@ -36,12 +36,17 @@ class FeedEvent:
 
 
 async def create_feed(
-    db: Database, network_id: int, user_id: int, kind: str, target_id: int, groups: list[int]
+    db: Database, staff: StaffIdentity, kind: str, target_id: int, groups: list[int]
 ) -> str:
-    """A new secret link; returns the token (shown once, never stored in the clear)."""
+    """A new secret link; returns the token (shown once, never stored in the clear). A person's
+    feed spans every group, so only backbone staff make those; a facilitator makes feeds for
+    the groups they look after."""
     if kind not in KINDS:
         raise Invalid("feed.bad_kind")
+    if kind == "person" and staff.role is not Role.BACKBONE:
+        raise Forbidden("feed.person_backbone_only")
     target = positive_id(target_id, kind)
+    network_id, user_id = staff.network_id, staff.user_id
     token = new_token()
     async with db.write() as session:
         if kind == "group":
@@ -65,24 +70,32 @@ async def create_feed(
     return token
 
 
-async def revoke_feed(db: Database, network_id: int, feed_id: int) -> None:
+async def revoke_feed(db: Database, staff: StaffIdentity, feed_id: int) -> None:
+    """Backbone staff revoke any link of the network; a facilitator the links they made."""
     async with db.write() as session:
         feed = await session.get(CalendarFeed, positive_id(feed_id, "feed"))
-        if feed is None or feed.network_id != network_id:
+        if feed is None or feed.network_id != staff.network_id or not _mine(staff, feed):
             raise NotFound("feed.not_found")
         if feed.revoked_at is None:
             feed.revoked_at = db.now()
 
 
-async def list_feeds(db: Database, network_id: int) -> list[dict[str, Any]]:
+def _mine(staff: StaffIdentity, feed: CalendarFeed) -> bool:
+    return staff.role is Role.BACKBONE or feed.created_by == staff.user_id
+
+
+async def list_feeds(db: Database, staff: StaffIdentity) -> list[dict[str, Any]]:
+    network_id = staff.network_id
     async with db.read() as session:
-        feeds = list(
-            await session.scalars(
+        feeds = [
+            f
+            for f in await session.scalars(
                 select(CalendarFeed)
                 .where(CalendarFeed.network_id == network_id)
                 .order_by(CalendarFeed.id.desc())
             )
-        )
+            if _mine(staff, f)
+        ]
         people = {
             p.id: p.name
             for p in await session.scalars(select(Person).where(Person.network_id == network_id))
