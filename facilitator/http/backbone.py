@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -16,6 +16,7 @@ from facilitator.db.models import Network
 from facilitator.errors import DomainError, Invalid, NotFound
 from facilitator.http.auth import form_or_none, login_redirect
 from facilitator.http.common import app_state, current_staff, json_error, language, render
+from facilitator.http.pages import meeting_viewer
 from facilitator.services import backbone, feeds, overview, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.backbone import Filters
@@ -280,22 +281,10 @@ async def feed_ics(request: Request) -> Response:
 
 
 async def _printable(request: Request) -> tuple[str, int, Any] | Response:
-    """Staff of the meeting's network, or anyone holding its projector/share link."""
-    db = app_state(request).db
-    meeting_id: int = request.path_params["meeting_id"]
-    access = await overview.meeting_access(db, meeting_id)
-    staff = await current_staff(request)
-    lang = language(request, await default_language(db), staff)
-    view = request.query_params.get("view")
-    # Paper belongs to the meeting: whoever may run it (staff of the network) may print it.
-    allowed = access is not None and (
-        (staff is not None and staff.network_id == access[0])
-        or (view is not None and access[1] is not None and view == access[1])
-    )
-    if not allowed:
-        if staff is None and view is None:
-            return login_redirect(request)
-        return render(request, "not_found.html", lang, 404, staff=staff)
+    found = await meeting_viewer(request)
+    if isinstance(found, Response):
+        return found
+    lang, meeting_id, staff, _access = found
     return lang, meeting_id, staff
 
 
@@ -333,64 +322,58 @@ async def summary_print(request: Request) -> Response:
 
 # --- JSON behind the pages ----------------------------------------------------------------------
 
+Report = Callable[[Request, StaffIdentity, list[int]], Awaitable[dict[str, Any]]]
 
-async def api_carryover(request: Request) -> Response:
-    found = await _api_staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
+
+def _api(report: Report) -> Callable[[Request], Awaitable[Response]]:
+    """A JSON endpoint for staff: the report for the groups they see, or a readable refusal."""
+
+    async def endpoint(request: Request) -> Response:
+        found = await _api_staff(request)
+        if isinstance(found, Response):
+            return found
+        staff, lang, groups = found
+        try:
+            return JSONResponse(await report(request, staff, groups))
+        except DomainError as refused:
+            return json_error(refused, lang)
+
+    return endpoint
+
+
+async def _carryover(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
+    filters = Filters.parse(request.query_params)
+    day = await as_of(request, staff.network_id)
+    return await backbone.carryover(app_state(request).db, staff.network_id, groups, filters, day)
+
+
+async def _accountability(
+    request: Request, staff: StaffIdentity, groups: list[int]
+) -> dict[str, Any]:
+    by = request.query_params.get("by", "organization")
+    day = await as_of(request, staff.network_id)
+    return await backbone.accountability(app_state(request).db, staff.network_id, groups, by, day)
+
+
+async def _attendance(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
+    return await backbone.attendance(app_state(request).db, staff.network_id, groups)
+
+
+async def _opener(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
+    return await backbone.opener_trends(app_state(request).db, staff.network_id, groups)
+
+
+async def _history(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
     try:
-        report = await backbone.carryover(
-            app_state(request).db, staff.network_id, groups, Filters.parse(request.query_params),
-            await as_of(request, staff.network_id),
-        )  # fmt: skip
-    except DomainError as refused:
-        return json_error(refused, lang)
-    return JSONResponse(report)
-
-
-async def api_accountability(request: Request) -> Response:
-    found = await _api_staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
-    try:
-        report = await backbone.accountability(
-            app_state(request).db, staff.network_id, groups,
-            request.query_params.get("by", "organization"), await as_of(request, staff.network_id),
-        )  # fmt: skip
-    except DomainError as refused:
-        return json_error(refused, lang)
-    return JSONResponse(report)
-
-
-async def api_attendance(request: Request) -> Response:
-    found = await _api_staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, _lang, groups = found
-    return JSONResponse(await backbone.attendance(app_state(request).db, staff.network_id, groups))
-
-
-async def api_opener(request: Request) -> Response:
-    found = await _api_staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, _lang, groups = found
-    return JSONResponse(
-        await backbone.opener_trends(app_state(request).db, staff.network_id, groups)
-    )
-
-
-async def api_history(request: Request) -> Response:
-    found = await _api_staff(request)
-    if isinstance(found, Response):
-        return found
-    _staff_id, lang, groups = found
-    try:
-        journey = await backbone.history(
+        return await backbone.history(
             app_state(request).db, request.path_params["commitment_id"], groups
         )
     except DomainError:
-        return json_error(NotFound("commitment.not_found"), lang)
-    return JSONResponse(journey)
+        raise NotFound("commitment.not_found") from None
+
+
+api_carryover = _api(_carryover)
+api_accountability = _api(_accountability)
+api_attendance = _api(_attendance)
+api_opener = _api(_opener)
+api_history = _api(_history)

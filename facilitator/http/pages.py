@@ -126,21 +126,33 @@ def _item_from(fields: dict[str, str]) -> AgendaItemInput:
     )
 
 
-async def agenda_change(request: Request) -> Response:
-    """Add, change or remove an agenda item from the preparation page."""
+async def _meeting_form(
+    request: Request,
+) -> tuple[StaffIdentity, int, dict[str, str], str] | Response:
+    """The prologue of every form on a meeting's preparation page: staff of its network, a
+    valid form (CSRF); returns the staff, the meeting, the fields and the page to go back to."""
     found = await _staff_page(request)
     if isinstance(found, Response):
         return found
     staff, _lang = found
-    st = app_state(request)
     try:
         meeting_id = await _meeting_for_staff(request, staff)
     except DomainError:
         return redirect("/")
-    fields = await form_or_none(request)
     back = f"/m/{meeting_id}/edit"
+    fields = await form_or_none(request)
     if fields is None:
         return redirect(f"{back}?error=auth.csrf")
+    return staff, meeting_id, fields, back
+
+
+async def agenda_change(request: Request) -> Response:
+    """Add, change or remove an agenda item from the preparation page."""
+    found = await _meeting_form(request)
+    if isinstance(found, Response):
+        return found
+    staff, meeting_id, fields, back = found
+    st = app_state(request)
     item_id: int | None = request.path_params.get("item_id")
     try:
         if item_id is None:
@@ -161,19 +173,11 @@ async def agenda_change(request: Request) -> Response:
 
 async def meeting_change(request: Request) -> Response:
     """Rename or reschedule a meeting from its preparation page."""
-    found = await _staff_page(request)
+    found = await _meeting_form(request)
     if isinstance(found, Response):
         return found
-    staff, _lang = found
+    staff, meeting_id, fields, back = found
     st = app_state(request)
-    try:
-        meeting_id = await _meeting_for_staff(request, staff)
-    except DomainError:
-        return redirect("/")
-    back = f"/m/{meeting_id}/edit"
-    fields = await form_or_none(request)
-    if fields is None:
-        return redirect(f"{back}?error=auth.csrf")
     try:
         result = await meetings.update_meeting(
             st.db, meeting_id, staff.actor, fields.get("title", ""), fields.get("scheduled_on", "")
@@ -279,8 +283,11 @@ async def console(request: Request) -> Response:
     )
 
 
-async def projector(request: Request) -> Response:
-    """The wall: staff signed in, or anyone holding the meeting's view link."""
+async def meeting_viewer(
+    request: Request,
+) -> tuple[str, int, StaffIdentity | None, tuple[int, str | None, str | None]] | Response:
+    """Who may watch (or print) a meeting: its network's staff, or anyone holding its view
+    link. Returns the language, the meeting, the staff (if any) and the meeting's access facts."""
     db = app_state(request).db
     meeting_id = _path_id(request)
     access = await overview.meeting_access(db, meeting_id)
@@ -291,11 +298,20 @@ async def projector(request: Request) -> Response:
         (staff is not None and staff.network_id == access[0])
         or (view is not None and access[1] is not None and view == access[1])
     )
-    if not allowed:
+    if not allowed or access is None:
         if staff is None and view is None:
             return login_redirect(request)
         return render(request, "not_found.html", lang, 404, staff=staff)
-    assert access is not None
+    return lang, meeting_id, staff, access
+
+
+async def projector(request: Request) -> Response:
+    """The wall: staff signed in, or anyone holding the meeting's view link."""
+    found = await meeting_viewer(request)
+    if isinstance(found, Response):
+        return found
+    lang, meeting_id, _staff, access = found
+    view = request.query_params.get("view")
     code = access[2]
     url = join_url(request, code) if code else None
     return render(

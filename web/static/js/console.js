@@ -1,6 +1,6 @@
 // The facilitator's console: the stage and its moves, the gates as a live checklist, and the
 // controls of each stage. The server decides everything; this page asks and shows.
-import { LiveRoom, bdi, boot, fill, formatDate, h, statusLine, tallyBars, todayIso, translator } from "./live.js";
+import { LiveRoom, bdi, boot, field as draftField, fill, formatDate, h, statusLine, tallyBars, todayIso, translator } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -28,12 +28,7 @@ function refreshGates() {
   }, 250);
 }
 
-function field(key, attrs) {
-  const input = h(attrs.tag || "input", { ...attrs, tag: undefined, "data-key": key,
-    oninput: (e) => { drafts[key] = e.target.value; } });
-  if (drafts[key] !== undefined) input.value = drafts[key];
-  return input;
-}
+const field = (key, attrs) => draftField(drafts, key, attrs);
 
 function person(p) {
   return h("span", {}, bdi(p.name), p.organization ? h("span", { class: "meta" }, " · ", bdi(p.organization)) : null);

@@ -40,6 +40,15 @@ export function fill(el, ...children) {
   el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
+// An input whose value survives re-rendering: typing goes into `drafts[key]`, and the page
+// puts the focus back on the element with the same data-key after it redraws.
+export function field(drafts, key, attrs) {
+  const input = h(attrs.tag || "input", { ...attrs, tag: undefined, "data-key": key,
+    oninput: (e) => { drafts[key] = e.target.value; } });
+  if (drafts[key] !== undefined) input.value = drafts[key];
+  return input;
+}
+
 // A bidi-isolated piece of user text (a name or organization inside a sentence).
 export const bdi = (text) => h("bdi", {}, text ?? "");
 

@@ -1,5 +1,5 @@
 // The phone: join once (remembered on this phone), then follow the meeting stage by stage.
-import { LiveRoom, bdi, boot, fill, formatDate, h, newId, statusLine, todayIso, translator } from "./live.js";
+import { LiveRoom, bdi, boot, field as draftField, fill, formatDate, h, newId, statusLine, todayIso, translator } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -27,12 +27,7 @@ async function join(body) {
   return data;
 }
 
-function field(key, attrs) {
-  const input = h(attrs.tag || "input", { ...attrs, tag: undefined, "data-key": key,
-    oninput: (e) => { drafts[key] = e.target.value; } });
-  if (drafts[key] !== undefined) input.value = drafts[key];
-  return input;
-}
+const field = (key, attrs) => draftField(drafts, key, attrs);
 
 function showJoinForm(message) {
   fill(app, h("section", { class: "card" },
