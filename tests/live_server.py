@@ -266,8 +266,18 @@ async def open_client(
         compression=None,
     )
     client = Client(ws)
+    OPEN_CLIENTS.append(client)
     await client.send({"type": "hello", **hello})
     return client
+
+
+OPEN_CLIENTS: list[Client] = []
+
+
+async def close_all_clients() -> None:
+    """Close every client a test opened, even when the test failed half-way."""
+    while OPEN_CLIENTS:
+        await OPEN_CLIENTS.pop().ws.close()
 
 
 async def join_phone(

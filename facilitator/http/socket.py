@@ -158,12 +158,12 @@ async def _receive_loop(
         if raw is None:
             continue
         if len(raw) > messages.MAX_MESSAGE_BYTES:
-            connection.close(1009)
+            connection.close(1009, drop_queued=False)
             return
         if not bucket.take():
             strikes += 1
             if strikes >= STRIKES_BEFORE_CLOSE:
-                connection.close(1008)
+                connection.close(1008, drop_queued=False)
                 return
             connection.offer(encode(_error(None, DomainError("msg.rate_limited"), connection.lang)))
             continue

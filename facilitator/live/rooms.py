@@ -78,13 +78,19 @@ class Connection:
         """Whether the server decided to close this socket (checked between awaits)."""
         return self.closing is not None
 
-    def close(self, code: int) -> None:
-        """Close the socket at once: nothing still queued is sent, the receiver stops taking
-        commands (it checks ``closing``), and the sender closes when it sees the marker."""
+    def close(self, code: int, *, drop_queued: bool = True) -> None:
+        """Close the socket: the receiver stops taking commands (it checks ``closing``) and the
+        sender closes when it reaches the marker. A logout drops what is still queued, so a
+        signed-out screen is told nothing more; a flood is told why it is cut off first."""
         self.closing = code
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(RESYNC)
+        if drop_queued:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+        try:
+            self.queue.put_nowait(RESYNC)
+        except asyncio.QueueFull:
+            self.queue.get_nowait()  # make room: the marker must get in
+            self.queue.put_nowait(RESYNC)
 
 
 class Room:
