@@ -112,10 +112,19 @@ async def _welcome(
         for text in missed:
             await websocket.send_text(text)
         return
-    snapshot = await state.snapshot(app_state(websocket).db, room.meeting_id)
-    await websocket.send_text(encode(messages.server_welcome(who.role.value, me, snapshot)))
+    await websocket.send_text(await _welcome_text(websocket, room, who, me))
     if room.tally_text is not None:
         await websocket.send_text(room.tally_text)
+
+
+async def _welcome_text(
+    websocket: WebSocket, room: Room, who: Who, me: dict[str, object] | None
+) -> str:
+    """A welcome with the room's shared, already encoded snapshot spliced in."""
+    db = app_state(websocket).db
+    snapshot = await room.snapshot_json(lambda: state.snapshot(db, room.meeting_id))
+    # The same shape as messages.server_welcome, with the snapshot already encoded.
+    return f'{{"type":"welcome","role":{encode(who.role.value)},"me":{encode(me)},"snapshot":{snapshot}}}'
 
 
 async def _me(websocket: WebSocket, who: Who, meeting_id: int) -> dict[str, object] | None:
@@ -135,9 +144,8 @@ async def _send_loop(websocket: WebSocket, room: Room, connection: Connection, w
                 await _close(websocket, connection.closing)
                 return
             # It fell behind: everything it missed is replaced by one fresh snapshot.
-            snapshot = await state.snapshot(app_state(websocket).db, room.meeting_id)
             me = await _me(websocket, who, room.meeting_id)
-            text = encode(messages.server_welcome(who.role.value, me, snapshot))
+            text = await _welcome_text(websocket, room, who, me)
         await websocket.send_text(text)
 
 

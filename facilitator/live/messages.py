@@ -110,7 +110,7 @@ def parse(raw: str | bytes) -> ClientMessage:
 # --- server messages: built here only, encoded once --------------------------------------------
 
 
-def encode(message: dict[str, Any]) -> str:
+def encode(message: Any) -> str:
     return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str)
 
 

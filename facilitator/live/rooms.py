@@ -14,6 +14,7 @@ import json
 import logging
 import time
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from facilitator.db import Database
@@ -108,6 +109,8 @@ class Room:
         self._tally_timer: dict[bool, asyncio.TimerHandle | None] = {True: None, False: None}
         self._gap_task: asyncio.Task[None] | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._snapshot: tuple[int, str] | None = None
+        self._snapshot_lock = asyncio.Lock()
 
     async def start(self) -> None:
         """Subscribe first, then read where the meeting stands: nothing falls in between."""
@@ -145,6 +148,7 @@ class Room:
         """Take one broadcast (any order, maybe twice) and pass it on in sequence order."""
         head = json.loads(text)
         if "seq" not in head:  # outside the meeting's log (the network's values changed)
+            self._snapshot = None  # the shared snapshot shows the old values: read it anew
             for connection in self.connections:
                 connection.offer(text)
             return
@@ -200,6 +204,18 @@ class Room:
         for connection in self.connections:
             if connection.fast is fast:
                 connection.offer(self.tally_text)
+
+    async def snapshot_json(self, read: Callable[[], Awaitable[dict[str, Any]]]) -> str:
+        """The meeting's snapshot, encoded once for every screen that needs it at this point
+        of the log: a hall of phones joining at once costs one read, not one each."""
+        async with self._snapshot_lock:
+            cached = self._snapshot
+            if cached is not None and cached[0] == self.last_seq:
+                return cached[1]
+            seq = self.last_seq
+            text = encode(await read())
+            self._snapshot = (seq, text)
+            return text
 
     def catch_up(self, after_seq: int) -> list[str] | None:
         """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""
