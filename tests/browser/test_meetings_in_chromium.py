@@ -304,9 +304,9 @@ def test_a_bad_network_loses_nothing_and_sends_nothing_twice(
     expect(steady.locator("p.muted strong")).to_have_text(tr(lang, "stage.agenda"), timeout=20000)
     shot(steady, "he-07-phone-after-restart")
     call_off(console, demo_server, meeting_id)
-    assert [
-        p for p in watcher.problems if "WebSocket" not in p and "ERR_INTERNET_DISCONNECTED" not in p
-    ] == []
+    # Offline and restart moments log failed connections by design; nothing else may appear.
+    expected = ("WebSocket", "ERR_INTERNET_DISCONNECTED", "ERR_CONNECTION_REFUSED")
+    assert [p for p in watcher.problems if not any(e in p for e in expected)] == []
 
 
 def test_hostile_text_shows_literally_and_runs_nowhere(
