@@ -18,7 +18,6 @@ from facilitator.live.dispatch import execute
 from facilitator.live.rooms import message_for
 from facilitator.services import access, meetings, state
 from facilitator.services.network import default_language
-from facilitator.services.views import person_view
 
 MAX_BODY = messages.MAX_MESSAGE_BYTES
 
@@ -122,11 +121,7 @@ async def me_of(request: Request, who: Who, meeting_id: int) -> dict[str, Any] |
     """A phone's own view: who it is and what it flagged in the opener."""
     if who.role is not Role.PARTICIPANT or who.actor.person_id is None:
         return None
-    db = app_state(request).db
-    async with db.read() as session:
-        person = await person_view(session, who.actor.person_id)
-    mine = await state.opener_choices(db, meeting_id, who.actor.person_id)
-    return {"person": person, "opener": mine}
+    return await state.me(app_state(request).db, meeting_id, who.actor.person_id)
 
 
 async def events(request: Request) -> Response:

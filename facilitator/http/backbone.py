@@ -57,13 +57,62 @@ async def as_of(request: Request, network_id: int) -> date:
 async def _choices(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
     db = app_state(request).db
     lists = await overview.network_lists(db, staff.network_id)
-    data = await overview.network_overview(db, staff.network_id)
     return {
-        "groups": [g for g in data["groups"] if g["id"] in groups],
+        "groups": [g for g in lists["groups"] if g["id"] in groups],
         "people": lists["people"],
         "strategies": lists["strategies"],
         "organizations": await overview.organizations(db, staff.network_id),
     }
+
+
+Report = Callable[[Request, StaffIdentity, list[int]], Awaitable[dict[str, Any]]]
+
+
+def _api(report: Report) -> Callable[[Request], Awaitable[Response]]:
+    """A JSON endpoint for staff: the report for the groups they see, or a readable refusal."""
+
+    async def endpoint(request: Request) -> Response:
+        found = await _api_staff(request)
+        if isinstance(found, Response):
+            return found
+        staff, lang, groups = found
+        try:
+            return JSONResponse(await report(request, staff, groups))
+        except DomainError as refused:
+            return json_error(refused, lang)
+
+    return endpoint
+
+
+async def _carryover(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
+    filters = Filters.parse(request.query_params)
+    day = await as_of(request, staff.network_id)
+    return await backbone.carryover(app_state(request).db, staff.network_id, groups, filters, day)
+
+
+async def _accountability(
+    request: Request, staff: StaffIdentity, groups: list[int]
+) -> dict[str, Any]:
+    by = request.query_params.get("by", "organization")
+    day = await as_of(request, staff.network_id)
+    return await backbone.accountability(app_state(request).db, staff.network_id, groups, by, day)
+
+
+async def _attendance(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
+    return await backbone.attendance(app_state(request).db, staff.network_id, groups)
+
+
+async def _opener(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
+    return await backbone.opener_trends(app_state(request).db, staff.network_id, groups)
+
+
+async def _history(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
+    try:
+        return await backbone.history(
+            app_state(request).db, request.path_params["commitment_id"], groups
+        )
+    except DomainError:
+        raise NotFound("commitment.not_found") from None
 
 
 async def carryover_page(request: Request) -> Response:
@@ -71,13 +120,10 @@ async def carryover_page(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     staff, lang, groups = found
-    db = app_state(request).db
     error, report, filters = None, None, Filters()
     try:
         filters = Filters.parse(request.query_params)
-        report = await backbone.carryover(
-            db, staff.network_id, groups, filters, await as_of(request, staff.network_id)
-        )
+        report = await _carryover(request, staff, groups)
     except DomainError as refused:
         error = i18n.translate(refused.key, lang, **refused.params)
     return render(
@@ -102,9 +148,7 @@ async def history_page(request: Request) -> Response:
         return found
     staff, lang, groups = found
     try:
-        journey = await backbone.history(
-            app_state(request).db, request.path_params["commitment_id"], groups
-        )
+        journey = await _history(request, staff, groups)
     except DomainError:
         return render(request, "not_found.html", lang, 404, staff=staff)
     return render(
@@ -119,13 +163,7 @@ async def accountability_page(request: Request) -> Response:
     staff, lang, groups = found
     by = request.query_params.get("by", "organization")
     try:
-        report = await backbone.accountability(
-            app_state(request).db,
-            staff.network_id,
-            groups,
-            by,
-            await as_of(request, staff.network_id),
-        )
+        report = await _accountability(request, staff, groups)
     except DomainError as refused:
         return render(
             request, "backbone/accountability.html", lang, 400, staff=staff, report=None,
@@ -142,7 +180,7 @@ async def attendance_page(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     staff, lang, groups = found
-    report = await backbone.attendance(app_state(request).db, staff.network_id, groups)
+    report = await _attendance(request, staff, groups)
     return render(
         request, "backbone/attendance.html", lang, staff=staff, report=report, tab="attendance"
     )
@@ -153,7 +191,7 @@ async def opener_page(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     staff, lang, groups = found
-    report = await backbone.opener_trends(app_state(request).db, staff.network_id, groups)
+    report = await _opener(request, staff, groups)
     return render(request, "backbone/opener.html", lang, staff=staff, report=report, tab="opener")
 
 
@@ -181,13 +219,7 @@ async def commitments_csv(request: Request) -> Response:
         return found
     staff, lang, groups = found
     try:
-        report = await backbone.carryover(
-            app_state(request).db,
-            staff.network_id,
-            groups,
-            Filters.parse(request.query_params),
-            await as_of(request, staff.network_id),
-        )
+        report = await _carryover(request, staff, groups)
     except DomainError as refused:
         return json_error(refused, lang)
     t = _translator(lang)
@@ -321,56 +353,6 @@ async def summary_print(request: Request) -> Response:
 
 
 # --- JSON behind the pages ----------------------------------------------------------------------
-
-Report = Callable[[Request, StaffIdentity, list[int]], Awaitable[dict[str, Any]]]
-
-
-def _api(report: Report) -> Callable[[Request], Awaitable[Response]]:
-    """A JSON endpoint for staff: the report for the groups they see, or a readable refusal."""
-
-    async def endpoint(request: Request) -> Response:
-        found = await _api_staff(request)
-        if isinstance(found, Response):
-            return found
-        staff, lang, groups = found
-        try:
-            return JSONResponse(await report(request, staff, groups))
-        except DomainError as refused:
-            return json_error(refused, lang)
-
-    return endpoint
-
-
-async def _carryover(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
-    filters = Filters.parse(request.query_params)
-    day = await as_of(request, staff.network_id)
-    return await backbone.carryover(app_state(request).db, staff.network_id, groups, filters, day)
-
-
-async def _accountability(
-    request: Request, staff: StaffIdentity, groups: list[int]
-) -> dict[str, Any]:
-    by = request.query_params.get("by", "organization")
-    day = await as_of(request, staff.network_id)
-    return await backbone.accountability(app_state(request).db, staff.network_id, groups, by, day)
-
-
-async def _attendance(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
-    return await backbone.attendance(app_state(request).db, staff.network_id, groups)
-
-
-async def _opener(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
-    return await backbone.opener_trends(app_state(request).db, staff.network_id, groups)
-
-
-async def _history(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
-    try:
-        return await backbone.history(
-            app_state(request).db, request.path_params["commitment_id"], groups
-        )
-    except DomainError:
-        raise NotFound("commitment.not_found") from None
-
 
 api_carryover = _api(_carryover)
 api_accountability = _api(_accountability)

@@ -20,7 +20,6 @@ from facilitator.live.dispatch import execute
 from facilitator.live.messages import encode
 from facilitator.live.rooms import RESYNC, Connection, Room
 from facilitator.services import state
-from facilitator.services.views import person_view
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +129,7 @@ async def _welcome_text(
 async def _me(websocket: WebSocket, who: Who, meeting_id: int) -> dict[str, object] | None:
     if who.actor.person_id is None:
         return None
-    db = app_state(websocket).db
-    async with db.read() as session:
-        person = await person_view(session, who.actor.person_id)
-    return {"person": person, "opener": await state.opener_choices(db, meeting_id, person["id"])}
+    return await state.me(app_state(websocket).db, meeting_id, who.actor.person_id)
 
 
 async def _send_loop(websocket: WebSocket, room: Room, connection: Connection, who: Who) -> None:

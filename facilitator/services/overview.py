@@ -88,7 +88,7 @@ async def network_overview(db: Database, network_id: int) -> JSON:
 
 
 async def network_lists(db: Database, network_id: int) -> JSON:
-    """Strategies, people and values: what the forms offer to choose from."""
+    """Strategies, people, values and groups: what the forms offer to choose from."""
     async with db.read() as session:
         strategies = (
             await session.scalars(
@@ -103,6 +103,11 @@ async def network_lists(db: Database, network_id: int) -> JSON:
                 .order_by(Person.name)
             )
         ).all()
+        groups = (
+            await session.scalars(
+                select(Group).where(Group.network_id == network_id).order_by(Group.id)
+            )
+        ).all()
         values = (
             await session.scalars(
                 select(SharedValue)
@@ -114,18 +119,14 @@ async def network_lists(db: Database, network_id: int) -> JSON:
         "strategies": [{"id": s.id, "title": s.title, "target": s.target} for s in strategies],
         "people": [{"id": p, "name": n, "organization": o} for p, n, o in people],
         "values": [{"id": v.id, "title": v.title, "behaviours": v.behaviours} for v in values],
+        "groups": [{"id": g.id, "name": g.name, "kind": g.kind} for g in groups],
     }
 
 
 async def meeting_network(db: Database, meeting_id: int) -> int | None:
     """Which network a meeting belongs to (``None`` if there is no such meeting)."""
-    async with db.read() as session:
-        network_id: int | None = await session.scalar(
-            select(Group.network_id)
-            .join(Meeting, Meeting.group_id == Group.id)
-            .where(Meeting.id == meeting_id)
-        )
-    return network_id
+    found = await meeting_access(db, meeting_id)
+    return None if found is None else found[0]
 
 
 async def meeting_access(

@@ -202,3 +202,10 @@ async def carried_commitments(db: Database, meeting_id: int) -> list[JSON]:
                 .order_by(Commitment.due_on, Commitment.id)
             )
         return await commitment_views(session, list(rows))
+
+
+async def me(db: Database, meeting_id: int, person_id: int) -> JSON:
+    """A phone's own view of the meeting: who it is and what it flagged in the opener."""
+    async with db.read() as session:
+        person = (await people_views(session, [person_id]))[person_id]
+    return {"person": person, "opener": await opener_choices(db, meeting_id, person_id)}
