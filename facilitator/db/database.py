@@ -16,14 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import SingletonThreadPool
+
+from facilitator.db.group_commit import GroupCommit
 
 Clock = Callable[[], datetime]
 
@@ -40,8 +42,8 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _sqlite_setup(engine: AsyncEngine, busy_timeout_ms: int, immediate: bool) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _sqlite_setup(engine: Engine, busy_timeout_ms: int, immediate: bool) -> None:
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take BEGIN out of the driver's hands so the "begin" hook below decides its kind.
         dbapi_connection.isolation_level = None
@@ -52,7 +54,7 @@ def _sqlite_setup(engine: AsyncEngine, busy_timeout_ms: int, immediate: bool) ->
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
@@ -71,10 +73,18 @@ class Database:
         if self.is_sqlite:
             # Readers get their own engine so a plain BEGIN never takes the write lock.
             self.write_engine = create_async_engine(url)
-            _sqlite_setup(self.engine, busy_timeout_ms, immediate=False)
-            _sqlite_setup(self.write_engine, busy_timeout_ms, immediate=True)
+            _sqlite_setup(self.engine.sync_engine, busy_timeout_ms, immediate=False)
+            _sqlite_setup(self.write_engine.sync_engine, busy_timeout_ms, immediate=True)
+            # The group-commit writer's own connection, used from its thread only.
+            batch_engine: Engine | None = create_engine(
+                make_url(url).set(drivername="sqlite"), poolclass=SingletonThreadPool
+            )
+            assert batch_engine is not None
+            _sqlite_setup(batch_engine, busy_timeout_ms, immediate=True)
         else:
             self.write_engine = self.engine
+            batch_engine = None
+        self.group_commit = GroupCommit(self, batch_engine)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -82,11 +92,15 @@ class Database:
     def now(self) -> datetime:
         return self.clock()
 
+    def write_lock(self) -> asyncio.Lock | nullcontext[None]:
+        """Held by every writer of this process while its transaction is open."""
+        return self._write_lock or nullcontext()
+
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """One write transaction: commits on success, rolls back on any error."""
         async with (
-            self._write_lock or nullcontext(),
+            self.write_lock(),
             self._write_sessions() as session,
             session.begin(),
         ):
@@ -99,6 +113,7 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        await self.group_commit.close()
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

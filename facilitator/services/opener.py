@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
@@ -12,30 +13,55 @@ from facilitator.db.models import Blocker, OpenerAction, OpenerResponse
 from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Action
 from facilitator.services.actors import Actor
-from facilitator.services.commands import Change, Context, Result, run
+from facilitator.services.commands import (
+    BatchContext,
+    Change,
+    Context,
+    Result,
+    run,
+    run_batched,
+)
 from facilitator.validate import optional_text, positive_id
 
 # Far above any real catalog; bounds the work a hostile list can cause before the lookup.
 MAX_CHOICES = 50
 
 
+# Statements built once (see commands.run_batched for why).
+_RESPONSES = cast(Table, OpenerResponse.__table__)
+_KNOWN = (
+    select(func.count())
+    .select_from(Blocker)
+    .where(
+        Blocker.id.in_(bindparam("ids", expanding=True)),
+        Blocker.network_id == bindparam("n"),
+        Blocker.active.is_(True),
+    )
+)
+_COUNT = (
+    select(_RESPONSES.c.blocker_id, func.count())
+    .where(_RESPONSES.c.meeting_id == bindparam("m"))
+    .group_by(_RESPONSES.c.blocker_id)
+)
+_PEOPLE = select(func.count(func.distinct(_RESPONSES.c.person_id))).where(
+    _RESPONSES.c.meeting_id == bindparam("m")
+)
+_FORGET = (
+    delete(_RESPONSES)
+    .where(_RESPONSES.c.meeting_id == bindparam("m"), _RESPONSES.c.person_id == bindparam("p"))
+    .returning(_RESPONSES.c.blocker_id)
+)
+_ANSWER = insert(_RESPONSES)
+
+
 async def tally(session: AsyncSession, meeting_id: int) -> dict[str, int]:
     """Flags per blocker id (as text keys, ready for JSON), and ``respondents`` apart."""
-    rows = await session.execute(
-        select(OpenerResponse.blocker_id, func.count())
-        .where(OpenerResponse.meeting_id == meeting_id)
-        .group_by(OpenerResponse.blocker_id)
-    )
+    rows = await session.execute(_COUNT, {"m": meeting_id})
     return {str(blocker_id): count for blocker_id, count in rows}
 
 
 async def respondents(session: AsyncSession, meeting_id: int) -> int:
-    count = await session.scalar(
-        select(func.count(func.distinct(OpenerResponse.person_id))).where(
-            OpenerResponse.meeting_id == meeting_id
-        )
-    )
-    return count or 0
+    return await session.scalar(_PEOPLE, {"m": meeting_id}) or 0
 
 
 async def _active_blockers(ctx: Context) -> set[int]:
@@ -67,36 +93,48 @@ async def respond(
     if not isinstance(anonymous, bool):
         raise Invalid("opener.bad_anonymous")
 
-    async def body(ctx: Context) -> Change:
-        if not chosen <= await _active_blockers(ctx):
-            raise NotFound("opener.unknown_blocker")
-        assert actor.person_id is not None
-        await ctx.session.execute(
-            delete(OpenerResponse).where(
-                OpenerResponse.meeting_id == ctx.meeting.id,
-                OpenerResponse.person_id == actor.person_id,
-            )
-        )
-        ctx.session.add_all(
-            OpenerResponse(
-                meeting_id=ctx.meeting.id,
-                person_id=actor.person_id,
-                blocker_id=blocker_id,
-                anonymous=anonymous,
-                created_at=ctx.now,
-            )
-            for blocker_id in sorted(chosen)
-        )
-        await ctx.session.flush()
-        return Change(
-            "opener_tally",
-            {
-                "tally": await tally(ctx.session, ctx.meeting.id),
-                "respondents": await respondents(ctx.session, ctx.meeting.id),
-            },
-        )
+    answer = sorted(chosen)
 
-    return await run(
+    def body(ctx: BatchContext) -> Change:
+        db_ = ctx.connection
+        if answer:
+            known = db_.execute(_KNOWN, {"ids": answer, "n": ctx.network_id}).scalar_one()
+            if known != len(answer):
+                raise NotFound("opener.unknown_blocker")
+        # The tally as of the previous event, kept by the writer; counted only when this
+        # meeting's log moved on without it (another process, a rollback, a restart).
+        kept = ctx.memo.get(("tally", ctx.meeting_id))
+        if kept is not None and kept[0] == ctx.seq - 1:
+            counts, people = dict(kept[1]), kept[2]
+        else:
+            counts = {str(b): n for b, n in db_.execute(_COUNT, {"m": ctx.meeting_id})}
+            people = db_.execute(_PEOPLE, {"m": ctx.meeting_id}).scalar_one()
+        mine = {"m": ctx.meeting_id, "p": ctx.actor.person_id}
+        before = db_.execute(_FORGET, mine).scalars().all()
+        if answer:
+            db_.execute(
+                _ANSWER,
+                [
+                    {
+                        "meeting_id": ctx.meeting_id,
+                        "person_id": ctx.actor.person_id,
+                        "blocker_id": blocker_id,
+                        "anonymous": anonymous,
+                        "created_at": ctx.now,
+                    }
+                    for blocker_id in answer
+                ],
+            )
+        for blocker_id in before:
+            counts[str(blocker_id)] -= 1
+        for blocker_id in answer:
+            counts[str(blocker_id)] = counts.get(str(blocker_id), 0) + 1
+        people += bool(answer) - bool(before)
+        counts = {k: n for k, n in sorted(counts.items(), key=lambda kv: int(kv[0])) if n}
+        ctx.memo[("tally", ctx.meeting_id)] = (ctx.seq, counts, people)
+        return Change("opener_tally", {"tally": dict(counts), "respondents": people})
+
+    return await run_batched(
         db, meeting_id, actor, Action.RESPOND_OPENER, body, client_msg_id=client_msg_id
     )
 

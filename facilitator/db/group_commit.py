@@ -1,0 +1,137 @@
+"""Group commit: high-rate small commands share one transaction and one fsync.
+
+One writer task takes every command waiting, runs each in its own savepoint (a refusal rolls
+back only itself), commits once and only then answers each one: nothing is acknowledged before
+it is durable. Batches form by themselves: what arrives while one batch commits is the next.
+
+On SQLite the whole batch is one hop to a dedicated thread using the synchronous driver. Through
+aiosqlite every statement is its own hop to the driver's thread (measured here: 150-500 µs a
+statement, against 25-30 µs on the thread itself), which is what capped an answer burst. Other
+engines run the same batch on their async connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+if TYPE_CHECKING:
+    from facilitator.db.database import Database
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+#: One command's work: runs inside its savepoint on the writer's connection. ``memo`` is a
+#: cache the writer keeps between batches; it is emptied whenever anything rolls back.
+Work = Callable[[Connection, dict[Any, Any]], T]
+
+MAX_BATCH = 512  # commands in one transaction; more wait for the next one
+
+
+class GroupCommit:
+    def __init__(self, db: Database, sync_engine: Engine | None) -> None:
+        self._db = db
+        self._sync_engine = sync_engine
+        self._thread = (
+            ThreadPoolExecutor(1, thread_name_prefix="group-commit") if sync_engine else None
+        )
+        self._memo: dict[Any, Any] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # how many transactions ran, for tests and the benchmark
+        self.commands = 0
+
+    async def submit(self, work: Work[T]) -> T:
+        """Run ``work`` in the next batch; returns (or raises) once its batch has committed."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop or self._task is None or self._task.done():
+            self._start(loop)
+        assert self._wake is not None
+        future: asyncio.Future[T] = loop.create_future()
+        self._waiting.append((work, future))
+        self._wake.set()
+        return await future
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        # A new loop (tests run one per test) gets its own writer task.
+        self._loop = loop
+        self._waiting = []
+        self._wake = asyncio.Event()
+        self._task = loop.create_task(self._run(self._wake))
+
+    async def _run(self, wake: asyncio.Event) -> None:
+        while True:
+            await wake.wait()
+            wake.clear()
+            while self._waiting:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                # A sender that gave up (its socket closed) is not run: it will resend or not.
+                batch = [(work, future) for work, future in batch if not future.done()]
+                if batch:
+                    await self._one_batch(batch)
+
+    async def _one_batch(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]]) -> None:
+        works = [work for work, _future in batch]
+        try:
+            async with self._db.write_lock():
+                outcomes = await self._execute(works)
+        except Exception as error:  # the commit itself failed: nothing in the batch holds
+            self._memo.clear()
+            log.exception("group commit failed")
+            outcomes = [(False, error)] * len(batch)
+        self.batches += 1
+        self.commands += len(batch)
+        for (_work, future), (ok, value) in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    async def _execute(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+        if self._sync_engine is not None:
+            assert self._thread is not None
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._thread, self._batch_on_thread, works)
+        async with self._db.write_engine.connect() as connection:
+            return await connection.run_sync(self._batch, works)
+
+    def _batch_on_thread(self, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+        assert self._sync_engine is not None
+        with self._sync_engine.connect() as connection:
+            return self._batch(connection, works)
+
+    def _batch(self, connection: Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        with connection.begin():
+            for work in works:
+                try:
+                    with connection.begin_nested():
+                        outcomes.append((True, work(connection, self._memo)))
+                except Exception as error:
+                    # Whatever it cached may describe what was just rolled back.
+                    self._memo.clear()
+                    outcomes.append((False, error))
+        return outcomes
+
+    async def close(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                await self._task
+        if self._thread is not None and self._sync_engine is not None:
+            # The connection lives on the writer's thread; it is closed there too.
+            await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._sync_engine.dispose
+            )
+            self._thread.shutdown(wait=True)
