@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+
+import pytest
 
 from facilitator.db import Database
 from facilitator.flow import Role
+from facilitator.live import rooms
 from facilitator.live.hub import MemoryHub
 from facilitator.live.messages import encode, server_event, server_tally
 from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Room, channel
@@ -116,4 +120,24 @@ async def test_catch_up_from_memory_or_not_at_all(db: Database, world: World) ->
     assert room.catch_up(start + 7) == [room.tally_text]
     assert room.catch_up(start - 1) is None  # from before the room's memory: snapshot
     assert room.catch_up(start + 99) is None  # a number from the future: snapshot
+    await room.stop()
+
+
+async def test_a_phone_stuck_in_one_send_is_dropped_and_the_rest_are_not(
+    db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rooms, "WATCH_EVERY", 0.02)
+    room, _hub, _meeting_id = await started_room(db, world)
+    dropped: list[str] = []
+    stuck, busy, idle = phone(), phone(), phone()
+    stuck.abort = lambda: dropped.append("stuck")
+    busy.abort = lambda: dropped.append("busy")
+    idle.abort = lambda: dropped.append("idle")
+    now = time.monotonic()
+    stuck.sending_since = now - rooms.STUCK_AFTER - 1  # has read nothing for too long
+    busy.sending_since = now  # a send under way, as every send briefly is
+    room.connections.update({stuck, busy, idle})
+    await asyncio.sleep(0.1)
+    assert dropped == ["stuck"]  # once, though the room looked several times
+    assert room.dropped == 1
     await room.stop()

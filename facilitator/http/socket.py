@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from facilitator import i18n
@@ -22,6 +24,8 @@ from facilitator.live.rooms import RESYNC, Connection, Room
 from facilitator.services import state
 
 log = logging.getLogger(__name__)
+
+ABORT = "facilitator.abort"  # the scope key AbortHook fills
 
 HELLO_TIMEOUT = 10.0
 # Phones get a modest budget; the console clicks faster and the wall sends nothing.
@@ -63,33 +67,60 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.send_text(encode(refusal))
         await _close(websocket, 4401)
         return
-    connection = Connection(who.role, who.actor, lang, session_id=who.session_id)
+    connection = Connection(
+        who.role, who.actor, lang, session_id=who.session_id, abort=websocket.scope.get(ABORT)
+    )
     room = await st.live.enter(meeting_id, connection)
     try:
         await _welcome(websocket, room, connection, who, hello.data.get("last_seq"))
-        # Whichever half stops first (the screen left, a send failed, the server closed it)
-        # ends both: a screen never keeps commanding while deaf, or listening while mute.
-        tasks = [
-            asyncio.create_task(_send_loop(websocket, room, connection, who)),
-            asyncio.create_task(_receive_loop(websocket, meeting_id, connection, who)),
-        ]
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        for task in pending:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-                await task
-        for task in done:
-            failure = None if task.cancelled() else task.exception()
-            if failure is not None and not isinstance(failure, WebSocketDisconnect):
-                log.error("live socket failed", exc_info=failure)
-                if not connection.is_closing():
-                    connection.closing = 1011
+        await _serve(websocket, meeting_id, room, connection, who)
     except WebSocketDisconnect:
         pass
     finally:
         await st.live.leave(room, connection)
         if connection.closing is not None:
             await _close(websocket, connection.closing)
+
+
+async def _serve(
+    websocket: WebSocket, meeting_id: int, room: Room, connection: Connection, who: Who
+) -> None:
+    """Receive on this task, send on one other: two tasks a socket. Whichever half stops first
+    (the screen left, a send failed, the server closed it) ends both: a screen never keeps
+    commanding while deaf, or listening while mute."""
+    receiver = asyncio.current_task()
+    assert receiver is not None
+    sender = asyncio.create_task(_send_loop(websocket, room, connection, who))
+    if connection.abort is None:
+
+        def stop_sending() -> None:  # no transport to drop: at least stop sending to it
+            sender.cancel()
+
+        connection.abort = stop_sending
+
+    def sender_stopped(_task: asyncio.Task[None]) -> None:
+        if not receiving_done:
+            receiver.cancel()
+
+    receiving_done = False
+    sender.add_done_callback(sender_stopped)
+    try:
+        await _receive_loop(websocket, meeting_id, connection, who)
+    except asyncio.CancelledError:
+        if not sender.done():
+            raise  # the server is shutting down
+        receiver.uncancel()
+    finally:
+        receiving_done = True
+        if not sender.done():
+            sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+            await sender
+    failure = None if sender.cancelled() else sender.exception()
+    if failure is not None and not isinstance(failure, WebSocketDisconnect):
+        log.error("live socket failed", exc_info=failure)
+        if not connection.is_closing():
+            connection.closing = 1011
 
 
 async def _close(websocket: WebSocket, code: int) -> None:
@@ -142,7 +173,11 @@ async def _send_loop(websocket: WebSocket, room: Room, connection: Connection, w
             # It fell behind: everything it missed is replaced by one fresh snapshot.
             me = await _me(websocket, who, room.meeting_id)
             text = await _welcome_text(websocket, room, who, me)
+        # A send waits only while the phone's buffer is full; the room drops a phone that
+        # stays stuck here (Room._drop_hopeless).
+        connection.sending_since = time.monotonic()
         await websocket.send_text(text)
+        connection.sending_since = None
 
 
 async def _receive_loop(
@@ -203,3 +238,24 @@ async def _handle(
 def _error(msg_id: str | None, error: DomainError, lang: str) -> dict[str, object]:
     message, details = error_text(error, lang)
     return messages.server_error(msg_id, error.key, message, details)
+
+
+class AbortHook:
+    """Puts a way to drop a WebSocket's connection at once into its scope.
+
+    ASGI can only close politely, and a close frame waits behind everything a phone that stopped
+    reading has not taken. Under uvicorn the server's own ``send`` is its protocol object, whose
+    transport can ``abort()``; elsewhere nothing is added and a stuck phone only stops being
+    sent to. Must be the outermost middleware so it sees the server's ``send``.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            transport = getattr(getattr(send, "__self__", None), "transport", None)
+            abort = getattr(transport, "abort", None)
+            if callable(abort):
+                scope[ABORT] = abort
+        await self.app(scope, receive, send)

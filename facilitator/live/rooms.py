@@ -32,6 +32,8 @@ QUEUE_LIMIT = 256  # messages waiting for one socket before it is switched to a 
 GAP_WAIT = 1.0  # how long an out-of-order event waits for the ones before it
 TALLY_INTERVAL = {True: 0.1, False: 0.5}  # seconds between tallies: wall and console / phones
 RESYNC: None = None  # a queue entry that means "send this socket a fresh snapshot"
+STUCK_AFTER = 10.0  # seconds one send may wait on a phone that reads nothing before it is dropped
+WATCH_EVERY = 2.0  # how often a room looks for such phones
 
 
 def channel(meeting_id: int) -> str:
@@ -46,19 +48,80 @@ def message_for(event: Event) -> dict[str, Any]:
     return server_event(event.seq, event.type, event.payload, event.at.isoformat())
 
 
+class Outbox:
+    """One socket's waiting messages: a deque and at most one waiter. A broadcast touches every
+    socket's outbox, so it is kept lighter than ``asyncio.Queue``."""
+
+    __slots__ = ("_items", "_waiter")
+
+    def __init__(self) -> None:
+        self._items: deque[str | None] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def put_nowait(self, item: str | None) -> None:
+        self._items.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def get_nowait(self) -> str | None:
+        return self._items.popleft()
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    async def get(self) -> str | None:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
+
+
 class Connection:
     """One socket's outbox and who is behind it."""
 
+    __slots__ = (
+        "abort",
+        "actor",
+        "closing",
+        "lang",
+        "overflows",
+        "queue",
+        "role",
+        "sending_since",
+        "session_id",
+    )
+
     def __init__(
-        self, role: Role, actor: Actor, lang: str, *, session_id: int | None = None
+        self,
+        role: Role,
+        actor: Actor,
+        lang: str,
+        *,
+        session_id: int | None = None,
+        abort: Callable[[], None] | None = None,
     ) -> None:
         self.role = role
         self.actor = actor
         self.lang = lang
         self.session_id = session_id
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        self.queue = Outbox()
         self.overflows = 0
         self.closing: int | None = None
+        #: When the send in progress began (None when idle): a send that never ends means a
+        #: phone that stopped reading.
+        self.sending_since: float | None = None
+        #: Drops the connection at once, unsent data and all (set by the socket endpoint).
+        self.abort = abort
 
     @property
     def fast(self) -> bool:
@@ -66,14 +129,13 @@ class Connection:
         return self.role is not Role.PARTICIPANT
 
     def offer(self, text: str) -> None:
-        try:
-            self.queue.put_nowait(text)
-        except asyncio.QueueFull:
+        if len(self.queue) >= QUEUE_LIMIT:
             # A slow reader: drop what it has not read; a snapshot replaces all of it.
             self.overflows += 1
-            while not self.queue.empty():
-                self.queue.get_nowait()
+            self.queue.clear()
             self.queue.put_nowait(RESYNC)
+            return
+        self.queue.put_nowait(text)
 
     def is_closing(self) -> bool:
         """Whether the server decided to close this socket (checked between awaits)."""
@@ -84,14 +146,12 @@ class Connection:
         sender closes when it reaches the marker. A logout drops what is still queued, so a
         signed-out screen is told nothing more; a flood is told why it is cut off first."""
         self.closing = code
-        if drop_queued:
-            while not self.queue.empty():
-                self.queue.get_nowait()
-        try:
-            self.queue.put_nowait(RESYNC)
-        except asyncio.QueueFull:
-            self.queue.get_nowait()  # make room: the marker must get in
-            self.queue.put_nowait(RESYNC)
+        if drop_queued or len(self.queue) >= QUEUE_LIMIT:
+            self.queue.clear()
+        self.queue.put_nowait(RESYNC)
+
+    def is_hopeless(self, now: float) -> bool:
+        return self.sending_since is not None and now - self.sending_since > STUCK_AFTER
 
 
 class Room:
@@ -111,11 +171,14 @@ class Room:
         self._pump: asyncio.Task[None] | None = None
         self._snapshot: tuple[int, str] | None = None
         self._snapshot_lock = asyncio.Lock()
+        self._watch: asyncio.TimerHandle | None = None
+        self.dropped = 0  # phones dropped for reading nothing
 
     async def start(self) -> None:
         """Subscribe first, then read where the meeting stands: nothing falls in between."""
         subscribed = asyncio.Event()
         self._pump = asyncio.create_task(self._run(subscribed))
+        self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._drop_hopeless)
         await subscribed.wait()
         seq, tally = await tally_now(self.db, self.meeting_id)
         self.last_seq = self.ring_floor = max(self.last_seq, seq)
@@ -134,9 +197,21 @@ class Room:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-        for timer in self._tally_timer.values():
+        for timer in [*self._tally_timer.values(), self._watch]:
             if timer is not None:
                 timer.cancel()
+
+    def _drop_hopeless(self) -> None:
+        """Drop the phones stuck in one send for too long: they read nothing, and each holds a
+        buffer of unsent data. Back on a working network, a phone reconnects and catches up."""
+        now = time.monotonic()
+        for connection in self.connections:
+            if connection.is_hopeless(now) and connection.abort is not None:
+                log.info("dropping a screen that has read nothing for %.0f s", STUCK_AFTER)
+                self.dropped += 1
+                connection.sending_since = None  # once
+                connection.abort()
+        self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._drop_hopeless)
 
     async def _run(self, subscribed: asyncio.Event) -> None:
         async with self.hub.subscribe(channel(self.meeting_id)) as subscription:
