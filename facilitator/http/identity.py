@@ -10,8 +10,9 @@ from starlette.requests import HTTPConnection
 
 from facilitator.flow import Role
 from facilitator.http.common import app_state, current_staff
-from facilitator.services import access, overview
+from facilitator.services import overview, state
 from facilitator.services.actors import Actor
+from facilitator.services.views import JSON
 
 FACES = ("console", "projector", "phone")
 
@@ -23,6 +24,8 @@ class Who:
     network_id: int
     session_id: int | None = None
     language: str | None = None
+    #: A phone's own view, read with its identity (see ``state.me``).
+    me: JSON | None = None
 
 
 async def who_is(
@@ -35,6 +38,12 @@ async def who_is(
 ) -> Who | None:
     """The sender for ``face`` of this meeting, or ``None`` if nothing proves who they are."""
     db = app_state(connection).db
+    if face == "phone":
+        arrival = await state.phone_arrival(db, meeting_id, token)
+        if arrival is None:
+            return None
+        network, person, me = arrival
+        return Who(Role.PARTICIPANT, Actor.participant(person), network, me=me)
     found = await overview.meeting_access(db, meeting_id)
     if found is None or face not in FACES:
         return None
@@ -52,10 +61,7 @@ async def who_is(
         if view and view_token and view == view_token:
             return Who(Role.PROJECTOR, Actor.projector(), network_id)
         return None
-    person = await access.person_for(db, token, network_id)
-    if person is None or not await access.attended(db, meeting_id, person):
-        return None
-    return Who(Role.PARTICIPANT, Actor.participant(person), network_id)
+    return None
 
 
 def bearer(connection: HTTPConnection) -> str | None:

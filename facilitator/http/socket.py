@@ -134,7 +134,7 @@ async def _welcome(
 ) -> None:
     """A fresh snapshot, or, for a screen that was here a moment ago, only what it missed."""
     missed = room.catch_up(last_seq) if isinstance(last_seq, int) else None
-    me = await _me(websocket, who, room.meeting_id)
+    me = who.me if who.me is not None else await _me(websocket, who, room.meeting_id)
     if missed is not None:
         welcome = messages.server_welcome(who.role.value, me, None)
         welcome["seq"] = last_seq

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeGuard
 
 from sqlalchemy import select, update
 
@@ -35,6 +36,11 @@ def new_token() -> str:
 
 def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def usable(token: object) -> TypeGuard[str]:
+    """Worth looking up: a non-empty string of sane length (anything else is no token)."""
+    return isinstance(token, str) and 0 < len(token) <= 200
 
 
 @dataclass(frozen=True)
@@ -128,7 +134,7 @@ async def issue_participant_token(db: Database, person_id: int) -> str:
 
 async def person_for(db: Database, token: str | None, network_id: int | None = None) -> int | None:
     """The person a phone's token stands for (in ``network_id``, when given), or ``None``."""
-    if not isinstance(token, str) or not token or len(token) > 200:
+    if not usable(token):
         return None
     async with db.read() as session:
         row = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator import flow
@@ -19,11 +19,16 @@ from facilitator.db.models import (
     Meeting,
     MeetingEvent,
     OpenerAction,
+    OpenerResponse,
+    Organization,
+    ParticipantToken,
+    Person,
     SharedValue,
     Strategy,
 )
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus
+from facilitator.services import access
 from facilitator.services.commands import Event, meeting_day, network_of_group
 from facilitator.services.meetings import close_facts
 from facilitator.services.opener import respondents, tally
@@ -32,6 +37,7 @@ from facilitator.services.views import (
     commitment_views,
     meeting_view,
     people_views,
+    person_json,
     review_view,
 )
 from facilitator.validate import positive_id
@@ -204,8 +210,64 @@ async def carried_commitments(db: Database, meeting_id: int) -> list[JSON]:
         return await commitment_views(session, list(rows))
 
 
+# A returning phone's reads, built once and run in one hop (Database.read_sync): a hall of
+# phones coming back after the Wi-Fi dropped makes thousands of them at once.
+_ME = (
+    select(Person.id, Person.name, Organization.id, Organization.name, Organization.sector)
+    .outerjoin(Organization, Organization.id == Person.organization_id)
+    .where(Person.id == bindparam("p"))
+)
+_CHOICES = (
+    select(OpenerResponse.blocker_id)
+    .where(OpenerResponse.meeting_id == bindparam("m"), OpenerResponse.person_id == bindparam("p"))
+    .order_by(OpenerResponse.blocker_id)
+)
+_PHONE = (
+    select(
+        ParticipantToken.person_id,
+        ParticipantToken.revoked_at,
+        Person.network_id,
+        select(Group.network_id)
+        .join(Meeting, Meeting.group_id == Group.id)
+        .where(Meeting.id == bindparam("m"))
+        .scalar_subquery()
+        .label("meeting_network"),
+        select(Attendance.id)
+        .where(Attendance.meeting_id == bindparam("m"), Attendance.person_id == Person.id)
+        .exists()
+        .label("joined"),
+    )
+    .join(Person, Person.id == ParticipantToken.person_id)
+    .where(ParticipantToken.token_hash == bindparam("h"))
+)
+
+
+def _me_on(connection: Connection, meeting_id: int, person_id: int) -> JSON:
+    person = person_json(*connection.execute(_ME, {"p": person_id}).one())
+    mine = connection.execute(_CHOICES, {"m": meeting_id, "p": person_id}).scalars().all()
+    return {"person": person, "opener": list(mine)}
+
+
 async def me(db: Database, meeting_id: int, person_id: int) -> JSON:
     """A phone's own view of the meeting: who it is and what it flagged in the opener."""
-    async with db.read() as session:
-        person = (await people_views(session, [person_id]))[person_id]
-    return {"person": person, "opener": await opener_choices(db, meeting_id, person_id)}
+    return await db.read_sync(lambda connection: _me_on(connection, meeting_id, person_id))
+
+
+async def phone_arrival(
+    db: Database, meeting_id: int, token: object
+) -> tuple[int, int, JSON] | None:
+    """A phone's network, person and own view, in one read, if its token is good, names a
+    person of this meeting's network, and that person joined the meeting; else ``None``."""
+    if not access.usable(token):
+        return None
+    token_hash = access.digest(token)
+
+    def read(connection: Connection) -> tuple[int, int, JSON] | None:
+        row = connection.execute(_PHONE, {"h": token_hash, "m": meeting_id}).first()
+        if row is None or row.revoked_at is not None or not row.joined:
+            return None
+        if row.meeting_network is None or row.network_id != row.meeting_network:
+            return None
+        return row.network_id, row.person_id, _me_on(connection, meeting_id, row.person_id)
+
+    return await db.read_sync(read)

@@ -32,14 +32,26 @@ async def people_views(session: AsyncSession, person_ids: Iterable[int]) -> dict
         .where(Person.id.in_(ids))
     )
     return {
-        person.id: {
-            "id": person.id,
-            "name": person.name,
-            "organization": org.name if org else None,
-            "organization_id": org.id if org else None,
-            "sector": org.sector if org else None,
-        }
+        person.id: person_json(
+            person.id,
+            person.name,
+            org.id if org else None,
+            org.name if org else None,
+            org.sector if org else None,
+        )
         for person, org in rows
+    }
+
+
+def person_json(
+    person_id: int, name: str, org_id: int | None, org: str | None, sector: str | None
+) -> JSON:
+    return {
+        "id": person_id,
+        "name": name,
+        "organization": org,
+        "organization_id": org_id,
+        "sector": sector,
     }
 
 
