@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
 import platform
+import random
 import shutil
 import signal
 import socket
@@ -28,10 +30,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from bench.clients import worker
-from bench.seed import seed_room
+from bench.seed import Room, seed_room
 from facilitator import migrate
 from facilitator.db import Database
 
@@ -39,7 +41,14 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 PER_WORKER = 1000
 PROBES = 5
+WARM_WAVE = 50  # phones connected first, so one-time costs stay out of the per-phone figure
 HZ = os.sysconf("SC_CLK_TCK")
+TALLY_ANSWERS = 6  # opener answers per probe during the burst, each timed to the wall
+SLOW_FRACTION = 0.05  # phones that stop reading in the slow-reader scenario
+SLOW_CHANGES = 200  # stage changes sent past the stalled phones
+SLOW_WITHIN = 60.0  # seconds after the last of them the server has to drop the stalled phones
+MOVE_GAP = 0.11  # seconds between the console's moves: under the staff budget of ten a second
+BACKED_UP = 1024  # bytes unsent in the server's kernel that mark a socket as not being read
 
 
 def free_port() -> int:
@@ -86,28 +95,36 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def probe_fanout(
-    ws_url: str, meeting_id: int, tokens: list[str], cookie: str | None, changes: int, floor: bool
-) -> dict[str, Any]:
-    """The console changes the stage `changes` times; probes time each arrival."""
+async def open_screen(
+    ws_url: str, meeting_id: int, face: str, cookie: str | None
+) -> ClientConnection:
+    """A staff screen (console, or the wall: a projector opened by signed-in staff), welcomed."""
     headers = {"cookie": f"fac_session={cookie}"} if cookie else {}
-    console = await connect(
-        f"{ws_url}/ws/m/{meeting_id}?face=console",
+    ws = await connect(
+        f"{ws_url}/ws/m/{meeting_id}?face={face}",
         additional_headers=headers,
         compression=None,
         max_size=2**24,
     )
-    await console.send(json.dumps({"type": "hello"}))
-    await console.recv()
-    probes = []
-    for token in tokens:
-        ws = await connect(
-            f"{ws_url}/ws/m/{meeting_id}?face=phone", compression=None, max_size=2**24
-        )
-        await ws.send(json.dumps({"type": "hello", "token": token}))
-        while json.loads(await ws.recv())["type"] != "welcome":
-            pass
-        probes.append(ws)
+    await ws.send(json.dumps({"type": "hello"}))
+    await ws.recv()
+    return ws
+
+
+async def open_probe(ws_url: str, meeting_id: int, token: str) -> ClientConnection:
+    ws = await connect(f"{ws_url}/ws/m/{meeting_id}?face=phone", compression=None, max_size=2**24)
+    await ws.send(json.dumps({"type": "hello", "token": token}))
+    while json.loads(await ws.recv())["type"] != "welcome":
+        pass
+    return ws
+
+
+async def probe_fanout(
+    ws_url: str, meeting_id: int, tokens: list[str], cookie: str | None, changes: int, floor: bool
+) -> dict[str, Any]:
+    """The console changes the stage `changes` times; probes time each arrival."""
+    console = await open_screen(ws_url, meeting_id, "console", cookie)
+    probes = [await open_probe(ws_url, meeting_id, token) for token in tokens]
     latencies: list[float] = []
     payload_size = 0
     for n in range(changes):
@@ -134,6 +151,187 @@ async def probe_fanout(
     }
 
 
+async def note_tallies(wall: ClientConnection, seen: list[tuple[int, float]]) -> None:
+    async for raw in wall:
+        message = json.loads(raw)
+        if message.get("type") == "tally":
+            seen.append((message["seq"], time.perf_counter()))
+
+
+async def answer_opener(
+    ws: ClientConnection, blockers: list[int], window: float, rng: random.Random
+) -> list[tuple[float, int]]:
+    """TALLY_ANSWERS answers at random moments within the window: (sent at, acked seq) each."""
+    moments = sorted(rng.uniform(0, window) for _ in range(TALLY_ANSWERS))
+    sent: dict[str, float] = {}
+    acked: list[tuple[float, int]] = []
+
+    async def read_acks() -> None:
+        settled = 0
+        while settled < len(moments):
+            message = json.loads(await ws.recv())
+            started = sent.pop(message.get("id"), None)
+            if started is not None and message["type"] in ("ack", "error"):
+                settled += 1
+                if message["type"] == "ack":
+                    acked.append((started, message["seq"]))
+
+    reading = asyncio.create_task(read_acks())
+    start = time.perf_counter()
+    for n, moment in enumerate(moments):
+        await asyncio.sleep(max(0.0, start + moment - time.perf_counter()))
+        msg_id = f"t{n}-{rng.random():.12f}"
+        sent[msg_id] = time.perf_counter()
+        picks = sorted(rng.sample(blockers, 2))
+        await ws.send(json.dumps({"type": "respond_opener", "id": msg_id, "blockers": picks}))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(reading, 60)  # as long as the load phones wait for theirs
+    return acked
+
+
+def first_on_wall(sent: float, seq: int, seen: list[tuple[int, float]]) -> float | None:
+    """Seconds from an answer's send to the first wall tally that includes it."""
+    return next((at - sent for tally_seq, at in seen if tally_seq >= seq), None)
+
+
+async def probe_tally(
+    ws_url: str, meeting_id: int, tokens: list[str], cookie: str, blockers: list[int], window: float
+) -> dict[str, Any]:
+    """During the burst, probe phones answer the opener while the wall notes every tally it
+    gets: an answer is on the wall with the first tally whose seq is at least the answer's."""
+    wall = await open_screen(ws_url, meeting_id, "projector", cookie)
+    seen: list[tuple[int, float]] = []
+    watching = asyncio.create_task(note_tallies(wall, seen))
+    probes = [await open_probe(ws_url, meeting_id, token) for token in tokens]
+    rng = random.Random(meeting_id)
+    answers = [
+        answer
+        for per_probe in await asyncio.gather(
+            *(answer_opener(ws, blockers, window, rng) for ws in probes)
+        )
+        for answer in per_probe
+    ]
+    last = max((seq for _sent, seq in answers), default=0)
+    deadline = time.perf_counter() + 10
+    # Polling is fine here: the last tally is at most a tenth of a second behind its answer.
+    while (not seen or seen[-1][0] < last) and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    watching.cancel()
+    for ws in [wall, *probes]:
+        await ws.close()
+    on_wall = [
+        lat for lat in (first_on_wall(t, seq, seen) for t, seq in answers) if lat is not None
+    ]
+    return {
+        "answers": len(tokens) * TALLY_ANSWERS,
+        "acked": len(answers),
+        "on_wall": len(on_wall),
+        "p50": pct(on_wall, 0.5) * 1000,
+        "p99": pct(on_wall, 0.99) * 1000,
+    }
+
+
+async def move_back_and_forth(ws_url: str, meeting_id: int, cookie: str, changes: int) -> int:
+    """The console moves the stage `changes` times (an even number: it ends where it began),
+    each once the last was acknowledged; returns the size of one stage change in bytes."""
+    console = await open_screen(ws_url, meeting_id, "console", cookie)
+    size = 0
+    for n in range(changes):
+        msg_id = f"s{n}-{time.perf_counter()}"
+        stage = "review" if n % 2 == 0 else "opener"
+        await console.send(json.dumps({"type": "move", "id": msg_id, "stage": stage}))
+        while True:
+            raw = await console.recv()
+            message = json.loads(raw)
+            if message.get("type") == "event":
+                size = len(raw)
+            elif message.get("id") == msg_id:
+                if message["type"] != "ack":
+                    raise RuntimeError(f"move refused: {message}")
+                break
+        await asyncio.sleep(MOVE_GAP)
+    await console.close()
+    return size
+
+
+def unsent_by_server(port: int) -> list[int]:
+    """Bytes the server's kernel still holds for each of the server's sockets (`ss` Send-Q)."""
+    if not shutil.which("ss"):
+        return []
+    out = subprocess.run(
+        ["ss", "-tnH", f"( sport = :{port} )"], capture_output=True, text=True, check=True
+    ).stdout
+    # Every state but the listener: a socket the server gave up on keeps its data in the kernel.
+    rows = [line.split() for line in out.splitlines()]
+    return [int(row[2]) for row in rows if row and row[0] != "LISTEN"]
+
+
+def slow_readers(
+    workers: list[tuple[mp.Process, Any]],
+    pid: int,
+    port: int,
+    room: Room,
+    phones: int,
+    changes: int,
+    within: float,
+) -> dict[str, Any]:
+    """Some phones stop reading: the others' stage change before and with them, the server's
+    memory and kernel buffers per slow phone once `changes` more stage changes were sent past
+    them, and how many the server dropped within `within` seconds of the last change."""
+    ws_url = f"ws://127.0.0.1:{port}"
+    probes = room.tokens[phones:]
+    before = asyncio.run(
+        probe_fanout(ws_url, room.meeting_id, probes, room.session_cookie, 10, False)
+    )
+    stalled = sum(r["stalled"] for r in ask(workers, {"do": "stall", "fraction": SLOW_FRACTION}))
+    time.sleep(1)  # the reconnected phones settle before the baseline
+    rss_before = rss_kib(pid)
+    size = asyncio.run(
+        move_back_and_forth(ws_url, room.meeting_id, room.session_cookie, changes - changes % 2)
+    )
+    until = time.time() + within
+    time.sleep(1)  # the phones that read catch up, so what is left queued is the slow ones'
+    rss_after = rss_kib(pid)
+    unsent = [n for n in unsent_by_server(port) if n >= BACKED_UP]
+    with_slow = asyncio.run(
+        probe_fanout(ws_url, room.meeting_id, probes, room.session_cookie, 10, False)
+    )
+    drops = ask(workers, {"do": "dropped", "until": until})
+    dropped_after = sorted(t for d in drops for t in d["dropped_after_s"])
+    return {
+        "stalled": stalled,
+        "p99_before_ms": before["p99"],
+        "p99_with_slow_ms": with_slow["p99"],
+        "p99_ratio": with_slow["p99"] / before["p99"],
+        "changes": changes - changes % 2,
+        "kib_sent_per_slow_phone": (changes - changes % 2) * size / 1024,
+        "kib_per_slow_phone": (rss_after - rss_before) / stalled,
+        "kernel_kib_per_slow_phone": sum(unsent) / 1024 / stalled,
+        "server_sockets_backed_up": len(unsent),
+        "dropped_within_s": within,
+        "dropped": len(dropped_after),
+        "dropped_after_stall_s": dropped_after,
+        "last_dropped_after_stall_s": max(dropped_after, default=float("nan")),
+    }
+
+
+def connect_measured(
+    pid: int, url: str, meeting_id: int, tokens: list[str], blockers: list[int]
+) -> tuple[list[tuple[mp.Process, Any]], float, float]:
+    """Connect the phones, a first wave apart, and read the server's memory: per phone beyond
+    the first wave (what one more phone costs, once the first socket's one-time costs are
+    paid: imports, caches, the room, the shared snapshot), and per phone from idle."""
+    idle = rss_kib(pid)
+    first = start_workers(url, meeting_id, tokens[:WARM_WAVE], blockers)
+    time.sleep(1)
+    warm = rss_kib(pid)
+    rest = start_workers(url, meeting_id, tokens[WARM_WAVE:], blockers)
+    time.sleep(1)
+    full = rss_kib(pid)
+    marginal = (full - warm) / max(1, len(tokens) - WARM_WAVE)
+    return first + rest, marginal, (full - idle) / len(tokens)
+
+
 def start_workers(
     url: str, meeting_id: int, tokens: list[str], blockers: list[int]
 ) -> list[tuple[mp.Process, Any]]:
@@ -158,10 +356,18 @@ def _pinned_worker(*args: Any) -> None:
     worker(*args)
 
 
-def ask(workers: list[tuple[mp.Process, Any]], command: dict[str, Any]) -> list[dict[str, Any]]:
+def tell(workers: list[tuple[mp.Process, Any]], command: dict[str, Any]) -> None:
     for _process, pipe in workers:
         pipe.send(command)
+
+
+def hear(workers: list[tuple[mp.Process, Any]]) -> list[dict[str, Any]]:
     return [pipe.recv() for _process, pipe in workers]
+
+
+def ask(workers: list[tuple[mp.Process, Any]], command: dict[str, Any]) -> list[dict[str, Any]]:
+    tell(workers, command)
+    return hear(workers)
 
 
 def stop(workers: list[tuple[mp.Process, Any]]) -> None:
@@ -189,7 +395,14 @@ async def tally_in_db(db_url: str, meeting_id: int) -> tuple[Counter[int], Count
     return per_person, per_blocker
 
 
-def one_run(phones: int, window: float, scenarios: set[str]) -> dict[str, Any]:
+def one_run(
+    phones: int,
+    window: float,
+    scenarios: set[str],
+    *,
+    slow_changes: int = SLOW_CHANGES,
+    slow_within: float = SLOW_WITHIN,
+) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="room-load-"))
     db_url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
     migrate.upgrade(db_url)
@@ -209,12 +422,9 @@ def one_run(phones: int, window: float, scenarios: set[str]) -> dict[str, Any]:
     try:
         wait_up(f"http://127.0.0.1:{port}/healthz", server)
         time.sleep(0.5)
-        idle = rss_kib(pid)
-        workers = start_workers(
-            f"ws://127.0.0.1:{port}", room.meeting_id, room.tokens[:phones], room.blockers
+        workers, result["kib_per_phone"], result["kib_per_phone_all"] = connect_measured(
+            pid, f"ws://127.0.0.1:{port}", room.meeting_id, room.tokens[:phones], room.blockers
         )
-        time.sleep(1)
-        result["kib_per_phone"] = (rss_kib(pid) - idle) / phones
         if "fanout" in scenarios:
             result["fanout"] = asyncio.run(
                 probe_fanout(
@@ -228,7 +438,19 @@ def one_run(phones: int, window: float, scenarios: set[str]) -> dict[str, Any]:
             )
         if "burst" in scenarios:
             ticks, started = cpu_ticks(pid), time.perf_counter()
-            answers = ask(workers, {"do": "vote", "window": window})
+            tell(workers, {"do": "vote", "window": window})
+            # The probes answer and the wall watches while the phones vote.
+            tally = asyncio.run(
+                probe_tally(
+                    f"ws://127.0.0.1:{port}",
+                    room.meeting_id,
+                    room.tokens[phones:],
+                    room.session_cookie,
+                    room.blockers,
+                    window,
+                )
+            )
+            answers = hear(workers)
             wall = time.perf_counter() - started
             per_person, _per_blocker = asyncio.run(tally_in_db(db_url, room.meeting_id))
             acks = [a for answer in answers for a in answer["acks"]]
@@ -240,12 +462,23 @@ def one_run(phones: int, window: float, scenarios: set[str]) -> dict[str, Any]:
                 "errors": sum(a["errors"] for a in answers),
                 "ack_p99_ms": pct(acks, 0.99) * 1000,
                 "ack_p50_ms": pct(acks, 0.5) * 1000,
-                "people_with_exactly_their_answer": sum(1 for n in per_person.values() if n == 2),
+                "people_with_exactly_their_answer": sum(
+                    1 for person in room.people[:phones] if per_person[person] == 2
+                ),
                 "cpu_pct_of_core": 100 * (cpu_ticks(pid) - ticks) / HZ / wall,
+                "tally_answers": tally["answers"],
+                "tally_acked": tally["acked"],
+                "tally_on_wall": tally["on_wall"],
+                "tally_p50_ms": tally["p50"],
+                "tally_p99_ms": tally["p99"],
             }
         if "storm" in scenarios:
             storms = ask(workers, {"do": "storm", "window": 5.0})
             result["storm_s"] = max(s["all_in_sync_after"] for s in storms)
+        if "slow" in scenarios:  # last: the stalled phones stay stalled
+            result["slow"] = slow_readers(
+                workers, pid, port, room, phones, slow_changes, slow_within
+            )
         stop(workers)
     finally:
         server.send_signal(signal.SIGINT)
@@ -268,11 +501,10 @@ def floor_run(phones: int, payload: str) -> dict[str, Any]:
     result: dict[str, Any] = {"phones": phones}
     try:
         time.sleep(1.0)
-        idle = rss_kib(server.pid)
         tokens = [f"t{n}" for n in range(phones + PROBES)]
-        workers = start_workers(f"ws://127.0.0.1:{port}", 1, tokens[:phones], [1, 2, 3])
-        time.sleep(1)
-        result["kib_per_phone"] = (rss_kib(server.pid) - idle) / phones
+        workers, result["kib_per_phone"], result["kib_per_phone_all"] = connect_measured(
+            server.pid, f"ws://127.0.0.1:{port}", 1, tokens[:phones], [1, 2, 3]
+        )
         result["fanout"] = asyncio.run(
             probe_fanout(f"ws://127.0.0.1:{port}", 1, tokens[phones:], None, 10, True)
         )
@@ -311,23 +543,55 @@ def table(results: dict[int, dict[str, list[dict[str, Any]]]]) -> str:
             ("stage change, probe p50 (ms)", ("fanout", "p50")),
             ("stage change, probe p99 (ms)", ("fanout", "p99")),
             ("memory per connected phone (KiB)", ("kib_per_phone",)),
+            ("memory per phone counted from idle (KiB)", ("kib_per_phone_all",)),
         ):
             o, f = median_of(ours, *path)[0], median_of(floor, *path)[0] if floor else float("nan")
             ratio = f"{o / f:.2f}×" if f and f == f and f > 0 else "—"
             lines.append(f"| {phones} | {label} | {cell(ours, *path)} | {f:.1f} | {ratio} |")
-        for label, path in (
-            ("vote burst: answers acknowledged", ("burst", "acked")),
-            ("vote burst: answers never acknowledged", ("burst", "unanswered")),
+        within = median_of(ours, "slow", "dropped_within_s")[0]
+        within = within if within == within else SLOW_WITHIN  # NaN when not run
+        for label, path, digits in (
+            ("vote burst: answers acknowledged", ("burst", "acked"), 1),
+            ("vote burst: answers never acknowledged", ("burst", "unanswered"), 1),
             (
                 "vote burst: people whose final answer is exactly stored",
                 ("burst", "people_with_exactly_their_answer"),
+                1,
             ),
-            ("vote burst: ack p50 (ms)", ("burst", "ack_p50_ms")),
-            ("vote burst: ack p99 (ms)", ("burst", "ack_p99_ms")),
-            ("vote burst: server CPU (% of one core)", ("burst", "cpu_pct_of_core")),
-            ("reconnect storm: all back and in sync (s)", ("storm_s",)),
+            ("vote burst: ack p50 (ms)", ("burst", "ack_p50_ms"), 1),
+            ("vote burst: ack p99 (ms)", ("burst", "ack_p99_ms"), 1),
+            ("vote burst: server CPU (% of one core)", ("burst", "cpu_pct_of_core"), 1),
+            ("vote burst: probe answers seen on the wall", ("burst", "tally_on_wall"), 1),
+            ("vote burst: answer to wall tally p50 (ms)", ("burst", "tally_p50_ms"), 1),
+            ("vote burst: answer to wall tally p99 (ms)", ("burst", "tally_p99_ms"), 1),
+            ("reconnect storm: all back and in sync (s)", ("storm_s",), 1),
+            ("slow readers: phones that stopped reading", ("slow", "stalled"), 1),
+            ("slow readers: others' stage change p99 before (ms)", ("slow", "p99_before_ms"), 1),
+            (
+                "slow readers: others' stage change p99 with them (ms)",
+                ("slow", "p99_with_slow_ms"),
+                1,
+            ),
+            ("slow readers: others' p99, with them / before", ("slow", "p99_ratio"), 2),
+            (
+                "slow readers: sent to each and not read (KiB)",
+                ("slow", "kib_sent_per_slow_phone"),
+                1,
+            ),
+            (
+                "slow readers: server memory growth per slow phone (KiB)",
+                ("slow", "kib_per_slow_phone"),
+                1,
+            ),
+            (
+                "slow readers: held in the server's kernel per slow phone (KiB)",
+                ("slow", "kernel_kib_per_slow_phone"),
+                1,
+            ),
+            (f"slow readers: dropped by the server within {within:.0f} s", ("slow", "dropped"), 1),
+            ("slow readers: stall to the last drop (s)", ("slow", "last_dropped_after_stall_s"), 1),
         ):
-            lines.append(f"| {phones} | {label} | {cell(ours, *path)} | — | — |")
+            lines.append(f"| {phones} | {label} | {cell(ours, *path, digits=digits)} | — | — |")
     return "\n".join(lines)
 
 
@@ -340,14 +604,36 @@ def main() -> None:
     parser.add_argument(
         "--window", type=float, default=10.0, help="seconds the vote burst is spread over"
     )
-    parser.add_argument("--scenarios", default="fanout,burst,storm")
+    parser.add_argument("--scenarios", default="fanout,burst,storm,slow")
+    parser.add_argument(
+        "--slow-changes",
+        type=int,
+        default=SLOW_CHANGES,
+        help="stage changes sent past the phones that stopped reading",
+    )
+    parser.add_argument(
+        "--slow-within",
+        type=float,
+        default=SLOW_WITHIN,
+        help="seconds after the last of them the server has to drop those phones",
+    )
     parser.add_argument("--write", type=Path, help="write the table into this Markdown file")
     args = parser.parse_args()
     scenarios = set(args.scenarios.split(","))
     results: dict[int, dict[str, list[dict[str, Any]]]] = {}
     for phones in args.phones:
-        ours = [one_run(phones, args.window, scenarios) for _ in range(args.runs)]
-        payload_size = int(median_of(ours, "fanout", "bytes")[0] or 400)
+        ours = [
+            one_run(
+                phones,
+                args.window,
+                scenarios,
+                slow_changes=args.slow_changes,
+                slow_within=args.slow_within,
+            )
+            for _ in range(args.runs)
+        ]
+        size = median_of(ours, "fanout", "bytes")[0]
+        payload_size = int(size) if size == size else 400  # NaN when fan-out was not run
         payload = json.dumps(
             {
                 "type": "event",

@@ -21,6 +21,7 @@ class Room:
     tokens: list[str]
     session_cookie: str
     blockers: list[int]
+    people: list[int]  # the person behind each token, in the same order
 
 
 async def seed_room(db_url: str, phones: int) -> Room:
@@ -67,6 +68,6 @@ async def seed_room(db_url: str, phones: int) -> Room:
             )
         cookie = await access.start_session(db, uid)
         blockers = [b["id"] for b in (await state.snapshot(db, mid))["blockers"]]
-        return Room(mid, tokens, cookie, blockers)
+        return Room(mid, tokens, cookie, blockers, people)
     finally:
         await db.dispose()
