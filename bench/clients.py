@@ -203,9 +203,10 @@ async def worker_main(
 
             await asyncio.gather(*(back(p) for p in phones))
             pipe.send({"all_in_sync_after": time.perf_counter() - start})
+        elif command["do"] == "size":
+            pipe.send({"phones": len(phones)})
         elif command["do"] == "stall":
-            count = max(1, round(len(phones) * command["fraction"])) if phones else 0
-            slow = phones[:count]
+            slow = phones[: command["count"]]
             await stall(url, slow, meeting_id)
             watcher = asyncio.create_task(watch_dropped(slow, time.perf_counter()))
             pipe.send({"stalled": len(slow)})

@@ -283,7 +283,9 @@ def slow_readers(
     before = asyncio.run(
         probe_fanout(ws_url, room.meeting_id, probes, room.session_cookie, 10, False)
     )
-    stalled = sum(r["stalled"] for r in ask(workers, {"do": "stall", "fraction": SLOW_FRACTION}))
+    stalled = 0
+    for (process, pipe), count in zip(workers, slow_counts(workers), strict=True):
+        stalled += ask([(process, pipe)], {"do": "stall", "count": count})[0]["stalled"]
     time.sleep(1)  # the reconnected phones settle before the baseline
     rss_before = rss_kib(pid)
     size = asyncio.run(
@@ -363,6 +365,16 @@ def tell(workers: list[tuple[mp.Process, Any]], command: dict[str, Any]) -> None
 
 def hear(workers: list[tuple[mp.Process, Any]]) -> list[dict[str, Any]]:
     return [pipe.recv() for _process, pipe in workers]
+
+
+def slow_counts(workers: list[tuple[mp.Process, Any]]) -> list[int]:
+    """SLOW_FRACTION of all phones (at least one), shared among the workers by their size."""
+    sizes = [r["phones"] for r in ask(workers, {"do": "size"})]
+    total = max(1, round(sum(sizes) * SLOW_FRACTION))
+    counts = [total * size // sum(sizes) for size in sizes]
+    for n in range(total - sum(counts)):  # the remainder to the largest
+        counts[sorted(range(len(sizes)), key=lambda i: -sizes[i])[n % len(sizes)]] += 1
+    return counts
 
 
 def ask(workers: list[tuple[mp.Process, Any]], command: dict[str, Any]) -> list[dict[str, Any]]:
