@@ -22,7 +22,7 @@ from facilitator.db import Database
 from facilitator.http import api, auth, backbone, openapi, pages
 from facilitator.http.common import AppState, app_state
 from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
-from facilitator.http.socket import AbortHook, live_socket
+from facilitator.http.socket import ServerHooks, live_socket
 from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
 from facilitator.settings import Settings
@@ -132,5 +132,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     return Starlette(
         routes=ROUTES,
         lifespan=lifespan,
-        middleware=[Middleware(AbortHook), Middleware(SecurityHeaders), Middleware(BodyLimit)],
+        middleware=[Middleware(ServerHooks), Middleware(SecurityHeaders), Middleware(BodyLimit)],
     )

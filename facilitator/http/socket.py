@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable, Coroutine
+from typing import Any, cast
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
@@ -25,7 +27,8 @@ from facilitator.services import state
 
 log = logging.getLogger(__name__)
 
-ABORT = "facilitator.abort"  # the scope key AbortHook fills
+ABORT = "facilitator.abort"  # the scope keys ServerHooks fills
+DIRECT = "facilitator.direct"
 
 HELLO_TIMEOUT = 10.0
 # Phones get a modest budget; the console clicks faster and the wall sends nothing.
@@ -91,6 +94,7 @@ async def _serve(
     receiver = asyncio.current_task()
     assert receiver is not None
     sender = asyncio.create_task(_send_loop(websocket, room, connection, who))
+    connection.direct = websocket.scope.get(DIRECT)  # the welcome is out: later ones may go now
     if connection.abort is None:
 
         def stop_sending() -> None:  # no transport to drop: at least stop sending to it
@@ -166,6 +170,7 @@ async def _me(websocket: WebSocket, who: Who, meeting_id: int) -> dict[str, obje
 async def _send_loop(websocket: WebSocket, room: Room, connection: Connection, who: Who) -> None:
     while True:
         text = await connection.queue.get()
+        connection.busy = True
         if text is RESYNC:
             if connection.closing is not None:
                 await _close(websocket, connection.closing)
@@ -178,6 +183,7 @@ async def _send_loop(websocket: WebSocket, room: Room, connection: Connection, w
         connection.sending_since = time.monotonic()
         await websocket.send_text(text)
         connection.sending_since = None
+        connection.busy = False
 
 
 async def _receive_loop(
@@ -240,13 +246,18 @@ def _error(msg_id: str | None, error: DomainError, lang: str) -> dict[str, objec
     return messages.server_error(msg_id, error.key, message, details)
 
 
-class AbortHook:
-    """Puts a way to drop a WebSocket's connection at once into its scope.
+class ServerHooks:
+    """Puts two ways past ASGI's politeness into a WebSocket's scope, when the server offers them.
 
-    ASGI can only close politely, and a close frame waits behind everything a phone that stopped
-    reading has not taken. Under uvicorn the server's own ``send`` is its protocol object, whose
-    transport can ``abort()``; elsewhere nothing is added and a stuck phone only stops being
-    sent to. Must be the outermost middleware so it sees the server's ``send``.
+    ``ABORT`` drops the connection at once: ASGI can only close politely, and a close frame
+    waits behind everything a phone that stopped reading has not taken. ``DIRECT`` writes a
+    text frame at once when the transport has room, without a task to wake: what a broadcast to
+    thousands of sockets otherwise spends most of its time on.
+
+    Under uvicorn the ``send`` an app gets is its protocol object's own method, with the
+    transport and the "writable" flag beside it; elsewhere nothing is added and every message
+    goes through the socket's sender task. Must be the outermost middleware, to see that
+    ``send``.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -254,8 +265,34 @@ class AbortHook:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            transport = getattr(getattr(send, "__self__", None), "transport", None)
-            abort = getattr(transport, "abort", None)
+            protocol = getattr(send, "__self__", None)
+            abort = getattr(getattr(protocol, "transport", None), "abort", None)
             if callable(abort):
                 scope[ABORT] = abort
+            direct = _direct_sender(protocol, send)
+            if direct is not None:
+                scope[DIRECT] = direct
         await self.app(scope, receive, send)
+
+
+def _direct_sender(protocol: object, send: Send) -> Callable[[str], bool] | None:
+    writable = getattr(protocol, "writable", None)
+    if not isinstance(writable, asyncio.Event) or not hasattr(protocol, "close_sent"):
+        return None
+
+    def direct(text: str) -> bool:
+        if not writable.is_set() or getattr(protocol, "disconnected", True) or protocol.close_sent:
+            return False
+        # With room to write, the server's send completes without ever waiting: run it to the
+        # end right here.
+        step = cast(Coroutine[Any, Any, None], send({"type": "websocket.send", "text": text}))
+        try:
+            step.send(None)
+        except StopIteration:
+            return True
+        except Exception:
+            return False  # the sender task meets the same failure and ends the socket
+        step.close()  # it would have waited after all: let the sender task do it
+        return False
+
+    return direct

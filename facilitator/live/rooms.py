@@ -92,7 +92,9 @@ class Connection:
     __slots__ = (
         "abort",
         "actor",
+        "busy",
         "closing",
+        "direct",
         "lang",
         "overflows",
         "queue",
@@ -122,6 +124,11 @@ class Connection:
         self.sending_since: float | None = None
         #: Drops the connection at once, unsent data and all (set by the socket endpoint).
         self.abort = abort
+        #: Sends a text at once, without waking a task, when the socket can take it without
+        #: waiting; False when it could not. Set by the socket endpoint once the welcome is out.
+        self.direct: Callable[[str], bool] | None = None
+        #: The sender task holds a message it has not finished sending: later ones queue.
+        self.busy = False
 
     @property
     def fast(self) -> bool:
@@ -129,6 +136,16 @@ class Connection:
         return self.role is not Role.PARTICIPANT
 
     def offer(self, text: str) -> None:
+        # The common case, a socket keeping up: written now, in order, with no task to wake;
+        # a broadcast then costs about what a bare websockets broadcast does.
+        if (
+            self.direct is not None
+            and not self.busy
+            and not self.queue
+            and self.closing is None
+            and self.direct(text)
+        ):
+            return
         if len(self.queue) >= QUEUE_LIMIT:
             # A slow reader: drop what it has not read; a snapshot replaces all of it.
             self.overflows += 1
