@@ -60,4 +60,6 @@ def test_slow_readers_stall_and_the_others_still_get_every_change(
 def test_the_write_measurement_runs() -> None:
     figures = asyncio.run(measure(commits=50, rows=1000))
     assert figures["commits_per_s"] > 0
+    assert figures["group_commits_per_s"] > 0
+    assert figures["commits_per_fsync"] > 1  # senders at once did share commits
     assert figures["batched_rows_per_s"] > 0
