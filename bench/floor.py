@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 
@@ -17,6 +18,7 @@ PAYLOAD = sys.argv[2] if len(sys.argv) > 2 else "{}"
 
 async def main(port: int) -> None:
     sockets: set[ServerConnection] = set()
+    fanouts: list[float] = []
     seq = 0
 
     async def handler(ws: ServerConnection) -> None:
@@ -31,8 +33,12 @@ async def main(port: int) -> None:
                     seq += 1
                     event = json.loads(PAYLOAD)
                     event["seq"] = seq
+                    started = time.perf_counter()
                     broadcast(sockets, json.dumps(event))  # encoded once, as ours does
+                    fanouts.append(time.perf_counter() - started)
                     await ws.send(json.dumps({"type": "ack", "id": message.get("id"), "seq": seq}))
+                elif message.get("type") == "stats":  # the fan-out times, as ours reports them
+                    await ws.send(json.dumps({"type": "stats", "fanout_s": fanouts}))
                 elif message.get("type") == "respond_opener":
                     seq += 1
                     await ws.send(json.dumps({"type": "ack", "id": message.get("id"), "seq": seq}))

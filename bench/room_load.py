@@ -142,13 +142,34 @@ async def probe_fanout(
             latencies.append(latency)
             payload_size = size
         await asyncio.sleep(0.2)
+    server_ms = await (floor_fanouts(console) if floor else our_fanouts(ws_url, cookie))
     for ws in [console, *probes]:
         await ws.close()
     return {
         "p50": pct(latencies, 0.5) * 1000,
         "p99": pct(latencies, 0.99) * 1000,
         "bytes": payload_size,
+        "server_p50": server_ms[0],
+        "server_p99": server_ms[1],
     }
+
+
+async def floor_fanouts(console: ClientConnection) -> tuple[float, float]:
+    """The floor's own timing of each broadcast() call, p50 and p99 in ms."""
+    await console.send(json.dumps({"type": "stats"}))
+    while (message := json.loads(await console.recv())).get("type") != "stats":
+        pass
+    times = message["fanout_s"]
+    return pct(times, 0.5) * 1000, pct(times, 0.99) * 1000
+
+
+async def our_fanouts(ws_url: str, cookie: str | None) -> tuple[float, float]:
+    """The room's own timing of handing each event to every socket (GET /api/live/stats)."""
+    async with httpx.AsyncClient(
+        base_url=ws_url.replace("ws://", "http://"), cookies={"fac_session": cookie or ""}
+    ) as client:
+        fanout = (await client.get("/api/live/stats")).json()["fanout_ms"]
+    return float(fanout["p50"]), float(fanout["p99"])
 
 
 async def note_tallies(wall: ClientConnection, seen: list[tuple[int, float]]) -> None:
@@ -552,6 +573,8 @@ def table(results: dict[int, dict[str, list[dict[str, Any]]]]) -> str:
     for phones, both in sorted(results.items()):
         ours, floor = both["ours"], both["floor"]
         for label, path in (
+            ("stage change, server fan-out p50 (ms)", ("fanout", "server_p50")),
+            ("stage change, server fan-out p99 (ms)", ("fanout", "server_p99")),
             ("stage change, probe p50 (ms)", ("fanout", "p50")),
             ("stage change, probe p99 (ms)", ("fanout", "p99")),
             ("memory per connected phone (KiB)", ("kib_per_phone",)),

@@ -79,6 +79,7 @@ ROUTES = [
     Route("/j/{code:str}", pages.phone),
     Route("/p/{meeting_id:id}", pages.phone_by_id),
     Route("/api/join", api.join, methods=["POST"]),
+    Route("/api/live/stats", api.live_stats),
     Route("/api/m/{meeting_id:id}/snapshot", api.snapshot),
     Route("/api/m/{meeting_id:id}/events", api.events),
     Route("/api/m/{meeting_id:id}/commands", api.command, methods=["POST"]),

@@ -417,3 +417,25 @@ async def test_changed_values_reach_the_screens_at_once(
         "behaviours": ["שואלים לפני ששופטים"],
     }
     await wall.ws.close()
+
+
+async def test_live_stats_count_the_sockets_and_time_each_fanout_for_staff_only(
+    server: Server, staff: httpx.AsyncClient
+) -> None:
+    meeting_id, _code, view = await new_meeting(server, staff, group=server.seeded.group)
+    console = await open_client(server, meeting_id, "console", {}, cookie=cookie_header(staff))
+    wall = await open_client(server, meeting_id, "projector", {"view": view})
+    for screen in (console, wall):
+        await screen.expect(lambda m: m["type"] == "welcome")
+    before = (await staff.get("/api/live/stats")).json()
+    assert (await console.command("start"))["type"] == "ack"
+    await wall.event("stage_changed")
+
+    stats = (await staff.get("/api/live/stats")).json()
+    assert stats["sockets"] >= 2
+    assert stats["recent_fanouts"] >= before["recent_fanouts"] + 1
+    assert stats["fanout_ms"]["p50"] >= 0
+    async with httpx.AsyncClient(base_url=server.base) as anonymous:
+        refused = await anonymous.get("/api/live/stats")
+    assert refused.status_code == 403
+    assert "sockets" not in refused.json()

@@ -156,3 +156,11 @@ async def command(request: Request) -> Response:
         return json_error(error, lang)
     await st.live.publish(result)
     return JSONResponse(messages.server_ack(message.id, result.event.seq, result.replayed))
+
+
+async def live_stats(request: Request) -> Response:
+    """How this process's live rooms are holding (for whoever runs the forum, and the
+    benchmark): counts and timings only, for signed-in staff."""
+    if await current_staff(request) is None:
+        return json_error(Forbidden("auth.required"), await _lang(request))
+    return JSONResponse(app_state(request).live.stats())

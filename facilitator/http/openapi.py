@@ -77,6 +77,7 @@ SPEC: dict[str, Any] = {
         "/api/m/{meeting_id}/snapshot": {"get": _op("The whole meeting", "staff, a participant token (Bearer) of someone who joined, or ?view=", params=[MEETING, _query("view", "the projector link token")])},
         "/api/m/{meeting_id}/events": {"get": _op("Events since a sequence number", "as for the snapshot", params=[MEETING, _query("after", "the last sequence number seen", "integer")])},
         "/api/m/{meeting_id}/commands": {"post": _op("One command, as on the socket", "staff with the X-CSRF-Token header, or a participant token", body="Command", params=[MEETING])},
+        "/api/live/stats": {"get": _op("How this process's live rooms hold: rooms, sockets, recent fan-out times, phones dropped for reading nothing, group commits", "signed-in staff")},
         "/api/backbone/carryover": {"get": _op("Carry-over across groups with its figures", STAFF, params=FILTERS)},
         "/api/backbone/accountability": {"get": _op("Accountability by organization or group", STAFF, params=[_query("by", "organization | group"), FILTERS[-1]])},
         "/api/backbone/attendance": {"get": _op("Attendance and representation per group", STAFF)},

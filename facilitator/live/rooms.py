@@ -32,6 +32,7 @@ QUEUE_LIMIT = 256  # messages waiting for one socket before it is switched to a 
 GAP_WAIT = 1.0  # how long an out-of-order event waits for the ones before it
 TALLY_INTERVAL = {True: 0.1, False: 0.5}  # seconds between tallies: wall and console / phones
 RESYNC: None = None  # a queue entry that means "send this socket a fresh snapshot"
+FANOUTS_KEPT = 100  # recent fan-out times kept per room
 STUCK_AFTER = 10.0  # seconds one send may wait on a phone that reads nothing before it is dropped
 WATCH_EVERY = 2.0  # how often a room looks for such phones
 
@@ -190,6 +191,8 @@ class Room:
         self._snapshot_lock = asyncio.Lock()
         self._watch: asyncio.TimerHandle | None = None
         self.dropped = 0  # phones dropped for reading nothing
+        #: Seconds each recent event took to hand to every socket (for Live.stats).
+        self.fanouts: deque[float] = deque(maxlen=FANOUTS_KEPT)
 
     async def start(self) -> None:
         """Subscribe first, then read where the meeting stands: nothing falls in between."""
@@ -275,8 +278,10 @@ class Room:
         if len(self.ring) == self.ring.maxlen:
             self.ring_floor = self.ring[0][0]
         self.ring.append((seq, is_tally, text))
+        started = time.perf_counter()
         for connection in self.connections:
             connection.offer(text)
+        self.fanouts.append(time.perf_counter() - started)
 
     def _schedule_tally(self, fast: bool) -> None:
         if self._tally_timer[fast] is not None:
@@ -365,6 +370,23 @@ class Live:
         for meeting_id in meeting_ids:
             await self.hub.publish(channel(meeting_id), message)
 
+    def stats(self) -> dict[str, Any]:
+        """How this process's live rooms are holding, in numbers only (no names, no ids)."""
+        fanouts = sorted(t for room in self.rooms.values() for t in room.fanouts)
+        writer = self.db.group_commit
+        return {
+            "rooms": len(self.rooms),
+            "sockets": sum(len(room.connections) for room in self.rooms.values()),
+            "dropped_for_reading_nothing": sum(room.dropped for room in self.rooms.values()),
+            "recent_fanouts": len(fanouts),
+            "fanout_ms": {
+                "p50": _ms(fanouts, 0.5),
+                "p99": _ms(fanouts, 0.99),
+                "max": _ms(fanouts, 1.0),
+            },
+            "group_commit": {"transactions": writer.batches, "commands": writer.commands},
+        }
+
     def end_session(self, session_id: int) -> None:
         """Logout: close every socket that session opened in this process."""
         for connection in self.by_session.pop(session_id, set()):
@@ -374,3 +396,9 @@ class Live:
         for room in list(self.rooms.values()):
             await room.stop()
         self.rooms.clear()
+
+
+def _ms(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
