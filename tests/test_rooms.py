@@ -141,3 +141,25 @@ async def test_a_phone_stuck_in_one_send_is_dropped_and_the_rest_are_not(
     assert dropped == ["stuck"]  # once, though the room looked several times
     assert room.dropped == 1
     await room.stop()
+
+
+async def test_a_hall_gets_a_tally_in_slices_and_nothing_overtakes_it(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    hall = [phone() for _ in range(rooms.SPREAD_SLICE * 3 + 17)]
+    room.connections.update(hall)
+    start = room.last_seq
+
+    await hub.publish(channel(meeting_id), tally(start + 1, 1))
+    await asyncio.sleep(0)  # the room takes it: the first slice now, the rest on later turns
+    await asyncio.sleep(0)
+    got_it = sum(1 for p in hall if not p.queue.empty())
+    assert 0 < got_it < len(hall)
+
+    # An event while the tally is still spreading: every phone gets the tally first.
+    await hub.publish(channel(meeting_id), event(start + 2))
+    await asyncio.sleep(0.05)
+    for p in hall:
+        assert [m["seq"] for m in drain(p) if m] == [start + 1, start + 2]
+    await room.stop()

@@ -32,6 +32,7 @@ QUEUE_LIMIT = 256  # messages waiting for one socket before it is switched to a 
 GAP_WAIT = 1.0  # how long an out-of-order event waits for the ones before it
 TALLY_INTERVAL = {True: 0.1, False: 0.5}  # seconds between tallies: wall and console / phones
 RESYNC: None = None  # a queue entry that means "send this socket a fresh snapshot"
+SPREAD_SLICE = 200  # screens handed a tally per turn of the event loop
 FANOUTS_KEPT = 100  # recent fan-out times kept per room
 STUCK_AFTER = 10.0  # seconds one send may wait on a phone that reads nothing before it is dropped
 WATCH_EVERY = 2.0  # how often a room looks for such phones
@@ -185,6 +186,10 @@ class Room:
         self._pending: dict[int, tuple[bool, str]] = {}
         self._tally_sent = {True: 0.0, False: 0.0}
         self._tally_timer: dict[bool, asyncio.TimerHandle | None] = {True: None, False: None}
+        self._spreading: dict[bool, tuple[asyncio.Handle, list[Connection], str, int] | None] = {
+            True: None,
+            False: None,
+        }
         self._gap_task: asyncio.Task[None] | None = None
         self._pump: asyncio.Task[None] | None = None
         self._snapshot: tuple[int, str] | None = None
@@ -220,6 +225,9 @@ class Room:
         for timer in [*self._tally_timer.values(), self._watch]:
             if timer is not None:
                 timer.cancel()
+        for spreading in self._spreading.values():
+            if spreading is not None:
+                spreading[0].cancel()
 
     def _drop_hopeless(self) -> None:
         """Drop the phones stuck in one send for too long: they read nothing, and each holds a
@@ -279,6 +287,8 @@ class Room:
             self.ring_floor = self.ring[0][0]
         self.ring.append((seq, is_tally, text))
         started = time.perf_counter()
+        for fast in (True, False):
+            self._finish_spread(fast)
         for connection in self.connections:
             connection.offer(text)
         self.fanouts.append(time.perf_counter() - started)
@@ -298,9 +308,31 @@ class Room:
         self._tally_sent[fast] = time.monotonic()
         if self.tally_text is None:
             return
-        for connection in self.connections:
-            if connection.fast is fast:
-                connection.offer(self.tally_text)
+        self._finish_spread(fast)
+        targets = [c for c in self.connections if c.fast is fast]
+        self._spread(fast, targets, self.tally_text, 0)
+
+    def _spread(self, fast: bool, targets: list[Connection], text: str, start: int) -> None:
+        """Hand a tally to a slice of screens per turn of the loop: two thousand phones at
+        once would hold every acknowledgement waiting behind them for tens of milliseconds."""
+        end = start + SPREAD_SLICE
+        for connection in targets[start:end]:
+            connection.offer(text)
+        if end < len(targets):
+            handle = asyncio.get_running_loop().call_soon(self._spread, fast, targets, text, end)
+            self._spreading[fast] = (handle, targets, text, end)
+        else:
+            self._spreading[fast] = None
+
+    def _finish_spread(self, fast: bool) -> None:
+        """Give the rest of a tally being spread now: what follows must not overtake it."""
+        spreading = self._spreading[fast]
+        if spreading is not None:
+            handle, targets, text, start = spreading
+            handle.cancel()
+            self._spreading[fast] = None
+            for connection in targets[start:]:
+                connection.offer(text)
 
     async def snapshot_json(self, read: Callable[[], Awaitable[dict[str, Any]]]) -> str:
         """The meeting's snapshot, encoded once for every screen that needs it at this point
