@@ -297,8 +297,10 @@ def slow_readers(
     phones: int,
     changes: int,
     within: float,
+    fraction: float = SLOW_FRACTION,
 ) -> dict[str, Any]:
-    """Some phones stop reading: the others' stage change before and with them, the server's
+    """Some phones stop reading (none, for the control run: then the two p99s differ only by
+    chance and by what 200 more events change): the others' stage change before and with them, the server's
     memory and kernel buffers per slow phone once `changes` more stage changes were sent past
     them, and how many the server dropped within `within` seconds of the last change."""
     ws_url = f"ws://127.0.0.1:{port}"
@@ -307,7 +309,7 @@ def slow_readers(
         probe_fanout(ws_url, room.meeting_id, probes, room.session_cookie, SLOW_PROBES, False)
     )
     stalled = 0
-    for (process, pipe), count in zip(workers, slow_counts(workers), strict=True):
+    for (process, pipe), count in zip(workers, slow_counts(workers, fraction), strict=True):
         stalled += ask([(process, pipe)], {"do": "stall", "count": count})[0]["stalled"]
     time.sleep(1)  # the reconnected phones settle before the baseline
     rss_before = rss_kib(pid)
@@ -330,8 +332,8 @@ def slow_readers(
         "p99_ratio": with_slow["p99"] / before["p99"],
         "changes": changes - changes % 2,
         "kib_sent_per_slow_phone": (changes - changes % 2) * size / 1024,
-        "kib_per_slow_phone": (rss_after - rss_before) / stalled,
-        "kernel_kib_per_slow_phone": sum(unsent) / 1024 / stalled,
+        "kib_per_slow_phone": (rss_after - rss_before) / stalled if stalled else None,
+        "kernel_kib_per_slow_phone": sum(unsent) / 1024 / stalled if stalled else None,
         "server_sockets_backed_up": len(unsent),
         "dropped_within_s": within,
         "dropped": len(dropped_after),
@@ -390,10 +392,10 @@ def hear(workers: list[tuple[mp.Process, Any]]) -> list[dict[str, Any]]:
     return [pipe.recv() for _process, pipe in workers]
 
 
-def slow_counts(workers: list[tuple[mp.Process, Any]]) -> list[int]:
-    """SLOW_FRACTION of all phones (at least one), shared among the workers by their size."""
+def slow_counts(workers: list[tuple[mp.Process, Any]], fraction: float) -> list[int]:
+    """`fraction` of all phones (at least one, unless none), shared among the workers by size."""
     sizes = [r["phones"] for r in ask(workers, {"do": "size"})]
-    total = max(1, round(sum(sizes) * SLOW_FRACTION))
+    total = max(1, round(sum(sizes) * fraction)) if fraction else 0
     counts = [total * size // sum(sizes) for size in sizes]
     for n in range(total - sum(counts)):  # the remainder to the largest
         counts[sorted(range(len(sizes)), key=lambda i: -sizes[i])[n % len(sizes)]] += 1
@@ -510,6 +512,10 @@ def one_run(
         if "storm" in scenarios:
             storms = ask(workers, {"do": "storm", "window": 5.0})
             result["storm_s"] = max(s["all_in_sync_after"] for s in storms)
+        if "control" in scenarios:  # the slow-reader run with no one stalled: its noise
+            result["control"] = slow_readers(
+                workers, pid, port, room, phones, slow_changes, 1.0, fraction=0.0
+            )
         if "slow" in scenarios:  # last: the stalled phones stay stalled
             result["slow"] = slow_readers(
                 workers, pid, port, room, phones, slow_changes, slow_within
@@ -610,6 +616,11 @@ def table(results: dict[int, dict[str, list[dict[str, Any]]]]) -> str:
                 1,
             ),
             ("slow readers: others' p99, with them / before", ("slow", "p99_ratio"), 2),
+            (
+                "control, no one stalled: the same p99, second / first",
+                ("control", "p99_ratio"),
+                2,
+            ),
             (
                 "slow readers: sent to each and not read (KiB)",
                 ("slow", "kib_sent_per_slow_phone"),
