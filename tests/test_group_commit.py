@@ -159,3 +159,21 @@ async def test_nothing_is_answered_when_the_batch_cannot_commit(
     finally:
         blocker.close()
         await impatient.dispose()
+
+
+async def test_closing_the_database_first_answers_everything_already_sent(
+    db: Database, db_url: str, clock: Clock, world: World
+) -> None:
+    mid, blockers = await opener_room(db, world, present=3)
+    closing = Database(db_url, clock=clock)
+    sends = [
+        asyncio.create_task(opener.respond(closing, mid, Actor.participant(pid), [blockers[0]]))
+        for pid in world.people[:3]
+    ]
+    await asyncio.sleep(0)  # all three are waiting for the writer
+    await closing.dispose()
+    results = await asyncio.gather(*sends)
+    assert sorted(r.event.payload["respondents"] for r in results) == [1, 2, 3]
+    assert await recount(db, mid) == ({str(blockers[0]): 3}, 3)
+    with pytest.raises(RuntimeError, match="closed"):
+        await opener.respond(closing, mid, Actor.participant(world.people[0]), [])

@@ -13,8 +13,10 @@ from facilitator.flow import Role
 from facilitator.live import rooms
 from facilitator.live.hub import MemoryHub
 from facilitator.live.messages import encode, server_event, server_tally
-from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Room, channel
+from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Live, Room, channel
+from facilitator.services import meetings
 from facilitator.services.actors import Actor
+from facilitator.services.commands import Result
 from tests.conftest import World
 from tests.test_meeting_services import new_meeting
 
@@ -163,3 +165,32 @@ async def test_a_hall_gets_a_tally_in_slices_and_nothing_overtakes_it(
     for p in hall:
         assert [m["seq"] for m in drain(p) if m] == [start + 1, start + 2]
     await room.stop()
+
+
+async def test_a_committed_change_reaches_the_room_though_its_sender_left(
+    db: Database, world: World
+) -> None:
+    meeting_id = await new_meeting(db, world)
+    live = Live(MemoryHub(), db)
+    screen = wall()
+    await live.enter(meeting_id, screen)
+    gate = asyncio.Event()
+
+    async def command_under_way() -> Result:
+        await gate.wait()
+        return await meetings.start(db, meeting_id, world.staff)
+
+    sender = asyncio.create_task(live.commit_and_tell(command_under_way()))
+    await asyncio.sleep(0)
+    sender.cancel()  # the phone's socket closed while its command ran
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await sender
+    for _ in range(200):  # the command commits, then the room is told
+        if not screen.queue.empty():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    told = [m for m in drain(screen) if m]
+    assert [m["event"] for m in told] == ["stage_changed"]
+    await live.close()

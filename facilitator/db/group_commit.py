@@ -13,7 +13,6 @@ engines run the same batch on their async connection.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -43,20 +42,27 @@ class GroupCommit:
         )
         self._memo: dict[Any, Any] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiting: list[tuple[Work[Any], asyncio.Future[Any]]] = []
+        self._waiting: list[tuple[int, Work[Any], asyncio.Future[Any]]] = []
+        self._closed = False
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # how many transactions ran, for tests and the benchmark
         self.commands = 0
 
-    async def submit(self, work: Work[T]) -> T:
-        """Run ``work`` in the next batch; returns (or raises) once its batch has committed."""
+    async def submit(self, work: Work[T], *, order: int = 0) -> T:
+        """Run ``work`` in the next batch; returns (or raises) once its batch has committed.
+
+        A batch runs in ``order`` (a meeting's id), arrival order within it: each batch then
+        takes its row locks in one order, so batches of two processes never deadlock.
+        """
+        if self._closed:
+            raise RuntimeError("the database is closed")
         loop = asyncio.get_running_loop()
         if loop is not self._loop or self._task is None or self._task.done():
             self._start(loop)
         assert self._wake is not None
         future: asyncio.Future[T] = loop.create_future()
-        self._waiting.append((work, future))
+        self._waiting.append((order, work, future))
         self._wake.set()
         return await future
 
@@ -72,12 +78,14 @@ class GroupCommit:
             await wake.wait()
             wake.clear()
             while self._waiting:
-                batch = self._waiting[:MAX_BATCH]
+                waiting = sorted(self._waiting[:MAX_BATCH], key=lambda item: item[0])
                 del self._waiting[:MAX_BATCH]
                 # A sender that gave up (its socket closed) is not run: it will resend or not.
-                batch = [(work, future) for work, future in batch if not future.done()]
+                batch = [(work, future) for _order, work, future in waiting if not future.done()]
                 if batch:
                     await self._one_batch(batch)
+            if self._closed:  # only once everything sent before the close has its answer
+                return
 
     async def _one_batch(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]]) -> None:
         works = [work for work, _future in batch]
@@ -125,10 +133,13 @@ class GroupCommit:
         return outcomes
 
     async def close(self) -> None:
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
-                await self._task
+        """Finish what was sent (every sender gets its answer), then stop."""
+        self._closed = True
+        task = self._task
+        if task is not None and not task.done() and self._loop is asyncio.get_running_loop():
+            assert self._wake is not None
+            self._wake.set()
+            await task
         if self._thread is not None and self._sync_engine is not None:
             # The connection lives on the writer's thread; it is closed there too.
             await asyncio.get_running_loop().run_in_executor(

@@ -70,18 +70,19 @@ async def join(request: Request) -> Response:
             if found is None:
                 raise Forbidden("join.token_unknown")
             person_id = found
-        result = await meetings.join(
-            st.db,
-            meeting_id,
-            person_id=person_id,
-            name=data.get("name"),
-            organization=data.get("organization"),
-            sector=data.get("sector") or None,
-            client_msg_id=data.get("client_msg_id"),
+        result = await st.live.commit_and_tell(
+            meetings.join(
+                st.db,
+                meeting_id,
+                person_id=person_id,
+                name=data.get("name"),
+                organization=data.get("organization"),
+                sector=data.get("sector") or None,
+                client_msg_id=data.get("client_msg_id"),
+            )
         )
     except DomainError as error:
         return json_error(error, lang)
-    await st.live.publish(result)
     person = result.event.payload["person"]
     issued = (
         token
@@ -151,10 +152,9 @@ async def command(request: Request) -> Response:
         message = messages.parse(await request.body())
         if not message.is_command:
             raise Invalid("msg.unknown_type", type=message.type)
-        result = await execute(st.db, meeting_id, who.actor, message)
+        result = await st.live.commit_and_tell(execute(st.db, meeting_id, who.actor, message))
     except DomainError as error:
         return json_error(error, lang)
-    await st.live.publish(result)
     return JSONResponse(messages.server_ack(message.id, result.event.seq, result.replayed))
 
 

@@ -75,7 +75,10 @@ async def live_socket(websocket: WebSocket) -> None:
     )
     room = await st.live.enter(meeting_id, connection)
     try:
+        # The welcome is the biggest message: a phone that stops reading during it is stuck too.
+        connection.sending_since = time.monotonic()
         await _welcome(websocket, room, connection, who, hello.data.get("last_seq"))
+        connection.sending_since = None
         await _serve(websocket, meeting_id, room, connection, who)
     except WebSocketDisconnect:
         pass
@@ -111,15 +114,14 @@ async def _serve(
     try:
         await _receive_loop(websocket, meeting_id, connection, who)
     except asyncio.CancelledError:
-        if not sender.done():
-            raise  # the server is shutting down
-        receiver.uncancel()
+        # Ours (the sender stopped) is taken back; any other (the server shutting down) stands.
+        if not sender.done() or receiver.uncancel() > 0:
+            raise
     finally:
         receiving_done = True
         if not sender.done():
             sender.cancel()
-        with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
-            await sender
+        await asyncio.wait({sender})
     failure = None if sender.cancelled() else sender.exception()
     if failure is not None and not isinstance(failure, WebSocketDisconnect):
         log.error("live socket failed", exc_info=failure)
@@ -178,6 +180,9 @@ async def _send_loop(websocket: WebSocket, room: Room, connection: Connection, w
             # It fell behind: everything it missed is replaced by one fresh snapshot.
             me = await _me(websocket, who, room.meeting_id)
             text = await _welcome_text(websocket, room, who, me)
+            if connection.is_closing():  # signed out while the snapshot was read
+                await _close(websocket, connection.closing or 1000)
+                return
         # A send waits only while the phone's buffer is full; the room drops a phone that
         # stays stuck here (Room._drop_hopeless).
         connection.sending_since = time.monotonic()
@@ -228,7 +233,7 @@ async def _handle(
             return
         if not parsed.is_command:
             raise Invalid("msg.unknown_type", type=parsed.type)
-        result = await execute(app.db, meeting_id, who.actor, parsed)
+        result = await app.live.commit_and_tell(execute(app.db, meeting_id, who.actor, parsed))
     except DomainError as error:
         connection.offer(encode(_error(msg_id, error, connection.lang)))
         return
@@ -237,7 +242,6 @@ async def _handle(
         log.exception("command failed")
         connection.offer(encode(_error(msg_id, DomainError("server.error"), connection.lang)))
         return
-    await app.live.publish(result)
     connection.offer(encode(messages.server_ack(msg_id, result.event.seq, result.replayed)))
 
 

@@ -203,7 +203,6 @@ class Room:
         """Subscribe first, then read where the meeting stands: nothing falls in between."""
         subscribed = asyncio.Event()
         self._pump = asyncio.create_task(self._run(subscribed))
-        self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._drop_hopeless)
         await subscribed.wait()
         seq, tally = await tally_now(self.db, self.meeting_id)
         self.last_seq = self.ring_floor = max(self.last_seq, seq)
@@ -215,6 +214,7 @@ class Room:
         while self.last_seq + 1 in self._pending:
             self.last_seq += 1
             self._deliver(self.last_seq, *self._pending.pop(self.last_seq))
+        self._watch = asyncio.get_running_loop().call_later(WATCH_EVERY, self._drop_hopeless)
 
     async def stop(self) -> None:
         for task in (self._pump, self._gap_task):
@@ -390,6 +390,20 @@ class Live:
                 del self.rooms[room.meeting_id]
                 await room.stop()
 
+    async def commit_and_tell(self, command: Awaitable[Result]) -> Result:
+        """Await a command and tell the room, even if whoever sent it goes away in between
+        (a phone whose Wi-Fi drops mid-answer): a committed change must reach the screens,
+        and the phone's resend would be a replay, which is not told again."""
+
+        async def both() -> Result:
+            result = await command
+            await self.publish(result)
+            return result
+
+        task = asyncio.ensure_future(both())
+        task.add_done_callback(_retrieved)
+        return await asyncio.shield(task)
+
     async def publish(self, result: Result) -> None:
         """Tell the room about a committed change (a replayed command changed nothing)."""
         if result.replayed:
@@ -434,3 +448,9 @@ def _ms(ordered: list[float], q: float) -> float | None:
     if not ordered:
         return None
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+
+
+def _retrieved(task: asyncio.Task[Result]) -> None:
+    """Mark a shielded command's failure as seen: its sender, if still there, has its own copy."""
+    if not task.cancelled():
+        task.exception()

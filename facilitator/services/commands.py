@@ -294,7 +294,7 @@ async def run_batched(
         return Result(event)
 
     try:
-        return await db.group_commit.submit(work)
+        return await db.group_commit.submit(work, order=meeting_id)
     except _Replay as replay:
         return replay.result
 
