@@ -156,18 +156,16 @@ async def agenda_change(request: Request) -> Response:
     item_id: int | None = request.path_params.get("item_id")
     try:
         if item_id is None:
-            result = await meetings.add_agenda_item(
-                st.db, meeting_id, staff.actor, _item_from(fields)
-            )
+            change = meetings.add_agenda_item(st.db, meeting_id, staff.actor, _item_from(fields))
         elif request.url.path.endswith("/remove"):
-            result = await meetings.remove_agenda_item(st.db, meeting_id, staff.actor, item_id)
+            change = meetings.remove_agenda_item(st.db, meeting_id, staff.actor, item_id)
         else:
-            result = await meetings.update_agenda_item(
+            change = meetings.update_agenda_item(
                 st.db, meeting_id, staff.actor, item_id, _item_from(fields)
             )
+        await st.live.commit_and_tell(change)
     except DomainError as error:
         return redirect(f"{back}?error={error.key}")
-    await st.live.publish(result)
     return redirect(back)
 
 
@@ -179,12 +177,17 @@ async def meeting_change(request: Request) -> Response:
     staff, meeting_id, fields, back = found
     st = app_state(request)
     try:
-        result = await meetings.update_meeting(
-            st.db, meeting_id, staff.actor, fields.get("title", ""), fields.get("scheduled_on", "")
+        await st.live.commit_and_tell(
+            meetings.update_meeting(
+                st.db,
+                meeting_id,
+                staff.actor,
+                fields.get("title", ""),
+                fields.get("scheduled_on", ""),
+            )
         )
     except DomainError as error:
         return redirect(f"{back}?error={error.key}")
-    await st.live.publish(result)
     return redirect(back)
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import select, update
 
 from facilitator.db import Database
 from facilitator.db.models import (
-    Attendance,
     ParticipantToken,
     Person,
     StaffSession,
@@ -149,14 +148,3 @@ async def person_for(db: Database, token: str | None, network_id: int | None = N
     if network_id is not None and row.network_id != network_id:
         return None
     return int(row.person_id)
-
-
-async def attended(db: Database, meeting_id: int, person_id: int) -> bool:
-    """Whether the person joined this meeting (a phone follows only meetings it joined)."""
-    async with db.read() as session:
-        found = await session.scalar(
-            select(Attendance.id).where(
-                Attendance.meeting_id == meeting_id, Attendance.person_id == person_id
-            )
-        )
-    return found is not None

@@ -167,19 +167,6 @@ async def tally_now(db: Database, meeting_id: int) -> tuple[int, tuple[dict[str,
     return int(seq or 0), ((counts, people) if people else None)
 
 
-async def opener_choices(db: Database, meeting_id: int, person_id: int) -> list[int]:
-    """What one person flagged in a meeting's opener (shown only to that person)."""
-    from facilitator.db.models import OpenerResponse
-
-    async with db.read() as session:
-        rows = await session.scalars(
-            select(OpenerResponse.blocker_id)
-            .where(OpenerResponse.meeting_id == meeting_id, OpenerResponse.person_id == person_id)
-            .order_by(OpenerResponse.blocker_id)
-        )
-        return list(rows)
-
-
 async def carried_commitments(db: Database, meeting_id: int) -> list[JSON]:
     """What starting this meeting will reopen (for the printable agenda, before the start);
     once started, what it reopened."""
