@@ -49,6 +49,7 @@ async def seed_room(db_url: str, phones: int) -> Room:
                         "network_id": nid,
                         "organization_id": org,
                         "name": f"Phone {n}",
+                        "name_key": f"phone {n}",
                         "created_at": now,
                     }
                     for n in range(phones)

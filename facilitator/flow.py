@@ -174,6 +174,8 @@ class CommitmentStatus(StrEnum):
     DONE = "done"
     DROPPED = "dropped"
     REJECTED = "rejected"
+    # Confirmed, then taken back before the meeting closed: it never counts as made.
+    WITHDRAWN = "withdrawn"
 
 
 def check_commitment_terms(owner_id: int | None, due: date | None, meeting_day: date) -> None:
@@ -226,7 +228,12 @@ def decide_review(
 
 def check_participant_edit(status: CommitmentStatus, role: Role) -> None:
     """Once confirmed, only staff change a commitment; a phone edits its own proposal."""
-    if status in (CommitmentStatus.DONE, CommitmentStatus.DROPPED, CommitmentStatus.REJECTED):
+    if status in (
+        CommitmentStatus.DONE,
+        CommitmentStatus.DROPPED,
+        CommitmentStatus.REJECTED,
+        CommitmentStatus.WITHDRAWN,
+    ):
         raise Refused("commitment.not_editable", status=status.value)
     if role is Role.PARTICIPANT and status is not CommitmentStatus.PROPOSED:
         raise Forbidden("commitment.confirmed_locked")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import (
@@ -17,13 +17,15 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    Time,
     TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from facilitator.flow import CommitmentStatus, Outcome, Role, Stage
+from facilitator.names import match_key
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -96,23 +98,39 @@ class Organization(Base):
     __table_args__ = (
         UniqueConstraint("network_id", "name"),
         CheckConstraint(_one_of("sector", SECTORS), name="sector"),
+        Index("ix_organizations_network_name_key", "network_id", "name_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
     name: Mapped[str] = mapped_column(String(200))
+    # ``names.match_key(name)``: how a typed spelling finds this organization.
+    name_key: Mapped[str] = mapped_column(String(200))
     # Unknown when a participant names a new organization on their phone.
     sector: Mapped[str | None] = mapped_column(String(20))
+
+    @validates("name")
+    def _keep_key(self, _key: str, name: str) -> str:
+        self.name_key = match_key(name)[:200]
+        return name
 
 
 class Person(Base):
     __tablename__ = "people"
+    __table_args__ = (Index("ix_people_network_name_key", "network_id", "name_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(120))
+    # ``names.match_key(name)``: how a typed spelling finds this person.
+    name_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
+
+    @validates("name")
+    def _keep_key(self, _key: str, name: str) -> str:
+        self.name_key = match_key(name)[:120]
+        return name
 
 
 class StaffUser(Base):
@@ -157,6 +175,9 @@ class Meeting(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     scheduled_on: Mapped[date] = mapped_column(Date)
+    # The local time of day it begins, and where: optional, shown with the date.
+    starts_at: Mapped[time | None] = mapped_column(Time)
+    place: Mapped[str | None] = mapped_column(String(200))
     # Unique while set; cleared when the meeting closes so the code stops working and can recur.
     join_code: Mapped[str | None] = mapped_column(String(12), unique=True)
     stage: Mapped[str] = mapped_column(String(20), default=Stage.LOBBY.value)
@@ -168,7 +189,8 @@ class Meeting(Base):
     create_msg_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Lets a projector on another machine follow the meeting without signing in.
     view_token: Mapped[str | None] = mapped_column(String(64))
-    # The agenda item on screen and when its timer started (no foreign key: items point here).
+    # The agenda item on screen and when its timer last started running (no foreign key: items
+    # point here). An item on screen with no start time is paused.
     current_item_id: Mapped[int | None]
     item_started_at: Mapped[datetime | None]
     # Set when a meeting was called off (closed without commitments) rather than closed.
@@ -190,6 +212,9 @@ class AgendaItem(Base):
     strategy_id: Mapped[int | None] = mapped_column(ForeignKey("strategies.id"))
     kind: Mapped[str] = mapped_column(String(20))
     decision: Mapped[str | None] = mapped_column(Text)
+    presenter: Mapped[str | None] = mapped_column(String(120))
+    # Seconds the item's timer ran before it last started (pauses and earlier showings).
+    elapsed_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Attendance(Base):

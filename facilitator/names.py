@@ -1,0 +1,49 @@
+"""How two spellings of one name are told to be the same.
+
+People type their organization and their own name differently from one meeting to the next: a
+hyphen where the network stored an en dash, ASCII quotes for Hebrew geresh and gershayim, niqqud,
+an invisible direction mark pasted from a chat, two spaces, another case. ``match_key`` folds all
+of these away so that matching never depends on exact spelling; ``strip_invisible`` removes the
+format characters from what is stored, so two names that look the same are the same.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Format characters (category Cf): zero-width spaces and joiners, direction marks, embeddings,
+# isolates and the byte-order mark. They show nothing, so they must not tell two names apart.
+_INVISIBLE = re.compile(
+    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+)
+# Every dash people use for one: hyphen-minus, Hebrew maqaf, the Unicode hyphens and dashes, minus.
+_DASHES = re.compile("[\u002d\u05be\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_DOUBLE_QUOTES = re.compile("[\u0022\u05f4\u201c-\u201f\u00ab\u00bb\u2033]|''|\u05f3\u05f3")
+_SINGLE_QUOTES = re.compile("[\u0027\u05f3\u2018-\u201b\u0060\u00b4\u2032]")
+_AROUND_DASH = re.compile(r"\s*-\s*")
+_SPACE = re.compile(r"\s+")
+
+
+def strip_invisible(text: str) -> str:
+    """``text`` without the format characters that show nothing on screen."""
+    return _INVISIBLE.sub("", text)
+
+
+def match_key(text: str) -> str:
+    """The form of a name or organization that matching compares: spelling variants fold away.
+
+    NFKC (presentation forms, full-width letters), then no format characters, no niqqud or
+    cantillation (nor other combining accents), one kind of dash with no spaces around it, one
+    kind of double and of single quote, single spaces, and no case.
+    """
+    text = unicodedata.normalize("NFKC", strip_invisible(text))
+    # Niqqud and cantillation are combining marks; decomposing first catches precomposed forms.
+    text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    text = unicodedata.normalize("NFC", text)
+    text = _DOUBLE_QUOTES.sub('"', text)
+    text = _SINGLE_QUOTES.sub("'", text)
+    text = _DASHES.sub("-", text)
+    text = _SPACE.sub(" ", text).strip()
+    text = _AROUND_DASH.sub("-", text)
+    return text.casefold()
