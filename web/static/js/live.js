@@ -309,6 +309,21 @@ export function tallyBars(state, lang) {
   }));
 }
 
+// Seconds left in an agenda item's timebox (negative once over). An item keeps what it ran
+// before its current run in `elapsed_seconds`; `meeting.item_started_at` is null while the item
+// on screen is paused, so only the item in focus with a start time is counting down.
+export function itemSecondsLeft(meeting, item, now = Date.now()) {
+  const running = item.id === meeting.current_item_id && meeting.item_started_at;
+  const thisRun = running ? Math.max(0, Math.floor((now - Date.parse(meeting.item_started_at)) / 1000)) : 0;
+  return item.minutes * 60 - (item.elapsed_seconds || 0) - thisRun;
+}
+
+// "4:05", "0:00", "-1:05": minutes and seconds, a minus sign once the timebox is over.
+export function clockText(secondsLeft) {
+  const abs = Math.abs(secondsLeft);
+  return `${secondsLeft < 0 ? "-" : ""}${Math.floor(abs / 60)}:${String(abs % 60).padStart(2, "0")}`;
+}
+
 export function stageName(t, stage) {
   return t(`stage.${stage}`);
 }
