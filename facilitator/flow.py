@@ -59,6 +59,7 @@ class Action(StrEnum):
     ADD_COMMITMENT = "add_commitment"
     CONFIRM_COMMITMENT = "confirm_commitment"
     EDIT_COMMITMENT = "edit_commitment"
+    WITHDRAW_COMMITMENT = "withdraw_commitment"
 
 
 _STAFF: Mapping[Role, Scope] = {Role.FACILITATOR: Scope.ANY, Role.BACKBONE: Scope.ANY}
@@ -82,6 +83,7 @@ PERMISSIONS: Mapping[Action, Mapping[Role, Scope]] = {
     Action.ADD_COMMITMENT: _STAFF,
     Action.CONFIRM_COMMITMENT: _STAFF,
     Action.EDIT_COMMITMENT: {**_STAFF, Role.PARTICIPANT: Scope.OWN},
+    Action.WITHDRAW_COMMITMENT: _STAFF,
 }
 
 _LIVE = frozenset({Stage.REVIEW, Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS})
@@ -107,6 +109,7 @@ STAGE_WINDOWS: Mapping[Action, frozenset[Stage]] = {
     Action.ADD_COMMITMENT: _MAKING,
     Action.CONFIRM_COMMITMENT: _MAKING,
     Action.EDIT_COMMITMENT: _MAKING,
+    Action.WITHDRAW_COMMITMENT: _MAKING,
 }
 
 
@@ -178,6 +181,10 @@ class CommitmentStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
+#: A proposal turned down, or a commitment taken back before the close: never counted as made.
+NOT_MADE = frozenset({CommitmentStatus.REJECTED.value, CommitmentStatus.WITHDRAWN.value})
+
+
 def check_commitment_terms(owner_id: int | None, due: date | None, meeting_day: date) -> None:
     """Every commitment has an owner and a due date on or after the meeting day."""
     problems = commitment_problems(owner_id, due, meeting_day)
@@ -237,6 +244,14 @@ def check_participant_edit(status: CommitmentStatus, role: Role) -> None:
         raise Refused("commitment.not_editable", status=status.value)
     if role is Role.PARTICIPANT and status is not CommitmentStatus.PROPOSED:
         raise Forbidden("commitment.confirmed_locked")
+
+
+def check_withdraw(status: CommitmentStatus) -> None:
+    """Only a confirmed commitment is withdrawn; a proposal is turned down instead."""
+    if status is CommitmentStatus.PROPOSED:
+        raise Refused("commitment.withdraw_proposal")
+    if status is not CommitmentStatus.OPEN:
+        raise Refused("commitment.not_editable", status=status.value)
 
 
 # --- gates -------------------------------------------------------------------------------------

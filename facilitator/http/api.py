@@ -16,7 +16,7 @@ from facilitator.http.security import CSRF_HEADER, csrf_ok, csrf_token, origin_a
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
 from facilitator.live.rooms import message_for
-from facilitator.services import access, meetings, state
+from facilitator.services import access, meetings, opener, state
 from facilitator.services.network import default_language
 
 MAX_BODY = messages.MAX_MESSAGE_BYTES
@@ -114,7 +114,11 @@ async def snapshot(request: Request) -> Response:
     who = await _api_sender(request, meeting_id, writing=False)
     if who is None:
         return json_error(Forbidden("auth.required"), lang)
-    data = await state.snapshot(app_state(request).db, meeting_id)
+    db = app_state(request).db
+    data = await state.snapshot(db, meeting_id)
+    if who.role in (Role.FACILITATOR, Role.BACKBONE):
+        # Names people chose to show with their opener answer: for the console only.
+        data["named_answers"] = await opener.named_answers(db, meeting_id)
     return JSONResponse({**data, "me": await me_of(request, who, meeting_id)})
 
 

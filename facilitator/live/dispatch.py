@@ -59,7 +59,11 @@ HANDLERS: dict[str, Handler] = {
         db, m, a, d["text"], d.get("owner_id"), d.get("due"), d.get("strategy_id"), client_msg_id=i
     ),
     "confirm": lambda db, m, a, d, i: commitments.confirm(
-        db, m, a, d["commitment_id"], accept=d.get("accept") is not False, client_msg_id=i
+        db, m, a, d["commitment_id"], accept=d.get("accept") is not False,
+        reason=d.get("reason"), client_msg_id=i,
+    ),
+    "withdraw_commitment": lambda db, m, a, d, i: commitments.withdraw(
+        db, m, a, d["commitment_id"], reason=d.get("reason"), client_msg_id=i
     ),
     "edit_commitment": lambda db, m, a, d, i: commitments.edit(
         db, m, a, d["commitment_id"], text=d.get("text"), owner_person_id=d.get("owner_id"),

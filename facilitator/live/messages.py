@@ -45,7 +45,8 @@ CLIENT: dict[str, Spec] = {
         Spec("review", {"commitment_id": "int", "outcome": "str", "new_due": "str?", "reason": "str?"}),
         Spec("propose", {"text": "str", "due": "str", "strategy_id": "int?"}),
         Spec("add_commitment", {"text": "str", "owner_id": "int?", "due": "str?", "strategy_id": "int?"}),
-        Spec("confirm", {"commitment_id": "int", "accept": "bool?"}),
+        Spec("confirm", {"commitment_id": "int", "accept": "bool?", "reason": "str?"}),
+        Spec("withdraw_commitment", {"commitment_id": "int", "reason": "str?"}),
         Spec("edit_commitment", {"commitment_id": "int", "text": "str?", "owner_id": "int?", "due": "str?", "strategy_id": "int?"}),
     )
 }  # fmt: skip

@@ -136,9 +136,12 @@ async def confirm(
     commitment_id: int,
     *,
     accept: bool = True,
+    reason: str | None = None,
     client_msg_id: str | None = None,
 ) -> Result:
-    """The facilitator confirms a phone's proposal (or turns it down)."""
+    """The facilitator confirms a phone's proposal, or turns it down saying why (the phone that
+    proposed it is told, so nobody leaves thinking they committed to something)."""
+    note = None if accept else optional_text(reason, "reason", kind="reason")
 
     async def body(ctx: Context) -> Change:
         commitment = await _made_here(ctx, commitment_id)
@@ -151,11 +154,37 @@ async def confirm(
         else:
             commitment.status = CommitmentStatus.REJECTED.value
         view = await commitment_view(ctx.session, commitment)
-        kind = "commitment_confirmed" if accept else "commitment_rejected"
-        return Change(kind, {"commitment": view})
+        if accept:
+            return Change("commitment_confirmed", {"commitment": view})
+        return Change("commitment_rejected", {"commitment": view, "reason": note})
 
     return await run(
         db, meeting_id, actor, Action.CONFIRM_COMMITMENT, body, client_msg_id=client_msg_id
+    )
+
+
+async def withdraw(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    commitment_id: int,
+    *,
+    reason: str | None = None,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Take back a commitment confirmed in this meeting, before the close: it no longer counts as
+    made, so the close gate may need another one."""
+    note = optional_text(reason, "reason", kind="reason")
+
+    async def body(ctx: Context) -> Change:
+        commitment = await _made_here(ctx, commitment_id)
+        flow.check_withdraw(CommitmentStatus(commitment.status))
+        commitment.status = CommitmentStatus.WITHDRAWN.value
+        view = await commitment_view(ctx.session, commitment)
+        return Change("commitment_withdrawn", {"commitment": view, "reason": note})
+
+    return await run(
+        db, meeting_id, actor, Action.WITHDRAW_COMMITMENT, body, client_msg_id=client_msg_id
     )
 
 

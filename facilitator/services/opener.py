@@ -9,7 +9,7 @@ from sqlalchemy import Table, bindparam, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
-from facilitator.db.models import Blocker, OpenerAction, OpenerResponse
+from facilitator.db.models import Blocker, OpenerAction, OpenerResponse, Person
 from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Action
 from facilitator.services.actors import Actor
@@ -62,6 +62,24 @@ async def tally(session: AsyncSession, meeting_id: int) -> dict[str, int]:
 
 async def respondents(session: AsyncSession, meeting_id: int) -> int:
     return await session.scalar(_PEOPLE, {"m": meeting_id}) or 0
+
+
+async def named_answers(db: Database, meeting_id: int) -> dict[str, list[str]]:
+    """For staff: who chose to show their name with their answer, by blocker id."""
+    async with db.read() as session:
+        rows = await session.execute(
+            select(OpenerResponse.blocker_id, Person.name)
+            .join(Person, Person.id == OpenerResponse.person_id)
+            .where(
+                OpenerResponse.meeting_id == positive_id(meeting_id, "meeting"),
+                OpenerResponse.anonymous.is_(False),
+            )
+            .order_by(OpenerResponse.blocker_id, Person.name)
+        )
+        named: dict[str, list[str]] = {}
+        for blocker_id, name in rows:
+            named.setdefault(str(blocker_id), []).append(name)
+        return named
 
 
 async def _active_blockers(ctx: Context) -> set[int]:

@@ -103,7 +103,7 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
                 select(Commitment)
                 .where(
                     Commitment.origin_meeting_id == meeting.id,
-                    Commitment.status != CommitmentStatus.REJECTED.value,
+                    Commitment.status.not_in(flow.NOT_MADE),
                 )
                 .order_by(Commitment.id)
             )
@@ -205,7 +205,7 @@ _ME = (
     .where(Person.id == bindparam("p"))
 )
 _CHOICES = (
-    select(OpenerResponse.blocker_id)
+    select(OpenerResponse.blocker_id, OpenerResponse.anonymous)
     .where(OpenerResponse.meeting_id == bindparam("m"), OpenerResponse.person_id == bindparam("p"))
     .order_by(OpenerResponse.blocker_id)
 )
@@ -231,12 +231,18 @@ _PHONE = (
 
 def _me_on(connection: Connection, meeting_id: int, person_id: int) -> JSON:
     person = person_json(*connection.execute(_ME, {"p": person_id}).one())
-    mine = connection.execute(_CHOICES, {"m": meeting_id, "p": person_id}).scalars().all()
-    return {"person": person, "opener": list(mine)}
+    mine = connection.execute(_CHOICES, {"m": meeting_id, "p": person_id}).all()
+    # One answer has one choice of showing the name: every row of it carries the same flag.
+    return {
+        "person": person,
+        "opener": [row.blocker_id for row in mine],
+        "opener_named": any(not row.anonymous for row in mine),
+    }
 
 
 async def me(db: Database, meeting_id: int, person_id: int) -> JSON:
-    """A phone's own view of the meeting: who it is and what it flagged in the opener."""
+    """A phone's own view of the meeting: who it is, what it flagged in the opener and whether
+    it chose to show its name with that answer."""
     return await db.read_sync(lambda connection: _me_on(connection, meeting_id, person_id))
 
 
