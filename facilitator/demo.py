@@ -135,7 +135,9 @@ async def load(db: Database) -> list[DemoLogin]:
         for group in (transition, parents):
             await network.assign_staff(db, group, ids[1])
 
-        # First meeting of the working group: eight weeks ago, six commitments.
+        # First meeting of the working group: eight weeks ago, six commitments. It runs on its
+        # own day, so every page shows it on one date.
+        db.clock = lambda: _at(first_day, 9, tz)
         first = await _meeting(
             db, staff, transition, "מפגש פתיחה: מיפוי נקודות הנשירה", first_day, dropout
         )

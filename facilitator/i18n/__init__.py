@@ -3,24 +3,57 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
+
+from babel.core import Locale
+from babel.lists import format_list
 
 LANGUAGES = ("he", "en")
 DEFAULT_LANGUAGE = "he"
 RTL_LANGUAGES = frozenset({"he"})
 
+# An entry is a message, or — when it holds a number of things — one message per CLDR plural
+# category, chosen by its ``count`` parameter: {"one": ..., "two": ..., "other": ...}. The
+# browser's translator (web/static/js/live.js) reads the same entries with Intl.PluralRules.
+# Hebrew has one (1), two (2) and other (0, 3, 11, 20, 21, 100 ...): so say Babel 2.19 (CLDR 49),
+# Node 20 (CLDR 48) and Chromium 156. CLDR before 42 also had "many" (20, 30 ... 100) for Hebrew;
+# no catalog entry uses it, so an older engine still lands on "other" there.
+Entry = str | dict[str, str]
+
 
 @cache
-def catalog(lang: str) -> dict[str, str]:
+def catalog(lang: str) -> dict[str, Entry]:
     """The whole catalog of one language (cached: the files never change at run time)."""
     if lang not in LANGUAGES:
         raise KeyError(lang)
     text = resources.files(__package__).joinpath(f"{lang}.json").read_text(encoding="utf-8")
-    data: dict[str, str] = json.loads(text)
+    data: dict[str, Entry] = json.loads(text)
     return data
+
+
+@cache
+def _locale(lang: str) -> Locale:
+    return Locale.parse(lang)
+
+
+def plural_category(count: Any, lang: str) -> str:
+    """The CLDR plural category of ``count`` in ``lang``: one, two or other (zero/few/many elsewhere)."""
+    try:
+        number = abs(int(count))
+    except (TypeError, ValueError):
+        return "other"
+    category: str = _locale(lang).plural_form(number)
+    return category
+
+
+def _message(entry: Entry, lang: str, count: Any) -> str:
+    if isinstance(entry, str):
+        return entry
+    return entry.get(plural_category(count, lang)) or entry["other"]
 
 
 # Parameters that hold a code (a stage, a field name) are shown by their own catalog entry.
@@ -36,9 +69,10 @@ _CODED_PARAMS = {
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
     """The message for ``key`` in ``lang`` with ``params`` filled in; the key itself if missing."""
     lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
-    template = catalog(lang).get(key) or catalog("en").get(key) or key
+    source = lang if key in catalog(lang) else "en"
+    template = _message(catalog(source).get(key) or key, source, params.get("count"))
     shown = {
-        name: catalog(lang).get(f"{_CODED_PARAMS[name]}.{value}", value)
+        name: _message(catalog(lang).get(f"{_CODED_PARAMS[name]}.{value}", value), lang, None)
         if name in _CODED_PARAMS and isinstance(value, str)
         else value
         for name, value in params.items()
@@ -50,10 +84,16 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
 
 
 def format_date(value: date | str | None, lang: str) -> str:
-    """A date as people write it: "27 November 2026" / "27 בנובמבר 2026"."""
+    """A day as people write it: "27 November 2026" / "27 בנובמבר 2026".
+
+    Only a day: a stored moment (a datetime, or its ISO text) is UTC, and cutting a date from it
+    would be the wrong day after midnight where the network meets; ``localtime.local_day`` first.
+    """
     if not value:
         return ""
-    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    if isinstance(value, datetime) or (isinstance(value, str) and len(value) != 10):
+        raise TypeError(f"a day is needed, not a moment: {value!r}")
+    day = value if isinstance(value, date) else date.fromisoformat(value)
     return translate(
         "date.format", lang, day=day.day, month=translate(f"month.{day.month}", lang), year=day.year
     )
@@ -62,3 +102,9 @@ def format_date(value: date | str | None, lang: str) -> str:
 def direction(lang: str) -> str:
     """``rtl`` or ``ltr`` for a page in ``lang``."""
     return "rtl" if lang in RTL_LANGUAGES else "ltr"
+
+
+def join_names(names: Iterable[str], lang: str) -> str:
+    """Names as the language lists them: "Ruth, Dan and Noa" / "רות, דן ונועה"."""
+    items = [n for n in names if n]
+    return format_list(items, locale=_locale(lang)) if items else ""

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +28,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Forbidden, NotFound
 from facilitator.flow import Action, Role, Stage
+from facilitator.localtime import local_day
 from facilitator.services.actors import Actor
 from facilitator.validate import client_msg_id as check_msg_id
 
@@ -98,7 +98,7 @@ class _Replay(Exception):
 
 def local_today(network: Network, now: datetime) -> date:
     """The date it is now where the network meets."""
-    return now.astimezone(ZoneInfo(network.timezone)).date()
+    return local_day(now, network.timezone)
 
 
 def meeting_day(meeting: Meeting, network: Network) -> date:

@@ -15,11 +15,13 @@ from facilitator.db.models import (
     Commitment,
     Group,
     Organization,
+    Network,
     Person,
 )
 from facilitator.errors import Forbidden, Invalid, NotFound
 from facilitator.flow import CommitmentStatus, Role
 from facilitator.services.access import StaffIdentity, digest, new_token
+from facilitator.localtime import local_day
 from facilitator.validate import positive_id
 
 KINDS = ("person", "group")
@@ -105,11 +107,12 @@ async def list_feeds(db: Database, staff: StaffIdentity) -> list[dict[str, Any]]
             for g in await session.scalars(select(Group).where(Group.network_id == network_id))
         }
     return [
+        timezone = (await session.get_one(Network, network_id)).timezone
         {
             "id": f.id,
             "kind": f.kind,
             "target": (people if f.kind == "person" else groups).get(f.target_id, "—"),
-            "created_at": f.created_at.date().isoformat(),
+            "created_at": local_day(f.created_at, timezone).isoformat(),
             "revoked": f.revoked_at is not None,
         }
         for f in feeds

@@ -20,7 +20,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus, Stage
-from facilitator.services.commands import local_today
+from facilitator.services.commands import local_today, meeting_day
 from facilitator.services.views import meeting_view
 
 JSON = dict[str, Any]
@@ -68,7 +68,8 @@ async def network_overview(db: Database, network_id: int) -> JSON:
         )
     by_group: dict[int, list[JSON]] = {g.id: [] for g in groups}
     for meeting in meetings:
-        by_group[meeting.group_id].append(meeting_view(meeting))
+        day = meeting_day(meeting, network).isoformat()
+        by_group[meeting.group_id].append({**meeting_view(meeting), "day": day})
     return {
         "network": {"id": network.id, "name": network.name, "language": network.default_language},
         "today": today.isoformat(),
@@ -171,8 +172,8 @@ async def attendance_rows(db: Database, groups: list[int]) -> list[tuple[Any, ..
         rows = await session.execute(
             select(
                 Group.name,
-                Meeting.title,
-                Meeting.scheduled_on,
+                Meeting,
+                Network,
                 Person.name,
                 Organization.name,
                 Organization.sector,
@@ -185,4 +186,5 @@ async def attendance_rows(db: Database, groups: list[int]) -> list[tuple[Any, ..
             .where(Group.id.in_(groups))
             .order_by(Meeting.scheduled_on, Meeting.id, Person.name)
         )
-        return [(g, m, d.isoformat(), p, o, s) for g, m, d, p, o, s in rows]
+        return [(g, m.title, meeting_day(m, n).isoformat(), p, o, s) for g, m, n, p, o, s in rows]
+            .join(Network, Network.id == Group.network_id)

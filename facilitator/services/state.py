@@ -118,7 +118,8 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
             await close_facts(session, meeting, meeting_day(meeting, network))
         )
         return {
-            "meeting": meeting_view(meeting),
+            # "day": the day it was held where the network meets (planned, until it starts).
+            "meeting": {**meeting_view(meeting), "day": meeting_day(meeting, network).isoformat()},
             "group": {"id": group.id, "name": group.name, "kind": group.kind},
             "network": {
                 "id": network.id,

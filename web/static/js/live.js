@@ -6,9 +6,15 @@ export function boot() {
   return JSON.parse(document.getElementById("boot").textContent);
 }
 
-export function translator(strings) {
+// An entry is a message or, when it holds a number of things, one message per CLDR plural
+// category chosen by params.count — the same scheme as facilitator/i18n on the server. Hebrew is
+// one (1), two (2), other (0, 3, 11, 20, 21 ...) in Chromium 156 and Babel 2.19 (CLDR 49) alike.
+export function translator(strings, lang = document.documentElement.lang) {
+  const plural = new Intl.PluralRules(lang);
+  const message = (entry, count) =>
+    typeof entry === "object" ? entry[plural.select(Number(count) || 0)] ?? entry.other : entry;
   return (key, params = {}) =>
-    (strings[key] ?? key).replace(/\{(\w+)\}/g, (_, name) => {
+    message(strings[key] ?? key, params.count).replace(/\{(\w+)\}/g, (_, name) => {
       const value = params[name];
       if (typeof value === "string" && strings[`stage.${value}`] && (name === "stage" || name === "next")) {
         return strings[`stage.${value}`];
