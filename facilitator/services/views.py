@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import time
 from typing import Any
 
 from sqlalchemy import func, select
@@ -123,7 +124,14 @@ def agenda_item_view(item: AgendaItem) -> JSON:
         "strategy_id": item.strategy_id,
         "kind": item.kind,
         "decision": item.decision,
+        "presenter": item.presenter,
+        "elapsed_seconds": item.elapsed_seconds,
     }
+
+
+def clock_time(value: time | None) -> str | None:
+    """A time of day as ``HH:MM``, the way both languages write it."""
+    return value.strftime("%H:%M") if value is not None else None
 
 
 def meeting_view(meeting: Meeting) -> JSON:
@@ -132,6 +140,8 @@ def meeting_view(meeting: Meeting) -> JSON:
         "group_id": meeting.group_id,
         "title": meeting.title,
         "scheduled_on": meeting.scheduled_on.isoformat(),
+        "starts_at": clock_time(meeting.starts_at),
+        "place": meeting.place,
         "stage": meeting.stage,
         "join_code": meeting.join_code,
         "last_seq": meeting.last_seq,
@@ -139,4 +149,5 @@ def meeting_view(meeting: Meeting) -> JSON:
         "closed_at": meeting.closed_at.isoformat() if meeting.closed_at else None,
         "current_item_id": meeting.current_item_id,
         "item_started_at": meeting.item_started_at.isoformat() if meeting.item_started_at else None,
+        "cancelled": meeting.cancelled_at is not None,
     }

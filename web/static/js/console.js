@@ -1,6 +1,6 @@
 // The facilitator's console: the stage and its moves, the gates as a live checklist, and the
 // controls of each stage. The server decides everything; this page asks and shows.
-import { LiveRoom, bdi, boot, field as draftField, fill, formatDate, h, statusLine, tallyBars, todayIso, translator } from "./live.js";
+import { LiveRoom, bdi, boot, clockText, field as draftField, fill, formatDate, h, itemSecondsLeft, meetingWhen, statusLine, tallyBars, todayIso, translator } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -14,17 +14,59 @@ let gatesTimer = null;
 const room = new LiveRoom({
   meetingId: B.meeting_id, face: "console", lang: B.lang, hello: () => ({}),
   onStatus: (s) => statusLine(t, s),
-  onChange: (kind) => { if (kind !== "welcome" && kind !== "tally" && kind !== "outbox") refreshGates(); render(); },
-  onError: (msg) => { lastError = msg; render(); },
-  onAck: () => { lastError = null; },
+  onChange: (kind) => { if (kind !== "outbox") refreshGates(); render(); },
+  onError: (msg, command) => {
+    // A refused form keeps what was typed and shows why beside it; other refusals go on top.
+    const form = command && Object.keys(forms).find((k) => forms[k].id === command.id);
+    if (form) forms[form].error = msg; else lastError = msg;
+    render();
+  },
+  onAck: (ack) => {
+    lastError = null;
+    const form = Object.keys(forms).find((k) => forms[k].id === ack.id);
+    if (form) { forms[form].done?.(); delete forms[form]; }
+  },
 });
+
+// Forms whose command is on its way: {id, error, done}. Their drafts are cleared by `done` on the
+// server's yes, never before.
+const forms = {};
+
+function submitForm(key, type, data, done) {
+  forms[key] = { id: room.send(type, data), error: null, done };
+  render();
+}
+
+function formStatus(key) {
+  const f = forms[key];
+  if (!f) return null;
+  if (f.error) {
+    return h("div", { class: "error", role: "alert" }, h("p", { text: f.error.message }),
+      f.error.details?.length ? h("ul", {}, f.error.details.map((d) => h("li", { text: d }))) : null);
+  }
+  return room.pending().some((c) => c.id === f.id) ? h("p", { class: "pending", role: "status", text: t("live.sending") }) : null;
+}
+
+// ISO dates inside a message's parameters are shown as people write dates.
+function shownParams(params = {}) {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) =>
+    [k, typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v) ? formatDate(v, B.lang) : v]));
+}
+
+// Who chose to show their name with their opener answer (staff-only, from the snapshot API).
+let namedAnswers = {};
 
 // The gate checklist comes from the server itself, a moment after anything changes.
 function refreshGates() {
   clearTimeout(gatesTimer);
   gatesTimer = setTimeout(async () => {
     const response = await fetch(`/api/m/${B.meeting_id}/snapshot`, { credentials: "same-origin" });
-    if (response.ok && room.state) { room.state.gates = (await response.json()).gates; render(); }
+    if (response.ok && room.state) {
+      const fresh = await response.json();
+      room.state.gates = fresh.gates;
+      namedAnswers = fresh.named_answers || {};
+      render();
+    }
   }, 250);
 }
 
@@ -53,10 +95,35 @@ function moves(stage) {
   return h("div", { class: "actions" }, buttons);
 }
 
+// Where each unmet gate is fixed: the commitments stage shows all three places.
+const GATE_FIX = { "gate.unreviewed": "unreviewed", "gate.pending_proposals": "proposals", "gate.no_commitment": "add-commitment",
+  "commitment.owner_required": "made", "commitment.due_required": "made", "commitment.due_before_meeting": "made" };
+
 function gates(s) {
-  const items = s.gates.map((g) => h("li", { text: t(g.key, g.params) }));
+  const stage = s.meeting.stage;
+  if (stage === "closed") {
+    return h("section", { class: "card" }, h("h2", { text: t("console.gates") }),
+      h("p", { class: "ok", text: t(s.meeting.cancelled ? "console.was_cancelled" : "console.was_closed") }));
+  }
+  const items = s.gates.map((g) => {
+    const text = t(g.key, shownParams(g.params));
+    const fix = GATE_FIX[g.key];
+    if (!fix) return h("li", { text });
+    if (stage === "commitments") return h("li", {}, h("a", { href: `#${fix}`, text }));
+    // Elsewhere one click goes to the stage where it is fixed (the flow allows going back, and
+    // forward is one step at a time, so this is offered only from the stage just before).
+    return h("li", { text });
+  });
+  const ready = !items.length && stage === "commitments";
   return h("section", { class: "card" }, h("h2", { text: t("console.gates") }),
-    items.length ? h("ul", { class: "gates" }, items) : h("ul", { class: "gates" }, h("li", { class: "ok", text: t("console.ready_to_close") })));
+    h("ul", { class: "gates" }, items.length ? items : h("li", { class: ready ? "ok" : "", text: ready ? t("console.ready_to_close") : t("console.gates_later") })));
+}
+
+const presentIds = (s) => new Set(s.attendance.map((p) => p.id));
+
+function presence(s, p) {
+  const here = presentIds(s).has(p.id);
+  return h("span", { class: `presence ${here ? "here" : "away"}`, text: here ? t("console.owner_here") : t("console.owner_away") });
 }
 
 function side(s) {
@@ -77,7 +144,7 @@ function reviewControls(c) {
   const outcome = c.review?.outcome;
   return h("li", {},
     h("strong", {}, bdi(c.text)),
-    h("span", { class: "meta" }, person(c.owner), " · ", t("commitment.due_on", { date: formatDate(c.due, B.lang) }),
+    h("span", { class: "meta" }, person(c.owner), " ", presence(room.state, c.owner), " · ", t("commitment.due_on", { date: formatDate(c.due, B.lang) }),
       c.times_slipped ? ` · ${t("commitment.slipped_times", { count: c.times_slipped })}` : ""),
     h("span", { class: `outcome ${outcome || ""}`, text: outcome ? t(`outcome.${outcome}`) : t("outcome.none") }),
     h("div", { class: "choice-row" },
@@ -101,7 +168,9 @@ function openerPanel(s) {
     h("ul", { class: "list" }, flagged.map((b) => {
       const key = `a${b.id}`;
       if (drafts[key] === undefined && s.opener_actions[String(b.id)]) drafts[key] = s.opener_actions[String(b.id)];
+      const names = namedAnswers[String(b.id)] || [];
       return h("li", {}, h("strong", { text: B.lang === "he" ? b.he : b.en }),
+        names.length ? h("p", { class: "meta" }, t("console.named_by"), " ", names.map((n, i) => [i ? ", " : "", bdi(n)])) : null,
         h("form", { class: "choice-row", onsubmit: (e) => { e.preventDefault(); room.send("record_opener_action", { blocker_id: b.id, text: drafts[key] || "" }); } },
           field(key, { maxlength: 2000, "aria-label": t("console.agreed_actions") }),
           h("button", { type: "submit", text: t("form.save") })));
@@ -109,81 +178,222 @@ function openerPanel(s) {
   ];
 }
 
+// An item's clock: counting on the item on screen, stopped (and said so) while it is paused, and
+// the time kept by an item shown earlier.
 function timer(s, item) {
-  if (item.id !== s.meeting.current_item_id || !s.meeting.item_started_at) return null;
-  const seconds = Math.max(0, Math.floor((Date.now() - Date.parse(s.meeting.item_started_at)) / 1000));
-  const left = item.minutes * 60 - seconds;
-  const shown = `${left < 0 ? "-" : ""}${Math.floor(Math.abs(left) / 60)}:${String(Math.abs(left) % 60).padStart(2, "0")}`;
-  return h("span", { class: `timer ${left < 0 ? "over" : ""}`, dir: "ltr", "data-timer": item.id, text: shown });
+  const current = item.id === s.meeting.current_item_id;
+  if (!current && !item.elapsed_seconds) return null;
+  const left = itemSecondsLeft(s.meeting, item);
+  const paused = current && !s.meeting.item_started_at;
+  return h("span", { class: `timer ${left < 0 ? "over" : ""} ${current ? "" : "kept"}`, "data-timer": item.id },
+    h("span", { dir: "ltr", text: clockText(left) }),
+    paused ? h("span", { class: "badge", text: t("agenda.paused") }) : null);
+}
+
+// Announced once the server has moved the item, for whoever moved it with the keyboard.
+function announce(text) {
+  const box = document.getElementById("announce");
+  if (box) box.textContent = text;
+}
+
+function moveButtons(s, item, at) {
+  const count = s.agenda.length;
+  if (count < 2) return null;
+  // Both buttons stay in place (aria-disabled at the ends), so the focus stays on the button
+  // pressed while the item travels, and a keyboard user can press it again.
+  const button = (dir, to, label) => h("button", {
+    type: "button", class: "icon", "data-key": `${dir}${item.id}`, "aria-disabled": to < 1 || to > count ? "true" : null,
+    "aria-label": t(label, { title: item.title }),
+    onclick: () => {
+      if (to < 1 || to > count) return;
+      submitForm(`move${item.id}`, "move_agenda_item", { item_id: item.id, position: to },
+        () => announce(t("agenda.moved", { title: item.title, position: to, total: count })));
+    },
+    text: dir === "up" ? "↑" : "↓",
+  });
+  return [button("up", at, "agenda.move_up_label"), button("down", at + 2, "agenda.move_down_label")];
 }
 
 function agendaPanel(s) {
-  return h("ol", { class: "list" }, s.agenda.map((item) => {
+  // The lobby prepares the order; the agenda stage runs the items.
+  const running = s.meeting.stage === "agenda";
+  return h("ol", { class: "list agenda" }, s.agenda.map((item, at) => {
     const key = `d${item.id}`;
     if (drafts[key] === undefined && item.decision) drafts[key] = item.decision;
     const current = item.id === s.meeting.current_item_id;
+    const paused = current && !s.meeting.item_started_at;
+    const strategy = item.strategy_id ? s.strategies.find((x) => x.id === item.strategy_id)?.title : null;
     return h("li", { class: current ? "current" : "" },
-      h("strong", {}, bdi(item.title)),
+      h("div", { class: "item-head" },
+        h("strong", {}, bdi(item.title)),
+        h("span", { class: "order" }, moveButtons(s, item, at))),
       h("span", { class: "meta" }, t(`kind.${item.kind}`), " · ", t("agenda.minutes", { count: item.minutes }),
-        item.strategy_id ? ` · ${s.strategies.find((x) => x.id === item.strategy_id)?.title || ""}` : ""),
-      timer(s, item),
-      h("div", { class: "choice-row" },
+        strategy ? [" · ", bdi(strategy)] : null,
+        item.presenter ? [" · ", t("field.presenter"), ": ", bdi(item.presenter)] : null),
+      running ? timer(s, item) : null,
+      formStatus(`move${item.id}`),
+      running ? h("div", { class: "choice-row" },
         h("button", { type: "button", class: current ? "" : "primary", onclick: () => room.send("focus_item", { item_id: current ? null : item.id }),
-          text: current ? t("agenda.unfocus") : t("agenda.focus") })),
-      h("form", { class: "stack", onsubmit: (e) => { e.preventDefault(); room.send("record_decision", { item_id: item.id, text: drafts[key] || "" }); } },
-        h("label", {}, t("agenda.decision"), field(key, { tag: "textarea", rows: 2, maxlength: 2000 })),
-        h("button", { type: "submit", text: t("form.save") })));
+          text: current ? t("agenda.unfocus") : t("agenda.focus") }),
+        current ? h("button", { type: "button", "data-key": `clock${item.id}`, class: paused ? "primary" : "",
+          onclick: () => room.send(paused ? "resume_item" : "pause_item", { item_id: item.id }),
+          text: paused ? t("agenda.resume") : t("agenda.pause") }) : null) : null,
+      running ? h("form", { class: "stack", onsubmit: (e) => { e.preventDefault(); room.send("record_decision", { item_id: item.id, text: drafts[key] || "" }); } },
+        h("label", {}, t("agenda.decision"), field(key, { tag: "textarea", rows: 2, maxlength: 2000, dir: "auto" })),
+        h("button", { type: "submit", text: t("form.save") })) : null);
   }));
 }
 
-function ownerOptions(s) {
-  const present = new Set(s.attendance.map((p) => p.id));
+function ownerOptions(s, key) {
+  const present = presentIds(s);
   const others = B.people.filter((p) => !present.has(p.id));
-  const select = field("cowner", { tag: "select", required: true, "aria-label": t("field.owner") });
+  const select = field(key, { tag: "select", required: true, "aria-label": t("field.owner") });
   select.append(h("option", { value: "", text: "—" }),
     h("optgroup", { label: t("console.present") }, s.attendance.map((p) => h("option", { value: String(p.id), text: `${p.name}${p.organization ? ` · ${p.organization}` : ""}` }))),
     h("optgroup", { label: t("console.network") }, others.map((p) => h("option", { value: String(p.id), text: `${p.name}${p.organization ? ` · ${p.organization}` : ""}` }))));
-  if (drafts.cowner) select.value = drafts.cowner;
+  if (drafts[key]) select.value = drafts[key];
   return select;
+}
+
+function commitmentText(s, c) {
+  const strategy = c.strategy_id ? s.strategies.find((x) => x.id === c.strategy_id)?.title : null;
+  return [h("strong", {}, bdi(c.text)),
+    h("span", { class: "meta" }, person(c.owner), " ", presence(s, c.owner), " · ", t("commitment.due_on", { date: formatDate(c.due, B.lang) }),
+      strategy ? [" · ", bdi(strategy)] : null)];
+}
+
+function strategySelect(s, key) {
+  const sel = field(key, { tag: "select", "aria-label": t("field.strategy") });
+  sel.append(h("option", { value: "", text: "—" }), ...s.strategies.map((x) => h("option", { value: String(x.id), text: x.title })));
+  if (drafts[key]) sel.value = drafts[key];
+  return sel;
+}
+
+function proposalItem(s, c) {
+  const key = `turn${c.id}`;
+  return h("li", {}, commitmentText(s, c),
+    h("div", { class: "choice-row" },
+      h("button", { type: "button", class: "primary", onclick: () => room.send("confirm", { commitment_id: c.id }), text: t("console.confirm") }),
+      h("form", { class: "choice-row", onsubmit: (e) => {
+          e.preventDefault();
+          submitForm(key, "confirm", { commitment_id: c.id, accept: false, reason: drafts[`${key}r`] || null }, () => { delete drafts[`${key}r`]; });
+        } },
+        field(`${key}r`, { maxlength: 500, placeholder: t("console.turn_down_why"), "aria-label": t("console.turn_down_why"), dir: "auto" }),
+        h("button", { type: "submit", text: t("console.reject") }))),
+    formStatus(key));
+}
+
+// A confirmed commitment: shown, or (while `editing` names it) its edit form, or the question
+// whether to withdraw it.
+let editing = null;
+let withdrawing = null;
+
+function madeItem(s, c) {
+  const key = `edit${c.id}`;
+  if (editing === c.id) {
+    return h("li", {}, h("form", { class: "stack", onsubmit: (e) => {
+        e.preventDefault();
+        submitForm(key, "edit_commitment", { commitment_id: c.id, text: drafts[`${key}t`], owner_id: Number(drafts[`${key}o`]),
+          due: drafts[`${key}d`], strategy_id: drafts[`${key}s`] ? Number(drafts[`${key}s`]) : null },
+        () => { editing = null; for (const k of ["t", "o", "d", "s"]) delete drafts[`${key}${k}`]; });
+      } },
+      h("label", {}, t("phone.what_will_you_do"), field(`${key}t`, { tag: "textarea", required: true, maxlength: 500, rows: 2, dir: "auto" })),
+      h("label", {}, t("field.owner"), ownerOptions(s, `${key}o`)),
+      h("label", {}, t("field.due"), field(`${key}d`, { type: "date", required: true, min: s.meeting.scheduled_on })),
+      s.strategies.length ? h("label", {}, t("field.strategy"), strategySelect(s, `${key}s`)) : null,
+      formStatus(key),
+      h("div", { class: "choice-row" },
+        h("button", { type: "submit", class: "primary", text: t("form.save") }),
+        h("button", { type: "button", onclick: () => { editing = null; delete forms[key]; render(); }, text: t("console.keep_as_is") }))));
+  }
+  const wkey = `withdraw${c.id}`;
+  return h("li", {}, commitmentText(s, c),
+    withdrawing === c.id
+      ? h("form", { class: "choice-row", onsubmit: (e) => {
+          e.preventDefault();
+          submitForm(wkey, "withdraw_commitment", { commitment_id: c.id, reason: drafts[`${wkey}r`] || null }, () => { withdrawing = null; delete drafts[`${wkey}r`]; });
+        } },
+        h("span", { text: t("console.withdraw_question") }),
+        field(`${wkey}r`, { maxlength: 500, placeholder: t("console.withdraw_why"), "aria-label": t("console.withdraw_why"), dir: "auto" }),
+        h("button", { type: "submit", class: "danger", text: t("console.withdraw") }),
+        h("button", { type: "button", onclick: () => { withdrawing = null; delete forms[wkey]; render(); }, text: t("console.keep_as_is") }))
+      : h("div", { class: "choice-row" },
+        h("button", { type: "button", onclick: () => {
+            editing = c.id;
+            Object.assign(drafts, { [`${key}t`]: c.text, [`${key}o`]: String(c.owner.id), [`${key}d`]: c.due, [`${key}s`]: c.strategy_id ? String(c.strategy_id) : "" });
+            render();
+          }, text: t("console.edit") }),
+        h("button", { type: "button", onclick: () => { withdrawing = c.id; render(); }, text: t("console.withdraw") })),
+    formStatus(wkey));
 }
 
 function commitmentsPanel(s) {
   const proposed = s.commitments.filter((c) => c.status === "proposed");
   const made = s.commitments.filter((c) => c.status !== "proposed");
+  const unreviewed = s.reopened.filter((c) => !c.review?.outcome);
   return [
-    proposed.length ? h("section", {}, h("h3", { text: t("console.proposals") }),
-      h("ul", { class: "list" }, proposed.map((c) => h("li", {}, h("strong", {}, bdi(c.text)),
-        h("span", { class: "meta" }, person(c.owner), " · ", t("commitment.due_on", { date: formatDate(c.due, B.lang) })),
-        h("div", { class: "choice-row" },
-          h("button", { type: "button", class: "primary", onclick: () => room.send("confirm", { commitment_id: c.id }), text: t("console.confirm") }),
-          h("button", { type: "button", onclick: () => room.send("confirm", { commitment_id: c.id, accept: false }), text: t("console.reject") })))))) : null,
-    h("h3", { text: t("console.made") }),
-    made.length ? h("ul", { class: "list" }, made.map((c) => h("li", {}, h("strong", {}, bdi(c.text)),
-      h("span", { class: "meta" }, person(c.owner), " · ", t("commitment.due_on", { date: formatDate(c.due, B.lang) }))))) : h("p", { class: "muted", text: t("console.none_yet") }),
-    h("form", { class: "card stack", onsubmit: (e) => {
+    // A forgotten carried commitment is reviewed right here, not three stages back.
+    unreviewed.length ? h("section", { id: "unreviewed", class: "attention" }, h("h3", { text: t("console.still_to_review") }),
+      h("ul", { class: "list" }, unreviewed.map(reviewControls))) : null,
+    proposed.length ? h("section", { id: "proposals" }, h("h3", { text: t("console.proposals") }),
+      h("ul", { class: "list" }, proposed.map((c) => proposalItem(s, c)))) : null,
+    h("h3", { id: "made", text: t("console.made") }),
+    made.length ? h("ul", { class: "list" }, made.map((c) => madeItem(s, c))) : h("p", { class: "muted", text: t("console.none_yet") }),
+    h("form", { id: "add-commitment", class: "card stack", onsubmit: (e) => {
         e.preventDefault();
-        room.send("add_commitment", { text: drafts.ctext, owner_id: drafts.cowner ? Number(drafts.cowner) : null, due: drafts.cdue || null,
-          strategy_id: drafts.cstrategy ? Number(drafts.cstrategy) : null });
-        drafts.ctext = "";
-        render();
+        submitForm("add", "add_commitment", { text: drafts.ctext, owner_id: drafts.cowner ? Number(drafts.cowner) : null, due: drafts.cdue || null,
+          strategy_id: drafts.cstrategy ? Number(drafts.cstrategy) : null }, () => { drafts.ctext = ""; });
       } },
       h("h3", { text: t("console.add_commitment") }),
-      h("label", {}, t("phone.what_will_you_do"), field("ctext", { tag: "textarea", required: true, maxlength: 500, rows: 2 })),
-      h("label", {}, t("field.owner"), ownerOptions(s)),
-      h("label", {}, t("field.due"), field("cdue", { type: "date", required: true, min: todayIso() })),
-      h("label", {}, t("field.strategy"), (() => { const sel = field("cstrategy", { tag: "select" });
-        sel.append(h("option", { value: "", text: "—" }), ...s.strategies.map((x) => h("option", { value: String(x.id), text: x.title })));
-        if (drafts.cstrategy) sel.value = drafts.cstrategy; return sel; })()),
+      h("label", {}, t("phone.what_will_you_do"), field("ctext", { tag: "textarea", required: true, maxlength: 500, rows: 2, dir: "auto" })),
+      h("label", {}, t("field.owner"), ownerOptions(s, "cowner")),
+      h("label", {}, t("field.due"), field("cdue", { type: "date", required: true, min: s.meeting.scheduled_on })),
+      h("label", {}, t("field.strategy"), strategySelect(s, "cstrategy")),
+      formStatus("add"),
       h("button", { type: "submit", class: "primary", text: t("console.add_commitment") })),
   ];
 }
 
+// The next meeting of the group: shown once there is one, else a form prefilled with the same
+// weekday, time and place some weeks on (the server's suggestion), sent in one step.
+function nextMeeting(s) {
+  const next = s.next?.meeting;
+  if (next) {
+    return h("section", { class: "card next-meeting", id: "next-meeting" }, h("h3", { text: t("console.next_meeting") }),
+      h("p", {}, h("strong", {}, bdi(next.title)), " · ", meetingWhen(next, B.lang)),
+      h("p", { class: "actions" }, h("a", { class: "button", href: `/m/${next.id}/edit`, text: t("home.prepare") })));
+  }
+  const suggested = s.next?.suggested;
+  if (!suggested) return null;
+  for (const [key, value] of [["ntitle", suggested.title], ["nday", suggested.scheduled_on], ["ntime", suggested.starts_at], ["nplace", suggested.place]]) {
+    if (drafts[key] === undefined) drafts[key] = value || "";
+  }
+  const copy = h("input", { type: "checkbox", "data-key": "ncopy", checked: Boolean(drafts.ncopy), onchange: (e) => { drafts.ncopy = e.target.checked; } });
+  return h("form", { class: "card stack next-meeting", id: "next-meeting", onsubmit: (e) => {
+      e.preventDefault();
+      submitForm("next", "schedule_next", { title: drafts.ntitle, scheduled_on: drafts.nday, starts_at: drafts.ntime || null,
+        place: drafts.nplace || null, copy_agenda: Boolean(drafts.ncopy) },
+      () => { for (const k of ["ntitle", "nday", "ntime", "nplace", "ncopy"]) delete drafts[k]; });
+    } },
+    h("h3", { text: t("console.schedule_next") }),
+    h("label", {}, t("field.title"), field("ntitle", { required: true, maxlength: 200, dir: "auto" })),
+    h("div", { class: "row-form" },
+      h("label", {}, t("field.scheduled_on"), field("nday", { type: "date", required: true, min: todayIso() })),
+      h("label", {}, t("field.starts_at"), field("ntime", { type: "time" })),
+      h("label", {}, t("field.place"), field("nplace", { maxlength: 200, dir: "auto" }))),
+    s.agenda.length ? h("label", { class: "inline-check" }, copy, t("console.copy_agenda", { count: s.agenda.length })) : null,
+    formStatus("next"),
+    h("button", { type: "submit", class: "primary", text: t("console.schedule_next_button") }));
+}
+
 function summary(s) {
   return [
+    h("p", { class: "actions" }, h("a", { class: "button", href: `/m/${B.meeting_id}/summary`, target: "_blank", rel: "noopener", text: t("console.record_link") })),
     h("p", {}, t("console.attendance", { count: s.attendance.length })),
     tallyBars(s, B.lang),
     h("h3", { text: t("console.made") }),
     h("ul", { class: "list" }, s.commitments.map((c) => h("li", {}, bdi(c.text), h("span", { class: "meta" }, person(c.owner), " · ", formatDate(c.due, B.lang))))),
+    nextMeeting(s),
   ];
 }
 
@@ -206,7 +416,7 @@ function render() {
     lastError.details?.length ? h("ul", {}, lastError.details.map((d) => h("li", { text: d }))) : null) : null;
   fill(app, h("div", { class: "console-main" },
     h("h1", {}, bdi(s.meeting.title)),
-    h("p", { class: "muted" }, bdi(s.group.name), " · ", formatDate(s.meeting.scheduled_on, B.lang)),
+    h("p", { class: "muted" }, bdi(s.group.name), " · ", meetingWhen(s.meeting, B.lang)),
     stepper(s.meeting.stage), moves(s.meeting.stage), error,
     h("section", { class: "card" }, h("h2", { text: t(`stage.${s.meeting.stage}`) }), main(s))), side(s));
   if (focused) app.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();

@@ -73,6 +73,13 @@ export function formatDate(iso, lang) {
   }).format(new Date(Date.UTC(y, m - 1, d)));
 }
 
+// When and where a meeting happens, beside its date wherever the date is shown.
+export function meetingWhen(meeting, lang) {
+  return [formatDate(meeting.day || meeting.scheduled_on, lang),
+    meeting.starts_at ? [" · ", h("time", { dir: "ltr", text: meeting.starts_at })] : null,
+    meeting.place ? [" · ", bdi(meeting.place)] : null];
+}
+
 export function todayIso() {
   const now = new Date();
   const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000);
@@ -91,8 +98,7 @@ export function applyEvent(state, type, p) {
   switch (type) {
     case "meeting_created": break;
     case "meeting_updated":
-      s.meeting.title = p.title;
-      s.meeting.scheduled_on = p.scheduled_on;
+      Object.assign(s.meeting, { title: p.title, scheduled_on: p.scheduled_on, starts_at: p.starts_at ?? null, place: p.place ?? null });
       break;
     case "joined":
       if (!s.attendance.some((x) => x.id === p.person.id)) s.attendance.push(p.person);
@@ -107,6 +113,7 @@ export function applyEvent(state, type, p) {
     case "meeting_cancelled":
       s.meeting.stage = "closed";
       s.meeting.join_code = null;
+      s.meeting.cancelled = type === "meeting_cancelled";
       break;
     case "opener_action":
       if (p.text) s.opener_actions[String(p.blocker_id)] = p.text;
@@ -122,8 +129,22 @@ export function applyEvent(state, type, p) {
       s.agenda = s.agenda.filter((x) => x.id !== p.item_id);
       break;
     case "agenda_focus":
-      s.meeting.current_item_id = p.item_id;
+    case "agenda_timer":
+      // `elapsed` holds the kept seconds of the item whose clock just stopped.
+      if (type === "agenda_focus") s.meeting.current_item_id = p.item_id;
       s.meeting.item_started_at = p.started_at;
+      for (const [id, seconds] of Object.entries(p.elapsed || {})) {
+        const item = s.agenda.find((x) => String(x.id) === id);
+        if (item) item.elapsed_seconds = seconds;
+      }
+      break;
+    case "agenda_item_moved":
+      s.agenda.sort((a, b) => p.order.indexOf(a.id) - p.order.indexOf(b.id));
+      s.agenda.forEach((item, at) => { item.position = at + 1; });
+      break;
+    case "next_meeting_scheduled":
+      if (s.next) s.next.meeting = p.next;
+      else s.next = { meeting: p.next, suggested: null };
       break;
     case "commitment_proposed":
     case "commitment_added":
@@ -132,6 +153,7 @@ export function applyEvent(state, type, p) {
       upsert(s.commitments, p.commitment);
       break;
     case "commitment_rejected":
+    case "commitment_withdrawn":
       s.commitments = s.commitments.filter((x) => x.id !== p.commitment.id);
       break;
     case "commitment_reviewed": {
@@ -233,16 +255,21 @@ export class LiveRoom {
           this.waiting.set(msg.seq, [msg, command]);
           setTimeout(() => this.release(msg.seq), 3000);
         } else {
-          this.settle(msg.id);
+          // The page records what the answer means before the command leaves the outbox, so a
+          // redraw never shows the moment between "sending" and "sent" as nothing at all.
           this.onAck?.(msg, command);
+          this.settle(msg.id);
         }
         break;
       }
-      case "error":
+      case "error": {
         // A fault on the server or a rate limit is no answer: the command stays and goes again.
-        if (msg.key !== "server.error" && msg.key !== "msg.rate_limited") this.settle(msg.id);
-        this.onError?.(msg);
+        const final = msg.key !== "server.error" && msg.key !== "msg.rate_limited";
+        const command = this.outbox.find((c) => c.id === msg.id);
+        this.onError?.(msg, final ? command : undefined);
+        if (final) this.settle(msg.id);
         break;
+      }
       case "pong":
         break;
       default:
@@ -254,8 +281,8 @@ export class LiveRoom {
     for (const [waitingSeq, [ack, command]] of this.waiting) {
       if (waitingSeq <= seq) {
         this.waiting.delete(waitingSeq);
-        this.settle(ack.id);
         this.onAck?.(ack, command);
+        this.settle(ack.id);
       }
     }
   }
@@ -290,11 +317,13 @@ export class LiveRoom {
   }
 }
 
-export function statusLine(t, status) {
-  const box = document.getElementById("status");
-  const text = { connecting: t("live.connecting"), reconnecting: t("live.reconnecting"),
-    signed_out: t("live.signed_out"), refused: t("live.refused") }[status];
-  box.textContent = text || "";
+const STATUS_WORDS = { connecting: "live.connecting", reconnecting: "live.reconnecting",
+  signed_out: "live.signed_out", refused: "live.refused" };
+
+// `words` lets a face say a status its own way (the wall sends nothing, so keeps nothing).
+export function statusLine(t, status, words = {}) {
+  const key = { ...STATUS_WORDS, ...words }[status];
+  document.getElementById("status").textContent = key ? t(key) : "";
 }
 
 export function valuesStrip(t, values) {
@@ -302,16 +331,22 @@ export function valuesStrip(t, values) {
     values.map((v) => h("span", {}, h("strong", {}, v.title), " — ", v.behaviours.join(" · "))));
 }
 
-export function tallyBars(state, lang) {
+// One bar per blocker: how many of those who answered flagged it, as a count and a share of them.
+// A bar is scaled to the respondents, so one flag from one respondent fills it and one from ten is
+// a tenth. `pages` names the box for the wall's pager (pager.js).
+export function tallyBars(state, lang, pages = undefined) {
   const counts = state.tally || {};
-  const top = Math.max(1, ...Object.values(counts));
-  return h("div", { class: "bars" }, state.blockers.map((b) => {
+  const respondents = state.respondents || 0;
+  const percent = new Intl.NumberFormat(lang === "he" ? "he-IL" : "en-GB", { style: "percent" });
+  return h("div", { class: "bars", "data-pages": pages }, state.blockers.map((b) => {
     const n = counts[String(b.id)] || 0;
+    const share = respondents ? Math.min(1, n / respondents) : 0;
     const bar = h("span", {});
-    bar.style.inlineSize = `${(100 * n) / top}%`;
-    return h("div", { class: "bar-row" },
+    bar.style.inlineSize = `${100 * share}%`;
+    return h("div", { class: "bar-row", "data-count": String(n), "data-respondents": String(respondents) },
       h("span", {}, lang === "he" ? b.he : b.en), h("div", { class: "bar", role: "presentation" }, bar),
-      h("span", { class: "count" }, String(n)));
+      h("span", { class: "count" }, String(n)),
+      h("span", { class: "share", dir: "ltr", text: respondents ? percent.format(share) : "" }));
   }));
 }
 

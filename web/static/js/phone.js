@@ -1,5 +1,5 @@
 // The phone: join once (remembered on this phone), then follow the meeting stage by stage.
-import { LiveRoom, bdi, boot, field as draftField, fill, formatDate, h, newId, statusLine, todayIso, translator } from "./live.js";
+import { LiveRoom, bdi, boot, field as draftField, fill, formatDate, h, meetingWhen, newId, statusLine, todayIso, translator } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -83,12 +83,30 @@ function start(token) {
     meetingId: B.meeting_id, face: "phone", lang: B.lang,
     hello: () => ({ token }),
     onStatus: (s) => statusLine(t, s),
-    onChange: (kind) => { if (kind !== "tally") render(); },
-    onError: (msg) => { lastError = msg.details?.length ? `${msg.message} ${msg.details.join(" ")}` : msg.message; render(); },
+    onChange: (kind, payload) => {
+      if ((kind === "commitment_rejected" || kind === "commitment_withdrawn") && mine(payload.commitment)) {
+        told.push({ key: kind === "commitment_rejected" ? "phone.proposal_turned_down" : "phone.commitment_withdrawn",
+          text: payload.commitment.text, reason: payload.reason });
+      }
+      if (kind !== "tally") render();
+    },
+    onError: (msg, command) => {
+      const text = msg.details?.length ? `${msg.message} ${msg.details.join(" ")}` : msg.message;
+      if (command?.type === "propose" && command.id === proposal.id) proposal.error = text;
+      else lastError = text;
+      render();
+    },
     onAck: (_ack, command) => {
       lastError = null;
       // What the phone flagged is what it last sent and the server took.
-      if (command?.type === "respond_opener" && room.me) room.me.opener = command.blockers;
+      if (command?.type === "respond_opener" && room.me) {
+        Object.assign(room.me, { opener: command.blockers, opener_named: command.anonymous === false, opener_sent: true });
+      }
+      if (command?.type === "propose" && command.id === proposal.id) {
+        drafts.ptext = ""; drafts.pdue = ""; drafts.pstrategy = "";
+        proposal = { id: null, error: null };
+        notice = t("phone.proposal_sent");
+      }
     },
   });
   room.connect();
@@ -99,6 +117,7 @@ const mine = (c) => room.me && c.owner.id === room.me.person.id;
 function header(s) {
   return [
     h("h1", {}, bdi(s.meeting.title)),
+    h("p", { class: "muted when" }, meetingWhen(s.meeting, B.lang)),
     h("p", { class: "muted" }, t("phone.stage_now"), " ", h("strong", { text: t(`stage.${s.meeting.stage}`) })),
     h("details", { class: "card values-card", open: s.meeting.stage === "lobby" || s.meeting.stage === "closed" }, h("summary", { text: t("values.title") }),
       h("ul", { class: "values" }, s.values.map((v) => h("li", {}, h("strong", { text: v.title }), ": ", v.behaviours.join(" · "))))),
@@ -127,48 +146,102 @@ function reviewCard(c) {
       h("button", { type: "submit", text: t("outcome.dropped") })));
 }
 
-function openerForm(s) {
+// The phone's own opener answer, always shown as it stands: ticks not sent yet (kept across
+// redraws and reloads), an answer waiting in the outbox, or the answer the server took.
+const OPENER_KEY = `facilitator-opener-${B.meeting_id}`;
+let openerDraft = (() => { try { return JSON.parse(localStorage.getItem(OPENER_KEY) || "null"); } catch { return null; } })();
+
+function keepOpenerDraft(draft) {
+  openerDraft = draft;
+  try {
+    if (draft) localStorage.setItem(OPENER_KEY, JSON.stringify(draft)); else localStorage.removeItem(OPENER_KEY);
+  } catch { /* private mode */ }
+}
+
+const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
+
+function openerAnswer() {
   const queued = room.pending("respond_opener").at(-1);
-  const chosen = new Set(queued ? queued.blockers : room.me?.opener || []);
+  const sent = { blockers: room.me?.opener || [], named: Boolean(room.me?.opener_named) };
+  const answered = sent.blockers.length > 0 || room.me?.opener_sent === true;
+  if (openerDraft) {
+    const changed = !answered || !sameSet(openerDraft.blockers, sent.blockers) || openerDraft.named !== sent.named;
+    if (changed || queued) return { ...openerDraft, state: "draft" };
+  }
+  if (queued) return { blockers: queued.blockers, named: queued.anonymous === false, state: "sending" };
+  return { ...sent, state: answered ? "sent" : "new" };
+}
+
+function openerForm(s) {
+  const answer = openerAnswer();
+  const chosen = new Set(answer.blockers);
+  const pick = (form) => ({
+    blockers: [...form.querySelectorAll("input[name=blocker]:checked")].map((x) => Number(x.value)),
+    named: form.querySelector("input[name=named]").checked,
+  });
   const boxes = s.blockers.map((b) => h("li", {}, h("label", {},
     h("input", { type: "checkbox", name: "blocker", value: String(b.id), checked: chosen.has(b.id) }),
     B.lang === "he" ? b.he : b.en)));
-  return h("form", { class: "stack", onsubmit: (e) => {
+  const status = {
+    draft: h("p", { class: "pending", role: "status", text: t("phone.opener_not_sent") }),
+    sending: h("p", { class: "pending", role: "status", text: t("live.sending") }),
+    sent: h("p", { class: "sent", role: "status", "data-opener": "sent", text: t("phone.opener_sent_mark") }),
+    new: null,
+  }[answer.state];
+  return h("form", { class: "stack", "data-opener-state": answer.state,
+    onchange: (e) => { keepOpenerDraft(pick(e.currentTarget)); render(); },
+    onsubmit: (e) => {
       e.preventDefault();
-      const picked = [...e.target.querySelectorAll("input[name=blocker]:checked")].map((x) => Number(x.value));
-      const anonymous = !e.target.querySelector("input[name=named]").checked;
-      room.send("respond_opener", { blockers: picked, anonymous });
-      notice = t("phone.opener_sent");
+      const picked = pick(e.target);
+      room.send("respond_opener", { blockers: picked.blockers, anonymous: !picked.named });
+      keepOpenerDraft(null);
       render();
     } },
     h("p", { text: t("phone.opener_help") }),
     h("ul", { class: "checklist" }, boxes),
-    h("label", { class: "inline-check" }, h("input", { type: "checkbox", name: "named" }), t("phone.not_anonymous")),
-    queued ? h("p", { class: "pending", text: t("live.sending") }) : null,
+    h("label", { class: "inline-check" }, h("input", { type: "checkbox", name: "named", checked: answer.named }), t("phone.not_anonymous")),
+    h("p", { class: "meta", text: t("phone.named_where") }),
+    status,
     h("button", { type: "submit", class: "primary big", text: t("phone.send_opener") }));
 }
 
+// A proposal's text stays in the form until the server takes it; a refusal is shown beside it.
+let proposal = { id: null, error: null };
+
 function proposeForm(s) {
+  const sending = proposal.id && room.pending("propose").some((c) => c.id === proposal.id);
   return h("form", { class: "card stack", onsubmit: (e) => {
       e.preventDefault();
-      room.send("propose", { text: drafts.ptext, due: drafts.pdue, strategy_id: drafts.pstrategy ? Number(drafts.pstrategy) : null });
-      drafts.ptext = ""; drafts.pdue = "";
-      notice = t("phone.proposal_sent");
+      proposal = { id: room.send("propose", { text: drafts.ptext, due: drafts.pdue, strategy_id: drafts.pstrategy ? Number(drafts.pstrategy) : null }), error: null };
       render();
     } },
     h("h2", { text: t("phone.propose") }),
-    h("label", {}, t("phone.what_will_you_do"), field("ptext", { tag: "textarea", required: true, maxlength: 500, rows: 3 })),
+    h("label", {}, t("phone.what_will_you_do"), field("ptext", { tag: "textarea", required: true, maxlength: 500, rows: 3, dir: "auto" })),
     h("label", {}, t("field.due"), field("pdue", { type: "date", required: true, min: todayIso() })),
     s.strategies.length ? h("label", {}, t("field.strategy"),
       (() => { const sel = field("pstrategy", { tag: "select" });
         sel.append(h("option", { value: "", text: "—" }), ...s.strategies.map((x) => h("option", { value: String(x.id), text: x.title })));
         if (drafts.pstrategy) sel.value = drafts.pstrategy; return sel; })()) : null,
-    h("button", { type: "submit", class: "primary big", text: t("phone.send_proposal") }));
+    proposal.error ? h("p", { class: "error", role: "alert", text: proposal.error }) : null,
+    sending ? h("p", { class: "pending", role: "status", text: t("live.sending") }) : null,
+    h("button", { type: "submit", class: "primary big", text: t("phone.send_proposal"), disabled: Boolean(sending) }));
+}
+
+// What the facilitator did to this phone's own commitments stays on screen until read.
+let told = [];
+
+function toldCards() {
+  if (!told.length) return null;
+  return h("section", { class: "card told", role: "alert" }, told.map((x, i) => h("div", { class: "stack" },
+    h("p", {}, t(x.key), " ", h("strong", {}, bdi(x.text))),
+    x.reason ? h("p", {}, t("phone.reason_given"), ": ", bdi(x.reason)) : null,
+    h("button", { type: "button", onclick: () => { told = told.filter((_, j) => j !== i); render(); }, text: t("phone.got_it") }))));
 }
 
 function myCommitments(s) {
   const list = s.commitments.filter(mine);
-  const queued = room.pending("propose");
+  // The proposal still in the form is shown there; others queued (after a reload) show here.
+  const queued = room.pending("propose").filter((c) => c.id !== proposal.id);
   if (!list.length && !queued.length) return null;
   return h("section", { class: "card" }, h("h2", { text: t("phone.my_commitments") }),
     h("ul", { class: "list" },
@@ -200,6 +273,7 @@ function body(s) {
       return [proposeForm(s), myCommitments(s)];
     case "closed":
       return [h("section", { class: "card" }, h("h2", { text: t("phone.thanks") }), h("p", { text: t("phone.closed") })),
+        afterTheClose(s),
         myCommitments(s),
         reopened.length ? h("section", { class: "card" }, h("h2", { text: t("phone.my_reopened") }),
           h("ul", { class: "list" }, reopened.map((c) => h("li", {}, bdi(c.text), " — ",
@@ -209,6 +283,27 @@ function body(s) {
   }
 }
 
+// The phone's token goes in a posted form, never in an address: a person may share a link, and
+// the token speaks for them.
+function withToken(action, label, cls) {
+  const token = saved()?.token;
+  if (!token) return null;
+  return h("form", { method: "post", action, class: "inline" },
+    h("input", { type: "hidden", name: "token", value: token }),
+    h("button", { type: "submit", class: cls, text: label }));
+}
+
+// After the close: the meeting's record, my open commitments for my calendar, and when the group
+// meets next, once the facilitator has set it.
+function afterTheClose(s) {
+  const next = s.next?.meeting;
+  return h("section", { class: "card" },
+    h("div", { class: "actions" },
+      withToken(`/m/${B.meeting_id}/summary?lang=${B.lang}`, t("phone.record"), "primary"),
+      withToken("/p/commitments.ics", t("phone.calendar"), "")),
+    next ? h("p", {}, t("phone.next_meeting"), " ", h("strong", {}, bdi(next.title)), " · ", meetingWhen(next, B.lang)) : null);
+}
+
 function render() {
   if (!room?.state || !room.me) return;
   const focused = document.activeElement?.dataset?.key;
@@ -216,6 +311,7 @@ function render() {
   fill(app, ...header(s),
     lastError ? h("p", { class: "error", role: "alert", text: lastError }) : null,
     notice ? h("p", { class: "notice", role: "status", text: notice }) : null,
+    toldCards(),
     ...body(s));
   notice = null;
   if (focused) app.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
