@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from facilitator.db import Database
-from facilitator.http import api, auth, backbone, openapi, pages
+from facilitator.http import api, auth, backbone, openapi, pages, phone_record
 from facilitator.http.common import AppState, app_state
 from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
 from facilitator.http.socket import ServerHooks, live_socket
@@ -73,18 +73,20 @@ ROUTES = [
     Route("/m/{meeting_id:id}/agenda", pages.agenda_change, methods=["POST"]),
     Route("/m/{meeting_id:id}/agenda/{item_id:id}", pages.agenda_change, methods=["POST"]),
     Route("/m/{meeting_id:id}/agenda/{item_id:id}/remove", pages.agenda_change, methods=["POST"]),
+    Route("/m/{meeting_id:id}/agenda/{item_id:id}/move", pages.agenda_move, methods=["POST"]),
     Route("/m/{meeting_id:id}/console", pages.console),
     Route("/m/{meeting_id:id}/projector", pages.projector),
     Route("/join", pages.join_page, methods=["GET", "POST"]),
     Route("/j/{code:str}", pages.phone),
     Route("/p/{meeting_id:id}", pages.phone_by_id),
+    Route("/p/commitments.ics", phone_record.my_commitments_ics, methods=["POST"]),
     Route("/api/join", api.join, methods=["POST"]),
     Route("/api/live/stats", api.live_stats),
     Route("/api/m/{meeting_id:id}/snapshot", api.snapshot),
     Route("/api/m/{meeting_id:id}/events", api.events),
     Route("/api/m/{meeting_id:id}/commands", api.command, methods=["POST"]),
     Route("/m/{meeting_id:id}/agenda", backbone.agenda_print, methods=["GET"]),
-    Route("/m/{meeting_id:id}/summary", backbone.summary_print),
+    Route("/m/{meeting_id:id}/summary", backbone.summary_print, methods=["GET", "POST"]),
     Route("/backbone", backbone.carryover_page),
     Route("/backbone/commitments/{commitment_id:id}", backbone.history_page),
     Route("/backbone/accountability", backbone.accountability_page),

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from enum import Enum, StrEnum
 
-from facilitator.errors import DomainError, Forbidden, GateRefused, Invalid, Refused
+from facilitator.errors import DomainError, Forbidden, GateRefused, Invalid, NotFound, Refused
 
 
 class Stage(StrEnum):
@@ -54,11 +54,13 @@ class Action(StrEnum):
     RECORD_OPENER_ACTION = "record_opener_action"
     RECORD_DECISION = "record_decision"
     FOCUS_ITEM = "focus_item"
+    TIME_ITEM = "time_item"
     REVIEW_COMMITMENT = "review_commitment"
     PROPOSE_COMMITMENT = "propose_commitment"
     ADD_COMMITMENT = "add_commitment"
     CONFIRM_COMMITMENT = "confirm_commitment"
     EDIT_COMMITMENT = "edit_commitment"
+    SCHEDULE_NEXT = "schedule_next"
     WITHDRAW_COMMITMENT = "withdraw_commitment"
 
 
@@ -78,12 +80,14 @@ PERMISSIONS: Mapping[Action, Mapping[Role, Scope]] = {
     Action.RECORD_OPENER_ACTION: _STAFF,
     Action.RECORD_DECISION: _STAFF,
     Action.FOCUS_ITEM: _STAFF,
+    Action.TIME_ITEM: _STAFF,
     Action.REVIEW_COMMITMENT: {**_STAFF, Role.PARTICIPANT: Scope.OWN},
     Action.PROPOSE_COMMITMENT: {Role.PARTICIPANT: Scope.OWN},
     Action.ADD_COMMITMENT: _STAFF,
     Action.CONFIRM_COMMITMENT: _STAFF,
     Action.EDIT_COMMITMENT: {**_STAFF, Role.PARTICIPANT: Scope.OWN},
     Action.WITHDRAW_COMMITMENT: _STAFF,
+    Action.SCHEDULE_NEXT: _STAFF,
 }
 
 _LIVE = frozenset({Stage.REVIEW, Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS})
@@ -104,12 +108,15 @@ STAGE_WINDOWS: Mapping[Action, frozenset[Stage]] = {
     Action.RECORD_OPENER_ACTION: frozenset({Stage.OPENER}),
     Action.RECORD_DECISION: frozenset({Stage.AGENDA}),
     Action.FOCUS_ITEM: frozenset({Stage.AGENDA}),
+    Action.TIME_ITEM: frozenset({Stage.AGENDA}),
     Action.REVIEW_COMMITMENT: _LIVE,
     Action.PROPOSE_COMMITMENT: _MAKING,
     Action.ADD_COMMITMENT: _MAKING,
     Action.CONFIRM_COMMITMENT: _MAKING,
     Action.EDIT_COMMITMENT: _MAKING,
     Action.WITHDRAW_COMMITMENT: _MAKING,
+    # The next meeting is planned from the record of this one, once it is closed.
+    Action.SCHEDULE_NEXT: frozenset({Stage.CLOSED}),
 }
 
 
@@ -159,6 +166,62 @@ def check_cancel(made: int) -> None:
 def reopens_commitments(current: Stage, target: Stage) -> bool:
     """Starting the meeting (leaving the lobby for review) reopens the group's carried commitments."""
     return current is Stage.LOBBY and target is Stage.REVIEW
+
+
+# --- the agenda and its timer ------------------------------------------------------------------
+
+
+def check_pause(on_screen: int | None, item_id: int, running: bool) -> None:
+    """Pause only the item on screen, and only while its timer runs."""
+    if on_screen != item_id:
+        raise Refused("agenda.not_on_screen")
+    if not running:
+        raise Refused("agenda.not_running")
+
+
+def check_resume(on_screen: int | None, item_id: int, running: bool) -> None:
+    """Resume only the item on screen, and only while it is paused."""
+    if on_screen != item_id:
+        raise Refused("agenda.not_on_screen")
+    if running:
+        raise Refused("agenda.already_running")
+
+
+def seconds_run(started: datetime, now: datetime) -> int:
+    """Whole seconds a timer ran since ``started`` (never negative, should the clock step back)."""
+    return max(0, int((now - started).total_seconds()))
+
+
+def reorder(order: Sequence[int], item_id: int, position: int) -> list[int]:
+    """The agenda's item ids after moving ``item_id`` to ``position`` (1 is the first)."""
+    if item_id not in order:
+        raise NotFound("agenda.item_not_found")
+    if not 1 <= position <= len(order):
+        raise Invalid("agenda.bad_position", last=len(order))
+    if order.index(item_id) == position - 1:
+        raise Refused("agenda.already_there", position=position)
+    rest = [i for i in order if i != item_id]
+    rest.insert(position - 1, item_id)
+    return rest
+
+
+def suggest_next_day(day: date, previous: date | None, today: date) -> date:
+    """The group's next meeting: the same weekday, as many weeks on as the gap between its last
+    two meetings (one to eight; two when there is no earlier one), and never before tomorrow."""
+    weeks = 2
+    if previous is not None and previous < day:
+        weeks = min(8, max(1, round((day - previous).days / 7)))
+    step = timedelta(weeks=weeks)
+    suggested = day + step
+    while suggested <= today:
+        suggested += step
+    return suggested
+
+
+def check_next_day(day: date, today: date) -> None:
+    """A meeting is scheduled for today or later."""
+    if day < today:
+        raise Invalid("meeting.date_in_past")
 
 
 # --- commitments -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import date, time
 
 from facilitator.errors import Invalid
 
@@ -58,6 +58,22 @@ def parse_date(value: object, field: str) -> date:
         except ValueError:
             pass
     raise Invalid("input.bad_date", field=field)
+
+
+_TIME = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])(:[0-5][0-9])?")
+
+
+def optional_time(value: object, field: str) -> time | None:
+    """A time of day as a time field sends it (``HH:MM``, seconds dropped); blank is absent."""
+    if value is None or isinstance(value, time):
+        return None if value is None else value.replace(second=0, microsecond=0)
+    if isinstance(value, str):
+        if not value.strip():
+            return None
+        found = _TIME.fullmatch(value.strip())
+        if found:
+            return time(int(found[1]), int(found[2]))
+    raise Invalid("input.bad_time", field=field)
 
 
 MAX_ID = 2**63 - 1  # what every engine stores in a BIGINT

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from facilitator import flow
-from facilitator.errors import Forbidden, GateRefused, Invalid, Refused
+from facilitator.errors import Forbidden, GateRefused, Invalid, NotFound, Refused
 from facilitator.flow import Action, CloseFacts, MadeCommitment, Outcome, Role, Stage
 
 L, R, O, A, C, X = (
@@ -86,11 +86,14 @@ EXPECTED_ROLES = {
     Action.RECORD_OPENER_ACTION: (ANY, ANY, None, None),
     Action.RECORD_DECISION: (ANY, ANY, None, None),
     Action.FOCUS_ITEM: (ANY, ANY, None, None),
+    Action.TIME_ITEM: (ANY, ANY, None, None),
+    Action.SCHEDULE_NEXT: (ANY, ANY, None, None),
     Action.REVIEW_COMMITMENT: (ANY, ANY, OWN, None),
     Action.PROPOSE_COMMITMENT: (None, None, OWN, None),
     Action.ADD_COMMITMENT: (ANY, ANY, None, None),
     Action.CONFIRM_COMMITMENT: (ANY, ANY, None, None),
     Action.EDIT_COMMITMENT: (ANY, ANY, OWN, None),
+    Action.WITHDRAW_COMMITMENT: (ANY, ANY, None, None),
 }
 
 
@@ -129,6 +132,8 @@ EXPECTED_WINDOWS = {
     Action.RECORD_OPENER_ACTION: {O},
     Action.RECORD_DECISION: {A},
     Action.FOCUS_ITEM: {A},
+    Action.TIME_ITEM: {A},
+    Action.SCHEDULE_NEXT: {X},
     Action.CLOSE: {C},
     Action.JOIN: {L, R, O, A, C},
     Action.REVIEW_COMMITMENT: {R, O, A, C},
@@ -136,6 +141,7 @@ EXPECTED_WINDOWS = {
     Action.ADD_COMMITMENT: {A, C},
     Action.CONFIRM_COMMITMENT: {A, C},
     Action.EDIT_COMMITMENT: {A, C},
+    Action.WITHDRAW_COMMITMENT: {A, C},
     Action.EDIT_AGENDA: {L, R, O, A},
     Action.MOVE: {L, R, O, A, C},
 }
@@ -302,3 +308,83 @@ def test_cancel_only_without_commitments() -> None:
     with pytest.raises(Refused) as refused:
         flow.check_cancel(2)
     assert refused.value.key == "cancel.has_commitments"
+
+
+# --- the agenda and its timer ------------------------------------------------------------------
+
+
+def test_only_the_item_on_screen_pauses_and_only_while_it_runs() -> None:
+    flow.check_pause(7, 7, running=True)
+    with pytest.raises(Refused) as paused:
+        flow.check_pause(7, 7, running=False)
+    assert paused.value.key == "agenda.not_running"
+    for on_screen in (None, 8):
+        with pytest.raises(Refused) as elsewhere:
+            flow.check_pause(on_screen, 7, running=True)
+        assert elsewhere.value.key == "agenda.not_on_screen"
+
+
+def test_only_a_paused_item_on_screen_resumes() -> None:
+    flow.check_resume(7, 7, running=False)
+    with pytest.raises(Refused) as running:
+        flow.check_resume(7, 7, running=True)
+    assert running.value.key == "agenda.already_running"
+    with pytest.raises(Refused) as elsewhere:
+        flow.check_resume(None, 7, running=False)
+    assert elsewhere.value.key == "agenda.not_on_screen"
+
+
+def test_seconds_run_are_whole_and_never_negative() -> None:
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    assert flow.seconds_run(start, start + timedelta(minutes=2, seconds=5, milliseconds=900)) == 125
+    assert flow.seconds_run(start, start - timedelta(seconds=3)) == 0
+
+
+@pytest.mark.parametrize(
+    ("item", "position", "expected"),
+    [
+        (30, 1, [30, 10, 20, 40]),
+        (10, 4, [20, 30, 40, 10]),
+        (20, 3, [10, 30, 20, 40]),
+        (40, 3, [10, 20, 40, 30]),
+    ],
+)
+def test_reorder_moves_one_item_and_closes_up(
+    item: int, position: int, expected: list[int]
+) -> None:
+    assert flow.reorder([10, 20, 30, 40], item, position) == expected
+
+
+def test_reorder_refuses_what_makes_no_sense() -> None:
+    with pytest.raises(Invalid) as beyond:
+        flow.reorder([10, 20], 10, 3)
+    assert (beyond.value.key, beyond.value.params) == ("agenda.bad_position", {"last": 2})
+    with pytest.raises(Invalid):
+        flow.reorder([10, 20], 10, 0)
+    with pytest.raises(NotFound):
+        flow.reorder([10, 20], 99, 1)
+    with pytest.raises(Refused) as same:
+        flow.reorder([10, 20], 20, 2)
+    assert same.value.key == "agenda.already_there"
+
+
+def test_the_next_meeting_keeps_the_weekday_and_the_groups_rhythm() -> None:
+    monday = date(2026, 3, 2)
+    # No earlier meeting: two weeks on.
+    assert flow.suggest_next_day(monday, None, monday) == date(2026, 3, 16)
+    # Every three weeks, or monthly (rounded to four weeks), stays on a Monday.
+    assert flow.suggest_next_day(monday, monday - timedelta(weeks=3), monday) == date(2026, 3, 23)
+    monthly = flow.suggest_next_day(monday, date(2026, 2, 2), monday)
+    assert (monthly, monthly.weekday()) == (date(2026, 3, 30), 0)
+    # Far apart, or the same week: at most eight weeks, at least one.
+    assert flow.suggest_next_day(monday, date(2025, 1, 6), monday) == monday + timedelta(weeks=8)
+    assert flow.suggest_next_day(monday, monday - timedelta(days=2), monday) == date(2026, 3, 9)
+    # Closed long after its day: the first such day that is still ahead.
+    assert flow.suggest_next_day(monday, None, date(2026, 3, 20)) == date(2026, 3, 30)
+
+
+def test_a_meeting_is_never_scheduled_in_the_past() -> None:
+    flow.check_next_day(DAY, DAY)
+    with pytest.raises(Invalid) as past:
+        flow.check_next_day(DAY - timedelta(days=1), DAY)
+    assert past.value.key == "meeting.date_in_past"

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from facilitator import exports, i18n
 from facilitator.db.models import Network
 from facilitator.errors import DomainError, Invalid, NotFound
+from facilitator.http import phone_record
 from facilitator.http.auth import form_or_none, login_redirect
 from facilitator.http.common import app_state, current_staff, json_error, language, render
 from facilitator.http.pages import meeting_viewer
@@ -333,10 +334,19 @@ async def agenda_print(request: Request) -> Response:
 
 
 async def summary_print(request: Request) -> Response:
-    found = await _printable(request)
-    if isinstance(found, Response):
-        return found
-    lang, meeting_id, staff = found
+    """The meeting's record: for staff and view-link holders, and (posted with its token, once
+    the meeting is closed) for the phone of anyone who attended."""
+    if request.method == "POST":
+        reader = await phone_record.record_reader(request)
+        if reader is None:
+            lang = language(request, await default_language(app_state(request).db))
+            return render(request, "not_found.html", lang, 404)
+        (lang, meeting_id), staff = reader, None
+    else:
+        found = await _printable(request)
+        if isinstance(found, Response):
+            return found
+        lang, meeting_id, staff = found
     db = app_state(request).db
     snap = await state.snapshot(db, meeting_id)
     by_org: dict[str, list[str]] = {}
@@ -346,10 +356,13 @@ async def summary_print(request: Request) -> Response:
         if person["sector"]:
             sectors[person["sector"]] = sectors.get(person["sector"], 0) + 1
     share = await overview.meeting_access(db, meeting_id)
-    return render(
+    page = render(
         request, "paper/summary.html", lang, staff=staff, snap=snap, by_org=by_org, sectors=sectors,
         share_link=f"/m/{meeting_id}/summary?view={share[1]}" if share and share[1] and staff else None,
     )  # fmt: skip
+    if request.method == "POST":
+        page.headers["cache-control"] = "no-store"  # opened with a person's token
+    return page
 
 
 # --- JSON behind the pages ----------------------------------------------------------------------

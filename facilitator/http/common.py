@@ -102,14 +102,14 @@ def render(
     return response
 
 
-def remember(response: Response, request: Request, token: str, lang: str) -> None:
-    secure = request.url.scheme == "https"
-    if request.cookies.get(CSRF_COOKIE) != token:
 def language_link(request: Request, lang: str) -> str:
     """This page in ``lang``: every other query parameter (a filter, a view link) is kept."""
     return f"?{request.url.include_query_params(lang=lang).query}"
 
 
+def remember(response: Response, request: Request, token: str, lang: str) -> None:
+    secure = request.url.scheme == "https"
+    if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure)
     if request.query_params.get("lang") in i18n.LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure)

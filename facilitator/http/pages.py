@@ -81,6 +81,8 @@ async def new_meeting(request: Request) -> Response:
             _int(fields.get("group_id")) or 0,
             fields.get("title", ""),
             fields.get("scheduled_on", ""),
+            starts_at=fields.get("starts_at"),
+            place=fields.get("place"),
             client_msg_id=fields.get("client_msg_id") or None,
         )
     except DomainError as error:
@@ -123,6 +125,7 @@ def _item_from(fields: dict[str, str]) -> AgendaItemInput:
         minutes if minutes is not None else -1,
         fields.get("kind", "discussion"),
         _int(fields.get("strategy_id")),
+        fields.get("presenter"),
     )
 
 
@@ -169,8 +172,28 @@ async def agenda_change(request: Request) -> Response:
     return redirect(back)
 
 
+async def agenda_move(request: Request) -> Response:
+    """Move an agenda item to another place in the order, from the preparation page."""
+    found = await _meeting_form(request)
+    if isinstance(found, Response):
+        return found
+    staff, meeting_id, fields, back = found
+    st = app_state(request)
+    item_id: int = request.path_params["item_id"]
+    position = _int(fields.get("position"))
+    try:
+        await st.live.commit_and_tell(
+            meetings.move_agenda_item(
+                st.db, meeting_id, staff.actor, item_id, position if position is not None else 0
+            )
+        )
+    except DomainError as error:
+        return redirect(f"{back}?error={error.key}#item-{item_id}")
+    return redirect(f"{back}#item-{item_id}")
+
+
 async def meeting_change(request: Request) -> Response:
-    """Rename or reschedule a meeting from its preparation page."""
+    """Rename, reschedule or move a meeting from its preparation page."""
     found = await _meeting_form(request)
     if isinstance(found, Response):
         return found
@@ -184,6 +207,8 @@ async def meeting_change(request: Request) -> Response:
                 staff.actor,
                 fields.get("title", ""),
                 fields.get("scheduled_on", ""),
+                starts_at=fields.get("starts_at"),
+                place=fields.get("place"),
             )
         )
     except DomainError as error:

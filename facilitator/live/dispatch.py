@@ -10,7 +10,7 @@ from typing import Any
 
 from facilitator.db import Database
 from facilitator.live.messages import ClientMessage
-from facilitator.services import commitments, meetings, opener
+from facilitator.services import commitments, meetings, opener, schedule
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
 from facilitator.services.meetings import AgendaItemInput
@@ -20,8 +20,9 @@ Handler = Callable[[Database, int, Actor, dict[str, Any], str | None], Awaitable
 
 def _item(d: dict[str, Any]) -> AgendaItemInput:
     return AgendaItemInput(
-        d["title"], d["minutes"], d.get("kind") or "discussion", d.get("strategy_id")
-    )
+        d["title"], d["minutes"], d.get("kind") or "discussion", d.get("strategy_id"),
+        d.get("presenter"),
+    )  # fmt: skip
 
 
 HANDLERS: dict[str, Handler] = {
@@ -36,6 +37,8 @@ HANDLERS: dict[str, Handler] = {
         db, m, a, d["blocker_id"], d.get("text"), client_msg_id=i
     ),
     "focus_item": lambda db, m, a, d, i: meetings.focus_item(db, m, a, d.get("item_id"), client_msg_id=i),
+    "pause_item": lambda db, m, a, d, i: meetings.pause_item(db, m, a, d["item_id"], client_msg_id=i),
+    "resume_item": lambda db, m, a, d, i: meetings.resume_item(db, m, a, d["item_id"], client_msg_id=i),
     "record_decision": lambda db, m, a, d, i: meetings.record_decision(
         db, m, a, d["item_id"], d.get("text"), client_msg_id=i
     ),
@@ -47,6 +50,13 @@ HANDLERS: dict[str, Handler] = {
     ),
     "remove_agenda_item": lambda db, m, a, d, i: meetings.remove_agenda_item(
         db, m, a, d["item_id"], client_msg_id=i
+    ),
+    "move_agenda_item": lambda db, m, a, d, i: meetings.move_agenda_item(
+        db, m, a, d["item_id"], d["position"], client_msg_id=i
+    ),
+    "schedule_next": lambda db, m, a, d, i: schedule.schedule_next(
+        db, m, a, d["title"], d["scheduled_on"], starts_at=d.get("starts_at"), place=d.get("place"),
+        copy_agenda=d.get("copy_agenda") is True, client_msg_id=i,
     ),
     "review": lambda db, m, a, d, i: commitments.review(
         db, m, a, d["commitment_id"], d["outcome"], new_due=d.get("new_due"), reason=d.get("reason"),

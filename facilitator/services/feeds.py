@@ -7,21 +7,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
 from facilitator.db.models import (
     CalendarFeed,
     Commitment,
     Group,
-    Organization,
     Network,
+    Organization,
     Person,
 )
 from facilitator.errors import Forbidden, Invalid, NotFound
 from facilitator.flow import CommitmentStatus, Role
-from facilitator.services.access import StaffIdentity, digest, new_token
 from facilitator.localtime import local_day
+from facilitator.services.access import StaffIdentity, digest, new_token
 from facilitator.validate import positive_id
 
 KINDS = ("person", "group")
@@ -106,8 +107,8 @@ async def list_feeds(db: Database, staff: StaffIdentity) -> list[dict[str, Any]]
             g.id: g.name
             for g in await session.scalars(select(Group).where(Group.network_id == network_id))
         }
-    return [
         timezone = (await session.get_one(Network, network_id)).timezone
+    return [
         {
             "id": f.id,
             "kind": f.kind,
@@ -129,24 +130,42 @@ async def feed_events(db: Database, token: str) -> tuple[str, list[FeedEvent]] |
         )
         if feed is None or feed.revoked_at is not None:
             return None
-        query = (
+        if feed.kind == "person":
+            which = Commitment.owner_person_id == feed.target_id
+            name = await session.scalar(select(Person.name).where(Person.id == feed.target_id))
+        else:
+            which = Commitment.group_id == feed.target_id
+            name = await session.scalar(select(Group.name).where(Group.id == feed.target_id))
+        return name or "", await _open_commitments(session, feed.network_id, which)
+
+
+async def person_events(db: Database, person_id: int) -> tuple[str, list[FeedEvent]]:
+    """A person's own open commitments in every group of their network (a phone's download,
+    authorised by the phone's token before this is called)."""
+    async with db.read() as session:
+        person = await session.get_one(Person, person_id)
+        which = Commitment.owner_person_id == person.id
+        return person.name, await _open_commitments(session, person.network_id, which)
+
+
+async def _open_commitments(
+    session: AsyncSession, network_id: int, which: ColumnElement[bool]
+) -> list[FeedEvent]:
+    rows = (
+        await session.execute(
             select(Commitment, Person, Organization, Group)
             .join(Person, Person.id == Commitment.owner_person_id)
             .outerjoin(Organization, Organization.id == Person.organization_id)
             .join(Group, Group.id == Commitment.group_id)
             .where(
                 Commitment.status == CommitmentStatus.OPEN.value,
-                Group.network_id == feed.network_id,
+                Group.network_id == network_id,
+                which,
             )
+            .order_by(Commitment.due_on, Commitment.id)
         )
-        if feed.kind == "person":
-            query = query.where(Commitment.owner_person_id == feed.target_id)
-            name = await session.scalar(select(Person.name).where(Person.id == feed.target_id))
-        else:
-            query = query.where(Commitment.group_id == feed.target_id)
-            name = await session.scalar(select(Group.name).where(Group.id == feed.target_id))
-        rows = (await session.execute(query.order_by(Commitment.due_on, Commitment.id))).all()
-    return name or "", [
+    ).all()
+    return [
         FeedEvent(c.id, c.due_on, c.text, p.name, o.name if o else None, g.name)
         for c, p, o, g in rows
     ]

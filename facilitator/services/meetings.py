@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -43,11 +43,12 @@ from facilitator.services.commands import (
     network_of_group,
     run,
 )
-from facilitator.services.views import agenda_item_view, meeting_view, person_view
+from facilitator.services.views import agenda_item_view, clock_time, meeting_view, person_view
 from facilitator.validate import (
     bounded_int,
     clean_text,
     optional_text,
+    optional_time,
     parse_date,
     positive_id,
 )
@@ -63,6 +64,7 @@ class AgendaItemInput:
     minutes: int
     kind: str = "discussion"
     strategy_id: int | None = None
+    presenter: str | None = None
 
 
 def _check_item(item: AgendaItemInput) -> AgendaItemInput:
@@ -73,7 +75,15 @@ def _check_item(item: AgendaItemInput) -> AgendaItemInput:
         minutes=bounded_int(item.minutes, "minutes", 0, MAX_ITEM_MINUTES),
         kind=item.kind,
         strategy_id=None if item.strategy_id is None else positive_id(item.strategy_id, "strategy"),
+        presenter=_one_line(item.presenter, "presenter", "name"),
     )
+
+
+def _one_line(value: object, field: str, kind: str) -> str | None:
+    """Optional short text (a presenter, a place): blank is absent."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return clean_text(value, field, kind=kind)
 
 
 async def _check_strategy(session: AsyncSession, network_id: int, strategy_id: int | None) -> None:
@@ -100,13 +110,14 @@ async def create_meeting(
     scheduled_on: date | str,
     agenda: Sequence[AgendaItemInput] = (),
     *,
+    starts_at: time | str | None = None,
+    place: str | None = None,
     client_msg_id: str | None = None,
 ) -> Result:
     """A new meeting in the lobby with a fresh join code and its agenda."""
     msg_id = check_msg_id(client_msg_id)
     flow.authorize(actor.role, Action.CREATE_MEETING)
-    title = clean_text(title, "title", kind="title")
-    day = parse_date(scheduled_on, "scheduled_on")
+    plan = MeetingPlan.checked(title, scheduled_on, starts_at, place)
     if len(agenda) > MAX_AGENDA_ITEMS:
         raise Invalid("agenda.too_many", limit=MAX_AGENDA_ITEMS)
     items = [_check_item(item) for item in agenda]
@@ -121,46 +132,82 @@ async def create_meeting(
             if existing is not None:
                 return await _creation_replay(session, existing, actor)
         now = db.now()
-        if day < local_today(network, now):
-            raise Invalid("meeting.date_in_past")
+        flow.check_next_day(plan.day, local_today(network, now))
         for item in items:
             await _check_strategy(session, network.id, item.strategy_id)
-        meeting = Meeting(
-            group_id=group.id,
-            title=title,
-            scheduled_on=day,
-            join_code=await _unused_code(session),
-            stage=Stage.LOBBY.value,
-            last_seq=0,
-            created_at=now,
-            create_msg_id=msg_id,
-            view_token=secrets.token_urlsafe(24),
-        )
-        session.add(meeting)
-        await session.flush()
-        rows = [
-            AgendaItem(
-                meeting_id=meeting.id,
-                position=position,
-                title=item.title,
-                minutes=item.minutes,
-                kind=item.kind,
-                strategy_id=item.strategy_id,
-            )
-            for position, item in enumerate(items, start=1)
-        ]
-        session.add_all(rows)
-        await session.flush()
-        payload = {"meeting": meeting_view(meeting), "agenda": [agenda_item_view(r) for r in rows]}
-        event = await append_event(
-            session,
-            meeting,
-            Change("meeting_created", payload, actor.key),
-            Action.CREATE_MEETING,
-            now,
-            msg_id,
-        )
+        _meeting, event = await open_meeting(session, group.id, plan, items, actor, now, msg_id)
         return Result(event)
+
+
+@dataclass(frozen=True)
+class MeetingPlan:
+    """When and where a meeting happens, and what it is called: checked at the edge."""
+
+    title: str
+    day: date
+    starts_at: time | None
+    place: str | None
+
+    @classmethod
+    def checked(cls, title: object, day: object, starts_at: object, place: object) -> MeetingPlan:
+        return cls(
+            clean_text(title, "title", kind="title"),
+            parse_date(day, "scheduled_on"),
+            optional_time(starts_at, "starts_at"),
+            _one_line(place, "place", "title"),
+        )
+
+
+async def open_meeting(
+    session: AsyncSession,
+    group_id: int,
+    plan: MeetingPlan,
+    items: Sequence[AgendaItemInput],
+    actor: Actor,
+    now: datetime,
+    msg_id: str | None = None,
+) -> tuple[Meeting, Event]:
+    """Write a new meeting in the lobby, its agenda and its first event, in the caller's
+    transaction (the checks are the caller's)."""
+    meeting = Meeting(
+        group_id=group_id,
+        title=plan.title,
+        scheduled_on=plan.day,
+        starts_at=plan.starts_at,
+        place=plan.place,
+        join_code=await _unused_code(session),
+        stage=Stage.LOBBY.value,
+        last_seq=0,
+        created_at=now,
+        create_msg_id=msg_id,
+        view_token=secrets.token_urlsafe(24),
+    )
+    session.add(meeting)
+    await session.flush()
+    rows = [
+        AgendaItem(
+            meeting_id=meeting.id,
+            position=position,
+            title=item.title,
+            minutes=item.minutes,
+            kind=item.kind,
+            strategy_id=item.strategy_id,
+            presenter=item.presenter,
+        )
+        for position, item in enumerate(items, start=1)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    payload = {"meeting": meeting_view(meeting), "agenda": [agenda_item_view(r) for r in rows]}
+    event = await append_event(
+        session,
+        meeting,
+        Change("meeting_created", payload, actor.key),
+        Action.CREATE_MEETING,
+        now,
+        msg_id,
+    )
+    return meeting, event
 
 
 async def _creation_replay(session: AsyncSession, meeting: Meeting, actor: Actor) -> Result:
@@ -179,19 +226,31 @@ async def update_meeting(
     title: str,
     scheduled_on: date | str,
     *,
+    starts_at: time | str | None,
+    place: str | None,
     client_msg_id: str | None = None,
 ) -> Result:
-    """Rename or reschedule a meeting that has not started (a started one keeps its day)."""
-    clean = clean_text(title, "title", kind="title")
-    day = parse_date(scheduled_on, "scheduled_on")
+    """Rename, reschedule or move a meeting (a started one keeps its day); an empty time or
+    place clears it."""
+    plan = MeetingPlan.checked(title, scheduled_on, starts_at, place)
 
     async def body(ctx: Context) -> Change:
+        day = plan.day
         if ctx.meeting.started_at is not None and day != ctx.meeting.scheduled_on:
             raise Refused("meeting.started_keeps_day")
-        if day != ctx.meeting.scheduled_on and day < ctx.today:
-            raise Invalid("meeting.date_in_past")
-        ctx.meeting.title, ctx.meeting.scheduled_on = clean, day
-        return Change("meeting_updated", {"title": clean, "scheduled_on": day.isoformat()})
+        if day != ctx.meeting.scheduled_on:
+            flow.check_next_day(day, ctx.today)
+        ctx.meeting.title, ctx.meeting.scheduled_on = plan.title, day
+        ctx.meeting.starts_at, ctx.meeting.place = plan.starts_at, plan.place
+        return Change(
+            "meeting_updated",
+            {
+                "title": plan.title,
+                "scheduled_on": day.isoformat(),
+                "starts_at": clock_time(plan.starts_at),
+                "place": plan.place,
+            },
+        )
 
     return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
 
@@ -223,6 +282,7 @@ async def add_agenda_item(
             minutes=checked.minutes,
             kind=checked.kind,
             strategy_id=checked.strategy_id,
+            presenter=checked.presenter,
         )
         ctx.session.add(row)
         await ctx.session.flush()
@@ -254,6 +314,7 @@ async def update_agenda_item(
         await _check_strategy(ctx.session, ctx.network.id, checked.strategy_id)
         row.title, row.minutes = checked.title, checked.minutes
         row.kind, row.strategy_id = checked.kind, checked.strategy_id
+        row.presenter = checked.presenter
         return Change("agenda_item_updated", {"item": agenda_item_view(row)})
 
     return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
@@ -286,12 +347,13 @@ async def focus_item(
     *,
     client_msg_id: str | None = None,
 ) -> Result:
-    """Put an agenda item on screen and start its timer (``None`` clears it)."""
+    """Put an agenda item on screen and run its timer from the time it already ran (``None``
+    clears the screen). The item that leaves keeps the time it ran."""
 
     async def body(ctx: Context) -> Change:
+        elapsed = await _stop_timer(ctx)
         if item_id is None:
             ctx.meeting.current_item_id = None
-            ctx.meeting.item_started_at = None
         else:
             row = await _agenda_item(ctx, item_id)
             ctx.meeting.current_item_id = row.id
@@ -302,10 +364,94 @@ async def focus_item(
             {
                 "item_id": ctx.meeting.current_item_id,
                 "started_at": started.isoformat() if started else None,
+                "elapsed": elapsed,
             },
         )
 
     return await run(db, meeting_id, actor, Action.FOCUS_ITEM, body, client_msg_id=client_msg_id)
+
+
+async def _stop_timer(ctx: Context) -> dict[str, int]:
+    """Fold the running item's current run into its kept time; returns ``{item id: seconds}``
+    for the item whose time changed (none when nothing ran)."""
+    started, current = ctx.meeting.item_started_at, ctx.meeting.current_item_id
+    ctx.meeting.item_started_at = None
+    if started is None or current is None:
+        return {}
+    row = await ctx.session.get(AgendaItem, current)
+    if row is None or row.meeting_id != ctx.meeting.id:
+        return {}
+    row.elapsed_seconds += flow.seconds_run(started, ctx.now)
+    return {str(row.id): row.elapsed_seconds}
+
+
+async def pause_item(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    item_id: int,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Stop the clock of the item on screen; it keeps the time it ran."""
+
+    async def body(ctx: Context) -> Change:
+        running = ctx.meeting.item_started_at is not None
+        flow.check_pause(ctx.meeting.current_item_id, item_id, running)
+        elapsed = await _stop_timer(ctx)
+        return Change("agenda_timer", {"item_id": item_id, "started_at": None, "elapsed": elapsed})
+
+    return await run(db, meeting_id, actor, Action.TIME_ITEM, body, client_msg_id=client_msg_id)
+
+
+async def resume_item(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    item_id: int,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Run the paused item's clock again, from the time it already ran."""
+
+    async def body(ctx: Context) -> Change:
+        running = ctx.meeting.item_started_at is not None
+        flow.check_resume(ctx.meeting.current_item_id, item_id, running)
+        ctx.meeting.item_started_at = ctx.now
+        return Change(
+            "agenda_timer", {"item_id": item_id, "started_at": ctx.now.isoformat(), "elapsed": {}}
+        )
+
+    return await run(db, meeting_id, actor, Action.TIME_ITEM, body, client_msg_id=client_msg_id)
+
+
+async def move_agenda_item(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    item_id: int,
+    position: int,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Move an agenda item to ``position`` (1 is the first); the others close up around it."""
+    target = bounded_int(position, "position", 1, MAX_AGENDA_ITEMS)
+
+    async def body(ctx: Context) -> Change:
+        rows = list(
+            await ctx.session.scalars(
+                select(AgendaItem)
+                .where(AgendaItem.meeting_id == ctx.meeting.id)
+                .order_by(AgendaItem.position, AgendaItem.id)
+            )
+        )
+        order = flow.reorder([r.id for r in rows], positive_id(item_id, "item"), target)
+        by_id = {r.id: r for r in rows}
+        for number, row_id in enumerate(order, start=1):
+            by_id[row_id].position = number
+        return Change("agenda_item_moved", {"item_id": item_id, "order": order})
+
+    return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
 
 
 async def record_decision(

@@ -145,6 +145,13 @@ async def meeting_access(
     return None if row is None else (int(row[0]), row[1], row[2])
 
 
+async def stage_of(db: Database, meeting_id: int) -> Stage | None:
+    """Where a meeting is in its flow (``None`` if there is no such meeting)."""
+    async with db.read() as session:
+        stage = await session.scalar(select(Meeting.stage).where(Meeting.id == meeting_id))
+    return None if stage is None else Stage(stage)
+
+
 async def open_meetings(db: Database, network_id: int) -> list[int]:
     """The network's meetings that are not closed (their screens may be live)."""
     async with db.read() as session:
@@ -181,10 +188,10 @@ async def attendance_rows(db: Database, groups: list[int]) -> list[tuple[Any, ..
             .select_from(Attendance)
             .join(Meeting, Meeting.id == Attendance.meeting_id)
             .join(Group, Group.id == Meeting.group_id)
+            .join(Network, Network.id == Group.network_id)
             .join(Person, Person.id == Attendance.person_id)
             .outerjoin(Organization, Organization.id == Person.organization_id)
             .where(Group.id.in_(groups))
             .order_by(Meeting.scheduled_on, Meeting.id, Person.name)
         )
         return [(g, m.title, meeting_day(m, n).isoformat(), p, o, s) for g, m, n, p, o, s in rows]
-            .join(Network, Network.id == Group.network_id)

@@ -28,8 +28,8 @@ from facilitator.db.models import (
 )
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus
-from facilitator.services import access
-from facilitator.services.commands import Event, meeting_day, network_of_group
+from facilitator.services import access, schedule
+from facilitator.services.commands import Event, local_today, meeting_day, network_of_group
 from facilitator.services.meetings import close_facts
 from facilitator.services.opener import respondents, tally
 from facilitator.services.views import (
@@ -142,6 +142,11 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
             ],
             "commitments": await commitment_views(session, list(made)),
             "gates": [{"key": g.key, "params": g.params} for g in gates],
+            "next": (
+                await schedule.next_of(session, meeting, network, local_today(network, db.now()))
+                if meeting.stage == flow.Stage.CLOSED.value
+                else None
+            ),
         }
 
 
