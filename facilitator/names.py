@@ -12,37 +12,46 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Format characters (category Cf): zero-width spaces and joiners, direction marks, embeddings,
-# isolates and the byte-order mark. They show nothing, so they must not tell two names apart.
+# Characters that show nothing: the format characters (zero-width spaces and joiners, direction
+# marks, embeddings, isolates, the byte-order mark), the soft hyphen, the combining grapheme
+# joiner and the variation selectors. They must not tell two names apart.
 _INVISIBLE = re.compile(
-    "[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
+    "[\u00ad\u034f\u061c\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufe00-\ufe0f\ufeff]"
 )
 # Every dash people use for one: hyphen-minus, Hebrew maqaf, the Unicode hyphens and dashes, minus.
-_DASHES = re.compile("[\u002d\u05be\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
-_DOUBLE_QUOTES = re.compile("[\u0022\u05f4\u201c-\u201f\u00ab\u00bb\u2033]|''|\u05f3\u05f3")
-_SINGLE_QUOTES = re.compile("[\u0027\u05f3\u2018-\u201b\u0060\u00b4\u2032]")
+_DASHES = re.compile("[\u002d\u05be\u2010-\u2015\u2212\u2e3a\u2e3b\ufe58\ufe63\uff0d]")
+# Geresh and its look-alikes (NFKC turns a double prime into two primes, caught here too).
+_SINGLE_QUOTES = re.compile(
+    "[\u0027\u0060\u00b4\u02b9\u02bb-\u02bd\u05f3\u2018-\u201b\u2032\u2035]"
+)
+# Gershayim and its look-alikes, and two single quotes typed for one (after the fold above).
+_DOUBLE_QUOTES = re.compile("[\u0022\u00ab\u00bb\u02ba\u05f4\u201c-\u201f\u2033]|''")
+# The Arabic tatweel only stretches a word.
+_TATWEEL = "\u0640"
 _AROUND_DASH = re.compile(r"\s*-\s*")
 _SPACE = re.compile(r"\s+")
 
 
 def strip_invisible(text: str) -> str:
-    """``text`` without the format characters that show nothing on screen."""
+    """``text`` without the characters that show nothing on screen."""
     return _INVISIBLE.sub("", text)
 
 
 def match_key(text: str) -> str:
     """The form of a name or organization that matching compares: spelling variants fold away.
 
-    NFKC (presentation forms, full-width letters), then no format characters, no niqqud or
+    No invisible characters, NFKC (presentation forms, full-width letters), no niqqud or
     cantillation (nor other combining accents), one kind of dash with no spaces around it, one
     kind of double and of single quote, single spaces, and no case.
     """
-    text = unicodedata.normalize("NFKC", strip_invisible(text))
+    # The acute accent goes first: NFKC would split it into a space and a combining mark.
+    text = unicodedata.normalize("NFKC", strip_invisible(text).replace("\u00b4", "'"))
     # Niqqud and cantillation are combining marks; decomposing first catches precomposed forms.
     text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
-    text = unicodedata.normalize("NFC", text)
-    text = _DOUBLE_QUOTES.sub('"', text)
+    text = unicodedata.normalize("NFC", text).replace(_TATWEEL, "")
     text = _SINGLE_QUOTES.sub("'", text)
+    text = _DOUBLE_QUOTES.sub('"', text)
     text = _DASHES.sub("-", text)
     text = _SPACE.sub(" ", text).strip()
     text = _AROUND_DASH.sub("-", text)
