@@ -46,8 +46,21 @@ def run_offline() -> None:
 
 def _run_sync(connection: Connection) -> None:
     _configure(connection=connection)
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode rebuilds a table by copying it and dropping the old one; with foreign keys
+        # enforced, dropping a table other rows point at fails as soon as there is any data.
+        # The pragma only takes effect outside a transaction: set it on the driver's connection
+        # before the migration's BEGIN, and check every reference before the commit instead.
+        cursor = connection.connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = OFF")
+        cursor.close()
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+            if broken is not None:
+                raise RuntimeError(f"a migration left a broken reference: {tuple(broken)}")
 
 
 async def run_online() -> None:
