@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from facilitator.db import Database
-from facilitator.http import api, auth, backbone, openapi, pages, phone_record
+from facilitator.http import api, auth, backbone, openapi, pages, phone_record, roster
 from facilitator.http.common import AppState, app_state
 from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
 from facilitator.http.socket import ServerHooks, live_socket
@@ -81,10 +81,12 @@ ROUTES = [
     Route("/p/{meeting_id:id}", pages.phone_by_id),
     Route("/p/commitments.ics", phone_record.my_commitments_ics, methods=["POST"]),
     Route("/api/join", api.join, methods=["POST"]),
+    Route("/api/join/{code:str}/suggest", roster.suggest),
     Route("/api/live/stats", api.live_stats),
     Route("/api/m/{meeting_id:id}/snapshot", api.snapshot),
     Route("/api/m/{meeting_id:id}/events", api.events),
     Route("/api/m/{meeting_id:id}/commands", api.command, methods=["POST"]),
+    Route("/api/m/{meeting_id:id}/names", roster.holders),
     Route("/m/{meeting_id:id}/agenda", backbone.agenda_print, methods=["GET"]),
     Route("/m/{meeting_id:id}/summary", backbone.summary_print, methods=["GET", "POST"]),
     Route("/backbone", backbone.carryover_page),
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             live=live,
             login_limiter=RateLimiter(limit=10, window=60),
             join_limiter=RateLimiter(limit=10, window=60),
+            suggest_limiter=RateLimiter(limit=600, window=60),
         )
         try:
             yield {"app": state}

@@ -62,6 +62,7 @@ class Action(StrEnum):
     EDIT_COMMITMENT = "edit_commitment"
     SCHEDULE_NEXT = "schedule_next"
     WITHDRAW_COMMITMENT = "withdraw_commitment"
+    RELEASE_NAME = "release_name"
 
 
 _STAFF: Mapping[Role, Scope] = {Role.FACILITATOR: Scope.ANY, Role.BACKBONE: Scope.ANY}
@@ -87,6 +88,8 @@ PERMISSIONS: Mapping[Action, Mapping[Role, Scope]] = {
     Action.CONFIRM_COMMITMENT: _STAFF,
     Action.EDIT_COMMITMENT: {**_STAFF, Role.PARTICIPANT: Scope.OWN},
     Action.WITHDRAW_COMMITMENT: _STAFF,
+    # Freeing a name from the phone that holds it: never a phone's own doing.
+    Action.RELEASE_NAME: _STAFF,
     Action.SCHEDULE_NEXT: _STAFF,
 }
 
@@ -115,6 +118,7 @@ STAGE_WINDOWS: Mapping[Action, frozenset[Stage]] = {
     Action.CONFIRM_COMMITMENT: _MAKING,
     Action.EDIT_COMMITMENT: _MAKING,
     Action.WITHDRAW_COMMITMENT: _MAKING,
+    Action.RELEASE_NAME: OPEN_STAGES,
     # The next meeting is planned from the record of this one, once it is closed.
     Action.SCHEDULE_NEXT: frozenset({Stage.CLOSED}),
 }

@@ -94,6 +94,7 @@ EXPECTED_ROLES = {
     Action.CONFIRM_COMMITMENT: (ANY, ANY, None, None),
     Action.EDIT_COMMITMENT: (ANY, ANY, OWN, None),
     Action.WITHDRAW_COMMITMENT: (ANY, ANY, None, None),
+    Action.RELEASE_NAME: (ANY, ANY, None, None),
 }
 
 
@@ -116,7 +117,13 @@ def test_role_table(action: Action, role: Role, own: bool) -> None:
 
 
 def test_a_phone_can_never_steer_the_meeting() -> None:
-    for action in (Action.MOVE, Action.CLOSE, Action.CONFIRM_COMMITMENT, Action.ADD_COMMITMENT):
+    for action in (
+        Action.MOVE,
+        Action.CLOSE,
+        Action.CONFIRM_COMMITMENT,
+        Action.ADD_COMMITMENT,
+        Action.RELEASE_NAME,
+    ):
         with pytest.raises(Forbidden):
             flow.authorize(P, action)
     with pytest.raises(Forbidden):
@@ -142,6 +149,7 @@ EXPECTED_WINDOWS = {
     Action.CONFIRM_COMMITMENT: {A, C},
     Action.EDIT_COMMITMENT: {A, C},
     Action.WITHDRAW_COMMITMENT: {A, C},
+    Action.RELEASE_NAME: {L, R, O, A, C},
     Action.EDIT_AGENDA: {L, R, O, A},
     Action.MOVE: {L, R, O, A, C},
 }

@@ -29,6 +29,9 @@ class AppState:
     live: Live
     login_limiter: RateLimiter
     join_limiter: RateLimiter
+    #: Lookups while a phone types its organization: a hall of phones behind one address types
+    #: a lot, a script listing the network's names types more.
+    suggest_limiter: RateLimiter
 
 
 def app_state(connection: HTTPConnection) -> AppState:

@@ -74,9 +74,11 @@ SPEC: dict[str, Any] = {
     },
     "paths": {
         "/api/join": {"post": _op("A phone joins a meeting by its code", "anyone with the code (rate-limited)", body="Join")},
+        "/api/join/{code}/suggest": {"get": _op("What a joining phone is offered as it types: up to 8 of the network's organizations whose spelling holds q, and the people of the chosen organization (names only)", "anyone with the code of an open meeting (rate-limited)", params=[{**_path("code", "the meeting's join code"), "schema": {"type": "string"}}, {**_query("q", "the organization typed so far"), "schema": {"type": "string", "maxLength": 200}}, {**_query("organization", "the organization chosen: its people are listed"), "schema": {"type": "string", "maxLength": 200}}])},
         "/api/m/{meeting_id}/snapshot": {"get": _op("The whole meeting", "staff, a participant token (Bearer) of someone who joined, or ?view=", params=[MEETING, _query("view", "the projector link token")])},
         "/api/m/{meeting_id}/events": {"get": _op("Events since a sequence number", "as for the snapshot", params=[MEETING, _query("after", "the last sequence number seen", "integer")])},
         "/api/m/{meeting_id}/commands": {"post": _op("One command, as on the socket", "staff with the X-CSRF-Token header, or a participant token", body="Command", params=[MEETING])},
+        "/api/m/{meeting_id}/names": {"get": _op("Which phone holds which name: the people present (or, with q, the network's people by name or organization), whether a phone holds each name, since when, and whether it is connected; never a token", "the meeting's network staff", params=[MEETING, {**_query("q", "a name or organization to look for"), "schema": {"type": "string", "maxLength": 120}}])},
         "/api/live/stats": {"get": _op("How this process's live rooms hold: rooms, sockets, recent fan-out times, phones dropped for reading nothing, group commits", "signed-in staff")},
         "/api/backbone/carryover": {"get": _op("Carry-over across groups with its figures", STAFF, params=FILTERS)},
         "/api/backbone/accountability": {"get": _op("Accountability by organization or group", STAFF, params=[_query("by", "organization | group"), FILTERS[-1]])},

@@ -10,7 +10,7 @@ from typing import Any
 
 from facilitator.db import Database
 from facilitator.live.messages import ClientMessage
-from facilitator.services import commitments, meetings, opener, schedule
+from facilitator.services import commitments, meetings, opener, phones, schedule
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
 from facilitator.services.meetings import AgendaItemInput
@@ -79,6 +79,9 @@ HANDLERS: dict[str, Handler] = {
         db, m, a, d["commitment_id"], text=d.get("text"), owner_person_id=d.get("owner_id"),
         due=d.get("due"), client_msg_id=i,
         **({"strategy_id": d["strategy_id"]} if "strategy_id" in d else {}),
+    ),
+    "release_name": lambda db, m, a, d, i: phones.release_name(
+        db, m, a, d["person_id"], client_msg_id=i
     ),
 }  # fmt: skip
 

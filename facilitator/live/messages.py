@@ -52,6 +52,7 @@ CLIENT: dict[str, Spec] = {
         Spec("confirm", {"commitment_id": "int", "accept": "bool?", "reason": "str?"}),
         Spec("withdraw_commitment", {"commitment_id": "int", "reason": "str?"}),
         Spec("edit_commitment", {"commitment_id": "int", "text": "str?", "owner_id": "int?", "due": "str?", "strategy_id": "int?"}),
+        Spec("release_name", {"person_id": "int"}),
     )
 }  # fmt: skip
 

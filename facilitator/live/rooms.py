@@ -191,6 +191,9 @@ class Room:
             False: None,
         }
         self._gap_task: asyncio.Task[None] | None = None
+        #: Sequence number -> person, for events that release a name: on delivery, that
+        #: person's phones in this room are signed out.
+        self._releases: dict[int, int] = {}
         self._pump: asyncio.Task[None] | None = None
         self._snapshot: tuple[int, str] | None = None
         self._snapshot_lock = asyncio.Lock()
@@ -211,6 +214,7 @@ class Room:
         # Broadcasts that came while we read are either in the snapshot read or follow it.
         for stale in [n for n in self._pending if n <= self.last_seq]:
             del self._pending[stale]
+            self._releases.pop(stale, None)
         while self.last_seq + 1 in self._pending:
             self.last_seq += 1
             self._deliver(self.last_seq, *self._pending.pop(self.last_seq))
@@ -259,6 +263,8 @@ class Room:
         if seq <= self.last_seq:
             return
         self._pending[seq] = (head["type"] == "tally", text)
+        if head.get("event") == "name_released":
+            self._releases[seq] = int(head["payload"]["person"]["id"])
         while self.last_seq + 1 in self._pending:
             self.last_seq += 1
             self._deliver(self.last_seq, *self._pending.pop(self.last_seq))
@@ -292,6 +298,26 @@ class Room:
         for connection in self.connections:
             connection.offer(text)
         self.fanouts.append(time.perf_counter() - started)
+        if self._releases:
+            released = self._releases.pop(seq, None)
+            if released is not None:
+                self._sign_out(released)
+
+    def _sign_out(self, person_id: int) -> None:
+        """A facilitator released this person's name: the phones that held it were just told
+        why; now they are closed (after what they were told) and stop being heard. Every
+        process's room does this for its own sockets, as each receives the event."""
+        for connection in self.connections:
+            if connection.role is Role.PARTICIPANT and connection.actor.person_id == person_id:
+                connection.close(4401, drop_queued=False)
+
+    def phones_connected(self) -> set[int]:
+        """The people with a phone connected to this room in this process."""
+        return {
+            c.actor.person_id
+            for c in self.connections
+            if c.role is Role.PARTICIPANT and c.actor.person_id is not None
+        }
 
     def _schedule_tally(self, fast: bool) -> None:
         if self._tally_timer[fast] is not None:
@@ -432,6 +458,11 @@ class Live:
             },
             "group_commit": {"transactions": writer.batches, "commands": writer.commands},
         }
+
+    def phones_connected(self, meeting_id: int) -> set[int]:
+        """The people whose phone is in this meeting's room, in this process."""
+        room = self.rooms.get(meeting_id)
+        return room.phones_connected() if room is not None else set()
 
     def end_session(self, session_id: int) -> None:
         """Logout: close every socket that session opened in this process."""

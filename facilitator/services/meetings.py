@@ -11,11 +11,10 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from facilitator import flow, joincodes
+from facilitator import flow, joincodes, names
 from facilitator.db import Database
 from facilitator.db.models import (
     ITEM_KINDS,
-    SECTORS,
     AgendaItem,
     Attendance,
     Commitment,
@@ -23,14 +22,11 @@ from facilitator.db.models import (
     Group,
     Meeting,
     MeetingEvent,
-    Organization,
-    ParticipantToken,
-    Person,
     Strategy,
 )
 from facilitator.errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import Action, CommitmentStatus, Stage
-from facilitator.services import commitments
+from facilitator.services import commitments, identity
 from facilitator.services.actors import Actor
 from facilitator.services.commands import (
     Change,
@@ -666,8 +662,10 @@ async def join(
     """Record attendance once per person. A returning phone names its person; a new one gives a
     name and organization, matched to an existing person of that organization when one fits."""
     if person_id is None:
-        clean_name = clean_text(name, "name", kind="name")
-        org_name = clean_text(organization, "organization", kind="title")
+        # Invisible characters are dropped from what is stored: a name with a zero-width
+        # space in it must not become a second, identical-looking person.
+        clean_name = clean_text(_visible(name), "name", kind="name")
+        org_name = clean_text(_visible(organization), "organization", kind="title")
     else:
         positive_id(person_id, "person")
     actor = Actor.participant(person_id)
@@ -676,7 +674,7 @@ async def join(
         if person_id is not None:
             pid = person_id
         else:
-            pid = await _find_or_create_person(ctx, clean_name, org_name, sector)
+            pid = await identity.find_or_create_person(ctx, clean_name, org_name, sector)
         existing = await ctx.session.scalar(
             select(Attendance).where(
                 Attendance.meeting_id == ctx.meeting.id, Attendance.person_id == pid
@@ -695,8 +693,9 @@ async def join(
     def same_request(row: MeetingEvent) -> bool:
         person = row.payload.get("person", {})
         return person_id is None and (
-            str(person.get("name", "")).lower() == clean_name.lower()
-            and str(person.get("organization", "")).lower() == org_name.lower()
+            identity.person_key(str(person.get("name", ""))) == identity.person_key(clean_name)
+            and identity.organization_key(str(person.get("organization", "")))
+            == identity.organization_key(org_name)
         )
 
     try:
@@ -714,6 +713,10 @@ async def join(
         return await _first_join(db, meeting_id, int(already.params["person_id"]))
 
 
+def _visible(text: object) -> object:
+    return names.strip_invisible(text) if isinstance(text, str) else text
+
+
 async def _first_join(db: Database, meeting_id: int, person_id: int) -> Result:
     async with db.read() as session:
         row = await session.scalar(
@@ -726,43 +729,3 @@ async def _first_join(db: Database, meeting_id: int, person_id: int) -> Result:
     if row is None:  # pragma: no cover - attendance is only written with its event
         raise NotFound("join.not_found")
     return Result(Event.of(row), replayed=True)
-
-
-async def _find_or_create_person(ctx: Context, name: str, org_name: str, sector: str | None) -> int:
-    if sector is not None and sector not in SECTORS:
-        raise Invalid("organization.bad_sector")
-    network_id = ctx.network.id
-    org = await ctx.session.scalar(
-        select(Organization).where(
-            Organization.network_id == network_id,
-            func.lower(Organization.name) == org_name.lower(),
-        )
-    )
-    if org is None:
-        org = Organization(network_id=network_id, name=org_name, sector=sector)
-        ctx.session.add(org)
-        await ctx.session.flush()
-    person = await ctx.session.scalar(
-        select(Person).where(
-            Person.network_id == network_id,
-            Person.organization_id == org.id,
-            func.lower(Person.name) == name.lower(),
-        )
-    )
-    if person is not None:
-        # Typing a name may claim a person no phone holds yet (people the backbone entered),
-        # never one another phone already speaks for: that would let anyone act as them.
-        claimed = await ctx.session.scalar(
-            select(ParticipantToken.id).where(
-                ParticipantToken.person_id == person.id, ParticipantToken.revoked_at.is_(None)
-            )
-        )
-        if claimed is not None:
-            raise Refused("join.name_taken", name=name)
-    if person is None:
-        person = Person(
-            network_id=network_id, organization_id=org.id, name=name, created_at=ctx.now
-        )
-        ctx.session.add(person)
-        await ctx.session.flush()
-    return person.id

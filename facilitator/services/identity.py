@@ -1,0 +1,150 @@
+"""Matching what people type to who they are.
+
+A phone names its organization and its person in its own spelling: a hyphen for the network's en
+dash, ASCII quotes for gershayim, a direction mark pasted from a chat. Lookups compare the stored
+``name_key`` (``facilitator.names.match_key``), never the spelling, and a joining phone is offered
+the network's own spellings as it types.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.db import Database
+from facilitator.db.models import SECTORS, Group, Meeting, Organization, ParticipantToken, Person
+from facilitator.errors import Invalid, Refused
+from facilitator.names import match_key
+from facilitator.services.commands import Context
+
+#: At most this many organizations are offered for what was typed so far.
+MAX_ORGANIZATIONS = 8
+#: At most this many people of a chosen organization are offered.
+MAX_PEOPLE = 30
+
+
+# The keys are kept to their columns' widths (see ``_keep_key`` in the models): compare alike.
+def organization_key(name: str) -> str:
+    return match_key(name)[:200]
+
+
+def person_key(name: str) -> str:
+    return match_key(name)[:120]
+
+
+async def organizations_named(
+    session: AsyncSession, network_id: int, name: str
+) -> list[Organization]:
+    """The network's organizations that ``name`` spells, the exact spelling first, then the
+    oldest (a network may hold two spellings of one from before names were matched)."""
+    rows = await session.scalars(
+        select(Organization)
+        .where(
+            Organization.network_id == network_id,
+            Organization.name_key == organization_key(name),
+        )
+        .order_by(case((Organization.name == name, 0), else_=1), Organization.id)
+    )
+    return list(rows)
+
+
+async def person_named(
+    session: AsyncSession, network_id: int, organizations: list[Organization], name: str
+) -> Person | None:
+    """The person ``name`` spells in one of these organizations (which are one, by key), the
+    first organization's first; ``None`` when there is none."""
+    if not organizations:
+        return None
+    order = {org.id: rank for rank, org in enumerate(organizations)}
+    found = await session.scalars(
+        select(Person)
+        .where(
+            Person.network_id == network_id,
+            Person.organization_id.in_(list(order)),
+            Person.name_key == person_key(name),
+        )
+        .order_by(case((Person.name == name, 0), else_=1), Person.id)
+    )
+    people = list(found)
+    people.sort(key=lambda p: order.get(p.organization_id or 0, len(order)))
+    return people[0] if people else None
+
+
+async def find_or_create_person(ctx: Context, name: str, org_name: str, sector: str | None) -> int:
+    """The person a joining phone names, in the network's own spelling of them; a new person
+    (and organization) only when no spelling of them is there yet."""
+    if sector is not None and sector not in SECTORS:
+        raise Invalid("organization.bad_sector")
+    network_id = ctx.network.id
+    organizations = await organizations_named(ctx.session, network_id, org_name)
+    person = await person_named(ctx.session, network_id, organizations, name)
+    if person is not None:
+        # Typing a name may claim a person no phone holds yet (people the backbone entered, or
+        # a name the facilitator released), never one another phone speaks for: that would let
+        # anyone act as them.
+        claimed = await ctx.session.scalar(
+            select(ParticipantToken.id).where(
+                ParticipantToken.person_id == person.id, ParticipantToken.revoked_at.is_(None)
+            )
+        )
+        if claimed is not None:
+            raise Refused("join.name_taken", name=person.name)
+        return person.id
+    if organizations:
+        org = organizations[0]
+    else:
+        org = Organization(network_id=network_id, name=org_name, sector=sector)
+        ctx.session.add(org)
+        await ctx.session.flush()
+    person = Person(network_id=network_id, organization_id=org.id, name=name, created_at=ctx.now)
+    ctx.session.add(person)
+    await ctx.session.flush()
+    return person.id
+
+
+async def suggestions(
+    db: Database, meeting_id: int, typed: str, organization: str | None
+) -> dict[str, Any]:
+    """What a phone joining this meeting is offered: the network's organizations whose key holds
+    what was typed (those that start with it first), and, for a chosen organization, the names of
+    its people. Names only: nothing says who holds a name or how to reach anyone."""
+    async with db.read() as session:
+        network_id = await session.scalar(
+            select(Group.network_id)
+            .join(Meeting, Meeting.group_id == Group.id)
+            .where(Meeting.id == meeting_id)
+        )
+        key = organization_key(typed)
+        organizations: list[str] = []
+        if key and network_id is not None:
+            starts = Organization.name_key.startswith(key, autoescape=True)
+            organizations = list(
+                await session.scalars(
+                    select(Organization.name)
+                    .where(
+                        Organization.network_id == network_id,
+                        Organization.name_key.contains(key, autoescape=True),
+                    )
+                    .order_by(case((starts, 0), else_=1), Organization.name)
+                    .limit(MAX_ORGANIZATIONS)
+                )
+            )
+        people: list[str] = []
+        if organization and network_id is not None:
+            chosen = await organizations_named(session, network_id, organization)
+            if chosen:
+                people = list(
+                    await session.scalars(
+                        select(Person.name)
+                        .where(
+                            Person.network_id == network_id,
+                            Person.organization_id.in_([o.id for o in chosen]),
+                        )
+                        .distinct()
+                        .order_by(Person.name)
+                        .limit(MAX_PEOPLE)
+                    )
+                )
+    return {"organizations": organizations, "people": people}
