@@ -28,7 +28,11 @@ async def seed_room(db_url: str, phones: int) -> Room:
     db = Database(db_url)
     try:
         nid = await network.create_network(db, "Benchmark network", language="en", timezone="UTC")
-        await network.add_value(db, nid, "Transparency", ["We decide in the room"])
+        await network.add_value(
+            db,
+            nid,
+            network.ValueWords(title_en="Transparency", behaviours_en=["We decide in the room"]),
+        )
         group = await network.add_group(db, nid, "Forum", "forum")
         uid = await users.create_user(db, nid, "bench@example.org", "benchmark password", name="B")
         staff = Actor.staff(uid)

@@ -17,6 +17,7 @@ from facilitator.flow import Stage
 from facilitator.services import commitments, meetings, network, opener, state, users
 from facilitator.services.actors import Actor
 from facilitator.services.meetings import AgendaItemInput
+from facilitator.services.network import ValueWords
 
 
 @dataclass(frozen=True)
@@ -29,36 +30,60 @@ class DemoLogin:
 BACKBONE_EMAIL = "backbone@demo.example"
 FACILITATOR_EMAIL = "facilitator@demo.example"
 
+# Each value in Hebrew and in English: the wall in either language shows it in its own.
 VALUES = (
-    (
+    ValueWords(
         "שקיפות",
         [
             "מחליטים בחדר – אין פגישה לפני הפגישה",
             "משתפים מידע עם כל השותפים באותו זמן",
             "אומרים בגלוי כשיש לנו אינטרס בנושא",
         ],
+        "Transparency",
+        [
+            "We decide in the room – no meeting before the meeting",
+            "We share information with every partner at the same time",
+            "We say openly when we have an interest in a matter",
+        ],
     ),
-    (
+    ValueWords(
         "אחריותיות",
         [
             "מתחייבים רק למה שנוכל לבצע",
             "מדווחים בפגישה הבאה על כל מחויבות – גם כשלא בוצעה",
             "מבקשים עזרה מוקדם כשמשהו נתקע",
         ],
+        "Accountability",
+        [
+            "We commit only to what we can deliver",
+            "We report on every commitment at the next meeting – done or not",
+            "We ask for help early when something is stuck",
+        ],
     ),
-    (
+    ValueWords(
         "קול הקהילה",
         [
             "נציגי הורים ובני נוער יושבים בכל קבוצת עבודה",
             "בודקים כל החלטה מול מי שהיא משפיעה עליו",
         ],
+        "Community voice",
+        [
+            "Parents and young people sit in every working group",
+            "We test every decision with the people it affects",
+        ],
     ),
-    (
+    ValueWords(
         "אמון וכבוד הדדי",
         [
             "מקשיבים עד הסוף לפני שמגיבים",
             "מדברים בשם הארגון שאנחנו מייצגים",
             "מתווכחים על רעיונות, לא על אנשים",
+        ],
+        "Trust and mutual respect",
+        [
+            "We listen to the end before we answer",
+            "We speak for the organization we represent",
+            "We argue about ideas, not about people",
         ],
     ),
 )
@@ -107,8 +132,8 @@ async def load(db: Database) -> list[DemoLogin]:
     db.clock = lambda: _at(first_day, 9, tz) - timedelta(days=7)
     try:
         nid = await network.create_network(db, "עתיד משותף – רשת לצמצום נשירה בנגב")
-        for title, behaviours in VALUES:
-            await network.add_value(db, nid, title, behaviours)
+        for words in VALUES:
+            await network.add_value(db, nid, words)
         orgs = [await network.add_organization(db, nid, n, s) for n, s in ORGANIZATIONS]
         people = [await network.add_person(db, nid, n, orgs[o]) for n, o in PEOPLE]
         steering = await network.add_group(db, nid, "ועדת ההיגוי", "steering_committee")

@@ -119,7 +119,7 @@ class World:
 @pytest.fixture
 async def world(db: Database) -> World:
     nid = await network.create_network(db, "רשת בדיקה")
-    await network.add_value(db, nid, "שקיפות", ["מחליטים בחדר"])
+    await network.add_value(db, nid, network.ValueWords("שקיפות", ["מחליטים בחדר"]))
     orgs = [
         await network.add_organization(db, nid, "עירייה", "government"),
         await network.add_organization(db, nid, "עמותה", "nonprofit"),

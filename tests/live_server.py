@@ -53,7 +53,7 @@ async def seed(db_url: str) -> Seeded:
     db = Database(db_url)
     try:
         nid = await network.create_network(db, "רשת חיה")
-        await network.add_value(db, nid, "שקיפות", ["מחליטים בחדר"])
+        await network.add_value(db, nid, network.ValueWords("שקיפות", ["מחליטים בחדר"]))
         org = await network.add_organization(db, nid, "עמותת גשר", "nonprofit")
         people = []
         for n in range(6):

@@ -40,7 +40,10 @@ async def test_demo_next_meeting_reopens_commitments_in_every_state(
     snap = await state.snapshot(db, next_meeting.id)
     assert snap["network"]["language"] == "he"
     assert len(snap["values"]) == 4
-    assert all(v["behaviours"] for v in snap["values"])
+    # Every value in both languages, so the wall reads it in its own.
+    assert all(
+        v[lang]["title"] and v[lang]["behaviours"] for v in snap["values"] for lang in ("he", "en")
+    )
     assert next(b["he"] for b in snap["blockers"]) == "יעדים לא ברורים"
     assert len(snap["agenda"]) == 3
 

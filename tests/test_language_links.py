@@ -66,8 +66,9 @@ def test_a_filtered_backbone_page_keeps_its_filters(client: tuple[TestClient, Se
 def test_odd_query_text_stays_inert_in_the_link(client: tuple[TestClient, Seeded]) -> None:
     web, seeded = client
     sign_in(web, seeded)
-    page = web.get("/", params={"note": '"><script>x</script>'}).text
+    page = web.get("/", params={"note": '"><script>x</script>', "error": "Call 555-0100"}).text
     assert "<script>x" not in page
+    assert "555-0100" not in page  # an error is shown by its key only, and never carried on
     assert switch(page)["en"] == [("note", '"><script>x</script>'), ("lang", "en")]
 
 

@@ -418,13 +418,19 @@ async def test_changed_values_reach_the_screens_at_once(
     await wall.expect(lambda m: m["type"] == "welcome")
     added = await staff.post(
         "/values",
-        data={"csrf": csrf_of(staff), "title": "סקרנות", "behaviours": "שואלים לפני ששופטים"},
+        data={
+            "csrf": csrf_of(staff),
+            "title_he": "סקרנות",
+            "behaviours_he": "שואלים לפני ששופטים",
+            "title_en": "Curiosity",
+            "behaviours_en": "We ask before we judge",
+        },
     )
     assert added.status_code == 303
     values = await wall.expect(lambda m: m["type"] == "values")
-    assert values["values"][-1] == {
-        "id": values["values"][-1]["id"],
-        "title": "סקרנות",
-        "behaviours": ["שואלים לפני ששופטים"],
-    }
+    added_value = values["values"][-1]
+    assert (added_value["he"], added_value["en"]) == (
+        {"title": "סקרנות", "behaviours": ["שואלים לפני ששופטים"]},
+        {"title": "Curiosity", "behaviours": ["We ask before we judge"]},
+    )
     await wall.ws.close()

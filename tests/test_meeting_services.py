@@ -55,7 +55,7 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
     snap = await state.snapshot(db, mid)
     code = snap["meeting"]["join_code"]
     assert snap["meeting"]["stage"] == "lobby"
-    assert [v["title"] for v in snap["values"]] == ["שקיפות"]
+    assert [(v["he"]["title"], v["en"]) for v in snap["values"]] == [("שקיפות", None)]
     assert len(snap["blockers"]) == 9
     assert snap["blockers"][0]["en"] == "Unclear goals"
     assert await meetings.find_open_meeting(db, code.lower()) == mid

@@ -185,7 +185,8 @@ def test_preparing_a_meeting_and_the_values(site: Site) -> None:
     )
 
     site.client.post(
-        "/values", data={"csrf": site.csrf(), "title": "אמון", "behaviours": "מקשיבים\nמכבדים\n"}
+        "/values",
+        data={"csrf": site.csrf(), "title_he": "אמון", "behaviours_he": "מקשיבים\nמכבדים\n"},
     )
     values = site.client.get("/values").text
     assert "מקשיבים\nמכבדים" in values
@@ -199,7 +200,9 @@ def test_preparing_a_meeting_and_the_values(site: Site) -> None:
         },
     )
     assert "תאריך הפגישה לא יכול להיות בעבר" in past.text
-    forged = site.client.post("/values", data={"csrf": "forged", "title": "x", "behaviours": "y"})
+    forged = site.client.post(
+        "/values", data={"csrf": "forged", "title_en": "x", "behaviours_en": "y"}
+    )
     assert "תוקף הטופס פג" in forged.text
 
 

@@ -86,6 +86,9 @@ def test_a_message_without_forms_is_untouched_by_a_count() -> None:
         ("en", ["Ruth", "Dan", "Noa"], "Ruth, Dan, and Noa"),
         ("he", ["רות", "דן"], "רות ודן"),
         ("he", ["רות", "דן", "נועה"], "רות, דן ונועה"),
+        # Hebrew "and" takes a hyphen before what is not in Hebrew letters, as ICU writes it.
+        ("he", ["Ruth Cohen", "Ruth Cohen2"], "Ruth Cohen ו-Ruth Cohen2"),
+        ("he", ["רות", "Dan", "״נועה״"], "רות, Dan ו״נועה״"),
         ("he", ["רות"], "רות"),
         ("he", [], ""),
     ],

@@ -84,13 +84,21 @@ class Network(Base):
 
 
 class SharedValue(Base):
+    """A value and the behaviours it expects, written in Hebrew, English or both (a screen shows
+    its own language and falls back to the other)."""
+
     __tablename__ = "shared_values"
+    __table_args__ = (
+        CheckConstraint("title_he IS NOT NULL OR title_en IS NOT NULL", name="title"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
     position: Mapped[int]
-    title: Mapped[str] = mapped_column(String(200))
-    behaviours: Mapped[list[str]]
+    title_he: Mapped[str | None] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    behaviours_he: Mapped[list[str] | None]
+    behaviours_en: Mapped[list[str] | None]
 
 
 class Organization(Base):

@@ -13,6 +13,7 @@ from facilitator import i18n
 from facilitator.db import Database
 from facilitator.errors import DomainError, GateRefused
 from facilitator.http.security import CSRF_COOKIE, RateLimiter, csrf_token, new_csrf_token
+from facilitator.http.words import page_words
 from facilitator.live.rooms import Live
 from facilitator.services.access import StaffIdentity, staff_for
 from facilitator.settings import Settings
@@ -92,12 +93,11 @@ def render(
         {
             "lang": lang,
             "dir": i18n.direction(lang),
-            "t": lambda key, **params: i18n.translate(key, lang, **params),
-            "day": lambda value: i18n.format_date(value, lang),
+            **page_words(lang),
+            "lang_href": lambda code: language_link(request, code),
             "csrf": token,
             "path": request.url.path,
             **context,
-            "lang_href": lambda code: language_link(request, code),
         },
         status_code=status_code,
     )
@@ -106,8 +106,9 @@ def render(
 
 
 def language_link(request: Request, lang: str) -> str:
-    """This page in ``lang``: every other query parameter (a filter, a view link) is kept."""
-    return f"?{request.url.include_query_params(lang=lang).query}"
+    """This page in ``lang``: its query (a filter, a view link) is kept; ``error`` is not, as it
+    told of one refused form and is no part of the page."""
+    return f"?{request.url.remove_query_params('error').include_query_params(lang=lang).query}"
 
 
 def remember(response: Response, request: Request, token: str, lang: str) -> None:

@@ -22,7 +22,7 @@ from facilitator.live.messages import encode
 from facilitator.services import meetings, network, overview, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.meetings import AgendaItemInput
-from facilitator.services.network import default_language
+from facilitator.services.network import ValueWords, default_language
 
 
 def _int(value: str | None) -> int | None:
@@ -242,16 +242,19 @@ async def values_change(request: Request) -> Response:
     if fields is None:
         return redirect("/values?error=auth.csrf")
     value_id: int | None = request.path_params.get("value_id")
-    behaviours = [line for line in fields.get("behaviours", "").splitlines() if line.strip()]
+    words = ValueWords(
+        title_he=fields.get("title_he", ""),
+        behaviours_he=fields.get("behaviours_he", "").splitlines(),
+        title_en=fields.get("title_en", ""),
+        behaviours_en=fields.get("behaviours_en", "").splitlines(),
+    )
     try:
         if value_id is None:
-            await network.add_value(db, staff.network_id, fields.get("title", ""), behaviours)
+            await network.add_value(db, staff.network_id, words)
         elif request.url.path.endswith("/remove"):
             await network.remove_value(db, staff.network_id, value_id)
         else:
-            await network.update_value(
-                db, staff.network_id, value_id, fields.get("title", ""), behaviours
-            )
+            await network.update_value(db, staff.network_id, value_id, words)
     except DomainError as error:
         return redirect(f"/values?error={error.key}")
     # Every live screen of the network shows the values: tell the open meetings' rooms.

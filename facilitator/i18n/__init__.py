@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import cache
 from importlib import resources
@@ -11,6 +12,7 @@ from typing import Any
 
 from babel.core import Locale
 from babel.lists import format_list
+from markupsafe import Markup, escape
 
 LANGUAGES = ("he", "en")
 DEFAULT_LANGUAGE = "he"
@@ -66,8 +68,8 @@ _CODED_PARAMS = {
 }
 
 
-def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
-    """The message for ``key`` in ``lang`` with ``params`` filled in; the key itself if missing."""
+def _parts(key: str, lang: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The message to fill (its plural form chosen) and its parameters as people read them."""
     lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
     source = lang if key in catalog(lang) else "en"
     template = _message(catalog(source).get(key) or key, source, params.get("count"))
@@ -77,10 +79,27 @@ def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
         else value
         for name, value in params.items()
     }
+    return template, shown
+
+
+def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:
+    """The message for ``key`` in ``lang`` with ``params`` filled in; the key itself if missing."""
+    template, shown = _parts(key, lang, params)
     try:
         return template.format(**shown)
     except (KeyError, IndexError, ValueError):
         return template
+
+
+def translate_markup(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> Markup:
+    """``translate`` for an HTML page: the message and plain parameters escaped, a parameter that
+    is markup already (user text in its own ``<bdi>``) kept, so that a message can hold it where
+    the language puts it ("נקבעה ב{title}")."""
+    template, shown = _parts(key, lang, params)
+    try:
+        return escape(template).format(**shown)
+    except (KeyError, IndexError, ValueError):
+        return escape(template)
 
 
 def format_date(value: date | str | None, lang: str) -> str:
@@ -104,7 +123,20 @@ def direction(lang: str) -> str:
     return "rtl" if lang in RTL_LANGUAGES else "ltr"
 
 
-def join_names(names: Iterable[str], lang: str) -> str:
-    """Names as the language lists them: "Ruth, Dan and Noa" / "רות, דן ונועה"."""
+_HEBREW = re.compile(r"[\u0590-\u05ff]")
+
+
+def join_names(
+    names: Iterable[str], lang: str, shown: Callable[[str], str] = lambda name: name
+) -> str:
+    """Names as the language lists them: "Ruth, Dan and Noa" / "רות, דן ונועה", each name as
+    ``shown`` makes it (an HTML page isolates each)."""
     items = [n for n in names if n]
-    return format_list(items, locale=_locale(lang)) if items else ""
+    if not items:
+        return ""
+    parts = [shown(n) for n in items]
+    # Hebrew "and" is a prefix: "ונועה", but "ו-Ruth" before what is not written in Hebrew. The
+    # browser's ICU does this (Intl.ListFormat); Babel's CLDR patterns do not, so it is done here.
+    if lang == "he" and len(items) > 1 and not _HEBREW.match(items[-1]):
+        parts[-1] = f"-{parts[-1]}"
+    return format_list(parts, locale=_locale(lang))

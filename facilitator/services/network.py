@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -86,20 +87,46 @@ async def _require_network(session: AsyncSession, network_id: int) -> None:
         raise NotFound("network.not_found")
 
 
-async def add_value(db: Database, network_id: int, title: str, behaviours: Sequence[str]) -> int:
+@dataclass(frozen=True)
+class ValueWords:
+    """A shared value's words in each language; a language left blank is not written (yet)."""
+
+    title_he: str = ""
+    behaviours_he: Sequence[str] = ()
+    title_en: str = ""
+    behaviours_en: Sequence[str] = ()
+
+
+def _value_columns(words: ValueWords) -> dict[str, Any]:
+    """The columns of a value, checked: a title in at least one language, and in each language
+    with a title at least one behaviour (and no behaviours without a title)."""
+    columns: dict[str, Any] = {}
+    for lang, title, behaviours in (
+        ("he", words.title_he, words.behaviours_he),
+        ("en", words.title_en, words.behaviours_en),
+    ):
+        field = f"title_{lang}"
+        named = clean_text(title, field, kind="title") if title.strip() else None
+        cleaned = [clean_text(b, "behaviour", kind="behaviour") for b in behaviours if b.strip()]
+        if named is None and cleaned:
+            raise Invalid("value.title_for_behaviours")
+        if named is not None and not cleaned:
+            raise Invalid("value.behaviours_required")
+        columns[field], columns[f"behaviours_{lang}"] = named, cleaned or None
+    if columns["title_he"] is None and columns["title_en"] is None:
+        raise Invalid("value.title_required")
+    return columns
+
+
+async def add_value(db: Database, network_id: int, words: ValueWords) -> int:
     """A shared value and the behaviours it expects, placed last."""
-    title = clean_text(title, "title", kind="title")
-    cleaned = [clean_text(b, "behaviour", kind="behaviour") for b in behaviours]
-    if not cleaned:
-        raise Invalid("value.behaviours_required")
+    columns = _value_columns(words)
     async with db.write() as session:
         await _require_network(session, network_id)
         position = await _next_position(
             session, SharedValue.position, SharedValue.network_id, network_id
         )
-        value = SharedValue(
-            network_id=network_id, position=position, title=title, behaviours=cleaned
-        )
+        value = SharedValue(network_id=network_id, position=position, **columns)
         session.add(value)
         await session.flush()
         return value.id
@@ -160,19 +187,15 @@ async def add_strategy(db: Database, network_id: int, title: str, target: str) -
         return strategy.id
 
 
-async def update_value(
-    db: Database, network_id: int, value_id: int, title: str, behaviours: Sequence[str]
-) -> None:
-    """Change a shared value's title and the behaviours it expects."""
-    title = clean_text(title, "title", kind="title")
-    cleaned = [clean_text(b, "behaviour", kind="behaviour") for b in behaviours]
-    if not cleaned:
-        raise Invalid("value.behaviours_required")
+async def update_value(db: Database, network_id: int, value_id: int, words: ValueWords) -> None:
+    """Change a shared value's titles and the behaviours it expects, in both languages."""
+    columns = _value_columns(words)
     async with db.write() as session:
         value = await session.get(SharedValue, value_id)
         if value is None or value.network_id != network_id:
             raise NotFound("value.not_found")
-        value.title, value.behaviours = title, cleaned
+        for name, content in columns.items():
+            setattr(value, name, content)
 
 
 async def remove_value(db: Database, network_id: int, value_id: int) -> None:

@@ -21,7 +21,7 @@ from facilitator.db.models import (
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus, Stage
 from facilitator.services.commands import local_today, meeting_day
-from facilitator.services.views import meeting_view
+from facilitator.services.views import meeting_view, value_view
 
 JSON = dict[str, Any]
 
@@ -119,7 +119,7 @@ async def network_lists(db: Database, network_id: int) -> JSON:
     return {
         "strategies": [{"id": s.id, "title": s.title, "target": s.target} for s in strategies],
         "people": [{"id": p, "name": n, "organization": o} for p, n, o in people],
-        "values": [{"id": v.id, "title": v.title, "behaviours": v.behaviours} for v in values],
+        "values": [value_view(v) for v in values],
         "groups": [{"id": g.id, "name": g.name, "kind": g.kind} for g in groups],
     }
 

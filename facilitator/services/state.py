@@ -39,6 +39,7 @@ from facilitator.services.views import (
     people_views,
     person_json,
     review_view,
+    value_view,
 )
 from facilitator.validate import positive_id
 
@@ -51,7 +52,7 @@ async def values(session: AsyncSession, network_id: int) -> list[JSON]:
         .where(SharedValue.network_id == network_id)
         .order_by(SharedValue.position)
     )
-    return [{"id": v.id, "title": v.title, "behaviours": v.behaviours} for v in rows]
+    return [value_view(v) for v in rows]
 
 
 async def snapshot(db: Database, meeting_id: int) -> JSON:
@@ -125,6 +126,7 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
                 "id": network.id,
                 "name": network.name,
                 "language": network.default_language,
+                "timezone": network.timezone,
             },
             "values": await values(session, network.id),
             "blockers": [

@@ -16,6 +16,7 @@ from facilitator.db.models import (
     Meeting,
     Organization,
     Person,
+    SharedValue,
 )
 from facilitator.flow import Outcome
 
@@ -151,3 +152,28 @@ def meeting_view(meeting: Meeting) -> JSON:
         "item_started_at": meeting.item_started_at.isoformat() if meeting.item_started_at else None,
         "cancelled": meeting.cancelled_at is not None,
     }
+
+
+def value_view(value: SharedValue) -> JSON:
+    """A shared value in both languages: ``he`` and ``en`` hold its title and behaviours, or
+    ``None`` where it is not written. The snapshot is shared by every screen of a room, so each
+    screen picks its own language (``value_in`` here, ``valueText`` in live.js)."""
+    view: JSON = {
+        "id": value.id,
+        "he": {"title": value.title_he, "behaviours": value.behaviours_he or []}
+        if value.title_he
+        else None,
+        "en": {"title": value.title_en, "behaviours": value.behaviours_en or []}
+        if value.title_en
+        else None,
+    }
+    # Transitional: console.js and phone.js still read a value's `title` and `behaviours`
+    # (its Hebrew words, else its English) until they call valueText; drop these with that change.
+    hebrew_first = value_in(view, "he")
+    return {**view, "title": hebrew_first["title"], "behaviours": hebrew_first["behaviours"]}
+
+
+def value_in(view: JSON, lang: str) -> JSON:
+    """A value's words in ``lang``, else in the language it is written in, with that language."""
+    chosen = lang if view.get(lang) else ("en" if lang == "he" else "he")
+    return {**view[chosen], "lang": chosen}

@@ -58,6 +58,30 @@ export function field(drafts, key, attrs) {
 // A bidi-isolated piece of user text (a name or organization inside a sentence).
 export const bdi = (text) => h("bdi", {}, text ?? "");
 
+// A block of user text (a commitment, a decision, a title) that takes its own direction from
+// its first letters: an English commitment on a Hebrew wall aligns and wraps as English.
+export const userText = (tag, text, attrs = {}) => h(tag, { ...attrs, dir: "auto" }, text ?? "");
+
+// Names (or any items) joined as the language joins them, each isolated:
+// "רות, דן ונועה" / "Ruth, Dan, and Noa". Returns nodes to put inside an element.
+export function nameList(names, lang = document.documentElement.lang) {
+  const items = names.filter(Boolean).map(String);
+  const format = new Intl.ListFormat(lang, { style: "long", type: "conjunction" });
+  let next = 0;
+  return format.formatToParts(items).map((part) => (part.type === "element" ? bdi(items[next++]) : part.value));
+}
+
+// A shared value's words in `lang`, or in the language it is written in (with that language,
+// for the element's lang attribute). Values come to every screen in both languages.
+export function valueText(v, lang = document.documentElement.lang) {
+  const chosen = v[lang] ? lang : lang === "he" ? "en" : "he";
+  return { ...v[chosen], lang: chosen };
+}
+
+// The network's time zone, told by the snapshot: the day shown is always the day where the
+// network meets, as on the server (facilitator/localtime.py).
+let networkZone;
+
 export function newId() {
   // crypto.randomUUID needs a secure context; phones on a LAN address over http have none.
   const bytes = new Uint8Array(16);
@@ -65,12 +89,15 @@ export function newId() {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// A day ("2026-12-01") as people write it; a moment ("2026-11-30T22:30:00+00:00") is first
+// turned into its day where the network meets, never cut to its UTC date.
 export function formatDate(iso, lang) {
   if (!iso) return "";
-  const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
-  return new Intl.DateTimeFormat(lang === "he" ? "he-IL" : "en-GB", {
-    day: "numeric", month: "short", year: "numeric", timeZone: "UTC",
-  }).format(new Date(Date.UTC(y, m - 1, d)));
+  const style = { day: "numeric", month: "short", year: "numeric" };
+  const locale = lang === "he" ? "he-IL" : "en-GB";
+  if (iso.length > 10) return new Intl.DateTimeFormat(locale, { ...style, timeZone: networkZone }).format(new Date(iso));
+  const [y, m, d] = iso.split("-").map(Number);
+  return new Intl.DateTimeFormat(locale, { ...style, timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, d)));
 }
 
 // When and where a meeting happens, beside its date wherever the date is shown.
@@ -80,10 +107,12 @@ export function meetingWhen(meeting, lang) {
     meeting.place ? [" · ", bdi(meeting.place)] : null];
 }
 
+// Today where the network meets, as YYYY-MM-DD.
 export function todayIso() {
-  const now = new Date();
-  const local = new Date(now.getTime() - now.getTimezoneOffset() * 60000);
-  return local.toISOString().slice(0, 10);
+  const parts = new Intl.DateTimeFormat("en", { timeZone: networkZone, year: "numeric", month: "2-digit", day: "2-digit" })
+    .formatToParts(new Date());
+  const part = (type) => parts.find((x) => x.type === type).value;
+  return `${part("year")}-${part("month")}-${part("day")}`;
 }
 
 function upsert(list, item) {
@@ -223,6 +252,7 @@ export class LiveRoom {
         if (msg.snapshot) {
           this.state = msg.snapshot;
           this.lastSeq = msg.snapshot.meeting.last_seq;
+          networkZone = msg.snapshot.network.timezone;
         }
         this.onStatus?.("live");
         this.flush();
@@ -328,7 +358,10 @@ export function statusLine(t, status, words = {}) {
 
 export function valuesStrip(t, values) {
   return h("section", { class: "values-strip", "aria-label": t("values.title") },
-    values.map((v) => h("span", {}, h("strong", {}, v.title), " — ", v.behaviours.join(" · "))));
+    values.map((v) => {
+      const { title, behaviours, lang } = valueText(v);
+      return h("span", { lang, dir: "auto" }, h("strong", {}, title), " — ", behaviours.join(" · "));
+    }));
 }
 
 // One bar per blocker: how many of those who answered flagged it, as a count and a share of them.
