@@ -396,3 +396,20 @@ def test_a_meeting_is_never_scheduled_in_the_past() -> None:
     with pytest.raises(Invalid) as past:
         flow.check_next_day(DAY - timedelta(days=1), DAY)
     assert past.value.key == "meeting.date_in_past"
+
+
+def test_only_a_confirmed_commitment_is_withdrawn() -> None:
+    flow.check_withdraw(flow.CommitmentStatus.OPEN)
+    with pytest.raises(Refused) as refused:
+        flow.check_withdraw(flow.CommitmentStatus.PROPOSED)
+    assert refused.value.key == "commitment.withdraw_proposal"
+    for status in ("done", "dropped", "rejected", "withdrawn"):
+        with pytest.raises(Refused) as refused:
+            flow.check_withdraw(flow.CommitmentStatus(status))
+        assert refused.value.key == "commitment.not_editable"
+
+
+def test_withdrawn_and_turned_down_never_count_as_made() -> None:
+    assert {"rejected", "withdrawn"} == flow.NOT_MADE
+    with pytest.raises(Forbidden):
+        flow.authorize(P, Action.WITHDRAW_COMMITMENT, own=True)
