@@ -53,10 +53,11 @@ function clock(s) {
     paused ? h("span", { class: "paused", text: t("projector.paused") }) : null);
 }
 
-// A row of a paged list: the text, then a line of who and when, then (review) the outcome.
+// A row of a paged list: the text (in its own direction: an English commitment on a Hebrew wall
+// aligns and wraps as English), then a line of who and when, then (review) the outcome.
 function row(tag, id, text, meta, outcome = null) {
   return h(tag, { class: "row", "data-id": String(id) },
-    h("strong", { class: "text" }, bdi(text)), h("span", { class: "meta" }, meta), outcome);
+    h("strong", { class: "text", dir: "auto", text }), h("span", { class: "meta" }, meta), outcome);
 }
 
 function stageView(s) {
@@ -78,13 +79,13 @@ function stageView(s) {
     case "agenda": {
       const item = currentItem(s);
       return [item ? h("section", { class: "now" },
-          h("div", {}, h("h2", {}, bdi(item.title)),
+          h("div", {}, h("h2", { dir: "auto", text: item.title }),
             item.presenter ? h("p", { class: "meta" }, t("projector.presenter"), " ", bdi(item.presenter)) : null,
             item.decision ? h("p", { class: "decision" }, t("agenda.decision"), ": ", bdi(item.decision)) : null),
           clock(s)) : null,
         h("ol", { class: "list", "data-pages": "agenda" }, s.agenda.map((x) => h("li", {
           class: `row${x.id === s.meeting.current_item_id ? " current" : ""}`, "data-id": String(x.id) },
-          h("strong", { class: "text" }, bdi(x.title)),
+          h("strong", { class: "text", dir: "auto", text: x.title }),
           h("span", { class: "meta" }, t("agenda.minutes", { count: x.minutes }),
             x.presenter ? [" · ", bdi(x.presenter)] : null))))];
     }
@@ -101,7 +102,7 @@ function stageView(s) {
           top.length ? [" · ", t("projector.top_blockers"), ": ", top.map((b) => (B.lang === "he" ? b.he : b.en)).join(" · ")] : null),
         h("div", { class: "list", "data-pages": "closed" },
           decided.length ? h("h3", { text: t("projector.decisions") }) : null,
-          decided.map((x) => row("div", `item-${x.id}`, x.title, bdi(x.decision))),
+          decided.map((x) => row("div", `item-${x.id}`, x.title, h("span", { dir: "auto", text: x.decision }))),
           s.commitments.length ? h("h3", { text: t("projector.commitments") }) : null,
           s.commitments.map((c) => row("div", c.id, c.text, [owner(c), " · ", when(formatDate(c.due, B.lang))])))];
     }
