@@ -95,6 +95,17 @@ def test_values_speak_the_walls_language(browser: Browser, demo_server: DemoServ
         values,
     )
     assert strip == [["en", "auto", "Transparency"], ["he", "auto", "אמון"]]
+    listed = page.evaluate(
+        f"""async (values) => {{
+          const {{ valueItem }} = await {LIVE};
+          return values.map((v) => {{ const li = valueItem(v); return [li.lang, li.dir, li.textContent]; }});
+        }}""",
+        values,
+    )
+    assert listed == [
+        ["en", "auto", "Transparency: We decide in the room"],
+        ["he", "auto", "אמון: מקשיבים"],
+    ]
 
 
 def test_a_moment_is_shown_on_the_networks_day(browser: Browser, demo_server: DemoServer) -> None:

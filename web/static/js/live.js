@@ -78,6 +78,12 @@ export function valueText(v, lang = document.documentElement.lang) {
   return { ...v[chosen], lang: chosen };
 }
 
+// A value as a list item (the console's side, the phone's header): "title: behaviour · behaviour".
+export function valueItem(v, lang = document.documentElement.lang) {
+  const { title, behaviours, lang: written } = valueText(v, lang);
+  return h("li", { lang: written, dir: "auto" }, h("strong", { text: title }), ": ", behaviours.join(" · "));
+}
+
 // The network's time zone, told by the snapshot: the day shown is always the day where the
 // network meets, as on the server (facilitator/localtime.py).
 let networkZone;
