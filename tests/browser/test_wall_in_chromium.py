@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -279,9 +280,29 @@ def laid_out(wall: Wall) -> None:
     until(lambda: [f"{wall.name}: {w}" for w in wall.page.evaluate(LAYOUT, least)])
 
 
+def bars_wrong(page: Page, flagged: dict[int, int]) -> list[str]:
+    """Each blocker's bar against its share of the respondents (every phone answered)."""
+    wrong = []
+    for i, n in flagged.items():
+        row = page.locator(".bar-row").nth(i)
+        whole = row.locator(".bar").bounding_box()
+        filled = row.locator(".bar > span").bounding_box()
+        if whole is None or filled is None:
+            wrong.append(f"blocker {i}: no bar on screen")
+        elif abs(filled["width"] / whole["width"] - n / len(PICKS)) > 0.01:
+            wrong.append(
+                f"blocker {i}: {filled['width'] / whole['width']:.3f}, not {n}/{len(PICKS)}"
+            )
+    return wrong
+
+
 def every_stage_check(walls: list[Wall], stage: str, step: str) -> None:
     for wall in walls:
         expect(wall.page.locator(".stage")).to_have_class(re.compile(rf"\b{stage}\b"))
+        # A latecomer can join from the wall until the close.
+        if stage != "closed":
+            expect(wall.page.locator("#join-box .join-code")).to_be_visible()
+            expect(wall.page.locator("#join-box .qr svg")).to_be_visible()
         laid_out(wall)
         shot(wall.page, f"{wall.name}-{step}-{stage}")
 
@@ -401,22 +422,14 @@ def test_the_wall_fits_every_stage_and_pages_what_does_not(
         expect(rows.nth(4).locator(".share")).to_have_text(re.compile(r"^67\s?%$"))
         expect(rows.nth(0).locator(".share")).to_have_text(re.compile(r"^100\s?%$"))
         expect(rows.nth(8).locator(".share")).to_have_text(re.compile(r"^33\s?%$"))
-
-        def bars(wall: Wall = wall) -> list[str]:
-            wrong = []
-            for i, n in flagged.items():
-                row = wall.page.locator(".bar-row").nth(i)
-                whole = row.locator(".bar").bounding_box()
-                filled = row.locator(".bar > span").bounding_box()
-                assert whole is not None
-                assert filled is not None
-                share = filled["width"] / whole["width"]
-                if abs(share - n / len(PICKS)) > 0.01:
-                    wrong.append(f"{wall.name}: blocker {i} bar {share:.3f}, not {n}/{len(PICKS)}")
-            return wrong
-
-        until(bars)
+        until(partial(bars_wrong, wall.page, flagged))
     every_stage_check(shown, "opener", "3")
+    # The console draws the same bars, at its own size.
+    console = room.staff
+    console.goto(f"{demo_server.base}/m/{crowded.id}/console")
+    expect(console.locator(".bar-row")).to_have_count(len(blockers))
+    until(partial(bars_wrong, console, flagged))
+    shot(console, "he-wall-console-opener")
 
     # Agenda: the running item's timer is the largest thing on the wall; the agenda pages.
     room.command("move", stage="agenda")
@@ -474,4 +487,16 @@ def test_the_wall_fits_every_stage_and_pages_what_does_not(
     every_stage_check(shown, "closed", "6")
     decisions = {AGENDA[0][0], AGENDA[1][0], AGENDA[2][0]}
     pages_show_all(shown, "closed", ".row .text", set(MADE) | decisions)
-    assert watcher.problems == []
+
+    # The server goes away: the wall tells the room it is reconnecting (it sends nothing, so it
+    # has nothing to keep), large enough to read, and clears once it is back.
+    demo_server.stop()
+    for wall in shown:
+        expect(wall.page.locator("#status")).to_have_text(tr(wall.lang, "projector.reconnecting"))
+        laid_out(wall)
+    shot(shown[0].page, f"{shown[0].name}-7-reconnecting")
+    demo_server.start()
+    for wall in shown:
+        expect(wall.page.locator("#status")).to_be_hidden(timeout=20000)
+    # Only the outage's failed connections may be logged.
+    assert [p for p in watcher.problems if "WebSocket" not in p] == []
