@@ -66,8 +66,16 @@ def test_a_moment_is_never_cut_to_its_utc_day_when_shown() -> None:
         format_date(PAST_MIDNIGHT.isoformat(), "he")
 
 
-async def _held_past_midnight(db: Database) -> tuple[int, int, int]:
+async def _held_past_midnight(db_url: str) -> tuple[int, int, int]:
     """A meeting held, a commitment made and a calendar link created at 00:30 Jerusalem time."""
+    db = Database(db_url, clock=Clock(PAST_MIDNIGHT))
+    try:
+        return await _hold(db)
+    finally:
+        await db.dispose()
+
+
+async def _hold(db: Database) -> tuple[int, int, int]:
     nid = await network.create_network(db, "רשת הלילה")
     org = await network.add_organization(db, nid, "עמותה", "nonprofit")
     person = await network.add_person(db, nid, "רות כהן", org)
@@ -89,10 +97,7 @@ async def _held_past_midnight(db: Database) -> tuple[int, int, int]:
 
 
 def test_pages_and_exports_show_the_networks_day(db_url: str) -> None:
-    clock = Clock(PAST_MIDNIGHT)
-    db = Database(db_url, clock=clock)
-    _uid, commitment, meeting = asyncio.run(_held_past_midnight(db))
-    asyncio.run(db.dispose())
+    _uid, commitment, meeting = asyncio.run(_held_past_midnight(db_url))
     # What was stored is what is shown: the app reads it on the real clock.
     with TestClient(create_app(Settings(database_url=db_url))) as client:
         client.get("/login")
