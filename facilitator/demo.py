@@ -14,6 +14,7 @@ from sqlalchemy import select
 from facilitator.db import Database
 from facilitator.db.models import Network
 from facilitator.flow import Stage
+from facilitator.localtime import local_day
 from facilitator.services import commitments, meetings, network, opener, state, users
 from facilitator.services.actors import Actor
 from facilitator.services.meetings import AgendaItemInput
@@ -127,7 +128,7 @@ async def load(db: Database) -> list[DemoLogin]:
     """Build the demo network; returns the staff logins it made (passwords are random)."""
     real_clock = db.clock
     tz = ZoneInfo("Asia/Jerusalem")
-    today = real_clock().astimezone(tz).date()
+    today = local_day(real_clock(), tz.key)
     first_day, second_day = today - timedelta(days=56), today - timedelta(days=28)
     db.clock = lambda: _at(first_day, 9, tz) - timedelta(days=7)
     try:
