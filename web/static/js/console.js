@@ -354,9 +354,27 @@ function commitmentsPanel(s) {
   ];
 }
 
+// A console that watched the close has no `next` in its copy (the snapshot has it only for a
+// closed meeting): ask the server for it once.
+let nextAsked = false;
+
+async function askNext() {
+  if (nextAsked) return;
+  nextAsked = true;
+  const response = await fetch(`/api/m/${B.meeting_id}/snapshot`, { credentials: "same-origin" });
+  if (response.ok && room.state) {
+    const fresh = await response.json();
+    room.state.next = room.state.next?.meeting ? room.state.next : fresh.next;
+    render();
+  } else {
+    nextAsked = false;
+  }
+}
+
 // The next meeting of the group: shown once there is one, else a form prefilled with the same
 // weekday, time and place some weeks on (the server's suggestion), sent in one step.
 function nextMeeting(s) {
+  if (!s.next?.suggested && !s.next?.meeting) { askNext(); return null; }
   const next = s.next?.meeting;
   if (next) {
     return h("section", { class: "card next-meeting", id: "next-meeting" }, h("h3", { text: t("console.next_meeting") }),
