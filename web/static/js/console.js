@@ -1,6 +1,6 @@
 // The facilitator's console: the stage and its moves, the gates as a live checklist, and the
 // controls of each stage. The server decides everything; this page asks and shows.
-import { LiveRoom, bdi, boot, clockText, field as draftField, fill, formatDate, h, itemSecondsLeft, meetingWhen, statusLine, tallyBars, todayIso, translator } from "./live.js";
+import { LiveRoom, bdi, boot, clockText, field as draftField, fill, formatDate, h, itemSecondsLeft, meetingWhen, statusLine, tallyBars, todayIso, translator, valueItem } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -135,7 +135,7 @@ function side(s) {
       viewLink ? h("p", {}, h("a", { href: viewLink, target: "_blank", rel: "noopener", text: t("console.projector_link") })) : null,
       h("ul", { class: "list compact" }, s.attendance.map((p) => h("li", {}, person(p))))),
     h("section", { class: "card values-card" }, h("h2", { text: t("values.title") }),
-      h("ul", { class: "values" }, s.values.map((v) => h("li", {}, h("strong", { text: v.title }), ": ", v.behaviours.join(" · "))))));
+      h("ul", { class: "values" }, s.values.map((v) => valueItem(v, B.lang)))));
 }
 
 function reviewControls(c) {

@@ -1,5 +1,5 @@
 // The phone: join once (remembered on this phone), then follow the meeting stage by stage.
-import { LiveRoom, bdi, boot, field as draftField, fill, formatDate, h, meetingWhen, newId, statusLine, todayIso, translator } from "./live.js";
+import { LiveRoom, bdi, boot, field as draftField, fill, formatDate, h, meetingWhen, newId, statusLine, todayIso, translator, valueItem } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -120,7 +120,7 @@ function header(s) {
     h("p", { class: "muted when" }, meetingWhen(s.meeting, B.lang)),
     h("p", { class: "muted" }, t("phone.stage_now"), " ", h("strong", { text: t(`stage.${s.meeting.stage}`) })),
     h("details", { class: "card values-card", open: s.meeting.stage === "lobby" || s.meeting.stage === "closed" }, h("summary", { text: t("values.title") }),
-      h("ul", { class: "values" }, s.values.map((v) => h("li", {}, h("strong", { text: v.title }), ": ", v.behaviours.join(" · "))))),
+      h("ul", { class: "values" }, s.values.map((v) => valueItem(v, B.lang)))),
   ];
 }
 
