@@ -126,6 +126,112 @@ function presence(s, p) {
   return h("span", { class: `presence ${here ? "here" : "away"}`, text: here ? t("console.owner_here") : t("console.owner_away") });
 }
 
+// --- who holds which name (staff only) ----------------------------------------------------------
+// Which phone holds which name, and a way to free a name for the right phone. Read from a
+// staff-only address, never from the snapshot phones get too: again a moment after the meeting's
+// log moves, and every 15 s for phones that come and go. A released name is taken back by a join
+// that logs nothing new (the person is already present), so while one waits, every 2 s.
+const NAMES_EVERY_MS = 15000;
+const NAMES_WAITING_MS = 2000;
+const names = { byId: new Map(), seq: null, at: 0, loading: false, found: null, asking: null, freed: new Set() };
+let searchTimer = null;
+
+async function namesFrom(query) {
+  try {
+    const search = query ? `?${new URLSearchParams({ q: query })}` : "";
+    const response = await fetch(`/api/m/${B.meeting_id}/names${search}`, { credentials: "same-origin" });
+    return response.ok ? (await response.json()).people : null;
+  } catch {
+    return null;
+  }
+}
+
+async function loadNames() {
+  names.loading = true;
+  names.seq = room.lastSeq;
+  const [present, found] = await Promise.all([namesFrom(""), names.found ? namesFrom((drafts.namesearch || "").trim()) : null]);
+  Object.assign(names, { loading: false, at: Date.now() });
+  if (present) names.byId = new Map(present.map((p) => [p.id, p]));
+  if (found) names.found = found;
+  render();
+}
+
+function waitingForPhone() {
+  return [...names.freed].some((id) => names.byId.get(id)?.phones === 0);
+}
+
+setInterval(() => {
+  const every = waitingForPhone() ? NAMES_WAITING_MS : NAMES_EVERY_MS;
+  if (room.state && !names.loading && (names.seq !== room.lastSeq || Date.now() - names.at > every)) loadNames();
+}, 1000);
+
+function searchNames() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(async () => {
+    const query = (drafts.namesearch || "").trim();
+    names.found = query ? (await namesFrom(query)) || [] : null;
+    document.getElementById("name-search-results")?.replaceWith(foundList());
+  }, 250);
+}
+
+// When a phone took a name, as the clock reads where the network meets: the time today, else
+// the day and the time.
+function heldSince(iso) {
+  const timeZone = room.state?.network?.timezone;
+  const day = (d) => new Intl.DateTimeFormat("en", { timeZone, dateStyle: "short" }).format(d);
+  const at = new Date(iso);
+  const style = day(at) === day(new Date()) ? {} : { day: "numeric", month: "short" };
+  return new Intl.DateTimeFormat(B.lang === "he" ? "he-IL" : "en-GB", { ...style, hour: "2-digit", minute: "2-digit", timeZone }).format(at);
+}
+
+function phoneLine(info) {
+  const parts = info.present ? [] : [t("console.not_here")];
+  if (info.phones) parts.push(t("console.phone_since", { time: heldSince(info.held_since) }), t(info.connected ? "console.phone_connected" : "console.phone_away"));
+  else parts.push(t("console.phone_none"));
+  return h("span", { class: `meta phone-line ${info.connected ? "connected" : ""}`, text: parts.join(" · ") });
+}
+
+function release(p) {
+  names.asking = null;
+  names.freed.add(p.id);
+  room.send("release_name", { person_id: p.id });
+  render();
+}
+
+function releaseControls(p, info) {
+  if (room.pending("release_name").some((c) => c.person_id === p.id)) return h("p", { class: "pending", role: "status", text: t("live.sending") });
+  if (!info.phones) return names.freed.has(p.id) ? h("p", { class: "notice", role: "status", text: t("console.released", { name: p.name }) }) : null;
+  if (names.asking !== p.id) {
+    return h("button", { type: "button", class: "small", "data-key": `release-${p.id}`, text: t("console.release"), onclick: () => {
+      names.asking = p.id;
+      render();
+      app.querySelector(`[data-key="release-yes-${p.id}"]`)?.focus();
+    } });
+  }
+  return h("div", { class: "release-ask", role: "group", "aria-label": t("console.release") },
+    h("p", { text: t("console.release_confirm", { name: p.name }) }),
+    h("div", { class: "choice-row" },
+      h("button", { type: "button", class: "danger", "data-key": `release-yes-${p.id}`, onclick: () => release(p), text: t("console.release_yes") }),
+      h("button", { type: "button", onclick: () => { names.asking = null; render(); }, text: t("console.release_keep") })));
+}
+
+function nameRow(p, info) {
+  return h("li", { class: "name-row", "data-person": String(p.id) }, person(p), info ? [phoneLine(info), releaseControls(p, info)] : null);
+}
+
+function foundList() {
+  const found = names.found;
+  return h("ul", { class: "list compact", id: "name-search-results", "aria-live": "polite" },
+    found === null ? null : found.length ? found.map((p) => nameRow(p, p)) : h("li", { class: "muted", text: t("console.find_none") }));
+}
+
+// The owner of a name held by a lost phone may not be in the meeting at all: find them by name.
+function findName() {
+  const input = field("namesearch", { type: "search", maxlength: 120, "aria-controls": "name-search-results" });
+  input.addEventListener("input", searchNames);
+  return h("div", { class: "stack find-name" }, h("label", {}, t("console.find_name"), input), foundList());
+}
+
 function side(s) {
   return h("aside", {},
     gates(s),
@@ -133,7 +239,8 @@ function side(s) {
       h("h2", {}, t("console.attendance", { count: s.attendance.length })),
       s.meeting.join_code ? h("p", {}, t("join.code"), ": ", h("strong", { dir: "ltr", class: "code", text: s.meeting.join_code })) : null,
       viewLink ? h("p", {}, h("a", { href: viewLink, target: "_blank", rel: "noopener", text: t("console.projector_link") })) : null,
-      h("ul", { class: "list compact" }, s.attendance.map((p) => h("li", {}, person(p))))),
+      h("ul", { class: "list compact names" }, s.attendance.map((p) => nameRow(p, names.byId.get(p.id)))),
+      findName()),
     h("section", { class: "card values-card" }, h("h2", { text: t("values.title") }),
       h("ul", { class: "values" }, s.values.map((v) => valueItem(v, B.lang)))));
 }

@@ -227,6 +227,7 @@ export class LiveRoom {
   }
 
   connect() {
+    if (this.stopped) return;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(`${scheme}//${location.host}/ws/m/${this.meetingId}?face=${this.face}`);
     this.socket = socket;
@@ -249,8 +250,20 @@ export class LiveRoom {
     });
   }
 
+  // This screen speaks for no one any more (a facilitator released its name): close for good,
+  // hear nothing more, and drop what it queued in that name, so that whoever joins next on this
+  // phone never sends it.
+  stop() {
+    this.stopped = true;
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000);
+    this.outbox = [];
+  }
+
   // The one place messages are told apart.
   receive(msg) {
+    if (this.stopped) return;
     switch (msg.type) {
       case "welcome":
         this.retry = 0;

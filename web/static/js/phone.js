@@ -7,6 +7,9 @@ const app = document.getElementById("app");
 const PERSON_KEY = "facilitator-person";
 const drafts = {};
 let room = null;
+// The code this phone joins with: the page's, or, once a released name sends the phone back to
+// the join form, the code of the meeting it was in.
+let joinCode = B.code;
 let lastError = null;
 let notice = null;
 
@@ -29,13 +32,76 @@ async function join(body) {
 
 const field = (key, attrs) => draftField(drafts, key, attrs);
 
+// The network's own spellings, offered as one types: a typed hyphen still finds the en dash the
+// network stores, and a tap puts that spelling in. Best effort only: offline, or refused, the
+// form works as it is and the server matches the spelling anyway.
+const SUGGEST_AFTER_MS = 250;
+let suggestTimer = null;
+let suggestAsked = 0;
+
+async function suggestions(typed) {
+  try {
+    const query = new URLSearchParams({ q: typed, organization: typed });
+    const response = await fetch(`/api/join/${encodeURIComponent(joinCode)}/suggest?${query}`);
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function offer(list, names, pick) {
+  fill(list, names.map((name) => h("li", {}, h("button", { type: "button", class: "choice", onclick: () => pick(name) }, bdi(name)))));
+  list.hidden = !names.length;
+}
+
+// Look the organization up a moment after the typing stops; what comes back is offered, and
+// the people of the organization it names are filtered by the name typed so far.
+function suggest(form) {
+  clearTimeout(suggestTimer);
+  suggestTimer = setTimeout(async () => {
+    const typed = form.org.value.trim();
+    const asked = ++suggestAsked;
+    const found = typed && joinCode ? await suggestions(typed) : null;
+    if (asked !== suggestAsked) return; // a later keystroke asked again
+    form.found = found;
+    showSuggestions(form);
+  }, SUGGEST_AFTER_MS);
+}
+
+function showSuggestions(form) {
+  const typedOrg = form.org.value.trim();
+  const typedName = form.name.value.trim();
+  const people = (form.found?.people || []).filter((n) => n !== typedName && n.toLocaleLowerCase().includes(typedName.toLocaleLowerCase()));
+  offer(form.orgChoices, (form.found?.organizations || []).filter((n) => n !== typedOrg), (picked) => {
+    form.org.value = drafts.org = picked;
+    form.orgChoices.hidden = true;
+    suggest(form);
+    form.name.focus();
+  });
+  offer(form.peopleChoices, people, (picked) => {
+    form.name.value = drafts.name = picked;
+    form.peopleChoices.hidden = true;
+  });
+}
+
 function showJoinForm(message) {
+  const orgChoices = h("ul", { class: "choices", id: "org-choices", "aria-label": t("phone.org_suggestions"), hidden: true });
+  const peopleChoices = h("ul", { class: "choices", id: "people-choices", "aria-label": t("phone.people_suggestions"), hidden: true });
+  const org = field("org", { name: "organization", required: true, maxlength: 200, autocomplete: "organization", "aria-describedby": "org-hint", "aria-controls": "org-choices" });
+  const name = field("name", { name: "name", required: true, maxlength: 120, autocomplete: "name", "aria-controls": "people-choices" });
+  const form = { org, name, orgChoices, peopleChoices, found: null };
+  org.addEventListener("input", () => suggest(form));
+  name.addEventListener("input", () => showSuggestions(form));
+  if (org.value) suggest(form); // shown again after a refusal: offer what fits what was typed
   fill(app, h("section", { class: "card" },
     h("h1", { text: t("phone.welcome") }),
     message ? h("p", { class: "error", role: "alert", text: message }) : null,
     h("form", { class: "stack", onsubmit: onJoin },
-      h("label", {}, t("field.name"), field("name", { name: "name", required: true, maxlength: 120, autocomplete: "name" })),
-      h("label", {}, t("field.organization"), field("org", { name: "organization", required: true, maxlength: 200, autocomplete: "organization" })),
+      h("label", {}, t("field.organization"), org),
+      h("p", { class: "muted hint", id: "org-hint", text: t("phone.pick_hint") }),
+      orgChoices,
+      h("label", {}, t("field.name"), name),
+      peopleChoices,
       h("label", {}, t("phone.sector"),
         h("select", { name: "sector" }, h("option", { value: "", text: "—" }),
           ["government", "nonprofit", "business", "philanthropy", "community", "backbone"].map(
@@ -46,7 +112,7 @@ function showJoinForm(message) {
 async function onJoin(event) {
   event.preventDefault();
   const form = new FormData(event.target);
-  const body = { code: B.code, name: form.get("name"), organization: form.get("organization"),
+  const body = { code: joinCode, name: form.get("name"), organization: form.get("organization"),
     sector: form.get("sector") || null, client_msg_id: newId() };
   try {
     const data = await join(body);
@@ -82,8 +148,9 @@ function start(token) {
   room = new LiveRoom({
     meetingId: B.meeting_id, face: "phone", lang: B.lang,
     hello: () => ({ token }),
-    onStatus: (s) => statusLine(t, s),
+    onStatus: (s) => { statusLine(t, s); if (s === "signed_out") signedOut(); },
     onChange: (kind, payload) => {
+      if (kind === "name_released" && payload.person.id === room.me?.person.id) { released(); return; }
       if ((kind === "commitment_rejected" || kind === "commitment_withdrawn") && mine(payload.commitment)) {
         told.push({ key: kind === "commitment_rejected" ? "phone.proposal_turned_down" : "phone.commitment_withdrawn",
           text: payload.commitment.text, reason: payload.reason });
@@ -110,6 +177,31 @@ function start(token) {
     },
   });
   room.connect();
+}
+
+// The facilitator released this phone's name, for the phone that should hold it: this one
+// speaks for no one now. It forgets its token and offers the join form again.
+function released() {
+  const name = room?.me?.person?.name || saved()?.person?.name || "";
+  joinCode = joinCode || room?.state?.meeting?.join_code || null;
+  room?.stop();
+  room = null;
+  try { localStorage.removeItem(PERSON_KEY); } catch { /* private mode */ }
+  drafts.name = drafts.org = ""; // never one tap away from taking the released name back
+  statusLine(t, null);
+  if (!joinCode) {
+    fill(app, h("p", { class: "error", role: "alert", text: t("phone.released", { name }) }), h("p", { class: "card", text: t("phone.need_code") }));
+    return;
+  }
+  history.replaceState(null, "", `/j/${joinCode}`);
+  showJoinForm(t("phone.released", { name }));
+}
+
+// The server shut this phone out. After it was in, that is its name released (while it was
+// away, perhaps); a phone that never got in keeps its token and is sent to the code instead.
+function signedOut() {
+  if (room?.me) { released(); return; }
+  fill(app, h("p", { class: "card", text: t("phone.need_code") }));
 }
 
 const mine = (c) => room.me && c.owner.id === room.me.person.id;
