@@ -117,6 +117,7 @@ def test_typed_text_survives_a_refusal_and_a_refused_close_leads_to_its_fix(
     code = join_code(wall)
     noa = join(browser, demo_server, code, "נועה כהן", "עמותת צעדים לנוער", lang, watcher)
     console_button(console, lang, "console.start")
+    expect(console.locator(".stepper .current")).to_have_text(tr(lang, "stage.review"))
     carried = len(api(console, demo_server, meeting_id)["reopened"])
     assert carried >= 2
     # The facilitator forgets the review and goes on to the closing round.
