@@ -167,10 +167,7 @@ def value_view(value: SharedValue) -> JSON:
         if value.title_en
         else None,
     }
-    # Transitional: console.js and phone.js still read a value's `title` and `behaviours`
-    # (its Hebrew words, else its English) until they call valueText; drop these with that change.
-    hebrew_first = value_in(view, "he")
-    return {**view, "title": hebrew_first["title"], "behaviours": hebrew_first["behaviours"]}
+    return view
 
 
 def value_in(view: JSON, lang: str) -> JSON:

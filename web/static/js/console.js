@@ -1,6 +1,6 @@
 // The facilitator's console: the stage and its moves, the gates as a live checklist, and the
 // controls of each stage. The server decides everything; this page asks and shows.
-import { LiveRoom, bdi, boot, clockText, field as draftField, fill, formatDate, h, itemSecondsLeft, meetingWhen, statusLine, tallyBars, todayIso, translator, valueItem } from "./live.js";
+import { bdi, boot, clockText, field as draftField, fill, formatDate, h, itemSecondsLeft, LiveRoom, meetingWhen, nameList, statusLine, tallyBars, todayIso, translator, userText, valueItem } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -250,7 +250,7 @@ function reviewControls(c) {
   const send = (outcome, extra = {}) => room.send("review", { commitment_id: c.id, outcome, ...extra });
   const outcome = c.review?.outcome;
   return h("li", {},
-    h("strong", {}, bdi(c.text)),
+    userText("strong", c.text),
     h("span", { class: "meta" }, person(c.owner), " ", presence(room.state, c.owner), " · ", t("commitment.due_on", { date: formatDate(c.due, B.lang) }),
       c.times_slipped ? ` · ${t("commitment.slipped_times", { count: c.times_slipped })}` : ""),
     h("span", { class: `outcome ${outcome || ""}`, text: outcome ? t(`outcome.${outcome}`) : t("outcome.none") }),
@@ -277,7 +277,7 @@ function openerPanel(s) {
       if (drafts[key] === undefined && s.opener_actions[String(b.id)]) drafts[key] = s.opener_actions[String(b.id)];
       const names = namedAnswers[String(b.id)] || [];
       return h("li", {}, h("strong", { text: B.lang === "he" ? b.he : b.en }),
-        names.length ? h("p", { class: "meta" }, t("console.named_by"), " ", names.map((n, i) => [i ? ", " : "", bdi(n)])) : null,
+        names.length ? h("p", { class: "meta" }, t("console.named_by"), " ", nameList(names, B.lang)) : null,
         h("form", { class: "choice-row", onsubmit: (e) => { e.preventDefault(); room.send("record_opener_action", { blocker_id: b.id, text: drafts[key] || "" }); } },
           field(key, { maxlength: 2000, "aria-label": t("console.agreed_actions") }),
           h("button", { type: "submit", text: t("form.save") })));
@@ -332,7 +332,7 @@ function agendaPanel(s) {
     const strategy = item.strategy_id ? s.strategies.find((x) => x.id === item.strategy_id)?.title : null;
     return h("li", { class: current ? "current" : "" },
       h("div", { class: "item-head" },
-        h("strong", {}, bdi(item.title)),
+        userText("strong", item.title),
         h("span", { class: "order" }, moveButtons(s, item, at))),
       h("span", { class: "meta" }, t(`kind.${item.kind}`), " · ", t("agenda.minutes", { count: item.minutes }),
         strategy ? [" · ", bdi(strategy)] : null,
@@ -364,7 +364,7 @@ function ownerOptions(s, key) {
 
 function commitmentText(s, c) {
   const strategy = c.strategy_id ? s.strategies.find((x) => x.id === c.strategy_id)?.title : null;
-  return [h("strong", {}, bdi(c.text)),
+  return [userText("strong", c.text),
     h("span", { class: "meta" }, person(c.owner), " ", presence(s, c.owner), " · ", t("commitment.due_on", { date: formatDate(c.due, B.lang) }),
       strategy ? [" · ", bdi(strategy)] : null)];
 }
@@ -485,7 +485,7 @@ function nextMeeting(s) {
   const next = s.next?.meeting;
   if (next) {
     return h("section", { class: "card next-meeting", id: "next-meeting" }, h("h3", { text: t("console.next_meeting") }),
-      h("p", {}, h("strong", {}, bdi(next.title)), " · ", meetingWhen(next, B.lang)),
+      h("p", {}, userText("strong", next.title), " · ", meetingWhen(next, B.lang)),
       h("p", { class: "actions" }, h("a", { class: "button", href: `/m/${next.id}/edit`, text: t("home.prepare") })));
   }
   const suggested = s.next?.suggested;
@@ -517,7 +517,7 @@ function summary(s) {
     h("p", {}, t("console.attendance", { count: s.attendance.length })),
     tallyBars(s, B.lang),
     h("h3", { text: t("console.made") }),
-    h("ul", { class: "list" }, s.commitments.map((c) => h("li", {}, bdi(c.text), h("span", { class: "meta" }, person(c.owner), " · ", formatDate(c.due, B.lang))))),
+    h("ul", { class: "list" }, s.commitments.map((c) => h("li", {}, userText("strong", c.text), h("span", { class: "meta" }, person(c.owner), " · ", formatDate(c.due, B.lang))))),
     nextMeeting(s),
   ];
 }
@@ -540,7 +540,7 @@ function render() {
   const error = lastError ? h("div", { class: "error", role: "alert" }, h("p", { text: lastError.message }),
     lastError.details?.length ? h("ul", {}, lastError.details.map((d) => h("li", { text: d }))) : null) : null;
   fill(app, h("div", { class: "console-main" },
-    h("h1", {}, bdi(s.meeting.title)),
+    userText("h1", s.meeting.title),
     h("p", { class: "muted" }, bdi(s.group.name), " · ", meetingWhen(s.meeting, B.lang)),
     stepper(s.meeting.stage), moves(s.meeting.stage), error,
     h("section", { class: "card" }, h("h2", { text: t(`stage.${s.meeting.stage}`) }), main(s))), side(s));

@@ -1,5 +1,5 @@
 // The phone: join once (remembered on this phone), then follow the meeting stage by stage.
-import { LiveRoom, bdi, boot, field as draftField, fill, formatDate, h, meetingWhen, newId, statusLine, todayIso, translator, valueItem } from "./live.js";
+import { bdi, boot, field as draftField, fill, formatDate, h, LiveRoom, meetingWhen, newId, statusLine, todayIso, translator, userText, valueItem } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -208,7 +208,7 @@ const mine = (c) => room.me && c.owner.id === room.me.person.id;
 
 function header(s) {
   return [
-    h("h1", {}, bdi(s.meeting.title)),
+    userText("h1", s.meeting.title),
     h("p", { class: "muted when" }, meetingWhen(s.meeting, B.lang)),
     h("p", { class: "muted" }, t("phone.stage_now"), " ", h("strong", { text: t(`stage.${s.meeting.stage}`) })),
     h("details", { class: "card values-card", open: s.meeting.stage === "lobby" || s.meeting.stage === "closed" }, h("summary", { text: t("values.title") }),
@@ -222,7 +222,7 @@ function reviewCard(c) {
   const send = (kind, extra = {}) => { room.send("review", { commitment_id: c.id, outcome: kind, ...extra }); };
   const waiting = room.pending("review").some((x) => x.commitment_id === c.id);
   return h("li", { class: "card" },
-    h("strong", {}, bdi(c.text)),
+    userText("strong", c.text),
     h("span", { class: "meta" }, t("commitment.due_on", { date: formatDate(c.due, B.lang) }),
       c.times_slipped ? ` · ${t("commitment.slipped_times", { count: c.times_slipped })}` : ""),
     outcome ? h("span", { class: `outcome ${outcome}`, text: t(`outcome.${outcome}`) }) : null,
@@ -325,7 +325,7 @@ let told = [];
 function toldCards() {
   if (!told.length) return null;
   return h("section", { class: "card told", role: "alert" }, told.map((x, i) => h("div", { class: "stack" },
-    h("p", {}, t(x.key), " ", h("strong", {}, bdi(x.text))),
+    h("p", {}, t(x.key), " ", userText("strong", x.text)),
     x.reason ? h("p", {}, t("phone.reason_given"), ": ", bdi(x.reason)) : null,
     h("button", { type: "button", onclick: () => { told = told.filter((_, j) => j !== i); render(); }, text: t("phone.got_it") }))));
 }
@@ -337,14 +337,14 @@ function myCommitments(s) {
   if (!list.length && !queued.length) return null;
   return h("section", { class: "card" }, h("h2", { text: t("phone.my_commitments") }),
     h("ul", { class: "list" },
-      list.map((c) => h("li", {}, h("strong", {}, bdi(c.text)),
+      list.map((c) => h("li", {}, userText("strong", c.text),
         h("span", { class: "meta" }, t("commitment.due_on", { date: formatDate(c.due, B.lang) }), " · ", t(`status.${c.status}`)))),
-      queued.map((c) => h("li", {}, h("strong", {}, bdi(c.text)), h("span", { class: "pending", text: t("live.sending") })))));
+      queued.map((c) => h("li", {}, userText("strong", c.text), h("span", { class: "pending", text: t("live.sending") })))));
 }
 
 function agendaList(s) {
   return h("ol", { class: "list" }, s.agenda.map((item) => h("li", { class: item.id === s.meeting.current_item_id ? "current" : "" },
-    h("strong", {}, bdi(item.title)), h("span", { class: "meta" }, t("agenda.minutes", { count: item.minutes }), item.id === s.meeting.current_item_id ? ` · ${t("agenda.now")}` : ""),
+    userText("strong", item.title), h("span", { class: "meta" }, t("agenda.minutes", { count: item.minutes }), item.id === s.meeting.current_item_id ? ` · ${t("agenda.now")}` : ""),
     item.decision ? h("span", {}, t("agenda.decision"), ": ", bdi(item.decision)) : null)));
 }
 
@@ -368,7 +368,7 @@ function body(s) {
         afterTheClose(s),
         myCommitments(s),
         reopened.length ? h("section", { class: "card" }, h("h2", { text: t("phone.my_reopened") }),
-          h("ul", { class: "list" }, reopened.map((c) => h("li", {}, bdi(c.text), " — ",
+          h("ul", { class: "list" }, reopened.map((c) => h("li", {}, userText("span", c.text), " — ",
             h("span", { class: `outcome ${c.review?.outcome || ""}`, text: c.review?.outcome ? t(`outcome.${c.review.outcome}`) : t("outcome.none") }))))) : null];
     default:
       return [];
@@ -393,7 +393,7 @@ function afterTheClose(s) {
     h("div", { class: "actions" },
       withToken(`/m/${B.meeting_id}/summary?lang=${B.lang}`, t("phone.record"), "primary"),
       withToken("/p/commitments.ics", t("phone.calendar"), "")),
-    next ? h("p", {}, t("phone.next_meeting"), " ", h("strong", {}, bdi(next.title)), " · ", meetingWhen(next, B.lang)) : null);
+    next ? h("p", {}, t("phone.next_meeting"), " ", userText("strong", next.title), " · ", meetingWhen(next, B.lang)) : null);
 }
 
 function render() {
