@@ -167,6 +167,12 @@ def check_cancel(made: int) -> None:
         raise Refused("cancel.has_commitments", count=made)
 
 
+def stops_item_clock(current: Stage, target: Stage) -> bool:
+    """Leaving the agenda stage pauses the clock of the item on screen: the time spent on other
+    stages is not the item's."""
+    return current is Stage.AGENDA and target is not Stage.AGENDA
+
+
 def reopens_commitments(current: Stage, target: Stage) -> bool:
     """Starting the meeting (leaving the lobby for review) reopens the group's carried commitments."""
     return current is Stage.LOBBY and target is Stage.REVIEW

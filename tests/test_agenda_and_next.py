@@ -111,6 +111,23 @@ async def test_the_clock_runs_only_in_the_agenda_stage_and_for_staff(
     assert late.value.key == "flow.wrong_stage"
 
 
+async def test_leaving_the_agenda_pauses_the_item_on_screen(
+    db: Database, world: World, clock: Clock
+) -> None:
+    mid, (first, *_rest) = await agenda_meeting(db, world)
+    await meetings.focus_item(db, mid, world.staff, first)
+    clock.now += timedelta(seconds=70)
+    left = await meetings.move(db, mid, world.staff, Stage.COMMITMENTS)
+    assert left.event.payload["elapsed"] == {str(first): 70}
+    clock.now += timedelta(minutes=20)  # the closing round is not the item's time
+    back = await meetings.move(db, mid, world.staff, Stage.AGENDA)
+    assert "elapsed" not in back.event.payload
+    snap = await state.snapshot(db, mid)
+    assert (snap["meeting"]["current_item_id"], snap["meeting"]["item_started_at"]) == (first, None)
+    assert (await kept(db, mid))[first] == 70
+    await meetings.resume_item(db, mid, world.staff, first)
+
+
 async def test_items_are_reordered_and_every_screen_is_told(db: Database, world: World) -> None:
     mid, (first, second, third) = await agenda_meeting(db, world)
     moved = await meetings.move_agenda_item(db, mid, world.staff, third, 1)

@@ -413,3 +413,10 @@ def test_withdrawn_and_turned_down_never_count_as_made() -> None:
     assert {"rejected", "withdrawn"} == flow.NOT_MADE
     with pytest.raises(Forbidden):
         flow.authorize(P, Action.WITHDRAW_COMMITMENT, own=True)
+
+
+def test_only_leaving_the_agenda_stops_the_item_clock() -> None:
+    for current in Stage:
+        for target in Stage:
+            expected = current is A and target is not A
+            assert flow.stops_item_clock(current, target) is expected

@@ -512,6 +512,8 @@ async def start(
 async def _go(ctx: Context, to: Stage) -> Change:
     current = ctx.stage
     payload: dict[str, Any] = {"stage": to.value, "previous": current.value}
+    if flow.stops_item_clock(current, to) and ctx.meeting.item_started_at is not None:
+        payload["elapsed"] = await _stop_timer(ctx)
     if flow.reopens_commitments(current, to):
         if ctx.meeting.started_at is None:
             ctx.meeting.started_at = ctx.now

@@ -140,6 +140,14 @@ export function applyEvent(state, type, p) {
       break;
     case "stage_changed":
       s.meeting.stage = p.stage;
+      // Leaving the agenda paused the item on screen: its clock keeps only the time it ran.
+      if (p.elapsed) {
+        s.meeting.item_started_at = null;
+        for (const [id, seconds] of Object.entries(p.elapsed)) {
+          const item = s.agenda.find((x) => String(x.id) === id);
+          if (item) item.elapsed_seconds = seconds;
+        }
+      }
       for (const c of p.reopened || []) {
         if (!s.reopened.some((x) => x.id === c.id)) s.reopened.push({ ...c, review: { outcome: null, old_due: c.due } });
       }
