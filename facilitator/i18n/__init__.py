@@ -68,18 +68,27 @@ _CODED_PARAMS = {
 }
 
 
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _shown(name: str, value: Any, lang: str) -> Any:
+    """A parameter as a person reads it: a code by its catalog entry, a day as people write it
+    (messages carry days as ISO text so that they travel as JSON too)."""
+    if not isinstance(value, str):
+        return value
+    if name in _CODED_PARAMS:
+        return _message(catalog(lang).get(f"{_CODED_PARAMS[name]}.{value}", value), lang, None)
+    if _ISO_DAY.fullmatch(value):
+        return format_date(value, lang)
+    return value
+
+
 def _parts(key: str, lang: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The message to fill (its plural form chosen) and its parameters as people read them."""
     lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
     source = lang if key in catalog(lang) else "en"
     template = _message(catalog(source).get(key) or key, source, params.get("count"))
-    shown = {
-        name: _message(catalog(lang).get(f"{_CODED_PARAMS[name]}.{value}", value), lang, None)
-        if name in _CODED_PARAMS and isinstance(value, str)
-        else value
-        for name, value in params.items()
-    }
-    return template, shown
+    return template, {name: _shown(name, value, lang) for name, value in params.items()}
 
 
 def translate(key: str, lang: str = DEFAULT_LANGUAGE, **params: Any) -> str:

@@ -368,7 +368,7 @@ function body(s) {
         afterTheClose(s),
         myCommitments(s),
         reopened.length ? h("section", { class: "card" }, h("h2", { text: t("phone.my_reopened") }),
-          h("ul", { class: "list" }, reopened.map((c) => h("li", {}, userText("span", c.text), " — ",
+          h("ul", { class: "list" }, reopened.map((c) => h("li", {}, userText("strong", c.text),
             h("span", { class: `outcome ${c.review?.outcome || ""}`, text: c.review?.outcome ? t(`outcome.${c.review.outcome}`) : t("outcome.none") }))))) : null];
     default:
       return [];
