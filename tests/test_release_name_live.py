@@ -126,5 +126,30 @@ async def test_the_facilitator_frees_a_held_name_for_the_right_phone(
     assert (free["type"], free["key"]) == ("error", "release.not_held")
 
 
+async def test_a_released_name_stops_its_phone_in_every_meeting(
+    server: Server, staff: httpx.AsyncClient
+) -> None:
+    # One phone token serves every meeting its person joins: here, two meetings at once.
+    first_id, first_code, _ = await new_meeting(server, staff, title="מפגש ראשון")
+    second_id, second_code, _ = await new_meeting(server, staff, title="מפגש שני")
+    _pid, name, organization = server.seeded.people[3]
+    token, _person = await join_phone(server, first_code, name, organization)
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        joined = await http.post("/api/join", json={"code": second_code, "token": token})
+        assert joined.status_code == 200, joined.text
+    there = await open_client(server, second_id, "phone", {"token": token})
+    await there.expect(lambda m: m["type"] == "welcome")
+    console = await open_client(server, first_id, "console", {}, cookie=cookie_header(staff))
+    await console.expect(lambda m: m["type"] == "welcome")
+
+    released = await console.command("release_name", person_id=_pid)
+    assert released["type"] == "ack"
+    # The socket in the other meeting heard nothing of this meeting, yet it is stopped too.
+    assert await there.close_code() == 4401
+    again = await open_client(server, second_id, "phone", {"token": token})
+    assert (await again.next())["key"] == "auth.required"
+    assert await again.close_code() == 4401
+
+
 def test_server_log_has_no_unexpected_errors(server: Server) -> None:
     assert "Traceback" not in server.log.read_text()

@@ -60,6 +60,7 @@ async def live_socket(websocket: WebSocket) -> None:
         return
     asked = hello.data.get("lang")
     lang = asked if asked in i18n.LANGUAGES else lang
+    recognised = time.monotonic()  # a name released from here on stops this socket
     who = await who_is(
         websocket, meeting_id, face, token=hello.data.get("token"), view=hello.data.get("view")
     )
@@ -73,7 +74,15 @@ async def live_socket(websocket: WebSocket) -> None:
     connection = Connection(
         who.role, who.actor, lang, session_id=who.session_id, abort=websocket.scope.get(ABORT)
     )
+    connection.opened_at = recognised
     room = await st.live.enter(meeting_id, connection)
+    if who.role is Role.PARTICIPANT and st.live.released_since(who.actor.person_id, recognised):
+        # Released while this phone's token was being checked: it missed the sign-out.
+        await st.live.leave(room, connection)
+        refused = _error(None, DomainError("join.token_unknown"), lang)
+        await websocket.send_text(encode(refused))
+        await _close(websocket, 4401)
+        return
     try:
         # The welcome is the biggest message: a phone that stops reading during it is stuck too.
         connection.sending_since = time.monotonic()
@@ -233,6 +242,15 @@ async def _handle(
             return
         if not parsed.is_command:
             raise Invalid("msg.unknown_type", type=parsed.type)
+        if connection.role is Role.PARTICIPANT and app.live.released_since(
+            connection.actor.person_id, connection.opened_at
+        ):
+            # Its name was released after this socket was opened (in another meeting, say).
+            connection.offer(
+                encode(_error(msg_id, DomainError("join.token_unknown"), connection.lang))
+            )
+            connection.close(4401, drop_queued=False)
+            return
         result = await app.live.commit_and_tell(execute(app.db, meeting_id, who.actor, parsed))
     except DomainError as error:
         connection.offer(encode(_error(msg_id, error, connection.lang)))

@@ -13,7 +13,7 @@ import contextlib
 import json
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +27,7 @@ from facilitator.services.state import events_since, tally_now
 
 log = logging.getLogger(__name__)
 
+RELEASES_KEPT = 10_000  # name releases remembered per process (see Live.released)
 RING = 1024  # recent events kept per room, so a reconnecting screen catches up without the DB
 QUEUE_LIMIT = 256  # messages waiting for one socket before it is switched to a resync
 GAP_WAIT = 1.0  # how long an out-of-order event waits for the ones before it
@@ -98,6 +99,7 @@ class Connection:
         "closing",
         "direct",
         "lang",
+        "opened_at",
         "overflows",
         "queue",
         "role",
@@ -121,6 +123,8 @@ class Connection:
         self.queue = Outbox()
         self.overflows = 0
         self.closing: int | None = None
+        #: When this screen's sender was recognised (a name released after it stops it).
+        self.opened_at = time.monotonic()
         #: When the send in progress began (None when idle): a send that never ends means a
         #: phone that stopped reading.
         self.sending_since: float | None = None
@@ -174,8 +178,16 @@ class Connection:
 
 
 class Room:
-    def __init__(self, meeting_id: int, hub: Hub, db: Database) -> None:
+    def __init__(
+        self,
+        meeting_id: int,
+        hub: Hub,
+        db: Database,
+        on_release: Callable[[int], None] | None = None,
+    ) -> None:
         self.meeting_id = meeting_id
+        #: Told of every name released here, to stop that person's phones in every room.
+        self.on_release = on_release
         self.hub = hub
         self.db = db
         self.connections: set[Connection] = set()
@@ -301,9 +313,12 @@ class Room:
         if self._releases:
             released = self._releases.pop(seq, None)
             if released is not None:
-                self._sign_out(released)
+                if self.on_release is not None:
+                    self.on_release(released)  # this room and every other one
+                else:
+                    self.sign_out(released)
 
-    def _sign_out(self, person_id: int) -> None:
+    def sign_out(self, person_id: int) -> None:
         """A facilitator released this person's name: the phones that held it were just told
         why; now they are closed (after what they were told) and stop being heard. Every
         process's room does this for its own sockets, as each receives the event."""
@@ -390,13 +405,31 @@ class Live:
         self.db = db
         self.rooms: dict[int, Room] = {}
         self.by_session: dict[int, set[Connection]] = {}
+        #: Person -> when a name release was seen here (newest last, bounded): a phone token
+        #: serves every meeting, so a release stops that person's sockets in every room, and
+        #: any socket recognised before it (even one that joined a room a moment later).
+        self.released: OrderedDict[int, float] = OrderedDict()
         self._lock = asyncio.Lock()
+
+    def release(self, person_id: int) -> None:
+        """A name was released: sign that person's phones out of every room of this process."""
+        self.released[person_id] = time.monotonic()
+        self.released.move_to_end(person_id)
+        while len(self.released) > RELEASES_KEPT:
+            self.released.popitem(last=False)
+        for room in list(self.rooms.values()):
+            room.sign_out(person_id)
+
+    def released_since(self, person_id: int | None, moment: float) -> bool:
+        """Whether this person's name was released after ``moment`` (a monotonic time)."""
+        seen = self.released.get(person_id) if person_id is not None else None
+        return seen is not None and seen >= moment
 
     async def enter(self, meeting_id: int, connection: Connection) -> Room:
         async with self._lock:
             room = self.rooms.get(meeting_id)
             if room is None:
-                room = Room(meeting_id, self.hub, self.db)
+                room = Room(meeting_id, self.hub, self.db, on_release=self.release)
                 await room.start()
                 self.rooms[meeting_id] = room
             room.connections.add(connection)
