@@ -3,11 +3,14 @@ people choose to show with their opener answer: services on a real migrated SQLi
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from alembic import command
 from sqlalchemy import select
 
+from facilitator import migrate
 from facilitator.db import Database
 from facilitator.db.models import Commitment, MeetingEvent
 from facilitator.errors import Forbidden, GateRefused, Invalid, Refused
@@ -125,3 +128,21 @@ async def test_a_name_shown_with_an_answer_reaches_staff_only_by_choice(
     assert await opener.named_answers(db, mid) == {}
     snapshot = await state.snapshot(db, mid)
     assert "named_answers" not in snapshot  # the shared snapshot never carries names
+
+
+async def test_a_schema_downgrade_keeps_a_withdrawn_commitment_as_turned_down(
+    db_url: str, db: Database, world: World
+) -> None:
+    mid = await in_closing_round(db, world)
+    added = await commitments.add(db, mid, world.staff, "לזמן את ההורים", world.people[1], LATER)
+    cid = added.event.payload["commitment"]["id"]
+    await commitments.withdraw(db, mid, world.staff, cid)
+    # env.py runs its own event loop, so Alembic needs a thread of its own.
+    await asyncio.to_thread(command.downgrade, migrate.alembic_config(db_url), "0003")
+    back = Database(db_url)
+    try:
+        async with back.read() as session:
+            status = await session.scalar(select(Commitment.status).where(Commitment.id == cid))
+    finally:
+        await back.dispose()
+    assert status == "rejected"

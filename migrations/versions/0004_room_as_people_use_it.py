@@ -58,6 +58,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # Before 0004 a commitment taken back could only be a turned-down one: the nearest meaning,
+    # and never counted as made either.
+    op.execute("UPDATE commitments SET status = 'rejected' WHERE status = 'withdrawn'")
     with op.batch_alter_table("commitments", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_commitments_status"), type_="check")
         batch_op.create_check_constraint(op.f("ck_commitments_status"), _STATUSES_BEFORE)
