@@ -108,11 +108,9 @@ function gates(s) {
   const items = s.gates.map((g) => {
     const text = t(g.key, shownParams(g.params));
     const fix = GATE_FIX[g.key];
-    if (!fix) return h("li", { text });
-    if (stage === "commitments") return h("li", {}, h("a", { href: `#${fix}`, text }));
-    // Elsewhere one click goes to the stage where it is fixed (the flow allows going back, and
-    // forward is one step at a time, so this is offered only from the stage just before).
-    return h("li", { text });
+    // Earlier stages show the gates as a reminder; the closing round links each to its fix.
+    if (!fix || stage !== "commitments") return h("li", { text });
+    return h("li", {}, h("a", { href: `#${fix}`, text }));
   });
   const ready = !items.length && stage === "commitments";
   return h("section", { class: "card" }, h("h2", { text: t("console.gates") }),
@@ -406,7 +404,7 @@ function madeItem(s, c) {
       } },
       h("label", {}, t("phone.what_will_you_do"), field(`${key}t`, { tag: "textarea", required: true, maxlength: 500, rows: 2, dir: "auto" })),
       h("label", {}, t("field.owner"), ownerOptions(s, `${key}o`)),
-      h("label", {}, t("field.due"), field(`${key}d`, { type: "date", required: true, min: s.meeting.scheduled_on })),
+      h("label", {}, t("field.due"), field(`${key}d`, { type: "date", required: true, min: s.meeting.day || s.meeting.scheduled_on })),
       s.strategies.length ? h("label", {}, t("field.strategy"), strategySelect(s, `${key}s`)) : null,
       formStatus(key),
       h("div", { class: "choice-row" },
@@ -454,7 +452,7 @@ function commitmentsPanel(s) {
       h("h3", { text: t("console.add_commitment") }),
       h("label", {}, t("phone.what_will_you_do"), field("ctext", { tag: "textarea", required: true, maxlength: 500, rows: 2, dir: "auto" })),
       h("label", {}, t("field.owner"), ownerOptions(s, "cowner")),
-      h("label", {}, t("field.due"), field("cdue", { type: "date", required: true, min: s.meeting.scheduled_on })),
+      h("label", {}, t("field.due"), field("cdue", { type: "date", required: true, min: s.meeting.day || s.meeting.scheduled_on })),
       h("label", {}, t("field.strategy"), strategySelect(s, "cstrategy")),
       formStatus("add"),
       h("button", { type: "submit", class: "primary", text: t("console.add_commitment") })),

@@ -134,12 +134,18 @@ export function applyEvent(state, type, p) {
     case "meeting_created": break;
     case "meeting_updated":
       Object.assign(s.meeting, { title: p.title, scheduled_on: p.scheduled_on, starts_at: p.starts_at ?? null, place: p.place ?? null });
+      if (!s.meeting.started_at) s.meeting.day = p.scheduled_on; // the planned day, until it starts
       break;
     case "joined":
       if (!s.attendance.some((x) => x.id === p.person.id)) s.attendance.push(p.person);
       break;
     case "stage_changed":
       s.meeting.stage = p.stage;
+      // A meeting is held on the day it starts, where the network meets (as the server says).
+      if (p.previous === "lobby" && !s.meeting.started_at) {
+        s.meeting.day = todayIso();
+        s.meeting.started_at = new Date().toISOString();
+      }
       // Leaving the agenda paused the item on screen: its clock keeps only the time it ran.
       if (p.elapsed) {
         s.meeting.item_started_at = null;

@@ -168,6 +168,7 @@ function start(token) {
       // What the phone flagged is what it last sent and the server took.
       if (command?.type === "respond_opener" && room.me) {
         Object.assign(room.me, { opener: command.blockers, opener_named: command.anonymous === false, opener_sent: true });
+        if (openerDraft?.sending === command.id) keepOpenerDraft(null);
       }
       if (command?.type === "propose" && command.id === proposal.id) {
         drafts.ptext = ""; drafts.pdue = ""; drafts.pstrategy = "";
@@ -187,6 +188,7 @@ function released() {
   room?.stop();
   room = null;
   try { localStorage.removeItem(PERSON_KEY); } catch { /* private mode */ }
+  keepOpenerDraft(null); // that person's unsent ticks are not the next person's
   drafts.name = drafts.org = ""; // never one tap away from taking the released name back
   statusLine(t, null);
   if (!joinCode) {
@@ -252,13 +254,17 @@ function keepOpenerDraft(draft) {
 
 const sameSet = (a, b) => a.length === b.length && a.every((x) => b.includes(x));
 
+// The draft is this person's (a phone can change hands) and, once sent, names its command: it
+// is dropped only when the server takes that answer, so a refused one is still there, unsent.
 function openerAnswer() {
   const queued = room.pending("respond_opener").at(-1);
   const sent = { blockers: room.me?.opener || [], named: Boolean(room.me?.opener_named) };
   const answered = sent.blockers.length > 0 || room.me?.opener_sent === true;
-  if (openerDraft) {
-    const changed = !answered || !sameSet(openerDraft.blockers, sent.blockers) || openerDraft.named !== sent.named;
-    if (changed || queued) return { ...openerDraft, state: "draft" };
+  const draft = openerDraft && openerDraft.person === room.me?.person.id ? openerDraft : null;
+  if (draft) {
+    if (draft.sending && queued?.id === draft.sending) return { ...draft, state: "sending" };
+    const changed = !answered || !sameSet(draft.blockers, sent.blockers) || draft.named !== sent.named;
+    if (changed || (queued && !draft.sending)) return { ...draft, state: "draft" };
   }
   if (queued) return { blockers: queued.blockers, named: queued.anonymous === false, state: "sending" };
   return { ...sent, state: answered ? "sent" : "new" };
@@ -281,12 +287,12 @@ function openerForm(s) {
     new: null,
   }[answer.state];
   return h("form", { class: "stack", "data-opener-state": answer.state,
-    onchange: (e) => { keepOpenerDraft(pick(e.currentTarget)); render(); },
+    onchange: (e) => { keepOpenerDraft({ ...pick(e.currentTarget), person: room.me.person.id }); render(); },
     onsubmit: (e) => {
       e.preventDefault();
       const picked = pick(e.target);
-      room.send("respond_opener", { blockers: picked.blockers, anonymous: !picked.named });
-      keepOpenerDraft(null);
+      const id = room.send("respond_opener", { blockers: picked.blockers, anonymous: !picked.named });
+      keepOpenerDraft({ ...picked, person: room.me.person.id, sending: id });
       render();
     } },
     h("p", { text: t("phone.opener_help") }),
