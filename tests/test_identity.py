@@ -140,9 +140,19 @@ async def test_the_phone_is_offered_the_networks_spellings(
     await network.add_organization(db, world.network, "אגף החינוך המחוזי")
     offered = await identity.suggestions(db, mid, "אגף החינוך", None)
     assert offered["organizations"] == ["אגף החינוך המחוזי", MUNICIPALITY]
-    # A chosen organization (in any spelling) lists its people.
+    # A chosen organization (in any spelling) lists its people known to this group: none yet,
+    # since the network's whole roster is never listed to whoever has the code.
+    people = await identity.suggestions(db, mid, "", 'נגב טק בע"מ')
+    assert people == {"organizations": [], "people": []}
+    await network.add_person(db, world.network, "Dana Green", spelled["company"])
+    await meetings.join(db, mid, person_id=spelled["daniel"])
     people = await identity.suggestions(db, mid, "", 'נגב טק בע"מ')
     assert people == {"organizations": [], "people": ["Daniel Green"]}
+    # The name typed so far narrows them, in any spelling.
+    assert (await identity.suggestions(db, mid, "", 'נגב טק בע"מ', "DANI"))["people"] == [
+        "Daniel Green"
+    ]
+    assert (await identity.suggestions(db, mid, "", 'נגב טק בע"מ', "Ruth"))["people"] == []
     assert await identity.suggestions(db, mid, "  ", "אין כזה") == {
         "organizations": [],
         "people": [],

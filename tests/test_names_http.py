@@ -47,8 +47,14 @@ def test_a_phone_is_offered_names_only(site: Site) -> None:
     people = site.client.get(
         f"/api/join/{code}/suggest", params={"q": "עמותת\u200b גשר", "organization": "עמותת גשר"}
     ).json()
-    assert people["people"] == sorted(name for _id, name, _org in site.seeded.people)
+    # Only who belongs to the group's history: the owner of its carried commitment.
+    assert people["people"] == [site.seeded.people[0][1]]
     assert set(people) == {"organizations", "people"}
+    narrowed = site.client.get(
+        f"/api/join/{code}/suggest",
+        params={"q": "גשר", "organization": "עמותת גשר", "name": "אין כזה"},
+    ).json()
+    assert narrowed["people"] == []
 
 
 def test_suggestions_are_bounded(site: Site) -> None:

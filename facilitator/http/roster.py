@@ -27,8 +27,9 @@ async def _error(request: Request, error: DomainError, status: int | None = None
 
 
 async def suggest(request: Request) -> Response:
-    """``GET /api/join/{code}/suggest?q=…&organization=…``: the network's organizations whose
-    spelling holds ``q``, and the names of the people of ``organization``. Only with the code of
+    """``GET /api/join/{code}/suggest?q=…&organization=…&name=…``: the network's organizations
+    whose spelling holds ``q``, and the names of the people of ``organization`` known to this
+    group, narrowed by ``name``. Only with the code of
     an open meeting; wrong codes count toward the address's join limit, like every join path."""
     st = app_state(request)
     ip = _client(request)
@@ -38,15 +39,18 @@ async def suggest(request: Request) -> Response:
         return await _error(request, DomainError("join.suggest_too_many"), 429)
     typed = request.query_params.get("q", "")
     organization = request.query_params.get("organization") or None
+    name = request.query_params.get("name") or None
     limit = LIMITS["title"]
     if len(typed) > limit or len(organization or "") > limit:
         return await _error(request, Invalid("input.too_long", field="organization", limit=limit))
+    if len(name or "") > LIMITS["name"]:
+        return await _error(request, Invalid("input.too_long", field="name", limit=LIMITS["name"]))
     try:
         meeting_id = await meetings.find_open_meeting(st.db, str(request.path_params["code"]))
     except NotFound as wrong:
         st.join_limiter.allow(ip)
         return await _error(request, wrong)
-    found = await identity.suggestions(st.db, meeting_id, typed, organization)
+    found = await identity.suggestions(st.db, meeting_id, typed, organization, name)
     return JSONResponse(found, headers=NO_STORE)
 
 

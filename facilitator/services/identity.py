@@ -14,14 +14,23 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
-from facilitator.db.models import SECTORS, Group, Meeting, Organization, ParticipantToken, Person
+from facilitator.db.models import (
+    SECTORS,
+    Attendance,
+    Commitment,
+    Group,
+    Meeting,
+    Organization,
+    ParticipantToken,
+    Person,
+)
 from facilitator.errors import Invalid, Refused
 from facilitator.names import match_key
 from facilitator.services.commands import Context
 
 #: At most this many organizations are offered for what was typed so far.
 MAX_ORGANIZATIONS = 8
-#: At most this many people of a chosen organization are offered.
+#: At most this many people of a chosen organization are offered (narrowed by the typed name).
 MAX_PEOPLE = 30
 
 
@@ -105,20 +114,27 @@ async def find_or_create_person(ctx: Context, name: str, org_name: str, sector: 
 
 
 async def suggestions(
-    db: Database, meeting_id: int, typed: str, organization: str | None
+    db: Database, meeting_id: int, typed: str, organization: str | None, name: str | None = None
 ) -> dict[str, Any]:
     """What a phone joining this meeting is offered: the network's organizations whose key holds
     what was typed (those that start with it first), and, for a chosen organization, the names of
-    its people. Names only: nothing says who holds a name or how to reach anyone."""
+    its people who belong to this group's history (they came to one of its meetings, or own one
+    of its commitments), narrowed by the name typed so far. Names only: nothing says who holds a
+    name or how to reach anyone, and the network's whole roster is never listed to a code."""
     async with db.read() as session:
-        network_id = await session.scalar(
-            select(Group.network_id)
-            .join(Meeting, Meeting.group_id == Group.id)
-            .where(Meeting.id == meeting_id)
-        )
+        found = (
+            await session.execute(
+                select(Group.network_id, Group.id)
+                .join(Meeting, Meeting.group_id == Group.id)
+                .where(Meeting.id == meeting_id)
+            )
+        ).first()
+        if found is None:
+            return {"organizations": [], "people": []}
+        network_id, group_id = found
         key = organization_key(typed)
         organizations: list[str] = []
-        if key and network_id is not None:
+        if key:
             starts = Organization.name_key.startswith(key, autoescape=True)
             organizations = list(
                 await session.scalars(
@@ -132,19 +148,30 @@ async def suggestions(
                 )
             )
         people: list[str] = []
-        if organization and network_id is not None:
-            chosen = await organizations_named(session, network_id, organization)
-            if chosen:
-                people = list(
-                    await session.scalars(
-                        select(Person.name)
-                        .where(
-                            Person.network_id == network_id,
-                            Person.organization_id.in_([o.id for o in chosen]),
-                        )
-                        .distinct()
-                        .order_by(Person.name)
-                        .limit(MAX_PEOPLE)
-                    )
-                )
+        chosen = (
+            await organizations_named(session, network_id, organization) if organization else []
+        )
+        if chosen:
+            came = (
+                select(Attendance.id)
+                .join(Meeting, Meeting.id == Attendance.meeting_id)
+                .where(Attendance.person_id == Person.id, Meeting.group_id == group_id)
+                .exists()
+            )
+            owns = (
+                select(Commitment.id)
+                .where(Commitment.owner_person_id == Person.id, Commitment.group_id == group_id)
+                .exists()
+            )
+            query = select(Person.name).where(
+                Person.network_id == network_id,
+                Person.organization_id.in_([o.id for o in chosen]),
+                came | owns,
+            )
+            typed_name = person_key(name or "")
+            if typed_name:
+                query = query.where(Person.name_key.contains(typed_name, autoescape=True))
+            people = list(
+                await session.scalars(query.distinct().order_by(Person.name).limit(MAX_PEOPLE))
+            )
     return {"organizations": organizations, "people": people}

@@ -39,9 +39,9 @@ const SUGGEST_AFTER_MS = 250;
 let suggestTimer = null;
 let suggestAsked = 0;
 
-async function suggestions(typed) {
+async function suggestions(typed, name) {
   try {
-    const query = new URLSearchParams({ q: typed, organization: typed });
+    const query = new URLSearchParams({ q: typed, organization: typed, name });
     const response = await fetch(`/api/join/${encodeURIComponent(joinCode)}/suggest?${query}`);
     return response.ok ? await response.json() : null;
   } catch {
@@ -61,7 +61,7 @@ function suggest(form) {
   suggestTimer = setTimeout(async () => {
     const typed = form.org.value.trim();
     const asked = ++suggestAsked;
-    const found = typed && joinCode ? await suggestions(typed) : null;
+    const found = typed && joinCode ? await suggestions(typed, form.name.value.trim()) : null;
     if (asked !== suggestAsked) return; // a later keystroke asked again
     form.found = found;
     showSuggestions(form);
@@ -91,7 +91,7 @@ function showJoinForm(message) {
   const name = field("name", { name: "name", required: true, maxlength: 120, autocomplete: "name", "aria-controls": "people-choices" });
   const form = { org, name, orgChoices, peopleChoices, found: null };
   org.addEventListener("input", () => suggest(form));
-  name.addEventListener("input", () => showSuggestions(form));
+  name.addEventListener("input", () => { showSuggestions(form); suggest(form); });
   if (org.value) suggest(form); // shown again after a refusal: offer what fits what was typed
   fill(app, h("section", { class: "card" },
     h("h1", { text: t("phone.welcome") }),
