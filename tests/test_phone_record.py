@@ -128,6 +128,7 @@ def test_the_record_opens_for_whoever_attended_once_it_is_closed(closed: Room) -
         assert "Omer&#39;s parents&#39; evening" in record.text
         assert record.headers["cache-control"] == "no-store"
         assert "?view=" not in record.text  # the staff's share link is not handed to phones
+        assert "?lang=he" not in record.text  # a GET link would lose the posted token
     for refused in (closed.tokens["absent"], "made-up", ""):
         answer = closed.client.post(path, data={"token": refused})
         assert answer.status_code == 404
