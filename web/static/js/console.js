@@ -513,7 +513,7 @@ function summary(s) {
   return [
     h("p", { class: "actions" }, h("a", { class: "button", href: `/m/${B.meeting_id}/summary`, target: "_blank", rel: "noopener", text: t("console.record_link") })),
     h("p", {}, t("console.attendance", { count: s.attendance.length })),
-    tallyBars(s, B.lang),
+    s.respondents ? tallyBars(s, B.lang) : null, // a round nobody answered shows no empty bars
     h("h3", { text: t("console.made") }),
     h("ul", { class: "list" }, s.commitments.map((c) => h("li", {}, userText("strong", c.text), h("span", { class: "meta" }, person(c.owner), " · ", formatDate(c.due, B.lang))))),
     nextMeeting(s),
