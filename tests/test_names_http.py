@@ -4,31 +4,14 @@ release a name."""
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from starlette.testclient import TestClient
 
-from facilitator.app import create_app
-from facilitator.settings import Settings
 from tests.conftest import POSTGRES
-from tests.live_server import seed
 from tests.test_pages_and_api import Site
+from tests.test_pages_and_api import site as shared_site
 
 pytestmark = pytest.mark.skipif(bool(POSTGRES), reason="runs on its own SQLite file")
-
-
-@pytest.fixture
-def site(migrated_template: str, tmp_path: Path) -> Iterator[Site]:
-    db_file = tmp_path / "site.db"
-    shutil.copyfile(migrated_template, db_file)
-    url = f"sqlite+aiosqlite:///{db_file}"
-    seeded = asyncio.run(seed(url))
-    with TestClient(create_app(Settings(database_url=url)), base_url="http://testserver") as client:
-        yield Site(client, seeded)
+site = shared_site  # the same seeded in-process site as the pages tests
 
 
 def open_code(site: Site) -> tuple[int, str]:
