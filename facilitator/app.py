@@ -19,7 +19,19 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from facilitator.db import Database
-from facilitator.http import api, auth, backbone, openapi, pages, phone_record, roster
+from facilitator.http import (
+    admin_groups,
+    admin_network,
+    admin_people,
+    api,
+    auth,
+    backbone,
+    openapi,
+    pages,
+    phone_record,
+    roster,
+    setup,
+)
 from facilitator.http.common import AppState, app_state
 from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
 from facilitator.http.socket import ServerHooks, live_socket
@@ -104,6 +116,10 @@ ROUTES = [
     Route("/api/backbone/opener", backbone.api_opener),
     Route("/api/commitments/{commitment_id:id}/history", backbone.api_history),
     Route("/api/openapi.json", openapi.schema),
+    *setup.ROUTES,
+    *admin_network.ROUTES,
+    *admin_people.ROUTES,
+    *admin_groups.ROUTES,
     WebSocketRoute("/ws/m/{meeting_id:id}", live_socket),
     Mount("/static", StaticFiles(directory=str(WEB / "static")), name="static"),
 ]

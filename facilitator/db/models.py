@@ -35,8 +35,16 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-SECTORS = ("government", "nonprofit", "business", "philanthropy", "community", "backbone")
-GROUP_KINDS = ("steering_committee", "working_group", "forum")
+SECTORS = (
+    "government",
+    "nonprofit",
+    "business",
+    "philanthropy",
+    "community",
+    "backbone",
+    "other",
+)
+GROUP_KINDS = ("steering_committee", "working_group", "forum", "task_force", "other")
 ITEM_KINDS = ("decision", "discussion", "update")
 LANGUAGES = ("he", "en")
 STAFF_ROLES = (Role.BACKBONE.value, Role.FACILITATOR.value)
@@ -81,6 +89,10 @@ class Network(Base):
     default_language: Mapped[str] = mapped_column(String(2), default="he")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jerusalem")
     created_at: Mapped[datetime]
+    #: How long a new meeting is planned for, in minutes.
+    meeting_minutes: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    #: The address shown to phones (QR, join link) when the server's own setting leaves it open.
+    public_url: Mapped[str | None] = mapped_column(String(300))
 
 
 class SharedValue(Base):
@@ -116,6 +128,11 @@ class Organization(Base):
     name_key: Mapped[str] = mapped_column(String(200))
     # Unknown when a participant names a new organization on their phone.
     sector: Mapped[str | None] = mapped_column(String(20))
+    #: Other spellings people use for it ("the municipality", an acronym): they find it too.
+    aliases: Mapped[list[str] | None]
+    archived_at: Mapped[datetime | None]
+    #: Set when merged into another: its people moved there; kept so old links still resolve.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
 
     @validates("name")
     def _keep_key(self, _key: str, name: str) -> str:
@@ -134,6 +151,11 @@ class Person(Base):
     # ``names.match_key(name)``: how a typed spelling finds this person.
     name_key: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime]
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    archived_at: Mapped[datetime | None]
+    #: Set when merged into another person: every record moved there; kept for old links.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
     @validates("name")
     def _keep_key(self, _key: str, name: str) -> str:
@@ -164,6 +186,20 @@ class Group(Base):
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
+    purpose: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]
+
+
+class GroupMember(Base):
+    """The group's roster: who is expected at its meetings."""
+
+    __tablename__ = "group_members"
+    __table_args__ = (UniqueConstraint("group_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    added_at: Mapped[datetime]
 
 
 class Strategy(Base):
@@ -172,7 +208,22 @@ class Strategy(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
     title: Mapped[str] = mapped_column(String(200))
+    #: The measurable target: what (``target``), how much, by when.
     target: Mapped[str] = mapped_column(String(500))
+    target_amount: Mapped[str | None] = mapped_column(String(100))
+    target_by: Mapped[date | None] = mapped_column(Date)
+    archived_at: Mapped[datetime | None]
+
+
+class StrategyGroup(Base):
+    """Which groups carry a strategy."""
+
+    __tablename__ = "strategy_groups"
+    __table_args__ = (UniqueConstraint("strategy_id", "group_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    strategy_id: Mapped[int] = mapped_column(ForeignKey("strategies.id"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
 
 
 class Meeting(Base):
@@ -233,6 +284,8 @@ class Attendance(Base):
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     joined_at: Mapped[datetime]
+    #: Set when the facilitator marked the person present (they came without a phone).
+    marked_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
 
 
 class Blocker(Base):
@@ -391,3 +444,43 @@ class CalendarFeed(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+LINK_KINDS = ("setup", "invite", "reset")
+
+
+class StaffLink(Base):
+    """A one-time link: the first run's set-up, a staff invitation, a password reset. Only a
+    hash of its token is stored; it works once and until it expires."""
+
+    __tablename__ = "staff_links"
+    __table_args__ = (CheckConstraint(_one_of("kind", LINK_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    # Empty for the set-up link, which comes before any network.
+    network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """One administrative change: who, when, what it was before and after. Only ever added."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_network_at", "network_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"))
+    # Empty when the change came from the command line or the set-up page.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[int | None]
+    before: Mapped[dict[str, Any] | None]
+    after: Mapped[dict[str, Any] | None]

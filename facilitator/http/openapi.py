@@ -8,48 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from facilitator import __version__
-
-
-def _op(
-    summary: str, auth: str, *, body: str | None = None, params: list[dict[str, Any]] | None = None
-) -> dict[str, Any]:
-    operation: dict[str, Any] = {
-        "summary": summary,
-        "description": f"Who may call it: {auth}.",
-        "responses": {
-            "200": {"description": "OK", "content": {"application/json": {}}},
-            "4XX": {"$ref": "#/components/responses/Error"},
-        },
-    }
-    if params:
-        operation["parameters"] = params
-    if body:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{body}"}}},
-        }
-    return operation
-
-
-def _path(name: str, description: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer"},
-        "description": description,
-    }
-
-
-def _query(name: str, description: str, kind: str = "string") -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": {"type": kind},
-        "description": description,
-    }
-
+from facilitator.db.models import SECTORS
+from facilitator.http import admin_groups, admin_network, admin_people, setup
+from facilitator.http.openapi_parts import op as _op
+from facilitator.http.openapi_parts import path_param as _path
+from facilitator.http.openapi_parts import query_param as _query
 
 MEETING = _path("meeting_id", "the meeting")
 FILTERS = [
@@ -97,7 +60,7 @@ SPEC: dict[str, Any] = {
                     "token": {"type": "string", "description": "the participant token this phone was given"},
                     "name": {"type": "string", "maxLength": 120},
                     "organization": {"type": "string", "maxLength": 200},
-                    "sector": {"type": "string", "enum": ["government", "nonprofit", "business", "philanthropy", "community", "backbone"]},
+                    "sector": {"type": "string", "enum": list(SECTORS)},
                     "client_msg_id": {"type": "string", "maxLength": 64},
                 },
             },
@@ -127,6 +90,9 @@ SPEC: dict[str, Any] = {
         },
     },
 }  # fmt: skip
+# Each administration module describes its own endpoints beside its routes.
+for _module in (setup, admin_network, admin_people, admin_groups):
+    SPEC["paths"].update(_module.OPENAPI_PATHS)
 
 
 async def schema(request: Request) -> Response:

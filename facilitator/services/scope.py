@@ -1,0 +1,53 @@
+"""The one scoping rule: backbone staff see and change every group of their network; a
+facilitator only the groups they look after (``group_staff``), everywhere — home, console,
+live commands, backbone pages, exports, feeds and administration all ask here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.db import Database
+from facilitator.db.models import Group, GroupStaff
+from facilitator.flow import Role
+
+
+@dataclass(frozen=True)
+class Scope:
+    network_id: int
+    role: Role
+    #: The groups within reach; ``None`` means every group of the network.
+    groups: frozenset[int] | None
+
+    @property
+    def whole_network(self) -> bool:
+        return self.groups is None
+
+    def sees(self, group_id: int | None) -> bool:
+        """Within reach: a facilitator's own group, or any group for the backbone (``None`` —
+        no group at all — is within reach of the backbone only)."""
+        if self.groups is None:
+            return True
+        return group_id is not None and group_id in self.groups
+
+    def only(self, group_ids: Iterable[int]) -> list[int]:
+        return [g for g in group_ids if self.sees(g)]
+
+
+async def scope_in(session: AsyncSession, network_id: int, user_id: int, role: Role) -> Scope:
+    if role is Role.BACKBONE:
+        return Scope(network_id, role, None)
+    rows = await session.scalars(
+        select(GroupStaff.group_id)
+        .join(Group, Group.id == GroupStaff.group_id)
+        .where(GroupStaff.user_id == user_id, Group.network_id == network_id)
+    )
+    return Scope(network_id, role, frozenset(rows))
+
+
+async def scope_of(db: Database, network_id: int, user_id: int, role: Role) -> Scope:
+    async with db.read() as session:
+        return await scope_in(session, network_id, user_id, role)
