@@ -47,6 +47,9 @@ class SecurityHeaders:
 
 
 MAX_BODY_BYTES = 64 * 1024  # no form or API call of this app needs more
+# ... but the people import: a spreadsheet of up to 2 MB, and its confirmation carrying it back.
+UPLOAD_PATHS = frozenset({"/admin/import", "/admin/import/confirm"})
+MAX_UPLOAD_BYTES = 3 * 1024 * 1024
 
 
 class _TooLarge(Exception):
@@ -65,8 +68,9 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = MAX_UPLOAD_BYTES if scope.get("path") in UPLOAD_PATHS else self.limit
         declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.limit:
+        if declared.isdigit() and int(declared) > limit:
             await self._refuse(send)
             return
         seen = 0
@@ -76,7 +80,7 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.limit:
+            if seen > limit:
                 raise _TooLarge
             return message
 
