@@ -1,0 +1,249 @@
+"""Importing the people spreadsheet: Windows-1255 and UTF-8 CSV, .xlsx; a refused row blocks
+the write; twice creates nothing; the export comes back as all matches."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from facilitator.db import Database
+from facilitator.db.models import AuditEntry, GroupMember, Organization, Person
+from facilitator.errors import Invalid
+from facilitator.services import importer, network, organizations, people
+from tests.conftest import World
+from tests.test_admin_people import Site, site  # noqa: F401  (the signed-in site fixture)
+
+HEBREW_CSV = (
+    'שם,ארגון,מגזר,דוא"ל,טלפון,קבוצות\r\n'
+    "מרים לוי,עמותת גשר,עמותה,miriam@example.org,050-1111111,קבוצת עבודה\r\n"
+    "יוסי כהן,עמותת גשר,,yossi@example,,\r\n"  # a bad address
+    "אדם 0,עירייה,ממשלה,,,קבוצת עבודה; ועדת היגוי\r\n"  # already there
+)
+FIXED_CSV = HEBREW_CSV.replace("yossi@example,", "yossi@example.org,")
+
+
+async def _people(db: Database) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(Person)) or 0)
+
+
+async def _plan(db: Database, world: World, data: bytes, name: str = "people.csv") -> importer.Plan:
+    return await importer.preview(db, world.network, importer.read_table(data, name))
+
+
+async def test_windows_1255_refused_row_blocks_then_fixed_file_imports_once(
+    db: Database, world: World
+) -> None:
+    data = HEBREW_CSV.encode("cp1255")
+    plan = await _plan(db, world, data)
+    assert [(r.line, r.action) for r in plan.rows] == [(2, "new"), (3, "refused"), (4, "match")]
+    assert plan.rows[1].reason == ("person.bad_email", {})
+    assert plan.rows[0].organization_action == "new"
+    assert plan.rows[2].matched == "אדם 0"
+    assert plan.counts == {"rows": 3, "new": 1, "match": 1, "refused": 1, "new_organizations": 1}
+    before = await _people(db)
+    with pytest.raises(Invalid) as refused:
+        await importer.apply(db, world.network, None, importer.read_table(data, "people.csv"))
+    assert refused.value.key == "import.refused_rows"
+    assert await _people(db) == before
+
+    fixed = FIXED_CSV.encode("cp1255")
+    plan = await importer.apply(
+        db, world.network, world.backbone.user_id, importer.read_table(fixed)
+    )
+    assert plan.counts == {"rows": 3, "new": 2, "match": 1, "refused": 0, "new_organizations": 1}
+    assert await _people(db) == before + 2
+    async with db.read() as session:
+        miriam = (await session.scalars(select(Person).where(Person.name == "מרים לוי"))).one()
+        assert (miriam.email, miriam.phone) == ("miriam@example.org", "050-1111111")
+        org = await session.get_one(Organization, miriam.organization_id)
+        assert (org.name, org.sector) == ("עמותת גשר", "nonprofit")
+        groups = set(
+            await session.scalars(
+                select(GroupMember.group_id).where(GroupMember.person_id == world.people[0])
+            )
+        )
+        assert groups == {world.group, world.other_group}
+        entry = (
+            await session.scalars(select(AuditEntry).where(AuditEntry.action == "people.import"))
+        ).one()
+        assert entry.after is not None
+        assert entry.after["new"] == 2
+        assert len(entry.after["created_people"]) == 2
+
+    again = await _plan(db, world, fixed)
+    assert [r.action for r in again.rows] == ["match", "match", "match"]
+    assert all(r.organization_action == "match" for r in again.rows)
+    assert again.rows[0].notes == []  # nothing to fill in: everything is there already
+    await importer.apply(db, world.network, None, importer.read_table(fixed))
+    assert await _people(db) == before + 2
+
+
+async def test_utf8_bom_english_headers_spellings_and_what_a_match_keeps(
+    db: Database, world: World
+) -> None:
+    await organizations.update_organization(
+        db, world.network, None, world.orgs[1], "עמותה", "nonprofit", "The NGO"
+    )
+    await people.update_person(
+        db, world.network, None, world.people[1], name="אדם 1", organization_id=world.orgs[1],
+        email=None, phone="03-5555555", group_ids=[],
+    )  # fmt: skip
+    text = (
+        "\ufeffName,Organisation,Sector,E-mail,Phone,Groups\n"
+        "אָדָם 1,the ngo,nonprofit,adam1@example.org,052-2222222,קבוצת עבודה\n"  # niqqud, a spelling
+        "Ruth Katz,New Partners,philanthropy,,,\n"
+        "Ruth  Katz,new partners,,,,\n"  # the same person twice
+        "Noa,New Partners,pirates,,,\n"  # no such sector
+        "Eli,New Partners,,,,no such group\n"
+        ",New Partners,,,,\n"  # no name
+    )
+    plan = await _plan(db, world, text.encode("utf-8"))
+    rows = plan.rows
+    assert rows[0].action == "match"
+    assert rows[0].matched == "אדם 1"
+    assert ("import.fills_email", {"value": "adam1@example.org"}) in rows[0].notes
+    assert ("import.keeps_phone", {"value": "03-5555555"}) in rows[0].notes
+    assert ("import.adds_groups", {"count": 1}) in rows[0].notes
+    assert rows[1].action == "new"
+    assert rows[1].organization_action == "new"
+    assert rows[2].reason == ("import.twice", {"line": 3})
+    assert rows[3].reason == ("import.unknown_sector", {"value": "pirates"})
+    assert rows[4].reason == ("import.unknown_group", {"value": "no such group"})
+    assert rows[5].reason == ("input.empty", {"field": "name"})
+
+    good = "\ufeff" + "\n".join(text.split("\n")[:3]) + "\n"
+    await importer.apply(db, world.network, None, importer.read_table(good.encode("utf-8")))
+    async with db.read() as session:
+        adam = await session.get_one(Person, world.people[1])
+        assert (adam.email, adam.phone) == (
+            "adam1@example.org",
+            "03-5555555",
+        )  # filled, not overwritten
+
+
+async def test_xlsx_with_numbers_and_hebrew_sectors(db: Database, world: World) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["שם", "ארגון", "מגזר", "טלפון", "אימייל"])
+    sheet.append(["דנה", "קרן אור", "פילנתרופיה", 972501234567, "dana@example.org"])
+    sheet.append(["גיל", "קרן אור", None, None, None])
+    sheet.append([None, None, None, None, None])
+    out = io.BytesIO()
+    book.save(out)
+    plan = await importer.apply(
+        db, world.network, None, importer.read_table(out.getvalue(), "list.xlsx")
+    )
+    assert plan.counts == {"rows": 2, "new": 2, "match": 0, "refused": 0, "new_organizations": 1}
+    async with db.read() as session:
+        dana = (await session.scalars(select(Person).where(Person.name == "דנה"))).one()
+        assert dana.phone == "972501234567"
+        org = await session.get_one(Organization, dana.organization_id)
+        assert org.sector == "philanthropy"
+
+
+def test_unreadable_files_are_refused_whole() -> None:
+    for data, key in (
+        (b"\x81\x8d\x8e\x8f\x90", "import.bad_encoding"),  # neither UTF-8 nor Windows-1255
+        (b"email,phone\nx@y.z,1\n", "import.no_columns"),
+        (b"name,organization\n", "import.empty"),
+        (b"PK\x03\x04not a zip", "import.bad_file"),
+        (
+            ("name,organization\n" + "a,b\n" * (importer.MAX_ROWS + 1)).encode(),
+            "import.too_many_rows",
+        ),
+    ):
+        with pytest.raises(Invalid) as refused:
+            importer.read_table(data, "x.csv")
+        assert refused.value.key == key
+
+
+# ---- over HTTP ------------------------------------------------------------------------------
+
+
+def _preview(site: Site, data: bytes, name: str = "people.csv") -> str:  # noqa: F811
+    answer = site.client.post(
+        "/admin/import", data={"csrf": site.csrf()}, files={"file": (name, data, "text/csv")}
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def test_upload_preview_confirm_and_export_round_trip(site: Site) -> None:  # noqa: F811
+    site.login("bb@example.org")
+    csv_text = (
+        'שם,ארגון,מגזר,דוא"ל,טלפון,קבוצות\r\n'
+        "מרים לוי,עמותת גשר,עמותה,miriam@example.org,+972-50-1111111,קבוצת עבודה\r\n"
+        "יוסי כהן,ארגון חדש,קהילה,,,\r\n"
+    )
+    page = _preview(site, csv_text.encode("cp1255"))
+    assert "מרים לוי" in page
+    assert "ארגון חדש" in page
+    data = re.search(r'name="data" value="([^"]+)"', page)
+    assert data is not None
+    assert base64.b64decode(data.group(1)) == csv_text.encode("cp1255")
+    done = site.client.post(
+        "/admin/import/confirm",
+        data={"csrf": site.csrf(), "data": data.group(1), "filename": "people.csv"},
+        files={"_": ("", b"", "application/octet-stream")},
+    )
+    assert done.status_code == 200
+    assert "נוספו שני אנשים" in done.text
+
+    # The export, as is, comes back as nothing new (the "+972" kept safe for Excel included).
+    exported = site.client.get("/admin/people.csv").content
+    assert b"'+972-50-1111111" in exported
+    again = _preview(site, exported)
+    assert 'class="result-new"' not in again
+    assert 'class="result-refused"' not in again
+    assert again.count('class="result-match"') == 5
+
+    refused = _preview(site, (csv_text + "בלי ארגון,,,,,\r\n").encode("utf-8"))
+    assert 'class="result-refused"' in refused
+    assert 'name="data"' not in refused
+    no_csrf = site.client.post(
+        "/admin/import", files={"file": ("a.csv", b"x", "text/csv")}, follow_redirects=False
+    )
+    assert no_csrf.headers["location"].endswith("error=auth.csrf")
+    unreadable = site.client.post(
+        "/admin/import",
+        data={"csrf": site.csrf()},
+        files={"file": ("a.csv", b"\x81\x8d\x8e", "text/csv")},
+    )
+    assert unreadable.status_code == 422
+    assert "Windows-1255" in unreadable.text
+    huge = site.client.post(
+        "/admin/import",
+        data={"csrf": site.csrf()},
+        files={"file": ("a.csv", b"x" * (4 * 1024 * 1024), "text/csv")},
+    )
+    assert huge.status_code == 413
+
+    site.login("fac@example.org")
+    assert (
+        site.client.post(
+            "/admin/import", data={"csrf": site.csrf()}, files={"file": ("a.csv", b"x")}
+        ).status_code
+        == 403
+    )
+
+
+async def test_import_matches_an_organization_by_its_other_spelling(
+    db: Database, world: World
+) -> None:
+    await organizations.update_organization(
+        db, world.network, None, world.orgs[0], "עירייה", "government", "עיריית תל אביב-יפו"
+    )
+    plan = await _plan(db, world, "name,organization\nאדם 3,עיריית תל אביב–יפו\n".encode())
+    assert plan.rows[0].action == "match"
+    assert plan.rows[0].organization_id == world.orgs[0]
+    await organizations.set_archived(db, world.network, None, world.orgs[2], archived=True)
+    plan = await _plan(db, world, "name,organization\nחדש,ועד שכונה\n".encode())
+    assert plan.rows[0].reason == ("import.organization_archived", {"organization": "ועד שכונה"})
+    assert await network.add_person(db, world.network, "x", world.orgs[0])
