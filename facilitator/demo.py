@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from facilitator.db import Database
-from facilitator.db.models import Network
+from facilitator.db.models import GroupMember, Network
 from facilitator.flow import Stage
 from facilitator.localtime import local_day
 from facilitator.services import commitments, meetings, network, opener, state, users
@@ -140,6 +140,10 @@ async def load(db: Database) -> list[DemoLogin]:
         steering = await network.add_group(db, nid, "ועדת ההיגוי", "steering_committee")
         transition = await network.add_group(db, nid, "קבוצת עבודה: המעבר לתיכון", "working_group")
         parents = await network.add_group(db, nid, "קבוצת עבודה: מעורבות הורים", "working_group")
+        # Who each group expects: its roster, offered first to a phone that joins.
+        await _roster(db, steering, [people[i] for i in (0, 1, 5, 8)])
+        await _roster(db, transition, [people[i] for i in (0, 1, 2, 3, 4, 5, 6, 7, 9)])
+        await _roster(db, parents, [people[i] for i in (0, 3, 6, 7, 9)])
         dropout = await network.add_strategy(
             db, nid, "צמצום נשירה בכיתה ט׳", "ירידה מ-8% ל-5% נושרים עד סוף 2027"
         )
@@ -304,3 +308,10 @@ async def _commit(
 ) -> int:
     result = await commitments.add(db, meeting, staff, text, owner, due, strategy)
     return int(result.event.payload["commitment"]["id"])
+
+
+async def _roster(db: Database, group: int, people: list[int]) -> None:
+    async with db.write() as session:
+        session.add_all(
+            GroupMember(group_id=group, person_id=pid, added_at=db.now()) for pid in people
+        )

@@ -63,6 +63,8 @@ class Action(StrEnum):
     SCHEDULE_NEXT = "schedule_next"
     WITHDRAW_COMMITMENT = "withdraw_commitment"
     RELEASE_NAME = "release_name"
+    MARK_PRESENT = "mark_present"
+    ADD_TO_ROSTER = "add_to_roster"
 
 
 _STAFF: Mapping[Role, Scope] = {Role.FACILITATOR: Scope.ANY, Role.BACKBONE: Scope.ANY}
@@ -90,6 +92,9 @@ PERMISSIONS: Mapping[Action, Mapping[Role, Scope]] = {
     Action.WITHDRAW_COMMITMENT: _STAFF,
     # Freeing a name from the phone that holds it: never a phone's own doing.
     Action.RELEASE_NAME: _STAFF,
+    # Attendance for someone without a phone, and a guest put on the roster: staff only.
+    Action.MARK_PRESENT: _STAFF,
+    Action.ADD_TO_ROSTER: _STAFF,
     Action.SCHEDULE_NEXT: _STAFF,
 }
 
@@ -119,6 +124,9 @@ STAGE_WINDOWS: Mapping[Action, frozenset[Stage]] = {
     Action.EDIT_COMMITMENT: _MAKING,
     Action.WITHDRAW_COMMITMENT: _MAKING,
     Action.RELEASE_NAME: OPEN_STAGES,
+    Action.MARK_PRESENT: OPEN_STAGES,
+    # The roster outlives the meeting: a guest may be put on it once the meeting closed, too.
+    Action.ADD_TO_ROSTER: frozenset(STAGES),
     # The next meeting is planned from the record of this one, once it is closed.
     Action.SCHEDULE_NEXT: frozenset({Stage.CLOSED}),
 }

@@ -95,6 +95,8 @@ EXPECTED_ROLES = {
     Action.EDIT_COMMITMENT: (ANY, ANY, OWN, None),
     Action.WITHDRAW_COMMITMENT: (ANY, ANY, None, None),
     Action.RELEASE_NAME: (ANY, ANY, None, None),
+    Action.MARK_PRESENT: (ANY, ANY, None, None),
+    Action.ADD_TO_ROSTER: (ANY, ANY, None, None),
 }
 
 
@@ -150,6 +152,8 @@ EXPECTED_WINDOWS = {
     Action.EDIT_COMMITMENT: {A, C},
     Action.WITHDRAW_COMMITMENT: {A, C},
     Action.RELEASE_NAME: {L, R, O, A, C},
+    Action.MARK_PRESENT: {L, R, O, A, C},
+    Action.ADD_TO_ROSTER: {L, R, O, A, C, X},
     Action.EDIT_AGENDA: {L, R, O, A},
     Action.MOVE: {L, R, O, A, C},
 }

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from facilitator import __version__
 from facilitator.db.models import SECTORS
-from facilitator.http import admin_groups, admin_network, admin_people, setup
+from facilitator.http import admin_groups, admin_network, admin_people, roster, setup
 from facilitator.http.openapi_parts import op as _op
 from facilitator.http.openapi_parts import path_param as _path
 from facilitator.http.openapi_parts import query_param as _query
@@ -91,7 +91,7 @@ SPEC: dict[str, Any] = {
     },
 }  # fmt: skip
 # Each administration module describes its own endpoints beside its routes.
-for _module in (setup, admin_network, admin_people, admin_groups):
+for _module in (setup, admin_network, admin_people, admin_groups, roster):
     SPEC["paths"].update(_module.OPENAPI_PATHS)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from facilitator.db import Database
 from facilitator.live.messages import ClientMessage
-from facilitator.services import commitments, meetings, opener, phones, schedule
+from facilitator.services import commitments, meetings, opener, phones, roster, schedule
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
 from facilitator.services.meetings import AgendaItemInput
@@ -81,6 +81,12 @@ HANDLERS: dict[str, Handler] = {
         **({"strategy_id": d["strategy_id"]} if "strategy_id" in d else {}),
     ),
     "release_name": lambda db, m, a, d, i: phones.release_name(
+        db, m, a, d["person_id"], client_msg_id=i
+    ),
+    "mark_present": lambda db, m, a, d, i: roster.mark_present(
+        db, m, a, d["person_id"], client_msg_id=i
+    ),
+    "add_to_roster": lambda db, m, a, d, i: roster.add_to_roster(
         db, m, a, d["person_id"], client_msg_id=i
     ),
 }  # fmt: skip

@@ -53,6 +53,8 @@ CLIENT: dict[str, Spec] = {
         Spec("withdraw_commitment", {"commitment_id": "int", "reason": "str?"}),
         Spec("edit_commitment", {"commitment_id": "int", "text": "str?", "owner_id": "int?", "due": "str?", "strategy_id": "int?"}),
         Spec("release_name", {"person_id": "int"}),
+        Spec("mark_present", {"person_id": "int"}),
+        Spec("add_to_roster", {"person_id": "int"}),
     )
 }  # fmt: skip
 

@@ -19,6 +19,7 @@ from facilitator.db.models import (
     Attendance,
     Commitment,
     Group,
+    GroupMember,
     Meeting,
     Organization,
     ParticipantToken,
@@ -26,6 +27,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Invalid, Refused
 from facilitator.names import match_key
+from facilitator.services import roster
 from facilitator.services.commands import Context
 
 #: At most this many organizations are offered for what was typed so far.
@@ -46,24 +48,47 @@ def person_key(name: str) -> str:
 async def organizations_named(
     session: AsyncSession, network_id: int, name: str
 ) -> list[Organization]:
-    """The network's organizations that ``name`` spells, the exact spelling first, then the
-    oldest (a network may hold two spellings of one from before names were matched)."""
-    rows = await session.scalars(
-        select(Organization)
-        .where(
-            Organization.network_id == network_id,
-            Organization.name_key == organization_key(name),
+    """The network's organizations that ``name`` spells (or one of their other spellings), the
+    exact spelling first, then the oldest (a network may hold two spellings of one from before
+    names were matched). A merged organization stands for the one it was merged into; an
+    archived one is still found, so that typing it never makes a second one."""
+    key = organization_key(name)
+    rows = list(
+        await session.scalars(
+            select(Organization)
+            .where(Organization.network_id == network_id, Organization.name_key == key)
+            .order_by(case((Organization.name == name, 0), else_=1), Organization.id)
         )
-        .order_by(case((Organization.name == name, 0), else_=1), Organization.id)
     )
-    return list(rows)
+    if not rows and key:
+        # Other spellings live in a JSON list, so they are compared here; a network has
+        # hundreds of organizations at most, and only those with other spellings are read.
+        spelled = await session.scalars(
+            select(Organization)
+            .where(Organization.network_id == network_id, Organization.aliases.is_not(None))
+            .order_by(Organization.id)
+        )
+        rows = [
+            org
+            for org in spelled
+            if any(organization_key(str(alias)) == key for alias in org.aliases or [])
+        ]
+    # What a merged spelling stands for comes first (a new person is made there); the merged
+    # spellings follow, so that someone not moved with them is still found.
+    found: list[Organization] = []
+    for org in rows:
+        final = await roster.final_organization(session, org)
+        if final not in found:
+            found.append(final)
+    return found + [org for org in rows if org not in found]
 
 
 async def person_named(
     session: AsyncSession, network_id: int, organizations: list[Organization], name: str
 ) -> Person | None:
     """The person ``name`` spells in one of these organizations (which are one, by key), the
-    first organization's first; ``None`` when there is none."""
+    first organization's first, someone current before an archived or merged spelling of them;
+    a merged person stands for the one they were merged into. ``None`` when there is none."""
     if not organizations:
         return None
     order = {org.id: rank for rank, org in enumerate(organizations)}
@@ -74,11 +99,16 @@ async def person_named(
             Person.organization_id.in_(list(order)),
             Person.name_key == person_key(name),
         )
-        .order_by(case((Person.name == name, 0), else_=1), Person.id)
+        .order_by(
+            case((Person.merged_into_id.is_(None), 0), else_=1),
+            case((Person.archived_at.is_(None), 0), else_=1),
+            case((Person.name == name, 0), else_=1),
+            Person.id,
+        )
     )
     people = list(found)
     people.sort(key=lambda p: order.get(p.organization_id or 0, len(order)))
-    return people[0] if people else None
+    return await roster.final_person(session, people[0]) if people else None
 
 
 async def find_or_create_person(ctx: Context, name: str, org_name: str, sector: str | None) -> int:
@@ -119,7 +149,8 @@ async def suggestions(
     """What a phone joining this meeting is offered: the network's organizations whose key holds
     what was typed (those that start with it first), and, for a chosen organization, the names of
     its people who belong to this group's history (they came to one of its meetings, or own one
-    of its commitments), narrowed by the name typed so far. Names only: nothing says who holds a
+    of its commitments, or are on its roster), narrowed by the name typed so far. Archived and
+    merged organizations and people are never offered. Names only: nothing says who holds a
     name or how to reach anyone, and the network's whole roster is never listed to a code."""
     async with db.read() as session:
         found = (
@@ -142,6 +173,8 @@ async def suggestions(
                     .where(
                         Organization.network_id == network_id,
                         Organization.name_key.contains(key, autoescape=True),
+                        Organization.archived_at.is_(None),
+                        Organization.merged_into_id.is_(None),
                     )
                     .order_by(case((starts, 0), else_=1), Organization.name)
                     .limit(MAX_ORGANIZATIONS)
@@ -163,10 +196,19 @@ async def suggestions(
                 .where(Commitment.owner_person_id == Person.id, Commitment.group_id == group_id)
                 .exists()
             )
+            expected = (
+                select(GroupMember.id)
+                .where(GroupMember.person_id == Person.id, GroupMember.group_id == group_id)
+                .exists()
+            )
             query = select(Person.name).where(
                 Person.network_id == network_id,
-                Person.organization_id.in_([o.id for o in chosen]),
-                came | owns,
+                Person.organization_id.in_(
+                    [o.id for o in chosen if o.archived_at is None and o.merged_into_id is None]
+                ),
+                Person.archived_at.is_(None),
+                Person.merged_into_id.is_(None),
+                came | owns | expected,
             )
             typed_name = person_key(name or "")
             if typed_name:

@@ -26,7 +26,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import Action, CommitmentStatus, Stage
-from facilitator.services import commitments, identity
+from facilitator.services import commitments, identity, roster
 from facilitator.services.actors import Actor
 from facilitator.services.commands import (
     Change,
@@ -728,6 +728,13 @@ async def _first_join(db: Database, meeting_id: int, person_id: int) -> Result:
                 MeetingEvent.actor == f"person:{person_id}",
             )
         )
+        # Marked present by the facilitator (no phone then): a phone that joins as them now
+        # gets that answer back, and with it the person's token.
+        marked = (
+            None if row is not None else await roster.marked_event(session, meeting_id, person_id)
+        )
+    if marked is not None:
+        return Result(marked, replayed=True)
     if row is None:  # pragma: no cover - attendance is only written with its event
         raise NotFound("join.not_found")
     return Result(Event.of(row), replayed=True)

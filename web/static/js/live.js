@@ -137,6 +137,7 @@ export function applyEvent(state, type, p) {
       if (!s.meeting.started_at) s.meeting.day = p.scheduled_on; // the planned day, until it starts
       break;
     case "joined":
+    case "marked_present": // the facilitator marked someone present who came without a phone
       if (!s.attendance.some((x) => x.id === p.person.id)) s.attendance.push(p.person);
       break;
     case "stage_changed":
