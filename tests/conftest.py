@@ -135,6 +135,9 @@ async def world(db: Database) -> World:
     bb = await users.create_user(
         db, nid, "bb@example.org", "a long password", name="שדרה", role="backbone"
     )
+    # The world's facilitator looks after both groups (a facilitator reaches only their own).
+    for looked_after in (group, other):
+        await network.assign_staff(db, looked_after, fac)
     return World(
         nid, people, orgs, group, other, strategy, Actor.staff(fac), Actor.staff(bb, "backbone")
     )

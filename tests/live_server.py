@@ -63,6 +63,7 @@ async def seed(db_url: str) -> Seeded:
         uid = await users.create_user(
             db, nid, "fac@example.org", PASSWORD, name="מנחה", role="facilitator"
         )
+        await network.assign_staff(db, group, uid)
         staff = Actor.staff(uid)
         today = datetime.now(ZoneInfo("Asia/Jerusalem")).date()
         first = (await meetings.create_meeting(db, staff, group, "קודמת", today)).event.meeting_id

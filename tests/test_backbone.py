@@ -9,7 +9,7 @@ import pytest
 from facilitator.db import Database
 from facilitator.errors import Invalid
 from facilitator.flow import Role, Stage
-from facilitator.services import backbone, commitments, meetings, opener, state
+from facilitator.services import backbone, commitments, meetings, network, opener, state, users
 from facilitator.services.actors import Actor
 from facilitator.services.backbone import Filters
 from tests.conftest import Clock, World
@@ -233,10 +233,14 @@ async def test_history_of_a_commitment(db: Database, world: World, history: dict
 async def test_a_facilitator_sees_only_their_groups(
     db: Database, world: World, history: dict[str, int]
 ) -> None:
-    assert (
-        await backbone.visible_groups(db, world.network, world.staff.user_id or 0, Role.FACILITATOR)
-        == []
+    newcomer = await users.create_user(
+        db, world.network, "new@example.org", "a long password", name="חדשה", role="facilitator"
     )
+    assert await backbone.visible_groups(db, world.network, newcomer, Role.FACILITATOR) == []
+    await network.assign_staff(db, world.other_group, newcomer)
+    assert await backbone.visible_groups(db, world.network, newcomer, Role.FACILITATOR) == [
+        world.other_group
+    ]
     everything = await backbone.visible_groups(
         db, world.network, world.backbone.user_id or 0, Role.BACKBONE
     )

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 from icalendar import Calendar
+from sqlalchemy import delete
 from starlette.testclient import TestClient
 
 from facilitator.app import ROUTES, create_app
 from facilitator.db import Database
+from facilitator.db.models import GroupStaff
 from facilitator.flow import Stage
 from facilitator.services import commitments, meetings, network, users
 from facilitator.services.actors import Actor
@@ -150,10 +152,28 @@ def test_no_session_and_no_phone_reach_any_of_it(site: Site) -> None:
         assert site.client.get(path, headers=phone, follow_redirects=False).status_code == 303, path
 
 
+def _no_longer_looks_after_the_seeded_group(site: Site) -> None:
+    async def unassign() -> None:
+        db = Database(site.url)
+        try:
+            async with db.write() as session:
+                await session.execute(delete(GroupStaff).where(GroupStaff.user_id == 1))
+        finally:
+            await db.dispose()
+
+    asyncio.run(unassign())
+
+
 def test_a_facilitator_sees_only_the_groups_they_look_after(site: Site) -> None:
+    _no_longer_looks_after_the_seeded_group(site)
     site.login(site.seeded.staff_email)  # a facilitator with no group assigned
     assert site.client.get("/api/backbone/carryover").json()["commitments"] == []
     assert site.client.get("/backbone/commitments/1").status_code == 404
+    # Not zeros without a word: the pages say why, and home offers no group to meet in.
+    assert "You look after no group yet" in site.client.get("/backbone?lang=en").text
+    home = site.client.get("/?lang=en").text
+    assert "You look after no group yet" in home
+    assert 'name="group_id"' not in home
 
 
 def test_bad_filters_get_a_message_not_an_error_page(site: Site) -> None:
@@ -282,6 +302,7 @@ def test_a_facilitator_with_a_group_sees_that_group_only(site: Site) -> None:
         finally:
             await db.dispose()
 
+    _no_longer_looks_after_the_seeded_group(site)
     other = asyncio.run(assign())
     site.login()  # backbone makes a group feed for the seeded group
     made = site.client.post(

@@ -133,6 +133,7 @@ async def carryover_page(request: Request) -> Response:
         lang,
         400 if error else 200,
         staff=staff,
+        no_groups=not groups,
         report=report,
         filters=filters,
         query=urlencode(filters.query()),
@@ -153,7 +154,13 @@ async def history_page(request: Request) -> Response:
     except DomainError:
         return render(request, "not_found.html", lang, 404, staff=staff)
     return render(
-        request, "backbone/history.html", lang, staff=staff, journey=journey, tab="carryover"
+        request,
+        "backbone/history.html",
+        lang,
+        staff=staff,
+        no_groups=not groups,
+        journey=journey,
+        tab="carryover",
     )
 
 
@@ -167,11 +174,11 @@ async def accountability_page(request: Request) -> Response:
         report = await _accountability(request, staff, groups)
     except DomainError as refused:
         return render(
-            request, "backbone/accountability.html", lang, 400, staff=staff, report=None,
+            request, "backbone/accountability.html", lang, 400, staff=staff, no_groups=not groups, report=None,
             bad_filter=i18n.translate(refused.key, lang, **refused.params), by=by, tab="accountability",
         )  # fmt: skip
     return render(
-        request, "backbone/accountability.html", lang, staff=staff, report=report, by=by,
+        request, "backbone/accountability.html", lang, staff=staff, no_groups=not groups, report=report, by=by,
         bad_filter=None, tab="accountability",
     )  # fmt: skip
 
@@ -183,7 +190,13 @@ async def attendance_page(request: Request) -> Response:
     staff, lang, groups = found
     report = await _attendance(request, staff, groups)
     return render(
-        request, "backbone/attendance.html", lang, staff=staff, report=report, tab="attendance"
+        request,
+        "backbone/attendance.html",
+        lang,
+        staff=staff,
+        no_groups=not groups,
+        report=report,
+        tab="attendance",
     )
 
 
@@ -193,7 +206,15 @@ async def opener_page(request: Request) -> Response:
         return found
     staff, lang, groups = found
     report = await _opener(request, staff, groups)
-    return render(request, "backbone/opener.html", lang, staff=staff, report=report, tab="opener")
+    return render(
+        request,
+        "backbone/opener.html",
+        lang,
+        staff=staff,
+        no_groups=not groups,
+        report=report,
+        tab="opener",
+    )
 
 
 # --- exports ------------------------------------------------------------------------------------
@@ -251,8 +272,11 @@ async def attendance_csv(request: Request) -> Response:
     rows = await overview.attendance_rows(app_state(request).db, groups)
     t = _translator(lang)
     header = [t("field.group"), t("field.meeting"), t("csv.made_on"), t("field.name"),
-              t("field.organization"), t("csv.sector")]  # fmt: skip
-    body = [[*r[:5], t(f"sector.{r[5]}") if r[5] else None] for r in rows]
+              t("field.organization"), t("csv.sector"), t("csv.on_roster")]  # fmt: skip
+    body = [
+        [*r[:5], t(f"sector.{r[5]}") if r[5] else None, t("csv.expected" if r[6] else "csv.guest")]
+        for r in rows
+    ]
     return _csv(exports.to_csv(header, body), "attendance.csv")
 
 
@@ -283,7 +307,7 @@ async def feeds_page(request: Request) -> Response:
             except DomainError as refused:
                 error = refused.key
     return render(
-        request, "backbone/feeds.html", lang, 400 if error else 200, staff=staff, error=error,
+        request, "backbone/feeds.html", lang, 400 if error else 200, staff=staff, no_groups=not groups, error=error,
         created=created, feeds=await feeds.list_feeds(db, staff),
         choices=await _choices(request, staff, groups), tab="feeds",
     )  # fmt: skip

@@ -12,6 +12,7 @@ from facilitator.flow import Role
 from facilitator.http.common import app_state, current_staff
 from facilitator.services import overview, state
 from facilitator.services.actors import Actor
+from facilitator.services.scope import reaches_meeting
 from facilitator.services.views import JSON
 
 FACES = ("console", "projector", "phone")
@@ -49,7 +50,9 @@ async def who_is(
         return None
     network_id, view_token, _code = found
     staff = await current_staff(connection)
-    if staff is not None and staff.network_id != network_id:
+    if staff is not None and not await reaches_meeting(
+        db, staff.network_id, staff.user_id, staff.role, meeting_id
+    ):
         staff = None
     if face == "console":
         if staff is None:

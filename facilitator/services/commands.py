@@ -30,6 +30,7 @@ from facilitator.errors import Forbidden, NotFound
 from facilitator.flow import Action, Role, Stage
 from facilitator.localtime import local_day
 from facilitator.services.actors import Actor
+from facilitator.services.scope import scope_in
 from facilitator.validate import client_msg_id as check_msg_id
 
 
@@ -313,7 +314,7 @@ async def _check_sender(
 ) -> None:
     """Staff of this network; participants who are people of it and (but to join) present."""
     if actor.is_staff:
-        await check_staff(session, actor, network.id)
+        await check_staff(session, actor, network.id, meeting.group_id)
         return
     if actor.role is Role.PARTICIPANT and actor.person_id is not None:
         person = await session.get(Person, actor.person_id)
@@ -331,13 +332,17 @@ async def _check_sender(
         raise Forbidden("role.forbidden", role=actor.role.value, action=action.value)
 
 
-async def check_staff(session: AsyncSession, actor: Actor, network_id: int) -> None:
-    """The actor is an active staff user of this network, with the role it claims."""
+async def check_staff(session: AsyncSession, actor: Actor, network_id: int, group_id: int) -> None:
+    """The actor is an active staff user of this network, with the role it claims, and the
+    group is within their reach (``services.scope``: a facilitator's own groups only)."""
     user = await session.get(StaffUser, actor.user_id) if actor.user_id else None
     if user is None or not user.active or user.network_id != network_id:
         raise Forbidden("staff.not_in_network")
     if user.role != actor.role.value:
         raise Forbidden("staff.role_changed")
+    reach = await scope_in(session, network_id, user.id, Role(user.role))
+    if not reach.sees(group_id):
+        raise Forbidden("scope.not_yours")
 
 
 async def append_event(

@@ -18,11 +18,13 @@ from facilitator.db.models import (
     Network,
     Organization,
     Person,
+    StaffUser,
 )
 from facilitator.errors import Forbidden, Invalid, NotFound
 from facilitator.flow import CommitmentStatus, Role
 from facilitator.localtime import local_day
 from facilitator.services.access import StaffIdentity, digest, new_token
+from facilitator.services.scope import scope_in
 from facilitator.validate import positive_id
 
 KINDS = ("person", "group")
@@ -130,10 +132,20 @@ async def feed_events(db: Database, token: str) -> tuple[str, list[FeedEvent]] |
         )
         if feed is None or feed.revoked_at is not None:
             return None
+        # A link shows only what its maker may still see: a deactivated maker's links stop, a
+        # facilitator's stop showing a group they no longer look after.
+        maker = await session.get(StaffUser, feed.created_by)
+        if maker is None or not maker.active or maker.network_id != feed.network_id:
+            return None
+        reach = await scope_in(session, feed.network_id, maker.id, Role(maker.role))
         if feed.kind == "person":
             which = Commitment.owner_person_id == feed.target_id
+            if reach.groups is not None:
+                which = which & Commitment.group_id.in_(sorted(reach.groups))
             name = await session.scalar(select(Person.name).where(Person.id == feed.target_id))
         else:
+            if not reach.sees(feed.target_id):
+                return None
             which = Commitment.group_id == feed.target_id
             name = await session.scalar(select(Group.name).where(Group.id == feed.target_id))
         return name or "", await _open_commitments(session, feed.network_id, which)

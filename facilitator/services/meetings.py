@@ -122,7 +122,9 @@ async def create_meeting(
         if group is None:
             raise NotFound("group.not_found")
         network = await network_of_group(session, group.id)
-        await check_staff(session, actor, network.id)
+        await check_staff(session, actor, network.id, group.id)
+        if group.archived_at is not None:
+            raise Refused("group.archived")
         if msg_id is not None:
             existing = await session.scalar(select(Meeting).where(Meeting.create_msg_id == msg_id))
             if existing is not None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
-from facilitator.db.models import Group, GroupStaff
+from facilitator.db.models import Group, GroupStaff, Meeting
 from facilitator.flow import Role
 
 
@@ -51,3 +51,21 @@ async def scope_in(session: AsyncSession, network_id: int, user_id: int, role: R
 async def scope_of(db: Database, network_id: int, user_id: int, role: Role) -> Scope:
     async with db.read() as session:
         return await scope_in(session, network_id, user_id, role)
+
+
+async def reaches_meeting(
+    db: Database, network_id: int, user_id: int, role: Role, meeting_id: int
+) -> bool:
+    """The meeting exists, is of this network, and its group is within the user's reach."""
+    async with db.read() as session:
+        row = (
+            await session.execute(
+                select(Group.network_id, Group.id)
+                .join(Meeting, Meeting.group_id == Group.id)
+                .where(Meeting.id == meeting_id)
+            )
+        ).first()
+        if row is None or row[0] != network_id:
+            return False
+        reach = await scope_in(session, network_id, user_id, role)
+    return reach.sees(int(row[1]))
