@@ -1,4 +1,4 @@
-"""The ``facilitator`` command: migrate, serve, demo, create-user."""
+"""The ``facilitator`` command: migrate, serve, demo, init, create-user."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from facilitator.db.database import sqlite_file
 from facilitator.db.models import Network
 from facilitator.errors import DomainError
 from facilitator.i18n import translate
-from facilitator.services import users
+from facilitator.services import setup, users
 from facilitator.settings import ALL_INTERFACES, Settings
 
 GC_THRESHOLDS = (20_000, 20, 20)  # Python's defaults: (700, 10, 10)
@@ -97,7 +97,12 @@ async def _create_user(settings: Settings, args: argparse.Namespace, password: s
                 select(Network.id).order_by(Network.id).limit(1)
             )
         if network_id is None:
-            print("no network yet: load one with `facilitator demo` first", file=sys.stderr)
+            print(
+                "no network yet: create one with `facilitator init --network NAME ...`, or run "
+                "`facilitator serve` and open the set-up link it prints "
+                "(`facilitator demo` loads the demo instead)",
+                file=sys.stderr,
+            )
             return 2
         user_id = await users.create_user(
             db, network_id, args.email, password, name=args.name, role=args.role
@@ -111,18 +116,78 @@ async def _create_user(settings: Settings, args: argparse.Namespace, password: s
     return 0
 
 
-def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
-    migrate.upgrade(settings.database_url)
+def _new_password() -> str | None:
+    """FACILITATOR_NEW_PASSWORD, else asked twice on a terminal, else one line of stdin;
+    ``None`` when the two typed on a terminal differ."""
     password = os.environ.get("FACILITATOR_NEW_PASSWORD")
     if password is None:
         if sys.stdin.isatty():
             password = getpass.getpass("password: ")
             if getpass.getpass("again: ") != password:
                 print("the two passwords differ", file=sys.stderr)
-                return 2
+                return None
         else:
             password = sys.stdin.readline().rstrip("\n")
+    return password
+
+
+def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    password = _new_password()
+    if password is None:
+        return 2
     return asyncio.run(_create_user(settings, args, password))
+
+
+async def _init(settings: Settings, args: argparse.Namespace, password: str) -> int:
+    db = _database(settings)
+    form = setup.NetworkSetup(
+        name=args.network,
+        language=args.language,
+        timezone=args.timezone,
+        meeting_minutes=args.meeting_minutes,
+        admin_name=args.name,
+        admin_email=args.email,
+        password=password,
+    )
+    try:
+        network_id, user_id = await setup.create_network(db, form)
+    except DomainError as error:
+        print(translate(error.key, "en", **error.params), file=sys.stderr)
+        return 2
+    finally:
+        await db.dispose()
+    print(f"network {network_id} created, with the seed's blockers and starter values")
+    print(f"backbone user {user_id}: {args.email}; sign in at /login after `facilitator serve`")
+    return 0
+
+
+def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.upgrade(settings.database_url)
+    password = _new_password()
+    if password is None:
+        return 2
+    return asyncio.run(_init(settings, args, password))
+
+
+async def _setup_link(settings: Settings) -> str | None:
+    db = _database(settings)
+    try:
+        return await setup.new_setup_link(db)
+    finally:
+        await db.dispose()
+
+
+def _print_setup_link(base: str, token: str) -> None:
+    hours = int(setup.SETUP_VALID.total_seconds() // 3600)
+    rule = "=" * 72
+    print(
+        f"\n{rule}\n  No network yet. Set it up in a browser, at:\n\n    {base}/setup/{token}\n\n"
+        f"  The link works once, within {hours} hours; each start of `facilitator serve`\n"
+        f"  prints a new one (and the older ones stop working).\n"
+        f"  Without a browser: facilitator init --help\n{rule}\n",
+        flush=True,
+    )
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -132,7 +197,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from facilitator.live.messages import MAX_MESSAGE_BYTES
 
     host, port = args.host or settings.host, args.port or settings.port
-    public_url = settings.public_url
+    public_url = configured = settings.public_url.rstrip("/")
     if not public_url and host in ALL_INTERFACES:
         # Phones reach this machine by its LAN address, whatever the projector's browser used.
         public_url = f"http://{lan_address()}:{port}"
@@ -141,6 +206,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.demo:
         cmd_demo(settings, argparse.Namespace(if_empty=True))
     local = "127.0.0.1" if host in ALL_INTERFACES else host
+    token = asyncio.run(_setup_link(settings))
+    if token is not None:
+        # The configured public address if there is one, else this machine's own.
+        _print_setup_link(configured or f"http://{local}:{port}", token)
     print(f"serving on http://{local}:{port}  (health: /healthz; stop with Ctrl-C)", flush=True)
     if public_url:
         print(f"phones join at {public_url}/join", flush=True)
@@ -211,6 +280,22 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--role", choices=["facilitator", "backbone"], default="facilitator")
     user.add_argument("--network", type=int, help="network id (default: the first)")
     user.set_defaults(run=cmd_create_user)
+    init = sub.add_parser(
+        "init",
+        help="create a network and its first backbone user in an empty database (the set-up "
+        "page without a browser); the password is taken as for create-user",
+    )
+    init.add_argument("--network", required=True, help="the network's name")
+    init.add_argument("--language", default="he", help="he or en (default: he)")
+    init.add_argument("--timezone", default="Asia/Jerusalem", help="an IANA time zone name")
+    init.add_argument("--email", required=True, help="the backbone user's email")
+    init.add_argument("--name", required=True, help="the backbone user's name")
+    init.add_argument(
+        "--meeting-minutes",
+        default=setup.DEFAULT_MINUTES,
+        help=f"a usual meeting's length ({setup.MINUTES_LOW}-{setup.MINUTES_HIGH})",
+    )
+    init.set_defaults(run=cmd_init)
     return root
 
 

@@ -1,10 +1,316 @@
-"""(being written: see the module's owner in this session's plan)"""
+"""The network's settings and its staff, for backbone staff: ``/admin/network`` and
+``/admin/staff`` with their JSON twins. A new staff member's invitation and a password reset
+are one-time links shown once, on the page that made them (no mail needed)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
-ROUTES: list[BaseRoute] = []
-OPENAPI_PATHS: dict[str, Any] = {}
+from facilitator import i18n
+from facilitator.errors import DomainError
+from facilitator.http.admin_common import (
+    Admin,
+    admin_api,
+    admin_form,
+    admin_json,
+    admin_page,
+    back_with_error,
+)
+from facilitator.http.common import app_state, error_text, redirect, render
+from facilitator.http.openapi_parts import op
+from facilitator.services import setup as setup_service
+from facilitator.services import staff as staff_service
+from facilitator.services.staff import FieldError
+
+BACKBONE = "backbone staff of the network"
+
+
+def _base_url(request: Request, configured: str | None) -> str:
+    """Where a link given to someone should point: the server's public address, the network's,
+    else the address this page was reached at."""
+    base = app_state(request).settings.public_url or configured or str(request.base_url)
+    return base.rstrip("/")
+
+
+# --- network settings -------------------------------------------------------------------------
+
+
+async def _network_page(
+    request: Request,
+    admin: Admin,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+    notice: str | None = None,
+) -> Response:
+    current = await setup_service.network_settings(app_state(request).db, admin.staff.network_id)
+    shown = form or {
+        "network_name": current["name"],
+        "language": current["default_language"],
+        "timezone": current["timezone"],
+        "meeting_minutes": str(current["meeting_minutes"]),
+        "public_url": current["public_url"] or "",
+    }
+    return render(
+        request,
+        "admin/network.html",
+        admin.lang,
+        status,
+        staff=admin.staff,
+        form=shown,
+        errors=errors or {},
+        zones=setup_service.ZONES,
+        minutes=(setup_service.MINUTES_LOW, setup_service.MINUTES_HIGH),
+        server_url=app_state(request).settings.public_url,
+        notice=notice or _notice(request),
+        error=request.query_params.get("error"),
+    )
+
+
+def _notice(request: Request) -> str | None:
+    notice = request.query_params.get("notice")
+    return notice if notice in NOTICES else None
+
+
+NOTICES = frozenset({"network.saved", "staff.saved", "staff.deactivated", "staff.reactivated"})
+
+
+async def network_page(request: Request) -> Response:
+    found = await admin_page(request)
+    if isinstance(found, Response):
+        return found
+    return await _network_page(request, found)
+
+
+async def network_change(request: Request) -> Response:
+    found = await admin_form(request, "/admin/network")
+    if isinstance(found, Response):
+        return found
+    admin, fields = found
+    form = {
+        key: fields.get(key, "")
+        for key in ("network_name", "language", "timezone", "meeting_minutes", "public_url")
+    }
+    try:
+        await setup_service.update_network(
+            app_state(request).db, admin.staff.network_id, admin.staff.user_id, dict(form)
+        )
+    except FieldError as error:
+        message, _ = error_text(error, admin.lang)
+        return await _network_page(request, admin, form, {error.field: message}, error.status)
+    except DomainError as error:
+        return back_with_error("/admin/network", error)
+    return redirect("/admin/network?notice=network.saved")
+
+
+async def network_api(request: Request) -> Response:
+    found = await admin_api(request)
+    if isinstance(found, Response):
+        return found
+    return admin_json(
+        await setup_service.network_settings(app_state(request).db, found.staff.network_id)
+    )
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+
+def _seen(moment: str | None, timezone: str, lang: str) -> str:
+    """ "Last seen" where the network meets, as people write a day and a time."""
+    if not moment:
+        return ""
+    local = datetime.fromisoformat(moment).astimezone(ZoneInfo(timezone))
+    return f"{i18n.format_date(local.date(), lang)} {local:%H:%M}"
+
+
+async def _staff_page(
+    request: Request,
+    admin: Admin,
+    *,
+    status: int = 200,
+    link: dict[str, str] | None = None,
+    invite_form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    db = app_state(request).db
+    settings = await setup_service.network_settings(db, admin.staff.network_id)
+    people = await staff_service.staff_list(db, admin.staff.network_id)
+    for person in people:
+        person["seen"] = _seen(person["last_seen"], settings["timezone"], admin.lang)
+        person["group_ids"] = {g["id"] for g in person["groups"]}
+    return render(
+        request,
+        "admin/staff.html",
+        admin.lang,
+        status,
+        staff=admin.staff,
+        people=people,
+        groups=await staff_service.network_groups(db, admin.staff.network_id),
+        link=link,
+        invite=invite_form or {"name": "", "email": "", "role": "facilitator", "groups": set()},
+        errors=errors or {},
+        notice=_notice(request),
+        error=request.query_params.get("error"),
+    )
+
+
+async def staff_page(request: Request) -> Response:
+    found = await admin_page(request)
+    if isinstance(found, Response):
+        return found
+    return await _staff_page(request, found)
+
+
+def _chosen_groups(fields: dict[str, str]) -> set[int]:
+    chosen = set()
+    for key in fields:
+        if key.startswith("group_") and key[6:].isdigit() and len(key) < 26:
+            chosen.add(int(key[6:]))
+    return chosen
+
+
+async def _link_for(request: Request, admin: Admin, kind: str, token: str) -> dict[str, str]:
+    configured = await setup_service.public_url_of(app_state(request).db, admin.staff.network_id)
+    return {"kind": kind, "url": f"{_base_url(request, configured)}/{kind}/{token}"}
+
+
+async def staff_invite(request: Request) -> Response:
+    found = await admin_form(request, "/admin/staff")
+    if isinstance(found, Response):
+        return found
+    admin, fields = found
+    chosen = _chosen_groups(fields)
+    form: dict[str, Any] = {
+        "name": fields.get("name", ""),
+        "email": fields.get("email", ""),
+        "role": fields.get("role", "facilitator"),
+        "groups": chosen,
+    }
+    try:
+        _user_id, token = await staff_service.invite(
+            app_state(request).db,
+            admin.staff.network_id,
+            admin.staff.user_id,
+            name=form["name"],
+            email=form["email"],
+            role=form["role"],
+            group_ids=chosen,
+        )
+    except FieldError as error:
+        message, _ = error_text(error, admin.lang)
+        return await _staff_page(
+            request, admin, status=error.status, invite_form=form, errors={error.field: message}
+        )
+    except DomainError as error:
+        return back_with_error("/admin/staff", error)
+    # Shown once, on this very answer: the token is not stored and is not put in any URL.
+    link = await _link_for(request, admin, "invite", token)
+    return await _staff_page(request, admin, link={**link, "name": form["name"]})
+
+
+def _user_id(request: Request) -> int:
+    user_id: int = request.path_params["user_id"]
+    return user_id
+
+
+async def staff_change(request: Request) -> Response:
+    found = await admin_form(request, "/admin/staff")
+    if isinstance(found, Response):
+        return found
+    admin, fields = found
+    try:
+        await staff_service.update_staff(
+            app_state(request).db,
+            admin.staff.network_id,
+            admin.staff.user_id,
+            _user_id(request),
+            role=fields.get("role"),
+            group_ids=_chosen_groups(fields),
+        )
+    except DomainError as error:
+        return back_with_error("/admin/staff", error)
+    return redirect("/admin/staff?notice=staff.saved")
+
+
+async def staff_active(request: Request) -> Response:
+    found = await admin_form(request, "/admin/staff")
+    if isinstance(found, Response):
+        return found
+    admin, _fields = found
+    active = request.url.path.endswith("/reactivate")
+    state = app_state(request)
+    try:
+        revoked = await staff_service.set_active(
+            state.db, admin.staff.network_id, admin.staff.user_id, _user_id(request), active=active
+        )
+    except DomainError as error:
+        return back_with_error("/admin/staff", error)
+    # Their open sockets close now, as on sign-out: a deactivated user keeps no live console.
+    for session_id in revoked:
+        state.live.end_session(session_id)
+    if admin.staff.session_id in revoked:
+        return redirect("/login")
+    return redirect(f"/admin/staff?notice=staff.{'reactivated' if active else 'deactivated'}")
+
+
+async def staff_reset(request: Request) -> Response:
+    found = await admin_form(request, "/admin/staff")
+    if isinstance(found, Response):
+        return found
+    admin, _fields = found
+    user_id = _user_id(request)
+    try:
+        token = await staff_service.reset_link(
+            app_state(request).db, admin.staff.network_id, admin.staff.user_id, user_id
+        )
+    except DomainError as error:
+        return back_with_error("/admin/staff", error)
+    people = await staff_service.staff_list(app_state(request).db, admin.staff.network_id)
+    name = next((p["name"] for p in people if p["id"] == user_id), "")
+    link = await _link_for(request, admin, "reset", token)
+    return await _staff_page(request, admin, link={**link, "name": name})
+
+
+async def staff_api(request: Request) -> Response:
+    found = await admin_api(request)
+    if isinstance(found, Response):
+        return found
+    people = await staff_service.staff_list(app_state(request).db, found.staff.network_id)
+    return admin_json({"staff": people})
+
+
+ROUTES: list[BaseRoute] = [
+    Route("/admin/network", network_page, methods=["GET"]),
+    Route("/admin/network", network_change, methods=["POST"]),
+    Route("/api/admin/network", network_api, methods=["GET"]),
+    Route("/admin/staff", staff_page, methods=["GET"]),
+    Route("/admin/staff/invite", staff_invite, methods=["POST"]),
+    Route("/admin/staff/{user_id:id}", staff_change, methods=["POST"]),
+    Route("/admin/staff/{user_id:id}/deactivate", staff_active, methods=["POST"]),
+    Route("/admin/staff/{user_id:id}/reactivate", staff_active, methods=["POST"]),
+    Route("/admin/staff/{user_id:id}/reset", staff_reset, methods=["POST"]),
+    Route("/api/admin/staff", staff_api, methods=["GET"]),
+]
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/admin/network": {
+        "get": op(
+            "The network's settings: name, default language, time zone, default meeting length "
+            "in minutes, and the public address phones are sent to (null when unset)",
+            BACKBONE,
+        )
+    },
+    "/api/admin/staff": {
+        "get": op(
+            "Every staff user of the network: name, email, role, active, the groups they look "
+            "after, when last seen, and whether an invitation is still waiting",
+            BACKBONE,
+        )
+    },
+}

@@ -27,6 +27,11 @@ def _dummy_hash() -> str:
     return _HASHER.hash("not a real password, only for timing")
 
 
+def hash_password(password: str) -> str:
+    """An Argon2id hash (slow on purpose: call it in a thread)."""
+    return _HASHER.hash(password)
+
+
 def normalize_email(email: object) -> str:
     text = clean_text(email, "email", kind="email").lower()
     if not _EMAIL.match(text):

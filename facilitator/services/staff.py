@@ -1,0 +1,474 @@
+"""Staff accounts as the backbone manages them: one-time links (invitation, password reset),
+roles and the groups a facilitator looks after, deactivation, and the guard that keeps at least
+one active backbone. Every change is written to the audit log in its own transaction; no
+password or token ever is."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator.db import Database
+from facilitator.db.models import (
+    STAFF_ROLES,
+    Group,
+    GroupStaff,
+    StaffLink,
+    StaffSession,
+    StaffUser,
+)
+from facilitator.errors import Conflict, DomainError, Invalid, NotFound
+from facilitator.services import audit, users
+from facilitator.services.access import digest, new_token, usable
+from facilitator.validate import clean_text
+
+INVITE_VALID = timedelta(days=7)
+RESET_VALID = timedelta(hours=24)
+#: Not an Argon2 hash, so no password ever matches it (``users.authenticate`` refuses it):
+#: an invited user has no password until they open their link and set one.
+UNUSABLE_PASSWORD = "!"  # noqa: S105 (a marker, not a password)
+
+
+class LinkGone(DomainError):
+    """A one-time link that was used already, expired, or no longer applies."""
+
+    status = 410
+
+
+class FieldError(Invalid):
+    """A refusal that belongs beside one field of a form (``field`` is the form field's name)."""
+
+    def __init__(self, field: str, error: DomainError) -> None:
+        super().__init__(error.key, **error.params)
+        self.field = field
+        self.status = error.status  # a taken email stays a conflict (409), beside its field
+
+
+def password_checked(password: object, again: object | None = None) -> str:
+    """A new password within the length rules (and typed the same twice, when asked twice)."""
+    if not isinstance(password, str) or not (
+        users.MIN_PASSWORD <= len(password) <= users.MAX_PASSWORD
+    ):
+        raise FieldError(
+            "password",
+            Invalid("user.password_length", low=users.MIN_PASSWORD, high=users.MAX_PASSWORD),
+        )
+    if again is not None and again != password:
+        raise FieldError("password_again", Invalid("staff.passwords_differ"))
+    return password
+
+
+async def hash_password(password: str) -> str:
+    # Argon2 is deliberately slow: off the event loop.
+    return await asyncio.to_thread(users.hash_password, password)
+
+
+def new_link(
+    session: AsyncSession,
+    kind: str,
+    *,
+    now: datetime,
+    valid: timedelta,
+    network_id: int | None = None,
+    user_id: int | None = None,
+    created_by: int | None = None,
+) -> str:
+    """Add a one-time link to ``session``; returns its token (only its hash is stored)."""
+    token = new_token()
+    session.add(
+        StaffLink(
+            token_hash=digest(token),
+            kind=kind,
+            network_id=network_id,
+            user_id=user_id,
+            created_by=created_by,
+            created_at=now,
+            expires_at=now + valid,
+        )
+    )
+    return token
+
+
+async def live_link(session: AsyncSession, token: object, kind: str, now: datetime) -> StaffLink:
+    """The unused, unexpired link of ``kind`` behind ``token``; refused otherwise (unknown: 404,
+    used or expired: 410)."""
+    if not usable(token):
+        raise NotFound("link.unknown")
+    link = await session.scalar(select(StaffLink).where(StaffLink.token_hash == digest(token)))
+    if link is None or link.kind != kind:
+        raise NotFound("link.unknown")
+    if link.used_at is not None:
+        raise LinkGone("link.used")
+    if link.expires_at <= now:
+        raise LinkGone("link.expired")
+    return link
+
+
+async def void_links(session: AsyncSession, kind: str, now: datetime, **where: Any) -> None:
+    """End every unused link of ``kind`` (for a user, or the set-up links): only the newest works."""
+    query = update(StaffLink).where(
+        StaffLink.kind == kind, StaffLink.used_at.is_(None), StaffLink.expires_at > now
+    )
+    for column, value in where.items():
+        query = query.where(getattr(StaffLink, column) == value)
+    await session.execute(query.values(expires_at=now))
+
+
+@dataclass(frozen=True)
+class LinkHolder:
+    """Who a staff link is for, as its page greets them."""
+
+    user_id: int
+    name: str
+    email: str
+    network_id: int
+
+
+async def link_holder(db: Database, token: object, kind: str) -> LinkHolder:
+    async with db.read() as session:
+        link = await live_link(session, token, kind, db.now())
+        user = await session.get(StaffUser, link.user_id) if link.user_id else None
+    if user is None or not user.active:
+        raise LinkGone("link.user_inactive")
+    return LinkHolder(user.id, user.name, user.email, user.network_id)
+
+
+def _facts(user: StaffUser, groups: Iterable[int]) -> dict[str, Any]:
+    return {**audit.columns(user, ("name", "email", "role", "active")), "groups": sorted(groups)}
+
+
+async def _groups_of(session: AsyncSession, user_id: int) -> list[int]:
+    return list(
+        await session.scalars(select(GroupStaff.group_id).where(GroupStaff.user_id == user_id))
+    )
+
+
+async def _checked_groups(
+    session: AsyncSession, network_id: int, group_ids: Iterable[int]
+) -> list[int]:
+    wanted = sorted(set(group_ids))
+    if not wanted:
+        return []
+    found = set(
+        await session.scalars(
+            select(Group.id).where(Group.network_id == network_id, Group.id.in_(wanted))
+        )
+    )
+    if found != set(wanted):
+        raise FieldError("groups", NotFound("group.not_found"))
+    return wanted
+
+
+async def _user_in(session: AsyncSession, network_id: int, user_id: int) -> StaffUser:
+    user = await session.get(StaffUser, user_id)
+    if user is None or user.network_id != network_id:
+        raise NotFound("staff.not_found")
+    return user
+
+
+async def _other_active_backbones(session: AsyncSession, network_id: int, user_id: int) -> int:
+    count = await session.scalar(
+        select(func.count(StaffUser.id)).where(
+            StaffUser.network_id == network_id,
+            StaffUser.role == "backbone",
+            StaffUser.active.is_(True),
+            StaffUser.id != user_id,
+        )
+    )
+    return int(count or 0)
+
+
+def _role(role: object) -> str:
+    if role not in STAFF_ROLES:
+        raise FieldError("role", Invalid("user.bad_role"))
+    return str(role)
+
+
+async def staff_list(db: Database, network_id: int) -> list[dict[str, Any]]:
+    """Every staff user of the network, with the groups they look after and when last seen."""
+    now = db.now()
+    async with db.read() as session:
+        people = list(
+            await session.scalars(
+                select(StaffUser)
+                .where(StaffUser.network_id == network_id)
+                .order_by(StaffUser.active.desc(), StaffUser.name)
+            )
+        )
+        seen = dict(
+            (
+                await session.execute(
+                    select(StaffSession.user_id, func.max(StaffSession.last_seen_at))
+                    .join(StaffUser, StaffUser.id == StaffSession.user_id)
+                    .where(StaffUser.network_id == network_id)
+                    .group_by(StaffSession.user_id)
+                )
+            ).all()
+        )
+        looked_after = (
+            await session.execute(
+                select(GroupStaff.user_id, Group.id, Group.name)
+                .join(Group, Group.id == GroupStaff.group_id)
+                .where(Group.network_id == network_id)
+                .order_by(Group.name)
+            )
+        ).all()
+        waiting = set(
+            await session.scalars(
+                select(StaffLink.user_id).where(
+                    StaffLink.network_id == network_id,
+                    StaffLink.kind == "invite",
+                    StaffLink.used_at.is_(None),
+                    StaffLink.expires_at > now,
+                )
+            )
+        )
+    groups: dict[int, list[dict[str, Any]]] = {}
+    for user_id, group_id, name in looked_after:
+        groups.setdefault(user_id, []).append({"id": group_id, "name": name})
+    result = []
+    for user in people:
+        last = seen.get(user.id)
+        result.append(
+            {
+                "id": user.id,
+                "name": user.name,
+                "email": user.email,
+                "role": user.role,
+                "active": user.active,
+                "groups": groups.get(user.id, []),
+                "last_seen": last.isoformat() if last else None,
+                # Invited and not yet in: no password of their own so far.
+                "invited": user.password_hash == UNUSABLE_PASSWORD,
+                "invite_open": user.id in waiting,
+            }
+        )
+    return result
+
+
+async def network_groups(db: Database, network_id: int) -> list[dict[str, Any]]:
+    """The groups a staff member may be given to look after (archived ones marked)."""
+    async with db.read() as session:
+        rows = (
+            await session.execute(
+                select(Group.id, Group.name, Group.archived_at)
+                .where(Group.network_id == network_id)
+                .order_by(Group.name)
+            )
+        ).all()
+    return [{"id": g.id, "name": g.name, "archived": g.archived_at is not None} for g in rows]
+
+
+async def invite(
+    db: Database,
+    network_id: int,
+    by_user: int,
+    *,
+    name: object,
+    email: object,
+    role: object,
+    group_ids: Iterable[int] = (),
+) -> tuple[int, str]:
+    """A new staff user with no password yet, and the one-time link (valid a week) on which they
+    set one. Returns the user's id and the link's token, which is shown once and never stored."""
+    try:
+        display = clean_text(name, "name", kind="name")
+    except DomainError as error:
+        raise FieldError("name", error) from None
+    try:
+        address = users.normalize_email(email)
+    except DomainError as error:
+        raise FieldError("email", error) from None
+    chosen = _role(role)
+    now = db.now()
+    async with db.write() as session:
+        groups = await _checked_groups(session, network_id, group_ids)
+        taken = await session.scalar(
+            select(StaffUser.id).where(func.lower(StaffUser.email) == address)
+        )
+        if taken is not None:
+            raise FieldError("email", Conflict("user.email_taken"))
+        user = StaffUser(
+            network_id=network_id,
+            email=address,
+            name=display,
+            password_hash=UNUSABLE_PASSWORD,
+            role=chosen,
+            language=None,
+            active=True,
+            created_at=now,
+        )
+        session.add(user)
+        await session.flush()
+        for group_id in groups:
+            session.add(GroupStaff(group_id=group_id, user_id=user.id))
+        token = new_link(
+            session,
+            "invite",
+            now=now,
+            valid=INVITE_VALID,
+            network_id=network_id,
+            user_id=user.id,
+            created_by=by_user,
+        )
+        audit.record(
+            session, network_id, by_user, "staff.invite", "staff", user.id,
+            after=_facts(user, groups), at=now,
+        )  # fmt: skip
+        return user.id, token
+
+
+async def accept_invite(db: Database, token: object, *, name: object, password: str) -> int:
+    """The invitee confirms their name and sets a password; the link is used up. Returns the
+    user's id (to sign them in)."""
+    try:
+        display = clean_text(name, "name", kind="name")
+    except DomainError as error:
+        raise FieldError("name", error) from None
+    hashed = await hash_password(password)
+    now = db.now()
+    async with db.write() as session:
+        link = await live_link(session, token, "invite", now)
+        user = await session.get(StaffUser, link.user_id) if link.user_id else None
+        if user is None or not user.active:
+            raise LinkGone("link.user_inactive")
+        before = audit.columns(user, ("name",))
+        user.name, user.password_hash = display, hashed
+        link.used_at = now
+        audit.record(
+            session, user.network_id, user.id, "staff.accept_invite", "staff", user.id,
+            before=before, after=audit.columns(user, ("name",)), at=now,
+        )  # fmt: skip
+        return user.id
+
+
+async def reset_link(db: Database, network_id: int, by_user: int, user_id: int) -> str:
+    """A one-time password-reset link for a user (valid a day); earlier unused ones stop working."""
+    now = db.now()
+    async with db.write() as session:
+        user = await _user_in(session, network_id, user_id)
+        if not user.active:
+            raise Conflict("staff.inactive")
+        await void_links(session, "reset", now, user_id=user.id)
+        token = new_link(
+            session, "reset", now=now, valid=RESET_VALID,
+            network_id=network_id, user_id=user.id, created_by=by_user,
+        )  # fmt: skip
+        audit.record(session, network_id, by_user, "staff.reset_link", "staff", user.id, at=now)
+        return token
+
+
+async def _revoke_sessions(session: AsyncSession, user_id: int, now: datetime) -> list[int]:
+    ids = list(
+        await session.scalars(
+            select(StaffSession.id).where(
+                StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None)
+            )
+        )
+    )
+    if ids:
+        await session.execute(
+            update(StaffSession).where(StaffSession.id.in_(ids)).values(revoked_at=now)
+        )
+    return ids
+
+
+async def reset_password(db: Database, token: object, password: str) -> tuple[int, list[int]]:
+    """Set a new password through a reset link. Every session the user had is revoked (the
+    caller signs this browser in afresh and closes the revoked sessions' sockets): returns the
+    user's id and the revoked session ids."""
+    hashed = await hash_password(password)
+    now = db.now()
+    async with db.write() as session:
+        link = await live_link(session, token, "reset", now)
+        user = await session.get(StaffUser, link.user_id) if link.user_id else None
+        if user is None or not user.active:
+            raise LinkGone("link.user_inactive")
+        user.password_hash = hashed
+        link.used_at = now
+        revoked = await _revoke_sessions(session, user.id, now)
+        audit.record(
+            session, user.network_id, user.id, "staff.reset_password", "staff", user.id,
+            after={"sessions_ended": len(revoked)}, at=now,
+        )  # fmt: skip
+        return user.id, revoked
+
+
+async def update_staff(
+    db: Database,
+    network_id: int,
+    by_user: int,
+    user_id: int,
+    *,
+    role: object,
+    group_ids: Iterable[int],
+) -> None:
+    """Change a user's role and the groups they look after. The last active backbone stays one."""
+    chosen = _role(role)
+    now = db.now()
+    async with db.write() as session:
+        user = await _user_in(session, network_id, user_id)
+        groups = await _checked_groups(session, network_id, group_ids)
+        had = await _groups_of(session, user.id)
+        before = _facts(user, had)
+        if (
+            user.role == "backbone"
+            and chosen != "backbone"
+            and user.active
+            and not await _other_active_backbones(session, network_id, user.id)
+        ):
+            raise Conflict("staff.last_backbone")
+        user.role = chosen
+        for group_id in set(had) - set(groups):
+            await session.execute(
+                delete(GroupStaff).where(
+                    GroupStaff.user_id == user.id, GroupStaff.group_id == group_id
+                )
+            )
+        for group_id in set(groups) - set(had):
+            session.add(GroupStaff(group_id=group_id, user_id=user.id))
+        after = _facts(user, groups)
+        if after != before:
+            audit.record(
+                session, network_id, by_user, "staff.update", "staff", user.id,
+                before=before, after=after, at=now,
+            )  # fmt: skip
+
+
+async def set_active(
+    db: Database, network_id: int, by_user: int, user_id: int, *, active: bool
+) -> list[int]:
+    """Deactivate (every session revoked, unused links ended) or reactivate a user. Returns the
+    revoked session ids, whose sockets the caller closes at once."""
+    now = db.now()
+    async with db.write() as session:
+        user = await _user_in(session, network_id, user_id)
+        if user.active == active:
+            return []
+        if (
+            not active
+            and user.role == "backbone"
+            and not await _other_active_backbones(session, network_id, user.id)
+        ):
+            raise Conflict("staff.last_backbone")
+        before = audit.columns(user, ("active",))
+        user.active = active
+        revoked: list[int] = []
+        if not active:
+            revoked = await _revoke_sessions(session, user.id, now)
+            for kind in ("invite", "reset"):
+                await void_links(session, kind, now, user_id=user.id)
+        audit.record(
+            session, network_id, by_user,
+            "staff.reactivate" if active else "staff.deactivate", "staff", user.id,
+            before=before,
+            after={**audit.columns(user, ("active",)), "sessions_ended": len(revoked)},
+            at=now,
+        )  # fmt: skip
+        return revoked
