@@ -19,7 +19,7 @@ from facilitator.http.common import (
     render,
 )
 from facilitator.live.messages import encode
-from facilitator.services import meetings, network, overview, state
+from facilitator.services import meetings, network, overview, setup, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.meetings import AgendaItemInput
 from facilitator.services.network import ValueWords, default_language
@@ -269,8 +269,15 @@ async def values_change(request: Request) -> Response:
 # --- the live faces ----------------------------------------------------------------------------
 
 
-def join_url(request: Request, code: str) -> str:
-    base = app_state(request).settings.public_url or str(request.base_url)
+async def join_url(request: Request, code: str, network_id: int) -> str:
+    """The phones' join link: the server's public address, else the one the network set on
+    /admin/network, else the address this page was reached at."""
+    state = app_state(request)
+    base = (
+        state.settings.public_url
+        or await setup.public_url_of(state.db, network_id)
+        or str(request.base_url)
+    )
     return f"{base.rstrip('/')}/j/{code}"
 
 
@@ -344,7 +351,7 @@ async def projector(request: Request) -> Response:
     lang, meeting_id, _staff, access = found
     view = request.query_params.get("view")
     code = access[2]
-    url = join_url(request, code) if code else None
+    url = await join_url(request, code, access[0]) if code else None
     return render(
         request,
         "projector.html",
