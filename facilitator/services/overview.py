@@ -100,7 +100,8 @@ async def network_lists(db: Database, network_id: int) -> JSON:
             await session.execute(
                 select(Person.id, Person.name, Organization.name)
                 .outerjoin(Organization, Organization.id == Person.organization_id)
-                .where(Person.network_id == network_id)
+                # Archived and merged people are not offered (their history keeps them).
+                .where(Person.network_id == network_id, Person.archived_at.is_(None))
                 .order_by(Person.name)
             )
         ).all()
@@ -167,7 +168,7 @@ async def organizations(db: Database, network_id: int) -> list[JSON]:
     async with db.read() as session:
         rows = await session.scalars(
             select(Organization)
-            .where(Organization.network_id == network_id)
+            .where(Organization.network_id == network_id, Organization.archived_at.is_(None))
             .order_by(Organization.name)
         )
         return [{"id": o.id, "name": o.name, "sector": o.sector} for o in rows]
