@@ -10,7 +10,6 @@ from typing import TypedDict
 
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.convertors import Convertor, register_url_convertor
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -55,20 +54,6 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-class IdConvertor(Convertor[int]):
-    """Path ids the database can hold (up to 18 digits); anything else is simply not found."""
-
-    regex = "[1-9][0-9]{0,17}"
-
-    def convert(self, value: str) -> int:
-        return int(value)
-
-    def to_string(self, value: int) -> str:
-        return str(value)
-
-
-register_url_convertor("id", IdConvertor())
-
 ROUTES = [
     Route("/healthz", healthz),
     Route("/", pages.home),
@@ -76,10 +61,6 @@ ROUTES = [
     Route("/login", auth.login, methods=["POST"]),
     Route("/logout", auth.logout, methods=["POST"]),
     Route("/meetings", pages.new_meeting, methods=["POST"]),
-    Route("/values", pages.values_page, methods=["GET"]),
-    Route("/values", pages.values_change, methods=["POST"]),
-    Route("/values/{value_id:id}", pages.values_change, methods=["POST"]),
-    Route("/values/{value_id:id}/remove", pages.values_change, methods=["POST"]),
     Route("/m/{meeting_id:id}/edit", pages.edit_meeting, methods=["GET"]),
     Route("/m/{meeting_id:id}/edit", pages.meeting_change, methods=["POST"]),
     Route("/m/{meeting_id:id}/agenda", pages.agenda_change, methods=["POST"]),

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from facilitator import i18n, joincodes
 from facilitator.errors import DomainError, NotFound
+from facilitator.http.admin_common import admin_form, admin_page, back_with_error
 from facilitator.http.auth import form_or_none, login_redirect
 from facilitator.http.common import (
     app_state,
@@ -23,6 +24,7 @@ from facilitator.services import meetings, network, overview, setup, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.meetings import AgendaItemInput
 from facilitator.services.network import ValueWords, default_language
+from facilitator.services.scope import reaches_meeting, scope_of
 
 
 def _int(value: str | None) -> int | None:
@@ -54,7 +56,9 @@ async def home(request: Request) -> Response:
         return found
     staff, lang = found
     db = app_state(request).db
-    data = await overview.network_overview(db, staff.network_id)
+    data = await overview.network_overview(
+        db, await scope_of(db, staff.network_id, staff.user_id, staff.role)
+    )
     return render(
         request,
         "home.html",
@@ -92,7 +96,9 @@ async def new_meeting(request: Request) -> Response:
 
 async def _meeting_for_staff(request: Request, staff: StaffIdentity) -> int:
     meeting_id = _path_id(request)
-    if await overview.meeting_network(app_state(request).db, meeting_id) != staff.network_id:
+    if not await reaches_meeting(
+        app_state(request).db, staff.network_id, staff.user_id, staff.role, meeting_id
+    ):
         raise NotFound("meeting.not_found")
     return meeting_id
 
@@ -217,30 +223,29 @@ async def meeting_change(request: Request) -> Response:
 
 
 async def values_page(request: Request) -> Response:
-    found = await _staff_page(request)
+    """``/admin/values``: the backbone keeps the network's shared values."""
+    found = await admin_page(request)
     if isinstance(found, Response):
         return found
-    staff, lang = found
-    lists = await overview.network_lists(app_state(request).db, staff.network_id)
+    lists = await overview.network_lists(app_state(request).db, found.staff.network_id)
     return render(
         request,
-        "values.html",
-        lang,
-        staff=staff,
+        "admin/values.html",
+        found.lang,
+        staff=found.staff,
         values=lists["values"],
         error=request.query_params.get("error"),
+        notice="admin.saved" if request.query_params.get("saved") else None,
     )
 
 
 async def values_change(request: Request) -> Response:
-    found = await _staff_page(request)
-    if isinstance(found, Response):
-        return found
-    staff, _lang = found
+    posted = await admin_form(request, "/admin/values")
+    if isinstance(posted, Response):
+        return posted
+    admin, fields = posted
+    staff = admin.staff
     db = app_state(request).db
-    fields = await form_or_none(request)
-    if fields is None:
-        return redirect("/values?error=auth.csrf")
     value_id: int | None = request.path_params.get("value_id")
     words = ValueWords(
         title_he=fields.get("title_he", ""),
@@ -250,20 +255,20 @@ async def values_change(request: Request) -> Response:
     )
     try:
         if value_id is None:
-            await network.add_value(db, staff.network_id, words)
+            await network.add_value(db, staff.network_id, words, user_id=staff.user_id)
         elif request.url.path.endswith("/remove"):
-            await network.remove_value(db, staff.network_id, value_id)
+            await network.remove_value(db, staff.network_id, value_id, user_id=staff.user_id)
         else:
-            await network.update_value(db, staff.network_id, value_id, words)
+            await network.update_value(db, staff.network_id, value_id, words, user_id=staff.user_id)
     except DomainError as error:
-        return redirect(f"/values?error={error.key}")
+        return back_with_error("/admin/values", error)
     # Every live screen of the network shows the values: tell the open meetings' rooms.
     lists = await overview.network_lists(db, staff.network_id)
     open_meetings = await overview.open_meetings(db, staff.network_id)
     await app_state(request).live.broadcast_outside_log(
         open_meetings, encode({"type": "values", "values": lists["values"]})
     )
-    return redirect("/values")
+    return redirect("/admin/values?saved=1")
 
 
 # --- the live faces ----------------------------------------------------------------------------
@@ -333,7 +338,10 @@ async def meeting_viewer(
     view = request.query_params.get("view")
     lang = language(request, await default_language(db), staff)
     allowed = access is not None and (
-        (staff is not None and staff.network_id == access[0])
+        (
+            staff is not None
+            and await reaches_meeting(db, staff.network_id, staff.user_id, staff.role, meeting_id)
+        )
         or (view is not None and access[1] is not None and view == access[1])
     )
     if not allowed or access is None:

@@ -27,7 +27,7 @@ from facilitator.db.models import (
     Commitment,
     CommitmentReview,
     Group,
-    GroupStaff,
+    GroupMember,
     Meeting,
     Network,
     OpenerResponse,
@@ -39,6 +39,7 @@ from facilitator.db.models import (
 from facilitator.errors import Invalid, NotFound
 from facilitator.flow import CommitmentStatus, Outcome, Role
 from facilitator.services.commands import meeting_day
+from facilitator.services.scope import scope_of
 from facilitator.validate import MAX_ID
 
 JSON = dict[str, Any]
@@ -102,14 +103,13 @@ class Filters:
 
 
 async def visible_groups(db: Database, network_id: int, user_id: int, role: Role) -> list[int]:
-    """Backbone staff see every group of the network; a facilitator the groups they look after."""
+    """The network's groups within the user's reach (``services.scope``, the one rule)."""
+    reach = await scope_of(db, network_id, user_id, role)
     async with db.read() as session:
-        query = select(Group.id).where(Group.network_id == network_id)
-        if role is not Role.BACKBONE:
-            query = query.join(GroupStaff, GroupStaff.group_id == Group.id).where(
-                GroupStaff.user_id == user_id
-            )
-        return list(await session.scalars(query.order_by(Group.id)))
+        ids = await session.scalars(
+            select(Group.id).where(Group.network_id == network_id).order_by(Group.id)
+        )
+        return reach.only(ids)
 
 
 @dataclass
@@ -305,7 +305,9 @@ async def accountability(
 async def attendance(db: Database, network_id: int, groups: Iterable[int]) -> JSON:
     """Per group: who was at each meeting, which sectors sat at the table, who stopped coming
     (there before, absent from the group's last two meetings), and how often the community
-    sector was present."""
+    sector was present. Each meeting is compared with the group's roster (who is expected now):
+    *expected* — the roster's size; *came* — how many of the expected came; *guests* — who came
+    and is not on the roster; *rate* — came ÷ expected (per group: over all its meetings)."""
     facts = await _facts(db, network_id, groups)
     held = [
         m for m in facts.meetings.values() if m.started_at is not None and m.cancelled_at is None
@@ -318,9 +320,19 @@ async def attendance(db: Database, network_id: int, groups: Iterable[int]) -> JS
                 )
             )
         ).all()
+        roster_rows = (
+            await session.execute(
+                select(GroupMember.group_id, GroupMember.person_id).where(
+                    GroupMember.group_id.in_(list(facts.groups))
+                )
+            )
+        ).all()
     present: dict[int, set[int]] = defaultdict(set)
     for meeting_id, person_id in rows:
         present[meeting_id].add(person_id)
+    rosters: dict[int, set[int]] = defaultdict(set)
+    for group_id, person_id in roster_rows:
+        rosters[group_id].add(person_id)
 
     def sector_of(pid: int) -> str | None:
         person = facts.people.get(pid)
@@ -338,9 +350,11 @@ async def attendance(db: Database, network_id: int, groups: Iterable[int]) -> JS
             key=lambda m: (meeting_day(m, facts.network), m.id),
         )
         meetings: list[JSON] = []
+        roster = rosters[group.id]
         for meeting in timeline:
             people = present[meeting.id]
             sectors = sorted({s for s in map(sector_of, people) if s})
+            came = len(people & roster)
             meetings.append(
                 {
                     "id": meeting.id,
@@ -352,8 +366,13 @@ async def attendance(db: Database, network_id: int, groups: Iterable[int]) -> JS
                         - {None}
                     ),
                     "sectors": sectors,
+                    "expected": len(roster),
+                    "came": came,
+                    "guests": len(people - roster),
+                    "rate": _rate(came, len(roster)),
                 }
             )
+        came_total = sum(m["came"] for m in meetings)
         recent: set[int] = set()
         for m in timeline[-2:]:
             recent |= present[m.id]
@@ -384,6 +403,10 @@ async def attendance(db: Database, network_id: int, groups: Iterable[int]) -> JS
                 ],
                 "community_present": with_community,
                 "community_rate": _rate(with_community, len(meetings)),
+                "expected": len(roster),
+                "came": came_total,
+                "guests": sum(m["guests"] for m in meetings),
+                "rate": _rate(came_total, len(roster) * len(meetings)),
             }
         )
     return {"groups": report}

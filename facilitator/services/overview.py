@@ -11,6 +11,7 @@ from facilitator.db.models import (
     Attendance,
     Commitment,
     Group,
+    GroupMember,
     Meeting,
     Network,
     Organization,
@@ -21,23 +22,30 @@ from facilitator.db.models import (
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus, Stage
 from facilitator.services.commands import local_today, meeting_day
+from facilitator.services.scope import Scope
 from facilitator.services.views import meeting_view, value_view
 
 JSON = dict[str, Any]
 
 
-async def network_overview(db: Database, network_id: int) -> JSON:
-    """Groups with their meetings (upcoming first) and how many commitments each has open."""
+async def network_overview(db: Database, reach: Scope) -> JSON:
+    """The groups within reach (archived ones left out) with their meetings (upcoming first)
+    and how many commitments each has open."""
+    network_id = reach.network_id
     async with db.read() as session:
         network = await session.get(Network, network_id)
         if network is None:
             raise NotFound("network.not_found")
         today = local_today(network, db.now())
-        groups = (
-            await session.scalars(
-                select(Group).where(Group.network_id == network_id).order_by(Group.id)
+        groups = [
+            g
+            for g in await session.scalars(
+                select(Group)
+                .where(Group.network_id == network_id, Group.archived_at.is_(None))
+                .order_by(Group.id)
             )
-        ).all()
+            if reach.sees(g.id)
+        ]
         meetings = (
             await session.scalars(
                 select(Meeting)
@@ -49,7 +57,10 @@ async def network_overview(db: Database, network_id: int) -> JSON:
             (
                 await session.execute(
                     select(Commitment.group_id, func.count())
-                    .where(Commitment.status == CommitmentStatus.OPEN.value)
+                    .where(
+                        Commitment.status == CommitmentStatus.OPEN.value,
+                        Commitment.group_id.in_([g.id for g in groups]),
+                    )
                     .group_by(Commitment.group_id)
                 )
             ).all()
@@ -60,6 +71,7 @@ async def network_overview(db: Database, network_id: int) -> JSON:
                     select(Commitment.group_id, func.count())
                     .where(
                         Commitment.status == CommitmentStatus.OPEN.value,
+                        Commitment.group_id.in_([g.id for g in groups]),
                         Commitment.due_on < today,
                     )
                     .group_by(Commitment.group_id)
@@ -72,6 +84,7 @@ async def network_overview(db: Database, network_id: int) -> JSON:
         by_group[meeting.group_id].append({**meeting_view(meeting), "day": day})
     return {
         "network": {"id": network.id, "name": network.name, "language": network.default_language},
+        "whole_network": reach.whole_network,
         "today": today.isoformat(),
         "groups": [
             {
@@ -93,7 +106,10 @@ async def network_lists(db: Database, network_id: int) -> JSON:
     async with db.read() as session:
         strategies = (
             await session.scalars(
-                select(Strategy).where(Strategy.network_id == network_id).order_by(Strategy.id)
+                # An archived strategy is not offered for new links (old links keep it).
+                select(Strategy)
+                .where(Strategy.network_id == network_id, Strategy.archived_at.is_(None))
+                .order_by(Strategy.id)
             )
         ).all()
         people = (
@@ -175,7 +191,8 @@ async def organizations(db: Database, network_id: int) -> list[JSON]:
 
 
 async def attendance_rows(db: Database, groups: list[int]) -> list[tuple[Any, ...]]:
-    """Who attended which meeting: group, meeting, day, person, organization, sector."""
+    """Who attended which meeting: group, meeting, day, person, organization, sector, and
+    whether they are on the group's roster (expected) or came as a guest."""
     async with db.read() as session:
         rows = await session.execute(
             select(
@@ -185,6 +202,7 @@ async def attendance_rows(db: Database, groups: list[int]) -> list[tuple[Any, ..
                 Person.name,
                 Organization.name,
                 Organization.sector,
+                GroupMember.id,
             )
             .select_from(Attendance)
             .join(Meeting, Meeting.id == Attendance.meeting_id)
@@ -192,7 +210,14 @@ async def attendance_rows(db: Database, groups: list[int]) -> list[tuple[Any, ..
             .join(Network, Network.id == Group.network_id)
             .join(Person, Person.id == Attendance.person_id)
             .outerjoin(Organization, Organization.id == Person.organization_id)
+            .outerjoin(
+                GroupMember,
+                (GroupMember.group_id == Group.id) & (GroupMember.person_id == Person.id),
+            )
             .where(Group.id.in_(groups))
             .order_by(Meeting.scheduled_on, Meeting.id, Person.name)
         )
-        return [(g, m.title, meeting_day(m, n).isoformat(), p, o, s) for g, m, n, p, o, s in rows]
+        return [
+            (g, m.title, meeting_day(m, n).isoformat(), p, o, s, member is not None)
+            for g, m, n, p, o, s, member in rows
+        ]
