@@ -147,11 +147,61 @@ async function namesFrom(query) {
 async function loadNames() {
   names.loading = true;
   names.seq = room.lastSeq;
-  const [present, found] = await Promise.all([namesFrom(""), names.found ? namesFrom((drafts.namesearch || "").trim()) : null]);
+  const [present, found, expected] = await Promise.all([namesFrom(""), names.found ? namesFrom((drafts.namesearch || "").trim()) : null, rosterFrom()]);
   Object.assign(names, { loading: false, at: Date.now() });
   if (present) names.byId = new Map(present.map((p) => [p.id, p]));
   if (found) names.found = found;
+  if (expected) Object.assign(roster, { members: expected.roster, guests: new Set(expected.guests), noPhone: new Set(expected.no_phone), loaded: true });
   render();
+}
+
+// --- the roster in the room (staff only) -------------------------------------------------------
+// Who the group expects, read with the names above: a guest (came, not on the roster) may be put
+// on it or left a guest; a roster member with no phone is marked present from here, and is then
+// present like anyone else (an owner to pick, a carried commitment to review for them).
+const roster = { members: [], guests: new Set(), noPhone: new Set(), loaded: false, kept: new Set() };
+
+async function rosterFrom() {
+  try {
+    const response = await fetch(`/api/m/${B.meeting_id}/roster`, { credentials: "same-origin" });
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function attendanceTags(p) {
+  if (!roster.loaded) return null;
+  const guest = roster.guests.has(p.id);
+  const adding = room.pending("add_to_roster").some((c) => c.person_id === p.id);
+  const offer = guest && !roster.kept.has(p.id) && !adding;
+  if (!guest && !roster.noPhone.has(p.id)) return null;
+  return h("div", { class: "attendance-tags" },
+    guest ? h("span", { class: "badge guest", text: t("console.guest") }) : null,
+    roster.noPhone.has(p.id) ? h("span", { class: "badge no-phone", text: t("console.no_phone") }) : null,
+    adding ? h("span", { class: "pending", role: "status", text: t("live.sending") }) : null,
+    offer ? h("button", { type: "button", class: "small", "data-key": `roster-add-${p.id}`, text: t("console.add_to_roster"),
+      onclick: () => { room.send("add_to_roster", { person_id: p.id }); render(); } }) : null,
+    offer ? h("button", { type: "button", class: "small link", text: t("console.keep_guest"),
+      onclick: () => { roster.kept.add(p.id); render(); } }) : null);
+}
+
+function expectedList(s) {
+  if (!roster.loaded) return null;
+  if (!roster.members.length) return h("p", { class: "muted expected", text: t("console.no_roster") });
+  const here = presentIds(s);
+  const missing = roster.members.filter((p) => !here.has(p.id));
+  if (!missing.length) return h("p", { class: "muted expected", text: t("console.all_expected_here") });
+  const open = s.meeting.stage !== "closed";
+  return h("section", { class: "expected", "aria-label": t("console.expected", { count: missing.length }) },
+    h("h3", { text: t("console.expected", { count: missing.length }) }),
+    h("ul", { class: "list compact expected-list" }, missing.map((p) => {
+      const marking = room.pending("mark_present").some((c) => c.person_id === p.id);
+      return h("li", { "data-person": String(p.id) }, person(p),
+        marking ? h("span", { class: "pending", role: "status", text: t("live.sending") })
+          : open ? h("button", { type: "button", class: "small", "data-key": `mark-${p.id}`, "aria-label": t("console.mark_present_label", { name: p.name }),
+            text: t("console.mark_present"), onclick: () => { room.send("mark_present", { person_id: p.id }); render(); } }) : null);
+    })));
 }
 
 function waitingForPhone() {
@@ -213,8 +263,8 @@ function releaseControls(p, info) {
       h("button", { type: "button", onclick: () => { names.asking = null; render(); }, text: t("console.release_keep") })));
 }
 
-function nameRow(p, info) {
-  return h("li", { class: "name-row", "data-person": String(p.id) }, person(p), info ? [phoneLine(info), releaseControls(p, info)] : null);
+function nameRow(p, info, tags = null) {
+  return h("li", { class: "name-row", "data-person": String(p.id) }, person(p), tags, info ? [phoneLine(info), releaseControls(p, info)] : null);
 }
 
 function foundList() {
@@ -237,7 +287,8 @@ function side(s) {
       h("h2", {}, t("console.attendance", { count: s.attendance.length })),
       s.meeting.join_code ? h("p", {}, t("join.code"), ": ", h("strong", { dir: "ltr", class: "code", text: s.meeting.join_code })) : null,
       viewLink ? h("p", {}, h("a", { href: viewLink, target: "_blank", rel: "noopener", text: t("console.projector_link") })) : null,
-      h("ul", { class: "list compact names" }, s.attendance.map((p) => nameRow(p, names.byId.get(p.id)))),
+      h("ul", { class: "list compact names" }, s.attendance.map((p) => nameRow(p, names.byId.get(p.id), attendanceTags(p)))),
+      expectedList(s),
       findName()),
     h("section", { class: "card values-card" }, h("h2", { text: t("values.title") }),
       h("ul", { class: "values" }, s.values.map((v) => valueItem(v, B.lang)))));

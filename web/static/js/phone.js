@@ -84,6 +84,139 @@ function showSuggestions(form) {
   });
 }
 
+// --- the roster at the door ----------------------------------------------------------------------
+// A phone picks itself from the group's roster: its organization, then its name (narrowed on the
+// server as it types); or searches its name, which, from two letters on, also looks through the
+// rest of the network. A pick asks "is this you?" and joins with that name and organization, the
+// same join as a typed one. One debounced request per pause in typing, one per tap: a cheap phone
+// on bad Wi-Fi waits for nothing else, and the typed form below works without any of it.
+const ROSTER_AFTER_MS = 300;
+const pick = { orgs: null, org: null, people: null, found: null, chosen: null, error: null, asked: 0, timer: null };
+
+async function rosterAsk(params) {
+  try {
+    const response = await fetch(`/api/join/${encodeURIComponent(joinCode)}/roster?${new URLSearchParams(params)}`);
+    return response.ok ? await response.json() : null;
+  } catch {
+    return null;
+  }
+}
+
+function personButton(p, withOrg) {
+  return h("li", {}, h("button", { type: "button", class: "choice person", onclick: () => { pick.chosen = p; pick.error = null; drawRoster(); } },
+    h("span", { dir: "auto", class: "who" }, p.name), withOrg ? h("span", { dir: "auto", class: "meta" }, p.organization) : null));
+}
+
+function rosterResults() {
+  if (pick.org) {
+    const people = pick.found ? pick.found.people : pick.people;
+    if (!people) return h("p", { class: "muted", text: t("live.loading") });
+    return people.length ? h("ul", { class: "choices roster-list", id: "roster-people" }, people.map((p) => personButton(p, false)))
+      : h("p", { class: "muted", text: t("phone.found_none") });
+  }
+  if (!pick.found) return null;
+  const { people, others } = pick.found;
+  if (!people.length && !others.length) return h("p", { class: "muted", text: t("phone.found_none") });
+  return [
+    people.length ? h("ul", { class: "choices roster-list", id: "roster-found" }, people.map((p) => personButton(p, true))) : null,
+    others.length ? [h("h3", { text: t("phone.found_elsewhere") }),
+      h("ul", { class: "choices roster-list", id: "roster-others" }, others.map((p) => personButton(p, true)))] : null,
+  ];
+}
+
+function rosterHead() {
+  if (pick.org) {
+    return [h("h2", { dir: "auto", text: pick.org.name }), h("p", { class: "muted", text: t("phone.roster_pick_name") })];
+  }
+  if (!pick.orgs?.length) return null;
+  return [h("h2", { text: t("phone.roster_title") }),
+    h("ul", { class: "choices roster-list", id: "roster-orgs" }, pick.orgs.map((o) => h("li", {},
+      h("button", { type: "button", class: "choice org", onclick: () => chooseOrg(o) },
+        h("span", { dir: "auto", class: "who" }, o.name), h("span", { class: "meta", text: t("phone.roster_people", { count: o.people }) })))))];
+}
+
+async function chooseOrg(o) {
+  Object.assign(pick, { org: o, people: null, found: null, error: null });
+  const box = document.querySelector("#roster input[name=find]");
+  if (box) box.value = "";
+  drawRoster();
+  const asked = ++pick.asked;
+  const answer = await rosterAsk({ organization: String(o.id) });
+  if (asked !== pick.asked || pick.org !== o) return;
+  pick.people = answer ? answer.people : [];
+  drawRoster();
+}
+
+function findTyped(input) {
+  clearTimeout(pick.timer);
+  pick.timer = setTimeout(async () => {
+    const typed = input.value.trim();
+    const asked = ++pick.asked;
+    if (!typed) { pick.found = null; drawRoster(); return; }
+    const answer = await rosterAsk(pick.org ? { organization: String(pick.org.id), q: typed } : { q: typed });
+    if (asked !== pick.asked) return; // a later keystroke asked again
+    pick.found = answer || { people: [], others: [] };
+    drawRoster();
+  }, ROSTER_AFTER_MS);
+}
+
+async function joinAs(p) {
+  const button = document.getElementById("roster-join");
+  if (button) button.disabled = true;
+  try {
+    const data = await join({ code: joinCode, name: p.name, organization: p.organization, client_msg_id: newId() });
+    remember({ token: data.token, person: data.person });
+    start(data.token);
+  } catch (error) {
+    Object.assign(pick, { chosen: null, error: error.detail?.message || t("live.offline") });
+    drawRoster();
+  }
+}
+
+// Draws the roster card's changing parts; the search box itself stays, so typing keeps its focus.
+function drawRoster() {
+  const card = document.getElementById("roster");
+  if (!card) return;
+  const [head, search, results, confirmBox] = ["roster-head", "roster-search", "roster-results", "roster-confirm"].map((id) => document.getElementById(id));
+  const chosen = pick.chosen;
+  search.hidden = Boolean(chosen);
+  head.hidden = results.hidden = Boolean(chosen);
+  confirmBox.hidden = !chosen;
+  if (chosen) {
+    fill(confirmBox, h("h2", { text: t("phone.is_this_you") }),
+      h("p", { class: "chosen" }, h("strong", { dir: "auto", text: chosen.name }), h("span", { dir: "auto", class: "meta", text: chosen.organization })),
+      h("button", { type: "button", class: "primary big", id: "roster-join", onclick: () => joinAs(chosen) }, t("phone.join_as", { name: "" }), bdi(chosen.name)),
+      h("button", { type: "button", id: "roster-not-me", onclick: () => { pick.chosen = null; drawRoster(); }, text: t("phone.not_me") }));
+    document.getElementById("roster-join")?.focus();
+    return;
+  }
+  fill(head, pick.error ? h("p", { class: "error", role: "alert", text: pick.error }) : null, rosterHead());
+  const label = search.querySelector("span");
+  label.textContent = t(pick.org ? "phone.find_in_org" : pick.orgs?.length ? "phone.find_name" : "phone.find_name_only");
+  search.querySelector(".hint").hidden = Boolean(pick.org);
+  fill(results, rosterResults(),
+    pick.org ? h("button", { type: "button", class: "link", id: "roster-back", onclick: () => {
+      Object.assign(pick, { org: null, people: null, found: null });
+      search.querySelector("input").value = "";
+      drawRoster();
+    }, text: t("phone.roster_back") }) : null);
+}
+
+function rosterCard() {
+  Object.assign(pick, { org: null, people: null, found: null, chosen: null, error: null });
+  const input = h("input", { type: "search", name: "find", maxlength: 120, autocomplete: "off", dir: "auto", "aria-controls": "roster-results" });
+  input.addEventListener("input", () => findTyped(input));
+  const card = h("div", { id: "roster", class: "stack" },
+    h("div", { id: "roster-head", class: "stack" }),
+    h("label", { id: "roster-search" }, h("span", {}), input, h("span", { class: "muted hint", text: t("phone.find_hint") })),
+    h("div", { id: "roster-results", class: "stack", "aria-live": "polite" }),
+    h("div", { id: "roster-confirm", class: "stack", hidden: true }));
+  if (pick.orgs === null) {
+    rosterAsk({}).then((answer) => { pick.orgs = answer ? answer.organizations : []; drawRoster(); });
+  }
+  return card;
+}
+
 function showJoinForm(message) {
   const orgChoices = h("ul", { class: "choices", id: "org-choices", "aria-label": t("phone.org_suggestions"), hidden: true });
   const peopleChoices = h("ul", { class: "choices", id: "people-choices", "aria-label": t("phone.people_suggestions"), hidden: true });
@@ -93,9 +226,14 @@ function showJoinForm(message) {
   org.addEventListener("input", () => suggest(form));
   name.addEventListener("input", () => { showSuggestions(form); suggest(form); });
   if (org.value) suggest(form); // shown again after a refusal: offer what fits what was typed
-  fill(app, h("section", { class: "card" },
+  const roster = rosterCard();
+  fill(app, h("section", { class: "card roster-card" },
     h("h1", { text: t("phone.welcome") }),
     message ? h("p", { class: "error", role: "alert", text: message }) : null,
+    roster),
+  h("section", { class: "card", id: "new-here" },
+    h("h2", { text: t("phone.new_here") }),
+    h("p", { class: "muted hint", text: t("phone.new_here_hint") }),
     h("form", { class: "stack", onsubmit: onJoin },
       h("label", {}, t("field.organization"), org),
       h("p", { class: "muted hint", id: "org-hint", text: t("phone.pick_hint") }),
@@ -107,6 +245,7 @@ function showJoinForm(message) {
           ["government", "nonprofit", "business", "philanthropy", "community", "backbone"].map(
             (s) => h("option", { value: s, text: t(`sector.${s}`) })))),
       h("button", { type: "submit", class: "primary big", text: t("phone.join") }))));
+  drawRoster();
 }
 
 async function onJoin(event) {

@@ -1,0 +1,173 @@
+"""The roster in the room, in real Chromium against the demo: phones pick their organization and
+then their name from the group's roster (or find it by search), a guest types their way in and
+is put on the roster from the console, and the facilitator marks present someone who came
+without a phone, reports on their carried commitment and records a new one for them."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.browser.conftest import DemoServer, Watcher, shot
+from tests.browser.test_meetings_in_chromium import (
+    LATER,
+    PHONE,
+    console_button,
+    new_meeting,
+    run_meeting,
+    sign_in,
+    tr,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def at_the_door(
+    browser: Browser, server: DemoServer, code: str, lang: str, watcher: Watcher, who: str
+) -> Page:
+    phone = browser.new_context(**PHONE).new_page()
+    watcher.watch(phone, f"phone {who}")
+    phone.goto(f"{server.base}/j/{code}?lang={lang}")
+    expect(phone.locator("#roster-orgs button").first).to_be_visible()
+    return phone
+
+
+def confirm(phone: Page, lang: str, name: str) -> None:
+    expect(phone.locator("#roster-confirm")).to_contain_text(tr(lang, "phone.is_this_you"))
+    expect(phone.locator("#roster-confirm strong")).to_have_text(name)
+    phone.locator("#roster-join").click()
+    expect(phone.get_by_text(tr(lang, "phone.hello", name=name))).to_be_visible()
+    expect(phone).to_have_url(re.compile(r"/p/\d+$"))
+
+
+def pick(phone: Page, lang: str, organization: str, name: str, screenshots: str = "") -> None:
+    """Organization, then name, then "is this you?"."""
+    phone.locator("#roster-orgs button", has_text=organization).click()
+    people = phone.locator("#roster-people button")
+    expect(people.first).to_be_visible()
+    if screenshots:
+        shot(phone, f"{screenshots}-names")
+    people.filter(has_text=name).click()
+    if screenshots:
+        shot(phone, f"{screenshots}-is-this-you")
+    confirm(phone, lang, name)
+
+
+def console_code(console: Page) -> str:
+    return console.locator("strong.code").first.inner_text().strip()
+
+
+def test_phones_pick_from_the_roster_and_one_comes_without_a_phone(
+    browser: Browser, demo_server: DemoServer
+) -> None:
+    lang, watcher = "he", Watcher()
+    _staff, console = sign_in(browser, demo_server, lang)
+    watcher.watch(console, "console")
+    meeting_id = run_meeting(console, lang, "מפגש קבוצת העבודה: המעבר לתיכון")
+    code = console_code(console)
+
+    # The roster's organizations first, each with how many of its people are on it.
+    noa = at_the_door(browser, demo_server, code, lang, watcher, "noa")
+    steps = noa.locator("#roster-orgs button", has_text="עמותת צעדים לנוער")
+    expect(steps).to_contain_text(tr(lang, "phone.roster_people", count=2))
+    shot(noa, "he-roster-01-phone-organizations")
+    pick(noa, lang, "עמותת צעדים לנוער", "נועה כהן", "he-roster-02-phone")
+    yosef = at_the_door(browser, demo_server, code, lang, watcher, "yosef")
+    pick(yosef, lang, "עיריית באר שבע – אגף החינוך", "יוסף אבו-סבית")
+
+    # A name found by search: the roster's matches, the rest of the network only from two letters.
+    daniel = at_the_door(browser, demo_server, code, lang, watcher, "daniel")
+    find = daniel.locator("input[name=find]")
+    find.press_sequentially("D", delay=20)
+    expect(daniel.locator("#roster-found button")).to_have_count(1)
+    expect(daniel.locator("#roster-others")).to_have_count(0)
+    find.press_sequentially("a", delay=20)
+    expect(daniel.locator("#roster-found button")).to_contain_text(["Daniel Green"])
+    shot(daniel, "he-roster-03-phone-search")
+    daniel.locator("#roster-found button", has_text="Daniel Green").click()
+    confirm(daniel, lang, "Daniel Green")
+
+    # Someone new types their way in: a guest on the console, put on the roster from there.
+    guest = at_the_door(browser, demo_server, code, lang, watcher, "guest")
+    guest.fill("input[name=name]", "אורח מבקר")
+    guest.fill("input[name=organization]", "ארגון מבקר")
+    guest.get_by_role("button", name=tr(lang, "phone.join"), exact=True).click()
+    expect(guest.get_by_text(tr(lang, "phone.hello", name="אורח מבקר"))).to_be_visible()
+
+    attendance = console.locator(".names > li")
+    expect(attendance).to_have_count(4)
+    guest_row = attendance.filter(has_text="אורח מבקר")
+    expect(guest_row.locator(".badge.guest")).to_have_text(tr(lang, "console.guest"))
+    expect(attendance.locator(".badge.guest")).to_have_count(1)
+
+    # Rachel came without a phone: marked present from the roster still to come.
+    expected = console.locator(".expected li")
+    expect(expected.filter(has_text="רחל אוחיון")).to_have_count(1)
+    expected.filter(has_text="רחל אוחיון").get_by_role(
+        "button", name=tr(lang, "console.mark_present_label", name="רחל אוחיון")
+    ).click()
+    expect(attendance).to_have_count(5)
+    rachel = attendance.filter(has_text="רחל אוחיון")
+    expect(rachel.locator(".badge.no-phone")).to_have_text(tr(lang, "console.no_phone"))
+    expect(expected.filter(has_text="רחל אוחיון")).to_have_count(0)
+    expect(console.get_by_text(tr(lang, "console.attendance", count=5))).to_be_visible()
+    shot(console, "he-roster-04-console-attendance")
+    guest_row.get_by_role("button", name=tr(lang, "console.add_to_roster"), exact=True).click()
+    expect(guest_row.locator(".badge.guest")).to_have_count(0)
+
+    # Her carried commitment is reported on from the console, and she takes on a new one.
+    console_button(console, lang, "console.start")
+    carried = console.locator(".list > li", has_text="להציג לקרן הצעה לפיילוט חונכות")
+    expect(carried).to_be_visible()
+    carried.get_by_role("button", name=tr(lang, "outcome.done"), exact=True).click()
+    expect(carried.locator(".outcome.done")).to_be_visible()
+    for stage in ("opener", "agenda", "commitments"):
+        console_button(console, lang, "console.next", stage=stage)
+    form = console.locator("#add-commitment")
+    form.locator("textarea").fill("להביא לקרן את תכנית הפיילוט המעודכנת")
+    form.locator("select").first.select_option(label="רחל אוחיון · קרן שורשים")
+    form.locator("input[type=date]").fill(LATER)
+    form.get_by_role("button", name=tr(lang, "console.add_commitment")).click()
+    made = console.locator(".list > li", has_text="להביא לקרן את תכנית הפיילוט המעודכנת")
+    expect(made).to_contain_text("רחל אוחיון")
+    shot(console, "he-roster-05-console-commitment-for-rachel")
+    assert meeting_id
+    assert watcher.problems == []
+
+
+def test_the_join_screen_and_the_attendance_panel_in_english(
+    browser: Browser, demo_server: DemoServer
+) -> None:
+    lang, watcher = "en", Watcher()
+    _staff, console = sign_in(browser, demo_server, lang)
+    watcher.watch(console, "console")
+    new_meeting(console, demo_server, lang, "קבוצת עבודה: מעורבות הורים", "Parents: first round")
+    code = console_code(console)
+
+    samah = at_the_door(browser, demo_server, code, lang, watcher, "samah")
+    expect(samah.locator("#roster-orgs button")).to_have_count(5)
+    shot(samah, "en-roster-01-phone-organizations")
+    # One letter searches the roster only; two letters reach the rest of the network.
+    find = samah.locator("input[name=find]")
+    find.press_sequentially("ד", delay=20)
+    expect(samah.locator("#roster-found button")).to_contain_text(["עומר חדד"])
+    expect(samah.locator("#roster-others")).to_have_count(0)
+    find.press_sequentially("נ", delay=20)
+    expect(samah.locator("#roster-others button")).to_contain_text(["דנה שמעוני"])
+    shot(samah, "en-roster-02-phone-network-search")
+    find.fill("")
+    pick(samah, lang, "ועד ההורים העירוני", "סמאח אלעוברה", "en-roster-03-phone")
+
+    expected = console.locator(".expected li")
+    expect(expected).to_have_count(4)
+    expected.filter(has_text="אברהם ביטון").get_by_role(
+        "button", name=tr(lang, "console.mark_present_label", name="אברהם ביטון")
+    ).click()
+    attendance = console.locator(".names > li")
+    expect(attendance).to_have_count(2)
+    expect(attendance.filter(has_text="אברהם ביטון").locator(".badge.no-phone")).to_be_visible()
+    expect(expected).to_have_count(3)
+    shot(console, "en-roster-04-console-attendance")
+    assert watcher.problems == []
