@@ -389,7 +389,13 @@ async def audit_page(request: Request) -> Response:
         listing = await audit_view.listing(db, found.staff.network_id, filters)
     except DomainError as refused:
         error = refused.key
-    entries = [audit_view.readable(e, found.lang, choices["timezone"]) for e in listing["entries"]]
+    called = await audit_view.names(db, found.staff.network_id, listing["entries"], found.lang)
+    entries = [
+        audit_view.readable(
+            e, found.lang, choices["timezone"], called.get(f"{e['entity']}:{e['entity_id']}")
+        )
+        for e in listing["entries"]
+    ]
     older = "?" + urlencode(filters.query(before=listing["older"])) if listing["older"] else None
     return render(
         request, "admin/audit.html", found.lang, staff=found.staff, entries=entries,

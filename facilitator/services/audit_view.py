@@ -13,7 +13,17 @@ from sqlalchemy import select
 
 from facilitator import i18n
 from facilitator.db import Database
-from facilitator.db.models import AuditEntry, Network, StaffUser
+from facilitator.db.models import (
+    AuditEntry,
+    Blocker,
+    Group,
+    Network,
+    Organization,
+    Person,
+    SharedValue,
+    StaffUser,
+    Strategy,
+)
 from facilitator.errors import Invalid, NotFound
 from facilitator.localtime import local_day
 from facilitator.services import audit
@@ -101,6 +111,39 @@ async def listing(db: Database, network_id: int, filters: AuditFilters) -> JSON:
     return {"entries": rows, "older": rows[-1]["id"] if more and rows else None}
 
 
+#: Each entity's table and what names it, per language (one column, or Hebrew and English).
+_NAMED: dict[str, tuple[Any, Any, Any]] = {
+    "group": (Group, Group.name, Group.name),
+    "strategy": (Strategy, Strategy.title, Strategy.title),
+    "organization": (Organization, Organization.name, Organization.name),
+    "person": (Person, Person.name, Person.name),
+    "staff": (StaffUser, StaffUser.name, StaffUser.name),
+    "blocker": (Blocker, Blocker.label_he, Blocker.label_en),
+    "value": (SharedValue, SharedValue.title_he, SharedValue.title_en),
+}
+
+
+async def names(db: Database, network_id: int, entries: list[JSON], lang: str) -> dict[str, str]:
+    """What each entry's entity is called now, in ``lang`` where it has two names (one query
+    per kind of entity on the page); keyed ``"entity:id"``. A removed one has no name."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        if entry["entity"] in _NAMED and entry["entity_id"] is not None:
+            wanted.setdefault(entry["entity"], set()).add(entry["entity_id"])
+    found: dict[str, str] = {}
+    async with db.read() as session:
+        for entity, ids in wanted.items():
+            table, he, en = _NAMED[entity]
+            rows = await session.execute(
+                select(table.id, he, en).where(table.id.in_(ids), table.network_id == network_id)
+            )
+            for row_id, in_he, in_en in rows:
+                shown = (in_he or in_en) if lang == "he" else (in_en or in_he)
+                if shown:
+                    found[f"{entity}:{row_id}"] = shown
+    return found
+
+
 async def choices(db: Database, network_id: int) -> JSON:
     """What the filters offer: the entities, the actions in this log, and the staff."""
     async with db.read() as session:
@@ -142,7 +185,17 @@ def entity_link(entity: str, entity_id: int | None) -> str | None:
     return PAGES.get(entity)
 
 
-def _shown(value: Any, lang: str, timezone: str) -> str:
+#: Fields that hold a code, shown by its catalog entry.
+_CODED = {"kind": "group.", "sector": "sector.", "role": "groups.role."}
+
+
+def _shown(value: Any, lang: str, timezone: str, field: str = "") -> str:
+    if (
+        isinstance(value, str)
+        and field in _CODED
+        and f"{_CODED[field]}{value}" in i18n.catalog(lang)
+    ):
+        return i18n.translate(f"{_CODED[field]}{value}", lang)
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, bool):
@@ -177,11 +230,20 @@ def field_text(name: str, lang: str) -> str:
     return name
 
 
-def readable(entry: JSON, lang: str, timezone: str) -> JSON:
-    """One entry for the page: the moment, the action's words, a link, and field-by-field
-    changes (a field in only one side shows an empty other side)."""
+def _worth_showing(field: str, before: JSON, after: JSON) -> bool:
+    if field.endswith("_id"):
+        return False
+    one_sided = (field in before) != (field in after)
+    value = before[field] if field in before else after[field]
+    return not (one_sided and value in (None, "", []))
+
+
+def readable(entry: JSON, lang: str, timezone: str, name: str | None = None) -> JSON:
+    """One entry for the page: the moment, the action's words, the entity by its name with a
+    link, and field-by-field changes. Ids are for the JSON twin; an empty field of a new or
+    removed entity says nothing."""
     before, after = entry["before"] or {}, entry["after"] or {}
-    names = list(dict.fromkeys([*before, *after]))
+    names = [n for n in dict.fromkeys([*before, *after]) if _worth_showing(n, before, after)]
     return {
         **entry,
         "when": moment(datetime.fromisoformat(entry["at"]), lang, timezone),
@@ -190,12 +252,17 @@ def readable(entry: JSON, lang: str, timezone: str) -> JSON:
         if f"audit.entity.{entry['entity']}" in i18n.catalog(lang)
         else entry["entity"],
         "link": entity_link(entry["entity"], entry["entity_id"]),
+        "name": name,
         "changes": [
             {
-                "field": field_text(name, lang),
-                "before": _shown(before.get(name), lang, timezone) if name in before else None,
-                "after": _shown(after.get(name), lang, timezone) if name in after else None,
+                "field": field_text(field, lang),
+                "before": _shown(before.get(field), lang, timezone, field)
+                if field in before
+                else None,
+                "after": _shown(after.get(field), lang, timezone, field)
+                if field in after
+                else None,
             }
-            for name in names
+            for field in names
         ],
     }
