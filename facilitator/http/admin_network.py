@@ -22,20 +22,13 @@ from facilitator.http.admin_common import (
     admin_page,
     back_with_error,
 )
-from facilitator.http.common import app_state, error_text, redirect, render
+from facilitator.http.common import app_state, error_text, public_base, redirect, render
 from facilitator.http.openapi_parts import op
 from facilitator.services import setup as setup_service
 from facilitator.services import staff as staff_service
 from facilitator.services.staff import FieldError
 
 BACKBONE = "backbone staff of the network"
-
-
-def _base_url(request: Request, configured: str | None) -> str:
-    """Where a link given to someone should point: the server's public address, the network's,
-    else the address this page was reached at."""
-    base = app_state(request).settings.public_url or configured or str(request.base_url)
-    return base.rstrip("/")
 
 
 # --- network settings -------------------------------------------------------------------------
@@ -176,8 +169,8 @@ def _chosen_groups(fields: dict[str, str]) -> set[int]:
 
 
 async def _link_for(request: Request, admin: Admin, kind: str, token: str) -> dict[str, str]:
-    configured = await setup_service.public_url_of(app_state(request).db, admin.staff.network_id)
-    return {"kind": kind, "url": f"{_base_url(request, configured)}/{kind}/{token}"}
+    base = await public_base(request, admin.staff.network_id)
+    return {"kind": kind, "url": f"{base}/{kind}/{token}"}
 
 
 async def staff_invite(request: Request) -> Response:

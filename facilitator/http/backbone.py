@@ -16,7 +16,14 @@ from facilitator.db.models import Network
 from facilitator.errors import DomainError, Invalid, NotFound
 from facilitator.http import phone_record
 from facilitator.http.auth import form_or_none, login_redirect
-from facilitator.http.common import app_state, current_staff, json_error, language, render
+from facilitator.http.common import (
+    app_state,
+    current_staff,
+    json_error,
+    language,
+    public_base,
+    render,
+)
 from facilitator.http.pages import meeting_viewer
 from facilitator.services import backbone, feeds, overview, state
 from facilitator.services.access import StaffIdentity
@@ -302,8 +309,8 @@ async def feeds_page(request: Request) -> Response:
                     kind = fields.get("kind", "")
                     target = _number(fields.get(f"{kind}_id", ""))
                     token = await feeds.create_feed(db, staff, kind, target, groups)
-                    base = app_state(request).settings.public_url or str(request.base_url)
-                    created = f"{base.rstrip('/')}/feeds/{token}.ics"
+                    base = await public_base(request, staff.network_id)
+                    created = f"{base}/feeds/{token}.ics"
             except DomainError as refused:
                 error = refused.key
     return render(

@@ -16,6 +16,7 @@ from facilitator.http.security import CSRF_COOKIE, RateLimiter, csrf_token, new_
 from facilitator.http.words import page_words
 from facilitator.live.rooms import Live
 from facilitator.services.access import StaffIdentity, staff_for
+from facilitator.services.setup import public_url_of
 from facilitator.settings import Settings
 
 SESSION_COOKIE = "fac_session"
@@ -117,6 +118,18 @@ def remember(response: Response, request: Request, token: str, lang: str) -> Non
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure)
     if request.query_params.get("lang") in i18n.LANGUAGES:
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", secure=secure)
+
+
+async def public_base(connection: HTTPConnection, network_id: int) -> str:
+    """Where a link handed to someone points (join, invitation, calendar): the server's public
+    address, else the one the network set on /admin/network, else the address asked for."""
+    state = app_state(connection)
+    base = (
+        state.settings.public_url
+        or await public_url_of(state.db, network_id)
+        or str(connection.base_url)
+    )
+    return base.rstrip("/")
 
 
 def redirect(url: str) -> RedirectResponse:

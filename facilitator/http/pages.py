@@ -16,11 +16,12 @@ from facilitator.http.common import (
     app_state,
     current_staff,
     language,
+    public_base,
     redirect,
     render,
 )
 from facilitator.live.messages import encode
-from facilitator.services import meetings, network, overview, setup, state
+from facilitator.services import meetings, network, overview, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.meetings import AgendaItemInput
 from facilitator.services.network import ValueWords, default_language
@@ -275,15 +276,8 @@ async def values_change(request: Request) -> Response:
 
 
 async def join_url(request: Request, code: str, network_id: int) -> str:
-    """The phones' join link: the server's public address, else the one the network set on
-    /admin/network, else the address this page was reached at."""
-    state = app_state(request)
-    base = (
-        state.settings.public_url
-        or await setup.public_url_of(state.db, network_id)
-        or str(request.base_url)
-    )
-    return f"{base.rstrip('/')}/j/{code}"
+    """The phones' join link (see ``public_base``)."""
+    return f"{await public_base(request, network_id)}/j/{code}"
 
 
 def qr_svg(url: str) -> str:
