@@ -3,6 +3,8 @@ way each language joins them."""
 
 from __future__ import annotations
 
+from string import Formatter
+
 import pytest
 
 from facilitator.i18n import catalog, join_names, plural_category, translate
@@ -40,12 +42,19 @@ def test_no_count_hides_in_a_message_without_plural_forms() -> None:
         assert not plain, f"{lang}: {plain} need one form per plural category"
 
 
+def _fields(entry: dict[str, str]) -> set[str]:
+    return {name for form in entry.values() for _, name, _, _ in Formatter().parse(form) if name}
+
+
 @pytest.mark.parametrize("lang", ["he", "en"])
 def test_each_count_picks_its_own_form(lang: str) -> None:
     for key in counted(lang):
+        entry = catalog(lang)[key]
+        # Every other placeholder gets a number of its own, so a form that swaps them shows.
+        others = {name: 40 + i for i, name in enumerate(sorted(_fields(entry) - {"count"}))}
         for n, category in FORMS[lang].items():
-            text = translate(key, lang, count=n, total=40, present=1)
-            assert text == catalog(lang)[key][category].format(count=n, total=40, present=1)
+            text = translate(key, lang, count=n, **others)
+            assert text == entry[category].format(count=n, **others)
             assert "{" not in text
 
 
