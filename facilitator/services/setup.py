@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from facilitator.db import Database
 from facilitator.db.models import LANGUAGES, Blocker, Network, SharedValue, StaffUser
@@ -37,6 +37,8 @@ from facilitator.services.staff import (
 from facilitator.validate import clean_text
 
 SETUP_VALID = timedelta(hours=24)
+#: PostgreSQL advisory lock taken while a network is first created.
+SETUP_LOCK = 0x5E7_0001
 MINUTES_LOW, MINUTES_HIGH = 15, 600
 DEFAULT_MINUTES = 90
 MAX_VALUES = 12
@@ -368,6 +370,10 @@ async def create_network(
     hashed = await hash_password(good["password"])
     now = db.now()
     async with db.write() as session:
+        if (await session.connection()).dialect.name == "postgresql":
+            # "No network yet" is checked, then a network is added: the set-up page and `init`
+            # racing must not both pass (SQLite's writers are one at a time already).
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SETUP_LOCK})
         link = None
         if setup_token is not None:
             link = await live_link(session, setup_token, "setup", now)

@@ -19,6 +19,7 @@ from facilitator.db.models import (
     STAFF_ROLES,
     Group,
     GroupStaff,
+    Network,
     StaffLink,
     StaffSession,
     StaffUser,
@@ -95,12 +96,22 @@ def new_link(
     return token
 
 
+async def lock_network(session: AsyncSession, network_id: int) -> None:
+    """Hold the network's row until the transaction ends, so that two changes to its staff
+    (each checking "another active backbone remains") run one after the other."""
+    await session.execute(select(Network.id).where(Network.id == network_id).with_for_update())
+
+
 async def live_link(session: AsyncSession, token: object, kind: str, now: datetime) -> StaffLink:
     """The unused, unexpired link of ``kind`` behind ``token``; refused otherwise (unknown: 404,
     used or expired: 410)."""
     if not usable(token):
         raise NotFound("link.unknown")
-    link = await session.scalar(select(StaffLink).where(StaffLink.token_hash == digest(token)))
+    # Locked until the transaction ends: two uses of one link at once wait for each other, and
+    # the second sees it used (PostgreSQL; SQLite's writers are one at a time already).
+    link = await session.scalar(
+        select(StaffLink).where(StaffLink.token_hash == digest(token)).with_for_update()
+    )
     if link is None or link.kind != kind:
         raise NotFound("link.unknown")
     if link.used_at is not None:
@@ -413,6 +424,7 @@ async def update_staff(
     chosen = _role(role)
     now = db.now()
     async with db.write() as session:
+        await lock_network(session, network_id)
         user = await _user_in(session, network_id, user_id)
         groups = await _checked_groups(session, network_id, group_ids)
         had = await _groups_of(session, user.id)
@@ -448,6 +460,7 @@ async def set_active(
     revoked session ids, whose sockets the caller closes at once."""
     now = db.now()
     async with db.write() as session:
+        await lock_network(session, network_id)
         user = await _user_in(session, network_id, user_id)
         if user.active == active:
             return []
