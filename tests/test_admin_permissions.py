@@ -331,3 +331,28 @@ def test_a_facilitator_reaches_no_meeting_of_a_group_they_do_not_look_after(site
     assert "error" not in mine, mine
     site.as_caller("facilitator of another group")
     assert site.client.get(mine.replace("/edit", "/console")).status_code == 200
+
+
+def test_a_refusal_says_what_it_is_about_and_a_bare_link_says_nothing(site: Site) -> None:
+    """A refused form goes back to its page with its whole reason (the name, the limit); the
+    same address opened from a link of someone else's shows no half-filled sentence."""
+    site.as_caller("backbone")
+    again = site.client.post(
+        "/admin/organizations?lang=en", data={"csrf": CSRF, "name": SECRET_ORG, "sector": "other"}
+    )
+    assert again.status_code == 200
+    assert "error=" in str(again.url)
+    message = re.search(r'<p class="error" role="alert">(.*?)</p>', again.text, re.S)
+    assert message is not None
+    assert SECRET_ORG in message.group(1)
+    assert "{" not in message.group(1)
+    long = site.client.post(
+        "/admin/organizations?lang=en", data={"csrf": CSRF, "name": "א" * 300, "sector": "other"}
+    )
+    shown = re.search(r'<p class="error" role="alert">(.*?)</p>', long.text, re.S)
+    assert shown is not None
+    assert "200" in shown.group(1)
+    assert "{" not in shown.group(1)
+    # The cookie that carried the details is spent: a reload shows no details, and no braces.
+    bare = site.client.get(str(again.url))
+    assert "{" not in bare.text.split('<main id="main"', 1)[1].split("</main>", 1)[0]

@@ -13,7 +13,15 @@ from starlette.responses import JSONResponse, Response
 from facilitator.errors import DomainError, Forbidden
 from facilitator.flow import Role
 from facilitator.http.auth import form_or_none, login_redirect
-from facilitator.http.common import app_state, current_staff, json_error, language, redirect, render
+from facilitator.http.common import (
+    app_state,
+    current_staff,
+    json_error,
+    language,
+    redirect,
+    refused,
+    render,
+)
 from facilitator.services.access import StaffIdentity
 from facilitator.services.network import default_language
 from facilitator.services.scope import Scope, scope_of
@@ -79,5 +87,4 @@ def admin_json(payload: dict[str, Any] | list[Any]) -> JSONResponse:
 
 def back_with_error(back: str, error: DomainError) -> Response:
     """A refused change: back to the page, which shows the reason in the user's language."""
-    joiner = "&" if "?" in back else "?"
-    return redirect(f"{back}{joiner}error={error.key}")
+    return refused(back, error)

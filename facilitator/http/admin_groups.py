@@ -383,12 +383,13 @@ async def audit_page(request: Request) -> Response:
     db = app_state(request).db
     choices = await audit_view.choices(db, found.staff.network_id)
     error, filters = None, audit_view.AuditFilters()
+    details: dict[str, Any] = {}
     listing: dict[str, Any] = {"entries": [], "older": None}
     try:
         filters = audit_view.AuditFilters.parse(request.query_params)
         listing = await audit_view.listing(db, found.staff.network_id, filters)
-    except DomainError as refused:
-        error = refused.key
+    except DomainError as refusal:
+        error, details = refusal.key, refusal.params
     called = await audit_view.names(db, found.staff.network_id, listing["entries"], found.lang)
     entries = [
         audit_view.readable(
@@ -399,7 +400,7 @@ async def audit_page(request: Request) -> Response:
     older = "?" + urlencode(filters.query(before=listing["older"])) if listing["older"] else None
     return render(
         request, "admin/audit.html", found.lang, staff=found.staff, entries=entries,
-        choices=choices, filters=filters, older=older, error=error,
+        choices=choices, filters=filters, older=older, error=error, error_params=details,
         action_text=lambda action: audit_view.action_text(action, found.lang),
     )  # fmt: skip
 

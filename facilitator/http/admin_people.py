@@ -370,7 +370,9 @@ async def import_preview(request: Request) -> Response:
         table = await _table(data, filename)
         plan = await importer.preview(app_state(request).db, admin.staff.network_id, table)
     except DomainError as error:
-        return _import_page(request, admin, 422, error=error.key, filename=filename)
+        return _import_page(
+            request, admin, 422, error=error.key, error_params=error.params, filename=filename
+        )
     return _import_page(
         request,
         admin,
@@ -401,7 +403,9 @@ async def import_confirm(request: Request) -> Response:
             app_state(request).db, admin.staff.network_id, admin.staff.user_id, table
         )
     except DomainError as error:
-        return _import_page(request, admin, 422, error=error.key, filename=filename)
+        return _import_page(
+            request, admin, 422, error=error.key, error_params=error.params, filename=filename
+        )
     return _import_page(request, admin, done=plan.counts, filename=filename)
 
 

@@ -297,6 +297,7 @@ async def feeds_page(request: Request) -> Response:
     staff, lang, groups = found
     db = app_state(request).db
     created, error = None, None
+    details: dict[str, Any] = {}
     if request.method == "POST":
         fields = await form_or_none(request)
         if fields is None:
@@ -311,10 +312,11 @@ async def feeds_page(request: Request) -> Response:
                     token = await feeds.create_feed(db, staff, kind, target, groups)
                     base = await public_base(request, staff.network_id)
                     created = f"{base}/feeds/{token}.ics"
-            except DomainError as refused:
-                error = refused.key
+            except DomainError as refusal:
+                error, details = refusal.key, refusal.params
     return render(
         request, "backbone/feeds.html", lang, 400 if error else 200, staff=staff, no_groups=not groups, error=error,
+        error_params=details,
         created=created, feeds=await feeds.list_feeds(db, staff),
         choices=await _choices(request, staff, groups), tab="feeds",
     )  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,15 +81,59 @@ def json_error(error: DomainError, lang: str, status: int | None = None) -> JSON
     )
 
 
+REFUSAL_COOKIE = "fac_refusal"
+_REFUSAL_BYTES = 2048
+
+
+def refused(url: str, error: DomainError) -> Response:
+    """Back to a form's page with the reason: the key in the address, and what fills it in (a
+    name, a limit) in a cookie that lives a minute — a link of someone else's carries a key
+    only, and so can never put words of its own on the page."""
+    joiner = "&" if "?" in url else "?"
+    path, _hash, anchor = url.partition("#")
+    target = f"{path}{joiner}error={error.key}" + (f"#{anchor}" if anchor else "")
+    response = redirect(target)
+    params = {k: v for k, v in error.params.items() if isinstance(v, str | int | float)}
+    packed = base64.urlsafe_b64encode(
+        json.dumps({"key": error.key, "params": params}, ensure_ascii=False).encode()
+    ).decode()
+    if len(packed) <= _REFUSAL_BYTES:
+        response.set_cookie(REFUSAL_COOKIE, packed, max_age=60, httponly=True, samesite="lax")
+    return response
+
+
+def _refusal_params(request: Request, key: str) -> dict[str, Any] | None:
+    """What fills in the refusal ``key``, from the cookie ``refused`` set (``None``: nothing)."""
+    packed = request.cookies.get(REFUSAL_COOKIE)
+    if not packed or len(packed) > _REFUSAL_BYTES:
+        return None
+    try:
+        found = json.loads(base64.urlsafe_b64decode(packed.encode()))
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(found, dict) or found.get("key") != key:
+        return None
+    params = found.get("params")
+    return params if isinstance(params, dict) else None
+
+
 def render(
     request: Request, template: str, lang: str, status_code: int = 200, **context: Any
 ) -> Response:
     """A page in ``lang`` with the CSRF token set, the direction and the translator in reach."""
     token = csrf_token(request) or new_csrf_token()
     templates = app_state(request).templates
-    # Only a known message key is shown: ?error= never carries text of its own.
-    if context.get("error") not in i18n.catalog(lang):
+    # Only a known message key is shown: ?error= never carries text of its own. A message that
+    # needs its details shows only with them (from ``refused``), never with a bare {name}.
+    error = context.get("error")
+    params: dict[str, Any] = context.get("error_params") or {}
+    if error not in i18n.catalog(lang):
         context["error"] = None
+    elif "{" in i18n.translate(error, lang, **params):
+        params = _refusal_params(request, error) or {}
+        if "{" in i18n.translate(error, lang, **params):
+            context["error"] = None
+    context["error_params"] = params
     response: HTMLResponse = templates.TemplateResponse(
         request,
         template,
@@ -103,6 +149,8 @@ def render(
         status_code=status_code,
     )
     remember(response, request, token, lang)
+    if REFUSAL_COOKIE in request.cookies:
+        response.delete_cookie(REFUSAL_COOKIE)
     return response
 
 

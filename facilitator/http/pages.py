@@ -18,6 +18,7 @@ from facilitator.http.common import (
     language,
     public_base,
     redirect,
+    refused,
     render,
 )
 from facilitator.live.messages import encode
@@ -91,7 +92,7 @@ async def new_meeting(request: Request) -> Response:
             client_msg_id=fields.get("client_msg_id") or None,
         )
     except DomainError as error:
-        return redirect(f"/?error={error.key}")
+        return refused("/", error)
     return redirect(f"/m/{result.event.meeting_id}/edit")
 
 
@@ -175,7 +176,7 @@ async def agenda_change(request: Request) -> Response:
             )
         await st.live.commit_and_tell(change)
     except DomainError as error:
-        return redirect(f"{back}?error={error.key}")
+        return refused(back, error)
     return redirect(back)
 
 
@@ -195,7 +196,7 @@ async def agenda_move(request: Request) -> Response:
             )
         )
     except DomainError as error:
-        return redirect(f"{back}?error={error.key}#item-{item_id}")
+        return refused(f"{back}#item-{item_id}", error)
     return redirect(f"{back}#item-{item_id}")
 
 
@@ -219,7 +220,7 @@ async def meeting_change(request: Request) -> Response:
             )
         )
     except DomainError as error:
-        return redirect(f"{back}?error={error.key}")
+        return refused(back, error)
     return redirect(back)
 
 
@@ -368,7 +369,8 @@ async def projector(request: Request) -> Response:
 async def join_page(request: Request) -> Response:
     st = app_state(request)
     lang = language(request, await default_language(st.db))
-    error = None
+    error: str | None = None
+    details: dict[str, Any] = {}
     if request.method == "POST":
         fields = await form_or_none(request)
         code = (fields or {}).get("code", "")
@@ -377,11 +379,13 @@ async def join_page(request: Request) -> Response:
         else:
             try:
                 await _try_code(request, code)
-            except DomainError as refused:
-                error = refused.key
+            except DomainError as refusal:
+                error, details = refusal.key, refusal.params
             else:
                 return redirect(f"/j/{joincodes.normalize(code)}")
-    return render(request, "join.html", lang, 400 if error else 200, error=error)
+    return render(
+        request, "join.html", lang, 400 if error else 200, error=error, error_params=details
+    )
 
 
 async def _try_code(request: Request, code: str) -> int:
