@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import time
 
 import pytest
 from openpyxl import Workbook
@@ -247,3 +248,39 @@ async def test_import_matches_an_organization_by_its_other_spelling(
     plan = await _plan(db, world, "name,organization\nחדש,ועד שכונה\n".encode())
     assert plan.rows[0].reason == ("import.organization_archived", {"organization": "ועד שכונה"})
     assert await network.add_person(db, world.network, "x", world.orgs[0])
+
+
+async def test_a_merged_away_name_imports_into_the_organization_it_became(
+    db: Database, world: World
+) -> None:
+    """Its spelling cleared from the kept organization, a merged organization's old name still
+    leads there: it can never be made again (the name is taken), so it must not be planned new."""
+    await organizations.merge(db, world.network, None, world.orgs[1], world.orgs[0])
+    await organizations.update_organization(
+        db, world.network, None, world.orgs[0], "עירייה", "government", ""
+    )
+    data = "name,organization\nאדם חדש,עמותה\n".encode()
+    plan = await _plan(db, world, data)
+    assert (plan.rows[0].action, plan.rows[0].organization_id) == ("new", world.orgs[0])
+    await importer.apply(db, world.network, None, importer.read_table(data, "people.csv"))
+    async with db.read() as session:
+        made = await session.scalar(select(Person).where(Person.name == "אדם חדש"))
+    assert made is not None
+    assert made.organization_id == world.orgs[0]
+
+
+def test_a_stray_cell_far_to_the_right_does_not_widen_every_row() -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["name", "organization"])
+    for n in range(3000):
+        sheet.append([f"אדם {n}", "עמותה"])
+    sheet.cell(row=1, column=16384, value="x")  # column XFD, the last one
+    buffer = io.BytesIO()
+    book.save(buffer)
+    started = time.monotonic()
+    table = importer.read_table(buffer.getvalue(), "people.xlsx")
+    assert time.monotonic() - started < 5
+    assert len(table.rows) == 3000
+    assert all(len(cells) <= importer.MAX_COLUMNS for _line, cells in table.rows)

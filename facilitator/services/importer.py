@@ -107,6 +107,10 @@ def _csv_rows(data: bytes) -> list[list[str]]:
         raise Invalid("import.bad_file") from None
 
 
+#: Columns read from a sheet (a person's row needs six; a few more are read and ignored).
+MAX_COLUMNS = 40
+
+
 def _xlsx_rows(data: bytes) -> list[list[str]]:
     from openpyxl import load_workbook  # only the import page needs it
 
@@ -120,7 +124,8 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
     try:
         sheet = book.worksheets[0]
         rows = []
-        for values in sheet.iter_rows(values_only=True):
+        # A stray cell far to the right makes every row that wide: read the first columns only.
+        for values in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
             rows.append(["" if v is None else _cell_text(v) for v in values])
             if len(rows) > MAX_ROWS + 1:
                 break
@@ -230,17 +235,28 @@ def _refuse(row: Row, key: str, **params: Any) -> Row:
 
 
 async def _plan(session: AsyncSession, network_id: int, table: Table) -> Plan:
-    orgs = list(
-        await session.scalars(
-            select(Organization).where(
-                Organization.network_id == network_id, Organization.merged_into_id.is_(None)
-            )
+    orgs = {
+        org.id: org
+        for org in await session.scalars(
+            select(Organization).where(Organization.network_id == network_id)
         )
-    )
+    }
+
+    def final(org: Organization) -> Organization:
+        seen = {org.id}
+        while org.merged_into_id is not None and org.merged_into_id not in seen:
+            org = orgs.get(org.merged_into_id, org)
+            seen.add(org.id)
+        return org
+
     org_by_key: dict[str, Organization] = {}
-    for org in orgs:
-        for spelling in [org.name, *(org.aliases or [])]:
-            org_by_key.setdefault(match_key(spelling)[:200], org)
+    # Current spellings first; a merged organization's own spellings then stand for the one it
+    # was merged into (its name is still taken, so it can never be made again).
+    for merged in (False, True):
+        for org in orgs.values():
+            if (org.merged_into_id is not None) == merged:
+                for spelling in [org.name, *(org.aliases or [])]:
+                    org_by_key.setdefault(match_key(spelling)[:200], final(org))
     people: dict[tuple[int, str], Person] = {}
     for person in await session.scalars(
         select(Person)
