@@ -79,6 +79,17 @@ def optional_time(value: object, field: str) -> time | None:
 MAX_ID = 2**63 - 1  # what every engine stores in a BIGINT
 
 
+_ID_TEXT = re.compile(r"[0-9]{1,18}")
+
+
+def id_in(text: object) -> int | None:
+    """An id written in a form field or a query: ASCII digits, no more than a database holds
+    (``str.isdigit`` also takes "²" and "٣", which ``int`` refuses or reads). ``None`` else."""
+    if isinstance(text, str) and _ID_TEXT.fullmatch(text):
+        return int(text)
+    return None
+
+
 def positive_id(value: object, field: str) -> int:
     """A database id: a positive integer that fits the database (booleans are not ids)."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:

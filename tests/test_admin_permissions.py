@@ -356,3 +356,35 @@ def test_a_refusal_says_what_it_is_about_and_a_bare_link_says_nothing(site: Site
     # The cookie that carried the details is spent: a reload shows no details, and no braces.
     bare = site.client.get(str(again.url))
     assert "{" not in bare.text.split('<main id="main"', 1)[1].split("</main>", 1)[0]
+
+
+def test_odd_digits_in_ids_are_a_clear_refusal_never_a_crash(site: Site) -> None:
+    """ "²" and "٣" are digits to str.isdigit and not to int(); 19 digits overflow SQLite."""
+    site.as_caller("backbone")
+    made = _new_meeting(site, "backbone", site.seeded.ids["group_id"])
+    meeting = int(made.split("/")[2])
+    code = site.client.get(f"/api/m/{meeting}/snapshot").json()["meeting"]["join_code"]
+    for after in ("²", "٣", "9" * 19):
+        assert site.client.get(f"/api/m/{meeting}/events?after={after}").status_code == 422
+    for organization in ("²", "٣", "9" * 19):
+        answer = site.client.get(f"/api/join/{code}/roster?organization={organization}")
+        assert answer.status_code == 422, organization
+    for odd in ("9" * 19, "²"):
+        invited = site.client.post(
+            "/admin/staff/invite",
+            data={
+                "csrf": CSRF,
+                "name": "מוזמנת",
+                "email": f"odd{len(odd)}@a.org",
+                "role": "facilitator",
+                f"group_{odd}": "on",
+            },
+            follow_redirects=False,
+        )
+        assert invited.status_code in (200, 303), invited.text[:300]
+        changed = site.client.post(
+            f"/admin/staff/{site.seeded.ids['user_id']}",
+            data={"csrf": CSRF, "role": "facilitator", f"group_{odd}": "on"},
+            follow_redirects=False,
+        )
+        assert changed.status_code in (200, 303), changed.text[:300]

@@ -27,6 +27,7 @@ from facilitator.http.openapi_parts import op
 from facilitator.services import setup as setup_service
 from facilitator.services import staff as staff_service
 from facilitator.services.staff import FieldError
+from facilitator.validate import id_in
 
 BACKBONE = "backbone staff of the network"
 
@@ -163,8 +164,9 @@ async def staff_page(request: Request) -> Response:
 def _chosen_groups(fields: dict[str, str]) -> set[int]:
     chosen = set()
     for key in fields:
-        if key.startswith("group_") and key[6:].isdigit() and len(key) < 26:
-            chosen.add(int(key[6:]))
+        found = id_in(key.removeprefix("group_")) if key.startswith("group_") else None
+        if found:
+            chosen.add(found)
     return chosen
 
 

@@ -18,6 +18,7 @@ from facilitator.live.dispatch import execute
 from facilitator.live.rooms import message_for
 from facilitator.services import access, meetings, opener, state
 from facilitator.services.network import default_language
+from facilitator.validate import id_in
 
 MAX_BODY = messages.MAX_MESSAGE_BYTES
 
@@ -134,10 +135,9 @@ async def events(request: Request) -> Response:
     lang = await _lang(request)
     if await _api_sender(request, meeting_id, writing=False) is None:
         return json_error(Forbidden("auth.required"), lang)
-    raw_after = request.query_params.get("after", "0")
-    if not raw_after.isdigit() or len(raw_after) > 18:
+    after = id_in(request.query_params.get("after", "0"))
+    if after is None:
         return json_error(Invalid("input.bad_id", field="after"), lang)
-    after = int(raw_after)
     found = await state.events_since(app_state(request).db, meeting_id, max(after, 0))
     return JSONResponse({"events": [message_for(e) for e in found]})
 

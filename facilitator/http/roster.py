@@ -13,7 +13,7 @@ from facilitator.http.identity import who_is
 from facilitator.http.openapi_parts import op, path_param, query_param
 from facilitator.services import identity, meetings, phones, roster
 from facilitator.services.network import default_language
-from facilitator.validate import LIMITS
+from facilitator.validate import LIMITS, id_in
 
 # What a phone types is looked up as it types: answers must not be kept by any cache.
 NO_STORE = {"cache-control": "no-store"}
@@ -52,7 +52,7 @@ async def join_roster(request: Request) -> Response:
     typed = request.query_params.get("q", "")
     if len(typed) > LIMITS["name"]:
         return await _error(request, Invalid("input.too_long", field="name", limit=LIMITS["name"]))
-    if raw_org and (not raw_org.isdigit() or len(raw_org) > 18 or int(raw_org) < 1):
+    if raw_org and not id_in(raw_org):
         return await _error(request, Invalid("input.bad_id", field="organization"))
     found = await _join_meeting(request)
     if isinstance(found, Response):
