@@ -35,6 +35,7 @@ async def seed_room(db_url: str, phones: int) -> Room:
         )
         group = await network.add_group(db, nid, "Forum", "forum")
         uid = await users.create_user(db, nid, "bench@example.org", "benchmark password", name="B")
+        await network.assign_staff(db, group, uid)  # a facilitator runs their own groups only
         staff = Actor.staff(uid)
         today = datetime.now(UTC).date()
         mid = (

@@ -20,10 +20,12 @@ from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from sqlalchemy import select
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from facilitator.db import Database
+from facilitator.db.models import StaffUser
 from facilitator.flow import Stage
 from facilitator.services import commitments, meetings, network, users
 from facilitator.services.actors import Actor
@@ -171,6 +173,13 @@ async def new_meeting(
         db = Database(server.db_url)
         try:
             group = await network.add_group(db, server.seeded.network, f"קבוצה: {title}", "forum")
+            # The seeded facilitator looks after it: a facilitator runs their own groups only.
+            async with db.read() as session:
+                facilitator = await session.scalar(
+                    select(StaffUser.id).where(StaffUser.email == server.seeded.staff_email)
+                )
+            assert facilitator is not None
+            await network.assign_staff(db, group, facilitator)
         finally:
             await db.dispose()
     made = await client.post(

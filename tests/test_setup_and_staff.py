@@ -764,6 +764,46 @@ def live(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> It
 
 
 @pytest.mark.slow
+async def test_a_facilitator_taken_off_a_group_stops_hearing_its_meeting(live: Server) -> None:
+    """Their commands would be refused; now the console of that group's meeting closes too,
+    while the console of a group still theirs stays open."""
+    facilitator = await staff_client(live)
+    backbone = httpx.AsyncClient(base_url=live.base)
+    try:
+        kept, _code, _view = await new_meeting(live, facilitator, "הקבוצה שנשארת")
+        lost, _code, _view = await new_meeting(live, facilitator, "הקבוצה שנלקחת")
+        lost_group = (await facilitator.get(f"/api/m/{lost}/snapshot")).json()["meeting"][
+            "group_id"
+        ]
+        stays = await open_client(live, kept, "console", {}, cookie=cookie_header(facilitator))
+        goes = await open_client(live, lost, "console", {}, cookie=cookie_header(facilitator))
+        for console in (stays, goes):
+            await console.expect(lambda m: m["type"] == "welcome")
+        login = await backbone.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', login.text)
+        assert token is not None
+        await backbone.post(
+            "/login", data={"csrf": token.group(1), "email": "bb@example.org", "password": PASSWORD}
+        )
+        listed = (await backbone.get("/api/admin/staff")).json()["staff"]
+        [fac] = [p for p in listed if p["email"] == live.seeded.staff_email]
+        off = await backbone.post(
+            f"/admin/groups/{lost_group}/facilitators/{fac['id']}/remove",
+            data={"csrf": str(backbone.cookies.get("fac_csrf"))},
+        )
+        assert off.status_code == 303, off.text
+        assert "error" not in off.headers["location"]
+        assert await goes.close_code() == 1008
+        await stays.send({"type": "ping", "id": "still-here"})
+        await stays.expect(lambda m: m["type"] == "pong")
+        assert (await facilitator.get(f"/m/{lost}/console")).status_code == 404
+    finally:
+        await close_all_clients()
+        await facilitator.aclose()
+        await backbone.aclose()
+
+
+@pytest.mark.slow
 async def test_deactivating_closes_the_live_console_at_once(live: Server) -> None:
     facilitator = await staff_client(live)
     backbone = httpx.AsyncClient(base_url=live.base)

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from facilitator.db.models import GROUP_KINDS
 from facilitator.errors import DomainError, Forbidden, NotFound
 from facilitator.http import pages
 from facilitator.http.admin_common import (
@@ -25,12 +26,10 @@ from facilitator.http.admin_common import (
     admin_page,
     back_with_error,
 )
-from facilitator.http.common import app_state, json_error, redirect, render
+from facilitator.http.common import app_state, json_error, recheck_reach, redirect, render
 from facilitator.http.openapi_parts import op, path_param, query_param
 from facilitator.services import audit_view, groups, network, overview, strategies
 from facilitator.services.strategies import StrategyInput
-
-GROUP_KINDS = ("steering_committee", "working_group", "forum", "task_force", "other")
 
 
 def _path(request: Request, name: str) -> int:
@@ -175,6 +174,7 @@ async def group_unassign(request: Request, admin: Admin, fields: dict[str, str])
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _path(request, "staff_id"),
     )  # fmt: skip
+    await recheck_reach(request, _path(request, "staff_id"))
 
 
 @_change(_group_back, facilitators=True)

@@ -22,7 +22,14 @@ from facilitator.http.admin_common import (
     admin_page,
     back_with_error,
 )
-from facilitator.http.common import app_state, error_text, public_base, redirect, render
+from facilitator.http.common import (
+    app_state,
+    error_text,
+    public_base,
+    recheck_reach,
+    redirect,
+    render,
+)
 from facilitator.http.openapi_parts import op
 from facilitator.services import setup as setup_service
 from facilitator.services import staff as staff_service
@@ -230,6 +237,7 @@ async def staff_change(request: Request) -> Response:
         )
     except DomainError as error:
         return back_with_error("/admin/staff", error)
+    await recheck_reach(request, _user_id(request))
     return redirect("/admin/staff?notice=staff.saved")
 
 

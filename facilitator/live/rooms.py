@@ -497,6 +497,21 @@ class Live:
         room = self.rooms.get(meeting_id)
         return room.phones_connected() if room is not None else set()
 
+    def meetings_watched(self, session_ids: set[int]) -> set[int]:
+        """The meetings these staff sessions have sockets in, in this process."""
+        return {
+            room.meeting_id
+            for room in self.rooms.values()
+            if any(c.session_id in session_ids for c in room.connections)
+        }
+
+    def leave_meeting(self, meeting_id: int, session_ids: set[int]) -> None:
+        """Close these sessions' sockets in one meeting (no longer within their reach)."""
+        room = self.rooms.get(meeting_id)
+        for connection in list(room.connections) if room is not None else []:
+            if connection.session_id in session_ids:
+                connection.close(1008)
+
     def end_session(self, session_id: int) -> None:
         """Logout: close every socket that session opened in this process."""
         for connection in self.by_session.pop(session_id, set()):

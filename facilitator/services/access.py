@@ -148,3 +148,14 @@ async def person_for(db: Database, token: str | None, network_id: int | None = N
     if network_id is not None and row.network_id != network_id:
         return None
     return int(row.person_id)
+
+
+async def open_sessions(db: Database, user_id: int) -> set[int]:
+    """The user's sessions not revoked (idle ones included: their sockets may still be open)."""
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(StaffSession.id).where(
+                StaffSession.user_id == user_id, StaffSession.revoked_at.is_(None)
+            )
+        )
+        return set(rows)
