@@ -43,7 +43,9 @@ async def test_the_set_up_link_makes_one_network_when_posted_twice_at_once(
     emails = [f"b{i}@example.org" for i in range(TRIES)]
     results = await _outcomes(
         *(setup.create_network(db, form(admin_email=e), setup_token=token) for e in emails),
-        setup.create_network(db, form(admin_email="init@example.org")),  # `facilitator init` at once
+        setup.create_network(
+            db, form(admin_email="init@example.org")
+        ),  # `facilitator init` at once
     )
     async with db.read() as session:
         assert await session.scalar(select(func.count()).select_from(Network)) == 1
