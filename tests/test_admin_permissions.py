@@ -388,3 +388,40 @@ def test_odd_digits_in_ids_are_a_clear_refusal_never_a_crash(site: Site) -> None
             follow_redirects=False,
         )
         assert changed.status_code in (200, 303), changed.text[:300]
+
+
+def test_an_archived_strategy_is_offered_only_where_it_is_already_linked(site: Site) -> None:
+    ids = site.seeded.ids
+    site.as_caller("backbone")
+    made = _new_meeting(site, "backbone", ids["group_id"])
+    meeting = int(made.split("/")[2])
+    linked = site.client.post(
+        f"/m/{meeting}/agenda",
+        data={
+            "csrf": CSRF,
+            "title": "סעיף",
+            "minutes": "10",
+            "kind": "discussion",
+            "strategy_id": str(ids["strategy_id"]),
+        },
+        follow_redirects=False,
+    )
+    assert "error" not in linked.headers["location"]
+    archived = site.client.post(
+        f"/admin/strategies/{ids['strategy_id']}/archive",
+        data={"csrf": CSRF},
+        follow_redirects=False,
+    )
+    assert "error" not in archived.headers["location"]
+    page = site.client.get(f"/m/{meeting}/edit").text
+    selects = re.findall(r'<select name="strategy_id">(.*?)</select>', page, re.S)
+    assert len(selects) == 2  # the item's own, and the form that adds one
+    option = f'<option value="{ids["strategy_id"]}"'
+    assert option in selects[0]  # re-saving the item keeps its link
+    assert re.search(option + r' dir="auto" selected', selects[0])
+    assert option not in selects[1]  # not offered for a new item
+    # The reports still filter past work by it.
+    assert option in site.client.get("/backbone").text
+    snapshot = site.client.get(f"/api/m/{meeting}/snapshot").json()
+    [strategy] = [s for s in snapshot["strategies"] if s["id"] == ids["strategy_id"]]
+    assert strategy["archived"] is True

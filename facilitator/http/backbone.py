@@ -68,7 +68,7 @@ async def _choices(request: Request, staff: StaffIdentity, groups: list[int]) ->
     return {
         "groups": [g for g in lists["groups"] if g["id"] in groups],
         "people": lists["people"],
-        "strategies": lists["strategies"],
+        "strategies": await overview.every_strategy(db, staff.network_id),
         "organizations": await overview.organizations(db, staff.network_id),
     }
 

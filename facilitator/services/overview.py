@@ -141,6 +141,23 @@ async def network_lists(db: Database, network_id: int) -> JSON:
     }
 
 
+async def every_strategy(db: Database, network_id: int) -> list[JSON]:
+    """All of the network's strategies, archived ones too: what reports filter past work by."""
+    async with db.read() as session:
+        rows = await session.scalars(
+            select(Strategy).where(Strategy.network_id == network_id).order_by(Strategy.id)
+        )
+        return [
+            {
+                "id": s.id,
+                "title": s.title,
+                "target": s.target,
+                "archived": s.archived_at is not None,
+            }
+            for s in rows
+        ]
+
+
 async def meeting_network(db: Database, meeting_id: int) -> int | None:
     """Which network a meeting belongs to (``None`` if there is no such meeting)."""
     found = await meeting_access(db, meeting_id)

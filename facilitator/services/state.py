@@ -132,7 +132,16 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
             "blockers": [
                 {"id": b.id, "key": b.key, "he": b.label_he, "en": b.label_en} for b in blockers
             ],
-            "strategies": [{"id": s.id, "title": s.title, "target": s.target} for s in strategies],
+            # All of them, so that old links keep their titles; archived ones are not offered.
+            "strategies": [
+                {
+                    "id": s.id,
+                    "title": s.title,
+                    "target": s.target,
+                    "archived": s.archived_at is not None,
+                }
+                for s in strategies
+            ],
             "agenda": [agenda_item_view(item) for item in agenda],
             "attendance": [people[pid] for pid in present],
             "tally": await tally(session, meeting.id),

@@ -420,7 +420,9 @@ function commitmentText(s, c) {
 
 function strategySelect(s, key) {
   const sel = field(key, { tag: "select", "aria-label": t("field.strategy") });
-  sel.append(h("option", { value: "", text: "—" }), ...s.strategies.map((x) => h("option", { value: String(x.id), text: x.title })));
+  // An archived strategy is offered only to the commitment that already links to it.
+  const offered = s.strategies.filter((x) => !x.archived || String(x.id) === drafts[key]);
+  sel.append(h("option", { value: "", text: "—" }), ...offered.map((x) => h("option", { value: String(x.id), text: x.title })));
   if (drafts[key]) sel.value = drafts[key];
   return sel;
 }
