@@ -61,6 +61,7 @@ async def test_a_group_is_created_edited_archived_and_staffed(db: Database, worl
     scope = whole(world)
     gid = await groups.create_group(db, scope, bb, "צוות חינוך", "task_force", "  לצמצם נשירה  ")
     await groups.update_group(db, scope, bb, gid, purpose="לצמצם נשירה", name="צוות חינוך ונוער")
+    await groups.update_group(db, scope, bb, gid, purpose=None)  # a form without it keeps it
     page = await groups.group_page(db, scope, gid)
     assert (page["name"], page["kind"], page["purpose"]) == (
         "צוות חינוך ונוער",

@@ -35,6 +35,7 @@ from facilitator.services import (
     backbone,
     commitments,
     feeds,
+    identity,
     meetings,
     network,
     opener,
@@ -529,3 +530,26 @@ def test_people_csv_is_safe_for_excel(site: Site) -> None:
     text = answer.content.decode("utf-8")
     assert text.startswith("\ufeffname,organization,sector,email,phone,groups\r\n")
     assert re.search(r"'=HYPERLINK", text)
+
+
+async def test_merges_keep_an_organizations_spellings_within_their_cap(
+    db: Database, world: World
+) -> None:
+    """Merging many spellings into one never leaves it over the cap (every later save of it
+    would be refused); a spelling left out still finds it, through the merged organization."""
+    kept = world.orgs[0]
+    for n in range(organizations.MAX_ALIASES + 5):
+        other = await organizations.add_organization(
+            db, world.network, None, f"ארגון {n}", "other", [f"כינוי {n}"]
+        )
+        await organizations.merge(db, world.network, None, other, kept)
+    async with db.read() as session:
+        target = await session.get_one(Organization, kept)
+        assert len(target.aliases or []) == organizations.MAX_ALIASES
+        spellings = target.aliases
+    await organizations.update_organization(
+        db, world.network, None, kept, "עירייה", "government", spellings or []
+    )
+    async with db.write() as session:
+        found = await identity.organizations_named(session, world.network, "כינוי 54")
+    assert [o.id for o in found][:1] == [kept]

@@ -291,9 +291,9 @@ async def update_group(
     name: str | None = None,
     kind: str | None = None,
 ) -> None:
-    """Change a group's purpose, and (backbone only) its name and kind. ``None`` keeps a name
-    or kind as it is."""
-    clean_purpose = _purpose(purpose)
+    """Change a group's purpose, and (backbone only) its name and kind. ``None`` keeps each as
+    it is (a form that does not carry the field leaves it alone; an empty one clears a purpose)."""
+    clean_purpose = None if purpose is None else _purpose(purpose)
     clean_name = None if name is None else clean_text(name, "name", kind="title")
     clean_kind = None if kind is None else _kind(kind)
     async with db.write() as session:
@@ -303,7 +303,8 @@ async def update_group(
         if (renamed or rekinded) and not scope.whole_network:
             raise Forbidden("admin.backbone_only")
         before = audit.columns(group, GROUP_COLUMNS)
-        group.purpose = clean_purpose
+        if purpose is not None:
+            group.purpose = clean_purpose
         if clean_name is not None:
             group.name = clean_name
         if clean_kind is not None:

@@ -237,7 +237,11 @@ async def merge(
         )
         spellings = list(target.aliases or [])
         known = {target.name_key} | {org_key(a) for a in spellings}
+        # Up to the cap (past it, every later save would be refused): a spelling left out is
+        # still found, through the merged organization that keeps it.
         for alias in [source.name, *(source.aliases or [])]:
+            if len(spellings) >= MAX_ALIASES:
+                break
             if org_key(alias) not in known and len(alias) <= LIMITS["title"]:
                 known.add(org_key(alias))
                 spellings.append(alias)
