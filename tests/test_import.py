@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from facilitator.db import Database
 from facilitator.db.models import AuditEntry, GroupMember, Organization, Person
-from facilitator.errors import Invalid
+from facilitator.errors import Conflict, Invalid
 from facilitator.services import importer, network, organizations, people
 from tests.conftest import World
 from tests.test_admin_people import Site, site  # noqa: F401  (the signed-in site fixture)
@@ -284,3 +284,24 @@ def test_a_stray_cell_far_to_the_right_does_not_widen_every_row() -> None:
     assert time.monotonic() - started < 5
     assert len(table.rows) == 3000
     assert all(len(cells) <= importer.MAX_COLUMNS for _line, cells in table.rows)
+
+
+async def test_confirm_writes_only_the_plan_that_was_previewed(db: Database, world: World) -> None:
+    data = "name,organization\nנועה חדשה,עמותה\n".encode()
+    seen = await _plan(db, world, data)
+    assert seen.rows[0].action == "new"
+    # Meanwhile someone adds her by hand: the file would now match, not create.
+    await network.add_person(db, world.network, "נועה חדשה", world.orgs[1])
+    before = await _people(db)
+    with pytest.raises(Conflict) as changed:
+        await importer.apply(
+            db, world.network, None, importer.read_table(data), expected=seen.fingerprint
+        )
+    assert changed.value.key == "import.changed"
+    assert await _people(db) == before
+    now = await _plan(db, world, data)
+    assert now.rows[0].action == "match"
+    await importer.apply(
+        db, world.network, None, importer.read_table(data), expected=now.fingerprint
+    )
+    assert await _people(db) == before

@@ -381,6 +381,7 @@ async def import_preview(request: Request) -> Response:
         ok=plan.ok,
         rows=[_row_view(r, admin.lang) for r in plan.rows],
         data=base64.b64encode(data).decode("ascii"),
+        fingerprint=plan.fingerprint,
     )
 
 
@@ -400,12 +401,24 @@ async def import_confirm(request: Request) -> Response:
             raise Invalid("import.no_file")
         table = await _table(data, filename)
         plan = await importer.apply(
-            app_state(request).db, admin.staff.network_id, admin.staff.user_id, table
+            app_state(request).db,
+            admin.staff.network_id,
+            admin.staff.user_id,
+            table,
+            expected=_text(items, "fingerprint") or None,
         )
     except DomainError as error:
+        if error.key != "import.changed":
+            return _import_page(
+                request, admin, 422, error=error.key, error_params=error.params, filename=filename
+            )
+        # Someone changed the network since the preview: show what it would do now.
+        fresh = await importer.preview(app_state(request).db, admin.staff.network_id, table)
         return _import_page(
-            request, admin, 422, error=error.key, error_params=error.params, filename=filename
-        )
+            request, admin, 409, error=error.key, filename=filename, plan=fresh.counts,
+            ok=fresh.ok, rows=[_row_view(r, admin.lang) for r in fresh.rows],
+            data=base64.b64encode(data).decode("ascii"), fingerprint=fresh.fingerprint,
+        )  # fmt: skip
     return _import_page(request, admin, done=plan.counts, filename=filename)
 
 

@@ -12,7 +12,9 @@ what is written is exactly what the backbone saw. A matched person only gets wha
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from facilitator import i18n
 from facilitator.db import Database
 from facilitator.db.models import SECTORS, Group, GroupMember, Organization, Person
-from facilitator.errors import DomainError, Invalid
+from facilitator.errors import Conflict, DomainError, Invalid
 from facilitator.names import match_key, strip_invisible
 from facilitator.services import audit
 from facilitator.services.people import clean_email, clean_phone
@@ -220,6 +222,16 @@ class Plan:
         }
 
     @property
+    def fingerprint(self) -> str:
+        """What this plan would do, row by row, hashed: the confirm step writes only the plan
+        the backbone saw (people added or merged meanwhile make it another)."""
+        shape = [
+            (r.line, r.action, r.matched_id, r.organization_action, r.organization_id, r.group_ids)
+            for r in self.rows
+        ]
+        return hashlib.sha256(json.dumps(shape).encode()).hexdigest()
+
+    @property
     def ok(self) -> bool:
         return not any(r.action == "refused" for r in self.rows)
 
@@ -363,13 +375,23 @@ async def preview(db: Database, network_id: int, table: Table) -> Plan:
         return await _plan(session, network_id, table)
 
 
-async def apply(db: Database, network_id: int, user_id: int | None, table: Table) -> Plan:
+async def apply(
+    db: Database,
+    network_id: int,
+    user_id: int | None,
+    table: Table,
+    *,
+    expected: str | None = None,
+) -> Plan:
     """Plan again and write it, in one transaction with one audit entry; a plan with a refused
-    row writes nothing (``Invalid('import.refused_rows')``)."""
+    row writes nothing (``Invalid('import.refused_rows')``), and nor does one that is no longer
+    the plan previewed (``expected``, its fingerprint: ``Conflict('import.changed')``)."""
     async with db.write() as session:
         plan = await _plan(session, network_id, table)
         if not plan.ok:
             raise Invalid("import.refused_rows", count=plan.counts["refused"])
+        if expected is not None and plan.fingerprint != expected:
+            raise Conflict("import.changed")
         now = db.now()
         made_orgs: dict[str, Organization] = {}
         created: list[int] = []
