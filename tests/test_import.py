@@ -305,3 +305,17 @@ async def test_confirm_writes_only_the_plan_that_was_previewed(db: Database, wor
         db, world.network, None, importer.read_table(data), expected=now.fingerprint
     )
     assert await _people(db) == before
+
+
+async def test_an_archived_person_on_the_sheet_comes_back_and_the_preview_says_so(
+    db: Database, world: World
+) -> None:
+    await people.set_archived(db, world.network, None, world.people[1], archived=True)
+    data = "name,organization\nאדם 1,עמותה\n".encode()
+    plan = await _plan(db, world, data)
+    assert plan.rows[0].action == "match"
+    assert ("import.unarchives", {}) in plan.rows[0].notes
+    await importer.apply(db, world.network, None, importer.read_table(data))
+    async with db.read() as session:
+        back = await session.get_one(Person, world.people[1])
+    assert back.archived_at is None

@@ -359,6 +359,9 @@ def _plan_row(
     if person is None:
         return row
     row.action, row.matched, row.matched_id = "match", person.name, person.id
+    if person.archived_at is not None:
+        # The sheet lists them as a partner again: they come back from the archive, said so.
+        row.notes.append(("import.unarchives", {}))
     for what, given, stored in (("email", email, person.email), ("phone", phone, person.phone)):
         if given and not stored:
             row.notes.append((f"import.fills_{what}", {"value": given}))
@@ -421,10 +424,11 @@ async def apply(
                 await session.flush()
                 created.append(person.id)
             else:
-                before = (person.email, person.phone)
+                before = (person.email, person.phone, person.archived_at)
                 person.email = person.email or clean_email(row.email)
                 person.phone = person.phone or clean_phone(row.phone)
-                if before != (person.email, person.phone):
+                person.archived_at = None
+                if before != (person.email, person.phone, person.archived_at):
                     updated.append(person.id)
             have = set(
                 await session.scalars(
