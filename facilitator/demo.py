@@ -19,6 +19,7 @@ from facilitator.services import commitments, meetings, network, opener, state, 
 from facilitator.services.actors import Actor
 from facilitator.services.meetings import AgendaItemInput
 from facilitator.services.network import ValueWords
+from facilitator.services.setup import STARTER_VALUES
 
 
 @dataclass(frozen=True)
@@ -31,36 +32,19 @@ class DemoLogin:
 BACKBONE_EMAIL = "backbone@demo.example"
 FACILITATOR_EMAIL = "facilitator@demo.example"
 
-# Each value in Hebrew and in English: the wall in either language shows it in its own.
+
+# Each value in Hebrew and in English: the wall in either language shows it in its own. The
+# set-up page's starter values, but the community's voice as this education network puts it.
+def _starter(title_he: str) -> ValueWords:
+    [value] = [v for v in STARTER_VALUES if v.title_he == title_he]
+    return ValueWords(
+        value.title_he, list(value.behaviours_he), value.title_en, list(value.behaviours_en)
+    )
+
+
 VALUES = (
-    ValueWords(
-        "שקיפות",
-        [
-            "מחליטים בחדר – אין פגישה לפני הפגישה",
-            "משתפים מידע עם כל השותפים באותו זמן",
-            "אומרים בגלוי כשיש לנו אינטרס בנושא",
-        ],
-        "Transparency",
-        [
-            "We decide in the room – no meeting before the meeting",
-            "We share information with every partner at the same time",
-            "We say openly when we have an interest in a matter",
-        ],
-    ),
-    ValueWords(
-        "אחריותיות",
-        [
-            "מתחייבים רק למה שנוכל לבצע",
-            "מדווחים בפגישה הבאה על כל מחויבות – גם כשלא בוצעה",
-            "מבקשים עזרה מוקדם כשמשהו נתקע",
-        ],
-        "Accountability",
-        [
-            "We commit only to what we can deliver",
-            "We report on every commitment at the next meeting – done or not",
-            "We ask for help early when something is stuck",
-        ],
-    ),
+    _starter("שקיפות"),
+    _starter("אחריותיות"),
     ValueWords(
         "קול הקהילה",
         [
@@ -73,20 +57,7 @@ VALUES = (
             "We test every decision with the people it affects",
         ],
     ),
-    ValueWords(
-        "אמון וכבוד הדדי",
-        [
-            "מקשיבים עד הסוף לפני שמגיבים",
-            "מדברים בשם הארגון שאנחנו מייצגים",
-            "מתווכחים על רעיונות, לא על אנשים",
-        ],
-        "Trust and mutual respect",
-        [
-            "We listen to the end before we answer",
-            "We speak for the organization we represent",
-            "We argue about ideas, not about people",
-        ],
-    ),
+    _starter("אמון וכבוד הדדי"),
 )
 
 ORGANIZATIONS = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -137,3 +138,46 @@ class Watcher:
 def shot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@dataclass
+class EmptyServer:
+    base: str
+    setup_link: str
+    process: subprocess.Popen[str]
+
+
+@pytest.fixture(scope="module")
+def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmptyServer]:
+    """`facilitator serve` on an empty database, and the set-up link it prints (a fresh one
+    for each test module that asks)."""
+    folder = tmp_path_factory.mktemp("empty-server")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITATOR_")}
+    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{folder / 'fresh.db'}"
+    env["FACILITATOR_LOG_LEVEL"] = "warning"
+    env["FACILITATOR_HOST"] = "127.0.0.1"
+    log_path = folder / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [str(BIN / "facilitator"), "serve", "--port", str(port)],
+            env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            link = None
+            deadline = time.monotonic() + 60
+            while link is None and time.monotonic() < deadline:
+                found = re.search(r"(http://127\.0\.0\.1:\d+/setup/\S+)", log_path.read_text())
+                link = found.group(1) if found else None
+                if link is None:
+                    assert process.poll() is None, log_path.read_text()
+                    time.sleep(0.1)
+            assert link is not None, log_path.read_text()
+            yield EmptyServer(f"http://127.0.0.1:{port}", link, process)
+        finally:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

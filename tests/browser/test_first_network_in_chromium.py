@@ -11,23 +11,16 @@ attendance figures move exactly as worked out by hand below."""
 from __future__ import annotations
 
 import io
-import os
 import re
-import signal
-import subprocess
-import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from openpyxl import Workbook
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import BIN, Watcher, shot
+from tests.browser.conftest import EmptyServer, Watcher, shot
 from tests.browser.test_meetings_in_chromium import LAPTOP, LATER, PHONE, console_button, tr
 from tests.browser.test_roster_in_chromium import console_code, pick
-from tests.browser.test_setup_in_chromium import EmptyServer
-from tests.live_server import free_port
 
 pytestmark = pytest.mark.slow
 HE = "he"
@@ -94,41 +87,6 @@ def xlsx_bytes(rows: list[tuple[str, ...]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-@pytest.fixture(scope="module")
-def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmptyServer]:
-    """`facilitator serve` on an empty database, and the set-up link it prints."""
-    folder = tmp_path_factory.mktemp("first-network")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITATOR_")}
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{folder / 'network.db'}"
-    env["FACILITATOR_LOG_LEVEL"] = "warning"
-    env["FACILITATOR_HOST"] = "127.0.0.1"
-    log_path = folder / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(BIN / "facilitator"), "serve", "--port", str(port)],
-            env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        try:
-            link = None
-            deadline = time.monotonic() + 60
-            while link is None and time.monotonic() < deadline:
-                found = re.search(r"(http://127\.0\.0\.1:\d+/setup/\S+)", log_path.read_text())
-                link = found.group(1) if found else None
-                if link is None:
-                    assert process.poll() is None, log_path.read_text()
-                    time.sleep(0.1)
-            assert link is not None, log_path.read_text()
-            yield EmptyServer(f"http://127.0.0.1:{port}", link, process)
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def upload(page: Page, content: bytes, name: str, mime: str = "text/csv") -> None:

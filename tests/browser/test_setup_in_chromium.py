@@ -5,65 +5,17 @@ browser of their own. Screenshots in Hebrew and English land in test-artifacts/.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from facilitator.i18n import translate
-from tests.browser.conftest import BIN, Watcher, shot
-from tests.live_server import free_port
+from tests.browser.conftest import EmptyServer, Watcher, shot
 
 pytestmark = pytest.mark.slow
 LAPTOP = {"viewport": {"width": 1280, "height": 900}}
 PASSWORD = "a long backbone password"
-
-
-@dataclass
-class EmptyServer:
-    base: str
-    setup_link: str
-    process: subprocess.Popen[str]
-
-
-@pytest.fixture(scope="module")
-def empty_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmptyServer]:
-    folder = tmp_path_factory.mktemp("setup-browser")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITATOR_")}
-    env["DATABASE_URL"] = f"sqlite+aiosqlite:///{folder / 'fresh.db'}"
-    env["FACILITATOR_LOG_LEVEL"] = "warning"
-    env["FACILITATOR_HOST"] = "127.0.0.1"
-    log_path = folder / "server.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [str(BIN / "facilitator"), "serve", "--port", str(port)],
-            env=env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
-        try:
-            link = None
-            deadline = time.monotonic() + 60
-            while link is None and time.monotonic() < deadline:
-                found = re.search(r"(http://127\.0\.0\.1:\d+/setup/\S+)", log_path.read_text())
-                link = found.group(1) if found else None
-                if link is None:
-                    assert process.poll() is None, log_path.read_text()
-                    time.sleep(0.1)
-            assert link is not None, log_path.read_text()
-            yield EmptyServer(f"http://127.0.0.1:{port}", link, process)
-        finally:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def tr(lang: str, key: str, **params: object) -> str:

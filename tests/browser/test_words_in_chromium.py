@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from string import Formatter
 from typing import Any
 
 import pytest
@@ -41,17 +42,34 @@ def test_the_browser_says_every_count_as_the_server_does(
     page = browser.new_page()
     page.goto(f"{demo_server.base}/login?lang={lang}")
     counted = sorted(k for k, v in catalog(lang).items() if isinstance(v, dict))
+    # Every placeholder of an entry but the count gets a number of its own.
+    others = {
+        key: {
+            name: 40 + i
+            for i, name in enumerate(
+                sorted(
+                    {
+                        n
+                        for form in catalog(lang)[key].values()
+                        for _, n, _, _ in Formatter().parse(form)
+                        if n
+                    }
+                    - {"count"}
+                )
+            )
+        }
+        for key in counted
+    }
     said = page.evaluate(
-        f"""async ([strings, lang, keys, counts]) => {{
+        f"""async ([strings, lang, keys, counts, others]) => {{
           const {{ translator }} = await {LIVE};
           const t = translator(strings, lang);
-          return keys.map((key) => counts.map((count) => t(key, {{ count, total: 40, present: 1 }})));
+          return keys.map((key) => counts.map((count) => t(key, {{ ...others[key], count }})));
         }}""",
-        [catalog(lang), lang, counted, COUNTS[lang]],
+        [catalog(lang), lang, counted, COUNTS[lang], others],
     )
     expected = [
-        [translate(key, lang, count=n, total=40, present=1) for n in COUNTS[lang]]
-        for key in counted
+        [translate(key, lang, count=n, **others[key]) for n in COUNTS[lang]] for key in counted
     ]
     assert said == expected
     # The page's own language is the translator's default.
