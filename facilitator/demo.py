@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from facilitator.db import Database
-from facilitator.db.models import GroupMember, Network
+from facilitator.db.models import Group, GroupMember, Network, StrategyGroup
 from facilitator.flow import Stage
 from facilitator.localtime import local_day
 from facilitator.services import commitments, meetings, network, opener, state, users
@@ -120,6 +120,11 @@ async def load(db: Database) -> list[DemoLogin]:
         )
         mentoring = await network.add_strategy(
             db, nid, "חונכות אישית בשנה הראשונה בתיכון", "300 תלמידים עם חונך עד יוני"
+        )
+        await _carry(
+            db,
+            {steering: PURPOSES[0], transition: PURPOSES[1], parents: PURPOSES[2]},
+            [(dropout, steering), (dropout, transition), (mentoring, transition)],
         )
         logins = [
             DemoLogin(BACKBONE_EMAIL, secrets.token_urlsafe(9), "backbone"),
@@ -281,6 +286,22 @@ async def _commit(
 ) -> int:
     result = await commitments.add(db, meeting, staff, text, owner, due, strategy)
     return int(result.event.payload["commitment"]["id"])
+
+
+PURPOSES = (
+    "מתווה את האסטרטגיה של הרשת, מקצה משאבים ועוקב אחר ההתקדמות מול היעדים",
+    "לוודא שכל תלמיד בסיכון עובר מכיתה ח׳ לט׳ עם מבוגר משמעותי לצידו",
+    "להביא את קולם של ההורים לכל החלטה של הרשת ולבנות מעורבות הורים בבתי הספר",
+)
+
+
+async def _carry(db: Database, purposes: dict[int, str], carried: list[tuple[int, int]]) -> None:
+    """Each group's purpose, and which groups carry which strategy."""
+    async with db.write() as session:
+        for group_id, purpose in purposes.items():
+            group = await session.get_one(Group, group_id)
+            group.purpose = purpose
+        session.add_all(StrategyGroup(strategy_id=s, group_id=g) for s, g in carried)
 
 
 async def _roster(db: Database, group: int, people: list[int]) -> None:
