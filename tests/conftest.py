@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time as clock_time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from facilitator import migrate
@@ -62,11 +64,24 @@ def db_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
         name = f"facilitator_test_{uuid.uuid4().hex[:12]}"
         _pg_admin(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
         yield _pg_url(name)
-        _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        _drop_pg_database(name)
         return
     target = tmp_path / "facilitator.db"
     shutil.copyfile(migrated_template, target)
     yield f"sqlite+aiosqlite:///{target}"
+
+
+def _drop_pg_database(name: str) -> None:
+    """Drop a test database. An autovacuum worker that just started on it belongs to the server,
+    which FORCE may not terminate for an ordinary user: it finishes in moments, so try again."""
+    for attempt in range(20):
+        try:
+            _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            return
+        except ProgrammingError as error:
+            if "pg_signal_backend" not in str(error) or attempt == 19:
+                raise
+            clock_time.sleep(0.25)
 
 
 def _pg_url(database: str) -> str:
