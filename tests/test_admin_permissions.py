@@ -425,3 +425,31 @@ def test_an_archived_strategy_is_offered_only_where_it_is_already_linked(site: S
     snapshot = site.client.get(f"/api/m/{meeting}/snapshot").json()
     [strategy] = [s for s in snapshot["strategies"] if s["id"] == ids["strategy_id"]]
     assert strategy["archived"] is True
+
+
+def test_names_that_look_like_dates_are_shown_as_typed_and_never_crash(site: Site) -> None:
+    site.as_caller("backbone")
+    for name in ("2026-99-99", "2026-12-01"):
+        for _ in range(2):
+            answer = site.client.post(
+                "/admin/organizations?lang=en",
+                data={"csrf": CSRF, "name": name, "sector": "other"},
+            )
+            assert answer.status_code == 200, answer.text[:300]
+        message = re.search(r'<p class="error" role="alert">(.*?)</p>', answer.text, re.S)
+        assert message is not None
+        assert name in message.group(1)
+        assert "December" not in message.group(1)
+    made = _new_meeting(site, "backbone", site.seeded.ids["group_id"])
+    meeting = int(made.split("/")[2])
+    code = site.client.get(f"/api/m/{meeting}/snapshot").json()["meeting"]["join_code"]
+    site.client.cookies.clear()
+    arrivals = [
+        site.client.post(
+            "/api/join", json={"code": code, "name": "2026-99-99", "organization": "תאריכים"}
+        )
+        for _ in range(2)
+    ]
+    assert arrivals[0].status_code == 200, arrivals[0].text
+    assert arrivals[1].status_code == 409, arrivals[1].text
+    assert "2026-99-99" in arrivals[1].json()["error"]["message"]

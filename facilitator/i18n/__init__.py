@@ -69,17 +69,22 @@ _CODED_PARAMS = {
 
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The parameters that hold a day (messages carry days as ISO text, so they travel as JSON too).
+# Only these: a name or an organization that merely looks like a date is shown as typed.
+_DAY_PARAMS = frozenset({"date", "day", "old"})
 
 
 def _shown(name: str, value: Any, lang: str) -> Any:
-    """A parameter as a person reads it: a code by its catalog entry, a day as people write it
-    (messages carry days as ISO text so that they travel as JSON too)."""
+    """A parameter as a person reads it: a code by its catalog entry, a day as people write it."""
     if not isinstance(value, str):
         return value
     if name in _CODED_PARAMS:
         return _message(catalog(lang).get(f"{_CODED_PARAMS[name]}.{value}", value), lang, None)
-    if _ISO_DAY.fullmatch(value):
-        return format_date(value, lang)
+    if name in _DAY_PARAMS and _ISO_DAY.fullmatch(value):
+        try:
+            return format_date(value, lang)
+        except ValueError:  # "2026-99-99": not a day after all
+            return value
     return value
 
 

@@ -189,6 +189,10 @@ def entity_link(entity: str, entity_id: int | None) -> str | None:
 _CODED = {"kind": "group.", "sector": "sector.", "role": "groups.role."}
 
 
+# The fields that hold a day: a name that merely looks like one ("2026-12-01") stays as typed.
+_DAY_FIELDS = frozenset({"target_by"})
+
+
 def _shown(value: Any, lang: str, timezone: str, field: str = "") -> str:
     if (
         isinstance(value, str)
@@ -204,7 +208,7 @@ def _shown(value: Any, lang: str, timezone: str, field: str = "") -> str:
         return "; ".join(_shown(v, lang, timezone) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_shown(v, lang, timezone)}" for k, v in value.items())
-    if isinstance(value, str) and len(value) == 10:
+    if isinstance(value, str) and field in _DAY_FIELDS and len(value) == 10:
         try:
             return i18n.format_date(date.fromisoformat(value), lang)
         except ValueError:
