@@ -33,6 +33,14 @@ async def _people(db: Database) -> int:
         return int(await session.scalar(select(func.count()).select_from(Person)) or 0)
 
 
+async def _write(
+    db: Database, network_id: int, user_id: int | None, table: importer.Table
+) -> importer.Plan:
+    """Preview, then confirm what was previewed (as the page does)."""
+    seen = await importer.preview(db, network_id, table)
+    return await importer.apply(db, network_id, user_id, table, expected=seen.fingerprint)
+
+
 async def _plan(db: Database, world: World, data: bytes, name: str = "people.csv") -> importer.Plan:
     return await importer.preview(db, world.network, importer.read_table(data, name))
 
@@ -49,14 +57,12 @@ async def test_windows_1255_refused_row_blocks_then_fixed_file_imports_once(
     assert plan.counts == {"rows": 3, "new": 1, "match": 1, "refused": 1, "new_organizations": 1}
     before = await _people(db)
     with pytest.raises(Invalid) as refused:
-        await importer.apply(db, world.network, None, importer.read_table(data, "people.csv"))
+        await _write(db, world.network, None, importer.read_table(data, "people.csv"))
     assert refused.value.key == "import.refused_rows"
     assert await _people(db) == before
 
     fixed = FIXED_CSV.encode("cp1255")
-    plan = await importer.apply(
-        db, world.network, world.backbone.user_id, importer.read_table(fixed)
-    )
+    plan = await _write(db, world.network, world.backbone.user_id, importer.read_table(fixed))
     assert plan.counts == {"rows": 3, "new": 2, "match": 1, "refused": 0, "new_organizations": 1}
     assert await _people(db) == before + 2
     async with db.read() as session:
@@ -81,7 +87,7 @@ async def test_windows_1255_refused_row_blocks_then_fixed_file_imports_once(
     assert [r.action for r in again.rows] == ["match", "match", "match"]
     assert all(r.organization_action == "match" for r in again.rows)
     assert again.rows[0].notes == []  # nothing to fill in: everything is there already
-    await importer.apply(db, world.network, None, importer.read_table(fixed))
+    await _write(db, world.network, None, importer.read_table(fixed))
     assert await _people(db) == before + 2
 
 
@@ -119,7 +125,7 @@ async def test_utf8_bom_english_headers_spellings_and_what_a_match_keeps(
     assert rows[5].reason == ("input.empty", {"field": "name"})
 
     good = "\ufeff" + "\n".join(text.split("\n")[:3]) + "\n"
-    await importer.apply(db, world.network, None, importer.read_table(good.encode("utf-8")))
+    await _write(db, world.network, None, importer.read_table(good.encode("utf-8")))
     async with db.read() as session:
         adam = await session.get_one(Person, world.people[1])
         assert (adam.email, adam.phone) == (
@@ -138,9 +144,7 @@ async def test_xlsx_with_numbers_and_hebrew_sectors(db: Database, world: World) 
     sheet.append([None, None, None, None, None])
     out = io.BytesIO()
     book.save(out)
-    plan = await importer.apply(
-        db, world.network, None, importer.read_table(out.getvalue(), "list.xlsx")
-    )
+    plan = await _write(db, world.network, None, importer.read_table(out.getvalue(), "list.xlsx"))
     assert plan.counts == {"rows": 2, "new": 2, "match": 0, "refused": 0, "new_organizations": 1}
     async with db.read() as session:
         dana = (await session.scalars(select(Person).where(Person.name == "דנה"))).one()
@@ -189,9 +193,18 @@ def test_upload_preview_confirm_and_export_round_trip(site: Site) -> None:  # no
     data = re.search(r'name="data" value="([^"]+)"', page)
     assert data is not None
     assert base64.b64decode(data.group(1)) == csv_text.encode("cp1255")
+    fingerprint = re.search(r'name="fingerprint" value="([0-9a-f]{64})"', page)
+    assert fingerprint is not None
+    form = {"csrf": site.csrf(), "data": data.group(1), "filename": "people.csv"}
+    # A confirm that does not say which preview it confirms gets the preview to check again.
+    blind = site.client.post(
+        "/admin/import/confirm", data=form, files={"_": ("", b"", "application/octet-stream")}
+    )
+    assert blind.status_code == 409
+    assert 'name="fingerprint"' in blind.text
     done = site.client.post(
         "/admin/import/confirm",
-        data={"csrf": site.csrf(), "data": data.group(1), "filename": "people.csv"},
+        data={**form, "fingerprint": fingerprint.group(1)},
         files={"_": ("", b"", "application/octet-stream")},
     )
     assert done.status_code == 200
@@ -262,7 +275,7 @@ async def test_a_merged_away_name_imports_into_the_organization_it_became(
     data = "name,organization\nאדם חדש,עמותה\n".encode()
     plan = await _plan(db, world, data)
     assert (plan.rows[0].action, plan.rows[0].organization_id) == ("new", world.orgs[0])
-    await importer.apply(db, world.network, None, importer.read_table(data, "people.csv"))
+    await _write(db, world.network, None, importer.read_table(data, "people.csv"))
     async with db.read() as session:
         made = await session.scalar(select(Person).where(Person.name == "אדם חדש"))
     assert made is not None
@@ -301,6 +314,16 @@ async def test_confirm_writes_only_the_plan_that_was_previewed(db: Database, wor
     assert await _people(db) == before
     now = await _plan(db, world, data)
     assert now.rows[0].action == "match"
+    # Archived meanwhile: the plan would now bring her back, which the preview never said.
+    async with db.read() as session:
+        added = await session.scalar(select(Person.id).where(Person.name == "נועה חדשה"))
+    assert added is not None
+    await people.set_archived(db, world.network, None, added, archived=True)
+    with pytest.raises(Conflict):
+        await importer.apply(
+            db, world.network, None, importer.read_table(data), expected=now.fingerprint
+        )
+    await people.set_archived(db, world.network, None, added, archived=False)
     await importer.apply(
         db, world.network, None, importer.read_table(data), expected=now.fingerprint
     )
@@ -315,7 +338,7 @@ async def test_an_archived_person_on_the_sheet_comes_back_and_the_preview_says_s
     plan = await _plan(db, world, data)
     assert plan.rows[0].action == "match"
     assert ("import.unarchives", {}) in plan.rows[0].notes
-    await importer.apply(db, world.network, None, importer.read_table(data))
+    await _write(db, world.network, None, importer.read_table(data))
     async with db.read() as session:
         back = await session.get_one(Person, world.people[1])
     assert back.archived_at is None

@@ -405,7 +405,7 @@ async def import_confirm(request: Request) -> Response:
             admin.staff.network_id,
             admin.staff.user_id,
             table,
-            expected=_text(items, "fingerprint") or None,
+            expected=_text(items, "fingerprint"),
         )
     except DomainError as error:
         if error.key != "import.changed":

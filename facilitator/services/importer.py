@@ -226,10 +226,18 @@ class Plan:
         """What this plan would do, row by row, hashed: the confirm step writes only the plan
         the backbone saw (people added or merged meanwhile make it another)."""
         shape = [
-            (r.line, r.action, r.matched_id, r.organization_action, r.organization_id, r.group_ids)
+            (
+                r.line,
+                r.action,
+                r.matched_id,
+                r.organization_action,
+                r.organization_id,
+                r.group_ids,
+                r.notes,  # what a match gets or keeps, and whether it leaves the archive
+            )
             for r in self.rows
         ]
-        return hashlib.sha256(json.dumps(shape).encode()).hexdigest()
+        return hashlib.sha256(json.dumps(shape, default=str).encode()).hexdigest()
 
     @property
     def ok(self) -> bool:
@@ -384,7 +392,7 @@ async def apply(
     user_id: int | None,
     table: Table,
     *,
-    expected: str | None = None,
+    expected: str,
 ) -> Plan:
     """Plan again and write it, in one transaction with one audit entry; a plan with a refused
     row writes nothing (``Invalid('import.refused_rows')``), and nor does one that is no longer
@@ -393,7 +401,7 @@ async def apply(
         plan = await _plan(session, network_id, table)
         if not plan.ok:
             raise Invalid("import.refused_rows", count=plan.counts["refused"])
-        if expected is not None and plan.fingerprint != expected:
+        if plan.fingerprint != expected:
             raise Conflict("import.changed")
         now = db.now()
         made_orgs: dict[str, Organization] = {}
