@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from facilitator.db import Database
+from facilitator.errors import NotFound
 from facilitator.http import (
     admin_groups,
     admin_network,
@@ -31,14 +32,32 @@ from facilitator.http import (
     roster,
     setup,
 )
-from facilitator.http.common import AppState, app_state
+from facilitator.http.common import (
+    AppState,
+    app_state,
+    current_staff,
+    json_error,
+    language,
+    render,
+)
 from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
 from facilitator.http.socket import ServerHooks, live_socket
 from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
+from facilitator.services.network import default_language
 from facilitator.settings import Settings
 
 WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+async def not_found(request: Request, _error: Exception) -> Response:
+    """An address nothing answers: a page in the person's language with a way home (the API
+    answers JSON), never the framework's bare English "Not Found"."""
+    lang = language(request, await default_language(app_state(request).db))
+    if request.url.path.startswith("/api/"):
+        return json_error(NotFound("page.not_found"), lang)
+    staff = await current_staff(request)
+    return render(request, "not_found.html", language(request, lang, staff), 404, staff=staff)
 
 
 class State(TypedDict):
@@ -138,4 +157,5 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         routes=ROUTES,
         lifespan=lifespan,
         middleware=[Middleware(ServerHooks), Middleware(SecurityHeaders), Middleware(BodyLimit)],
+        exception_handlers={404: not_found},
     )

@@ -246,6 +246,10 @@ def test_nobody_outside_reads_the_networks_administration(site: Site, caller: st
                 assert answer.status_code == 303, where
                 assert answer.headers["location"].startswith("/login"), where
             continue
+        if template == "/admin":  # the landing address: each to their own first page
+            landing = "/admin/groups" if caller.startswith("facilitator") else "/admin/network"
+            assert (answer.status_code, answer.headers["location"]) == (303, landing), where
+            continue
         if caller == "facilitator of another group" and not template.startswith(FACILITATOR_PAGES):
             assert answer.status_code == 403, where
             continue
@@ -453,3 +457,16 @@ def test_names_that_look_like_dates_are_shown_as_typed_and_never_crash(site: Sit
     assert arrivals[0].status_code == 200, arrivals[0].text
     assert arrivals[1].status_code == 409, arrivals[1].text
     assert "2026-99-99" in arrivals[1].json()["error"]["message"]
+
+
+def test_an_unknown_address_is_a_page_in_the_persons_language(site: Site) -> None:
+    site.as_caller("anonymous")
+    for lang, words in (("he", "לא נמצא"), ("en", "Not found")):
+        answer = site.client.get(f"/no/such/page?lang={lang}")
+        assert answer.status_code == 404
+        assert f'<html lang="{lang}"' in answer.text
+        assert words in answer.text
+        assert 'href="/"' in answer.text
+    api = site.client.get("/api/no/such/thing")
+    assert api.status_code == 404
+    assert api.json()["error"]["key"] == "page.not_found"

@@ -288,7 +288,16 @@ async def staff_api(request: Request) -> Response:
     return admin_json({"staff": people})
 
 
+async def admin_home(request: Request) -> Response:
+    """``/admin``: the backbone's first tab; a facilitator's groups (the one page they have)."""
+    found = await admin_page(request, facilitators=True)
+    if isinstance(found, Response):
+        return found
+    return redirect("/admin/network" if found.is_backbone else "/admin/groups")
+
+
 ROUTES: list[BaseRoute] = [
+    Route("/admin", admin_home, methods=["GET"]),
     Route("/admin/network", network_page, methods=["GET"]),
     Route("/admin/network", network_change, methods=["POST"]),
     Route("/api/admin/network", network_api, methods=["GET"]),

@@ -27,16 +27,12 @@ from facilitator.services.access import StaffIdentity
 from facilitator.services.meetings import AgendaItemInput
 from facilitator.services.network import ValueWords, default_language
 from facilitator.services.scope import reaches_meeting, scope_of
+from facilitator.validate import id_in
 
 
 def _int(value: str | None) -> int | None:
-    """A form's number, or ``None`` when it is missing, not a number, or absurdly long."""
-    if not value or len(value) > 18:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        return None
+    """A form's whole number in ASCII digits (an id, minutes, a place), or ``None``."""
+    return id_in(value)
 
 
 def _path_id(request: Request, name: str = "meeting_id") -> int:

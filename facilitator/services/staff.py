@@ -299,6 +299,7 @@ async def invite(
     chosen = _role(role)
     now = db.now()
     async with db.write() as session:
+        await lock_network(session, network_id)  # two invitations of one address at once
         groups = await _checked_groups(session, network_id, group_ids)
         taken = await session.scalar(
             select(StaffUser.id).where(func.lower(StaffUser.email) == address)
