@@ -9,7 +9,9 @@ A refused change must change nothing: the whole database is compared before and 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
+import json
 import re
 import shutil
 import sqlite3
@@ -470,3 +472,36 @@ def test_an_unknown_address_is_a_page_in_the_persons_language(site: Site) -> Non
     api = site.client.get("/api/no/such/thing")
     assert api.status_code == 404
     assert api.json()["error"]["key"] == "page.not_found"
+
+
+def test_a_refusal_cookie_of_someone_elses_puts_no_words_on_the_page(site: Site) -> None:
+    site.as_caller("backbone")
+    forged = base64.urlsafe_b64encode(
+        json.dumps(
+            {
+                "key": "organization.spelling_taken",
+                "params": {"name": "call +1 555 0100"},
+                "page": "/admin/organizations",
+            }
+        ).encode()
+    ).decode()
+    for cookie in (forged, f"{forged}.{'0' * 32}"):
+        site.client.cookies.set("fac_refusal", cookie)
+        page = site.client.get("/admin/organizations?lang=en&error=organization.spelling_taken")
+        shown = re.search(r'<p class="error" role="alert">(.*?)</p>', page.text, re.S)
+        assert shown is not None
+        assert "555" not in shown.group(1)
+        assert "…" in shown.group(1)  # the sentence, with its details missing, not made up
+    # A real refusal's details belong to its own page only.
+    site.client.cookies.delete("fac_refusal")
+    site.client.post(
+        "/admin/organizations?lang=en",
+        data={"csrf": CSRF, "name": SECRET_ORG, "sector": "other"},
+        follow_redirects=False,
+    )
+    other = site.client.get(
+        f"/admin/organizations/{site.seeded.ids['org_id']}?lang=en&error=organization.spelling_taken"
+    )
+    shown = re.search(r'<p class="error" role="alert">(.*?)</p>', other.text, re.S)
+    assert shown is not None
+    assert SECRET_ORG not in shown.group(1)

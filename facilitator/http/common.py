@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
+import secrets
 from dataclasses import dataclass
+from string import Formatter
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -86,29 +91,43 @@ def json_error(error: DomainError, lang: str, status: int | None = None) -> JSON
 
 REFUSAL_COOKIE = "fac_refusal"
 _REFUSAL_BYTES = 2048
+# Signs the refusal cookie: only this process writes words into it (another site on the host,
+# or a forged cookie, can't). A restart forgets it, and the page then shows the short form.
+_REFUSAL_KEY = secrets.token_bytes(32)
+_MISSING = "…"
+
+
+def _signature(packed: str) -> str:
+    return hmac.new(_REFUSAL_KEY, packed.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def refused(url: str, error: DomainError) -> Response:
     """Back to a form's page with the reason: the key in the address, and what fills it in (a
-    name, a limit) in a cookie that lives a minute — a link of someone else's carries a key
-    only, and so can never put words of its own on the page."""
+    name, a limit) in a signed cookie for that page that lives a minute — a link of someone
+    else's carries a key only, and so can never put words of its own on the page."""
     joiner = "&" if "?" in url else "?"
     path, _hash, anchor = url.partition("#")
     target = f"{path}{joiner}error={error.key}" + (f"#{anchor}" if anchor else "")
     response = redirect(target)
     params = {k: v for k, v in error.params.items() if isinstance(v, str | int | float)}
+    page = urlsplit(path).path
     packed = base64.urlsafe_b64encode(
-        json.dumps({"key": error.key, "params": params}, ensure_ascii=False).encode()
+        json.dumps({"key": error.key, "params": params, "page": page}, ensure_ascii=False).encode()
     ).decode()
-    if len(packed) <= _REFUSAL_BYTES:
-        response.set_cookie(REFUSAL_COOKIE, packed, max_age=60, httponly=True, samesite="lax")
+    value = f"{packed}.{_signature(packed)}"
+    if len(value) <= _REFUSAL_BYTES:
+        response.set_cookie(REFUSAL_COOKIE, value, max_age=60, httponly=True, samesite="lax")
     return response
 
 
 def _refusal_params(request: Request, key: str) -> dict[str, Any] | None:
-    """What fills in the refusal ``key``, from the cookie ``refused`` set (``None``: nothing)."""
-    packed = request.cookies.get(REFUSAL_COOKIE)
-    if not packed or len(packed) > _REFUSAL_BYTES:
+    """What fills in the refusal ``key`` on this page, from the cookie ``refused`` signed
+    (``None``: nothing, or not ours, or another page's)."""
+    value = request.cookies.get(REFUSAL_COOKIE)
+    if not value or len(value) > _REFUSAL_BYTES or "." not in value:
+        return None
+    packed, _dot, signature = value.rpartition(".")
+    if not hmac.compare_digest(signature, _signature(packed)):
         return None
     try:
         found = json.loads(base64.urlsafe_b64decode(packed.encode()))
@@ -116,8 +135,16 @@ def _refusal_params(request: Request, key: str) -> dict[str, Any] | None:
         return None
     if not isinstance(found, dict) or found.get("key") != key:
         return None
+    if found.get("page") != request.url.path:
+        return None
     params = found.get("params")
     return params if isinstance(params, dict) else None
+
+
+def _placeholders(key: str, lang: str) -> set[str]:
+    entry = i18n.catalog(lang).get(key, "")
+    forms = entry.values() if isinstance(entry, dict) else [entry]
+    return {name for form in forms for _, name, _, _ in Formatter().parse(form) if name}
 
 
 def render(
@@ -132,10 +159,10 @@ def render(
     params: dict[str, Any] = context.get("error_params") or {}
     if error not in i18n.catalog(lang):
         context["error"] = None
-    elif "{" in i18n.translate(error, lang, **params):
-        params = _refusal_params(request, error) or {}
-        if "{" in i18n.translate(error, lang, **params):
-            context["error"] = None
+    elif _placeholders(error, lang) - set(params):
+        params = _refusal_params(request, error) or params
+        # Details lost (a reload, a minute later): the sentence with "…" where they stood.
+        params = dict.fromkeys(_placeholders(error, lang), _MISSING) | params
     context["error_params"] = params
     response: HTMLResponse = templates.TemplateResponse(
         request,
