@@ -207,7 +207,11 @@ def _shown(value: Any, lang: str, timezone: str, field: str = "") -> str:
     if isinstance(value, list):
         return "; ".join(_shown(v, lang, timezone) for v in value)
     if isinstance(value, dict):
-        return "; ".join(f"{k}: {_shown(v, lang, timezone)}" for k, v in value.items())
+        return "; ".join(
+            f"{field_text(k, lang)}: {_shown(v, lang, timezone, k)}"
+            for k, v in value.items()
+            if not k.endswith("_id") and v not in (None, "", [])
+        )
     if isinstance(value, str) and field in _DAY_FIELDS and len(value) == 10:
         try:
             return i18n.format_date(date.fromisoformat(value), lang)
@@ -234,8 +238,12 @@ def field_text(name: str, lang: str) -> str:
     return name
 
 
+# Lists of ids: what the JSON twin is for; the page says the rest in words.
+_ID_LISTS = frozenset({"moved_people", "created_people", "updated_people", "created_organizations"})
+
+
 def _worth_showing(field: str, before: JSON, after: JSON) -> bool:
-    if field.endswith("_id"):
+    if field.endswith("_id") or field in _ID_LISTS:
         return False
     one_sided = (field in before) != (field in after)
     value = before[field] if field in before else after[field]

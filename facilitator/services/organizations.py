@@ -222,8 +222,8 @@ async def merge(
         if source.merged_into_id is not None or target.merged_into_id is not None:
             raise Conflict("organization.merged")
         before = {
-            "source": audit.columns(source, _COLUMNS),
-            "target": audit.columns(target, _COLUMNS),
+            "merged": audit.columns(source, _COLUMNS),
+            "kept": audit.columns(target, _COLUMNS),
         }
         moved = list(
             await session.scalars(
@@ -260,8 +260,8 @@ async def merge(
             session, network_id, user_id, "organization.merge", "organization", target.id,
             before=before,
             after={
-                "source": audit.columns(source, _COLUMNS),
-                "target": audit.columns(target, _COLUMNS),
+                "merged": audit.columns(source, _COLUMNS),
+                "kept": audit.columns(target, _COLUMNS),
                 "moved_people": moved,
             },
             at=now,

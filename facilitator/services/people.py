@@ -316,7 +316,7 @@ async def merge(
         dup = await _mine(session, network_id, duplicate_id)
         if keep.merged_into_id is not None or dup.merged_into_id is not None:
             raise Conflict("person.merged")
-        before = {"keep": audit.columns(keep, _COLUMNS), "duplicate": audit.columns(dup, _COLUMNS)}
+        before = {"kept": audit.columns(keep, _COLUMNS), "merged": audit.columns(dup, _COLUMNS)}
         moved: dict[str, int] = {}
 
         async def repoint(name: str, column: Any) -> None:
@@ -408,8 +408,8 @@ async def merge(
             session, network_id, user_id, "person.merge", "person", keep.id,
             before=before,
             after={
-                "keep": audit.columns(keep, _COLUMNS),
-                "duplicate": audit.columns(dup, _COLUMNS),
+                "kept": audit.columns(keep, _COLUMNS),
+                "merged": audit.columns(dup, _COLUMNS),
                 "moved": moved,
             },
             at=now,

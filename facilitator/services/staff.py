@@ -150,8 +150,16 @@ async def link_holder(db: Database, token: object, kind: str) -> LinkHolder:
     return LinkHolder(user.id, user.name, user.email, user.network_id)
 
 
-def _facts(user: StaffUser, groups: Iterable[int]) -> dict[str, Any]:
-    return {**audit.columns(user, ("name", "email", "role", "active")), "groups": sorted(groups)}
+async def _facts(session: AsyncSession, user: StaffUser, groups: Iterable[int]) -> dict[str, Any]:
+    """A staff user as the audit log keeps them: the groups by name, as people read them."""
+    ids = sorted(groups)
+    named = dict(
+        (await session.execute(select(Group.id, Group.name).where(Group.id.in_(ids)))).all()
+    )
+    return {
+        **audit.columns(user, ("name", "email", "role", "active")),
+        "groups": [named.get(i, str(i)) for i in ids],
+    }
 
 
 async def _groups_of(session: AsyncSession, user_id: int) -> list[int]:
@@ -331,7 +339,7 @@ async def invite(
         )
         audit.record(
             session, network_id, by_user, "staff.invite", "staff", user.id,
-            after=_facts(user, groups), at=now,
+            after=await _facts(session, user, groups), at=now,
         )  # fmt: skip
         return user.id, token
 
@@ -429,7 +437,7 @@ async def update_staff(
         user = await _user_in(session, network_id, user_id)
         groups = await _checked_groups(session, network_id, group_ids)
         had = await _groups_of(session, user.id)
-        before = _facts(user, had)
+        before = await _facts(session, user, had)
         if (
             user.role == "backbone"
             and chosen != "backbone"
@@ -446,7 +454,7 @@ async def update_staff(
             )
         for group_id in set(groups) - set(had):
             session.add(GroupStaff(group_id=group_id, user_id=user.id))
-        after = _facts(user, groups)
+        after = await _facts(session, user, groups)
         if after != before:
             audit.record(
                 session, network_id, by_user, "staff.update", "staff", user.id,
