@@ -431,6 +431,18 @@ def test_an_archived_strategy_is_offered_only_where_it_is_already_linked(site: S
     snapshot = site.client.get(f"/api/m/{meeting}/snapshot").json()
     [strategy] = [s for s in snapshot["strategies"] if s["id"] == ids["strategy_id"]]
     assert strategy["archived"] is True
+    # The server says the same: a new link is refused, the old one is kept on a re-save.
+    item = snapshot["agenda"][0]["id"]
+    fields = {"csrf": CSRF, "minutes": "10", "kind": "discussion"}
+    fields["strategy_id"] = str(ids["strategy_id"])
+    new = site.client.post(
+        f"/m/{meeting}/agenda", data={**fields, "title": "חדש"}, follow_redirects=False
+    )
+    assert new.headers["location"].endswith("error=strategy.archived")
+    kept = site.client.post(
+        f"/m/{meeting}/agenda/{item}", data={**fields, "title": "שם אחר"}, follow_redirects=False
+    )
+    assert "error" not in kept.headers["location"]
 
 
 def test_names_that_look_like_dates_are_shown_as_typed_and_never_crash(site: Site) -> None:

@@ -31,13 +31,16 @@ async def _owner(ctx: Context, person_id: object) -> int:
     return pid
 
 
-async def _strategy(ctx: Context, strategy_id: object) -> int | None:
+async def _strategy(ctx: Context, strategy_id: object, kept: int | None = None) -> int | None:
+    """A strategy of the network, and not archived unless it is the link already there."""
     if strategy_id is None:
         return None
     sid = positive_id(strategy_id, "strategy")
     strategy = await ctx.session.get(Strategy, sid)
     if strategy is None or strategy.network_id != ctx.network.id:
         raise NotFound("strategy.not_found")
+    if strategy.archived_at is not None and sid != kept:
+        raise Refused("strategy.archived")
     return sid
 
 
@@ -218,7 +221,7 @@ async def edit(
         if due_on is not None:
             commitment.due_on = due_on
         if strategy_id is not _UNSET:
-            commitment.strategy_id = await _strategy(ctx, strategy_id)
+            commitment.strategy_id = await _strategy(ctx, strategy_id, commitment.strategy_id)
         flow.check_commitment_terms(commitment.owner_person_id, commitment.due_on, ctx.day)
         return Change(
             "commitment_edited", {"commitment": await commitment_view(ctx.session, commitment)}

@@ -82,12 +82,17 @@ def _one_line(value: object, field: str, kind: str) -> str | None:
     return clean_text(value, field, kind=kind)
 
 
-async def _check_strategy(session: AsyncSession, network_id: int, strategy_id: int | None) -> None:
+async def _check_strategy(
+    session: AsyncSession, network_id: int, strategy_id: int | None, kept: int | None = None
+) -> None:
+    """A strategy of the network, and not archived unless it is the link already there."""
     if strategy_id is None:
         return
     strategy = await session.get(Strategy, strategy_id)
     if strategy is None or strategy.network_id != network_id:
         raise NotFound("strategy.not_found")
+    if strategy.archived_at is not None and strategy_id != kept:
+        raise Refused("strategy.archived")
 
 
 async def _unused_code(session: AsyncSession) -> str:
@@ -309,7 +314,7 @@ async def update_agenda_item(
 
     async def body(ctx: Context) -> Change:
         row = await _agenda_item(ctx, item_id)
-        await _check_strategy(ctx.session, ctx.network.id, checked.strategy_id)
+        await _check_strategy(ctx.session, ctx.network.id, checked.strategy_id, row.strategy_id)
         row.title, row.minutes = checked.title, checked.minutes
         row.kind, row.strategy_id = checked.kind, checked.strategy_id
         row.presenter = checked.presenter
