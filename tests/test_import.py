@@ -13,9 +13,11 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 
 from facilitator.db import Database
-from facilitator.db.models import AuditEntry, GroupMember, Organization, Person
+from facilitator.db.models import AuditEntry, Group, GroupMember, Organization, Person
 from facilitator.errors import Conflict, Invalid
-from facilitator.services import importer, network, organizations, people
+from facilitator.flow import Role
+from facilitator.services import groups, importer, network, organizations, people
+from facilitator.services.scope import Scope
 from tests.conftest import World
 from tests.test_admin_people import Site, site  # noqa: F401  (the signed-in site fixture)
 
@@ -54,7 +56,14 @@ async def test_windows_1255_refused_row_blocks_then_fixed_file_imports_once(
     assert plan.rows[1].reason == ("person.bad_email", {})
     assert plan.rows[0].organization_action == "new"
     assert plan.rows[2].matched == "אדם 0"
-    assert plan.counts == {"rows": 3, "new": 1, "match": 1, "refused": 1, "new_organizations": 1}
+    assert plan.counts == {
+        "rows": 3,
+        "new": 1,
+        "match": 1,
+        "refused": 1,
+        "new_organizations": 1,
+        "new_groups": 0,
+    }
     before = await _people(db)
     with pytest.raises(Invalid) as refused:
         await _write(db, world.network, None, importer.read_table(data, "people.csv"))
@@ -63,7 +72,14 @@ async def test_windows_1255_refused_row_blocks_then_fixed_file_imports_once(
 
     fixed = FIXED_CSV.encode("cp1255")
     plan = await _write(db, world.network, world.backbone.user_id, importer.read_table(fixed))
-    assert plan.counts == {"rows": 3, "new": 2, "match": 1, "refused": 0, "new_organizations": 1}
+    assert plan.counts == {
+        "rows": 3,
+        "new": 2,
+        "match": 1,
+        "refused": 0,
+        "new_organizations": 1,
+        "new_groups": 0,
+    }
     assert await _people(db) == before + 2
     async with db.read() as session:
         miriam = (await session.scalars(select(Person).where(Person.name == "מרים לוי"))).one()
@@ -121,7 +137,11 @@ async def test_utf8_bom_english_headers_spellings_and_what_a_match_keeps(
     assert rows[1].organization_action == "new"
     assert rows[2].reason == ("import.twice", {"line": 3})
     assert rows[3].reason == ("import.unknown_sector", {"value": "pirates"})
-    assert rows[4].reason == ("import.unknown_group", {"value": "no such group"})
+    # A group the network has not got yet is made on confirm, as the preview says.
+    assert rows[4].action == "new"
+    assert rows[4].new_groups == ["no such group"]
+    assert ("import.new_group", {"value": "no such group"}) in rows[4].notes
+    assert plan.counts["new_groups"] == 1
     assert rows[5].reason == ("input.empty", {"field": "name"})
 
     good = "\ufeff" + "\n".join(text.split("\n")[:3]) + "\n"
@@ -145,7 +165,14 @@ async def test_xlsx_with_numbers_and_hebrew_sectors(db: Database, world: World) 
     out = io.BytesIO()
     book.save(out)
     plan = await _write(db, world.network, None, importer.read_table(out.getvalue(), "list.xlsx"))
-    assert plan.counts == {"rows": 2, "new": 2, "match": 0, "refused": 0, "new_organizations": 1}
+    assert plan.counts == {
+        "rows": 2,
+        "new": 2,
+        "match": 0,
+        "refused": 0,
+        "new_organizations": 1,
+        "new_groups": 0,
+    }
     async with db.read() as session:
         dana = (await session.scalars(select(Person).where(Person.name == "דנה"))).one()
         assert dana.phone == "972501234567"
@@ -342,3 +369,35 @@ async def test_an_archived_person_on_the_sheet_comes_back_and_the_preview_says_s
     async with db.read() as session:
         back = await session.get_one(Person, world.people[1])
     assert back.archived_at is None
+
+
+async def test_a_sheet_names_groups_the_network_has_not_got_yet(db: Database, world: World) -> None:
+    """A first import, before any group is made: the groups column makes them (once each, in
+    any spelling), and a group that was archived is refused rather than made again."""
+    data = (
+        "name,organization,groups\n"
+        "רונית,עמותה,שולחן התעסוקה; קבוצת עבודה\n"
+        "יואב,עמותה,שולחן  התעסוקה\n"
+    ).encode()
+    seen = await _plan(db, world, data)
+    assert [r.new_groups for r in seen.rows] == [["שולחן התעסוקה"], ["שולחן התעסוקה"]]
+    assert seen.counts["new_groups"] == 1
+    await _write(db, world.network, None, importer.read_table(data))
+    async with db.read() as session:
+        made = list(await session.scalars(select(Group).where(Group.name == "שולחן התעסוקה")))
+        assert len(made) == 1
+        assert made[0].kind == "working_group"
+        members = set(
+            await session.scalars(
+                select(GroupMember.person_id).where(GroupMember.group_id == made[0].id)
+            )
+        )
+    assert len(members) == 2
+    again = await _plan(db, world, data)
+    assert [r.new_groups for r in again.rows] == [[], []]
+    await groups.set_archived(
+        db, Scope(world.network, Role.BACKBONE, None), world.backbone.user_id or 0, made[0].id,
+        archived=True,
+    )  # fmt: skip
+    refused = await _plan(db, world, data)
+    assert refused.rows[0].reason == ("import.group_archived", {"value": "שולחן התעסוקה"})

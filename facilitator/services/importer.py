@@ -203,6 +203,8 @@ class Row:
     #: What a match would get, and what it keeps, as catalog keys and their parameters.
     notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     group_ids: list[int] = field(default_factory=list)
+    #: Groups the sheet names that the network has not got yet: made on confirm (working groups).
+    new_groups: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -219,6 +221,7 @@ class Plan:
             "match": made["match"],
             "refused": made["refused"],
             "new_organizations": len(new_orgs),
+            "new_groups": len({match_key(g) for r in self.rows for g in r.new_groups}),
         }
 
     @property
@@ -233,6 +236,7 @@ class Plan:
                 r.organization_action,
                 r.organization_id,
                 r.group_ids,
+                r.new_groups,
                 r.notes,  # what a match gets or keeps, and whether it leaves the archive
             )
             for r in self.rows
@@ -285,12 +289,11 @@ async def _plan(session: AsyncSession, network_id: int, table: Table) -> Plan:
     ):
         if person.organization_id is not None:
             people.setdefault((person.organization_id, person.name_key), person)
-    groups = {
-        match_key(g.name): g
-        for g in await session.scalars(
-            select(Group).where(Group.network_id == network_id, Group.archived_at.is_(None))
-        )
-    }
+    groups: dict[str, Group] = {}
+    for g in await session.scalars(
+        select(Group).where(Group.network_id == network_id).order_by(Group.archived_at.is_not(None))
+    ):
+        groups.setdefault(match_key(g.name), g)
     members: set[tuple[int, int]] = {
         (pid, gid)
         for pid, gid in await session.execute(
@@ -341,8 +344,15 @@ def _plan_row(
     for name in row.groups:
         group = groups.get(match_key(name))
         if group is None:
-            return _refuse(row, "import.unknown_group", value=name)
-        row.group_ids.append(group.id)
+            try:
+                row.new_groups.append(clean_text(name, "group", kind="title"))
+            except DomainError as error:
+                return _refuse(row, error.key, **error.params)
+            row.notes.append(("import.new_group", {"value": name}))
+        elif group.archived_at is not None:
+            return _refuse(row, "import.group_archived", value=group.name)
+        else:
+            row.group_ids.append(group.id)
     org_key, person_key = match_key(row.organization)[:200], match_key(row.name)[:120]
     org = org_by_key.get(org_key)
     # One person twice, whichever spelling of their organization each row used.
@@ -405,6 +415,7 @@ async def apply(
             raise Conflict("import.changed")
         now = db.now()
         made_orgs: dict[str, Organization] = {}
+        made_groups: dict[str, Group] = {}
         created: list[int] = []
         updated: list[int] = []
         for row in plan.rows:
@@ -443,6 +454,15 @@ async def apply(
                     select(GroupMember.group_id).where(GroupMember.person_id == person.id)
                 )
             )
+            for group_name in row.new_groups:
+                key = match_key(group_name)
+                if key not in made_groups:
+                    made_groups[key] = Group(
+                        network_id=network_id, name=group_name, kind="working_group"
+                    )
+                    session.add(made_groups[key])
+                    await session.flush()
+                row.group_ids.append(made_groups[key].id)
             for gid in dict.fromkeys(row.group_ids):
                 if gid not in have:
                     session.add(GroupMember(group_id=gid, person_id=person.id, added_at=now))
@@ -455,6 +475,7 @@ async def apply(
                 "created_people": created,
                 "updated_people": updated,
                 "created_organizations": [o.id for o in made_orgs.values()],
+                "created_groups": [g.name for g in made_groups.values()],
             },
             at=now,
         )  # fmt: skip
