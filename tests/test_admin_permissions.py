@@ -517,3 +517,42 @@ def test_a_refusal_cookie_of_someone_elses_puts_no_words_on_the_page(site: Site)
     shown = re.search(r'<p class="error" role="alert">(.*?)</p>', other.text, re.S)
     assert shown is not None
     assert SECRET_ORG not in shown.group(1)
+
+
+def test_a_refused_form_comes_back_with_what_was_typed(site: Site) -> None:
+    site.as_caller("backbone")
+    added = site.client.post(
+        "/admin/organizations",
+        data={"csrf": CSRF, "name": SECRET_ORG, "sector": "business", "aliases": "כתיב שלי"},
+    )
+    add_form = added.text.split('action="/admin/organizations" class="card stack admin-add"')[1]
+    assert f'value="{SECRET_ORG}"' in add_form
+    assert "כתיב שלי</textarea>" in add_form
+    assert '<option value="business" selected>' in add_form
+    long_title = "כותרת ארוכה " * 20  # over 200 characters: refused
+    home = site.client.post(
+        "/meetings",
+        data={
+            "csrf": CSRF,
+            "group_id": str(site.seeded.ids["group_id"]),
+            "title": long_title,
+            "scheduled_on": "2099-01-01",
+            "place": "אולם העירייה",
+        },
+    )
+    assert 'value="אולם העירייה"' in home.text
+    assert 'value="2099-01-01"' in home.text
+    made = _new_meeting(site, "backbone", site.seeded.ids["group_id"])
+    meeting = int(made.split("/")[2])
+    page = site.client.post(
+        f"/m/{meeting}/agenda",
+        data={"csrf": CSRF, "form": "add-item", "title": "סעיף", "minutes": "9999",
+              "kind": "discussion", "presenter": "רחל"},
+    )  # fmt: skip
+    adding = page.text.split(f'action="/m/{meeting}/agenda" class="row-form"')[1]
+    assert 'value="סעיף"' in adding
+    assert 'value="9999"' in adding
+    assert 'value="רחל"' in adding
+    # The meeting's own form keeps what it had: the typed text was another form's.
+    own = page.text.split(f'action="/m/{meeting}/edit"')[1].split("</form>")[0]
+    assert 'value="סעיף"' not in own

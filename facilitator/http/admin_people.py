@@ -26,7 +26,7 @@ from facilitator.http.admin_common import (
     admin_page,
     back_with_error,
 )
-from facilitator.http.common import app_state, redirect, render
+from facilitator.http.common import app_state, redirect, remember_typed, render
 from facilitator.http.openapi_parts import op, query_param
 from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
 from facilitator.services import importer, organizations, people
@@ -77,6 +77,7 @@ async def _posted(
     if not csrf_ok(csrf_token(request), sent):
         await form.close()
         return back_with_error(back, DomainError("auth.csrf"))
+    remember_typed({k: v for k, v in items if isinstance(v, str)})
     return found, items
 
 

@@ -12,6 +12,7 @@ from facilitator.http.common import (
     current_staff,
     language,
     redirect,
+    remember_typed,
     render,
 )
 from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
@@ -31,6 +32,7 @@ async def form_or_none(request: Request) -> dict[str, str] | None:
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if not csrf_ok(csrf_token(request), fields.get(CSRF_FIELD)):
         return None
+    remember_typed(fields)
     return fields
 
 

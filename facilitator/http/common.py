@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from contextvars import ContextVar
 from dataclasses import dataclass
 from string import Formatter
 from typing import Any
@@ -90,7 +91,17 @@ def json_error(error: DomainError, lang: str, status: int | None = None) -> JSON
 
 
 REFUSAL_COOKIE = "fac_refusal"
-_REFUSAL_BYTES = 2048
+_REFUSAL_BYTES = 3500  # a browser keeps 4 KB a cookie, its name and attributes included
+# What the form being handled had typed in it: a refusal takes it back to the page.
+_TYPED: ContextVar[dict[str, str] | None] = ContextVar("typed", default=None)
+_NOT_KEPT = frozenset({"csrf", "password", "password_again", "data"})
+
+
+def remember_typed(fields: dict[str, str]) -> None:
+    """Called with a posted form (checked): if it is refused, the page shows it again."""
+    _TYPED.set({k: v for k, v in fields.items() if k not in _NOT_KEPT and len(v) <= 2000})
+
+
 # Signs the refusal cookie: only this process writes words into it (another site on the host,
 # or a forged cookie, can't). A restart forgets it, and the page then shows the short form.
 _REFUSAL_KEY = secrets.token_bytes(32)
@@ -111,18 +122,24 @@ def refused(url: str, error: DomainError) -> Response:
     response = redirect(target)
     params = {k: v for k, v in error.params.items() if isinstance(v, str | int | float)}
     page = urlsplit(path).path
-    packed = base64.urlsafe_b64encode(
-        json.dumps({"key": error.key, "params": params, "page": page}, ensure_ascii=False).encode()
-    ).decode()
-    value = f"{packed}.{_signature(packed)}"
-    if len(value) <= _REFUSAL_BYTES:
-        response.set_cookie(REFUSAL_COOKIE, value, max_age=60, httponly=True, samesite="lax")
+    # The reason and what was typed; the typed text goes first if the cookie would be too big.
+    for typed in (_TYPED.get() or {}, {}):
+        packed = base64.urlsafe_b64encode(
+            json.dumps(
+                {"key": error.key, "params": params, "page": page, "typed": typed},
+                ensure_ascii=False,
+            ).encode()
+        ).decode()
+        value = f"{packed}.{_signature(packed)}"
+        if len(value) <= _REFUSAL_BYTES:
+            response.set_cookie(REFUSAL_COOKIE, value, max_age=60, httponly=True, samesite="lax")
+            break
     return response
 
 
-def _refusal_params(request: Request, key: str) -> dict[str, Any] | None:
-    """What fills in the refusal ``key`` on this page, from the cookie ``refused`` signed
-    (``None``: nothing, or not ours, or another page's)."""
+def _refusal(request: Request, key: str) -> dict[str, Any] | None:
+    """The refusal ``key`` of this page, as ``refused`` signed it: its details and what was
+    typed (``None``: nothing, or not ours, or another page's)."""
     value = request.cookies.get(REFUSAL_COOKIE)
     if not value or len(value) > _REFUSAL_BYTES or "." not in value:
         return None
@@ -137,8 +154,7 @@ def _refusal_params(request: Request, key: str) -> dict[str, Any] | None:
         return None
     if found.get("page") != request.url.path:
         return None
-    params = found.get("params")
-    return params if isinstance(params, dict) else None
+    return found
 
 
 def _placeholders(key: str, lang: str) -> set[str]:
@@ -157,13 +173,21 @@ def render(
     # needs its details shows only with them (from ``refused``), never with a bare {name}.
     error = context.get("error")
     params: dict[str, Any] = context.get("error_params") or {}
+    typed: dict[str, Any] = {}
     if error not in i18n.catalog(lang):
         context["error"] = None
-    elif _placeholders(error, lang) - set(params):
-        params = _refusal_params(request, error) or params
-        # Details lost (a reload, a minute later): the sentence with "…" where they stood.
-        params = dict.fromkeys(_placeholders(error, lang), _MISSING) | params
+    else:
+        found = _refusal(request, error) or {}
+        if isinstance(found.get("typed"), dict):
+            typed = found["typed"]
+        if _placeholders(error, lang) - set(params):
+            if isinstance(found.get("params"), dict):
+                params = found["params"]
+            # Details lost (a reload, a minute later): the sentence with "…" where they stood.
+            params = dict.fromkeys(_placeholders(error, lang), _MISSING) | params
     context["error_params"] = params
+    # A refused form shows what was typed into it: ``typed.get(name, stored value)``.
+    context.setdefault("typed", typed)
     response: HTMLResponse = templates.TemplateResponse(
         request,
         template,
