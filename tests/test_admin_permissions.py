@@ -556,3 +556,25 @@ def test_a_refused_form_comes_back_with_what_was_typed(site: Site) -> None:
     # The meeting's own form keeps what it had: the typed text was another form's.
     own = page.text.split(f'action="/m/{meeting}/edit"')[1].split("</form>")[0]
     assert 'value="סעיף"' not in own
+
+
+def test_a_person_the_sheet_left_out_is_added_by_hand(site: Site) -> None:
+    site.as_caller("backbone")
+    form = {
+        "csrf": CSRF,
+        "name": "מיכל חדשה",
+        "organization_id": str(site.seeded.ids["org_id"]),
+        "email": "michal@example.org",
+        "groups": str(site.seeded.ids["group_id"]),
+    }
+    made = site.client.post("/admin/people", data=form, follow_redirects=False)
+    assert made.status_code == 303
+    assert "notice=admin.people.added" in made.headers["location"]
+    page = site.client.get(made.headers["location"]).text
+    assert 'value="מיכל חדשה"' in page
+    assert f'value="{site.seeded.ids["group_id"]}" checked' in page
+    again = site.client.post("/admin/people?lang=en", data={**form, "name": "מיכל  חדשה"})
+    message = re.search(r'<p class="error" role="alert">(.*?)</p>', again.text, re.S)
+    assert message is not None
+    assert "כבר יש אדם בשם" in message.group(1)
+    assert 'value="מיכל  חדשה"' in again.text  # what was typed comes back

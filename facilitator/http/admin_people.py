@@ -29,7 +29,7 @@ from facilitator.http.admin_common import (
 from facilitator.http.common import app_state, redirect, remember_typed, render
 from facilitator.http.openapi_parts import op, query_param
 from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
-from facilitator.services import importer, organizations, people
+from facilitator.services import importer, organizations, overview, people
 
 #: The confirm form carries the file back as base64 (4/3 of it) with a few small fields.
 MAX_UPLOAD_BODY = 3 * 1024 * 1024
@@ -40,6 +40,7 @@ NOTICES = frozenset(
         "admin.saved",
         "admin.organizations.merged",
         "admin.people.merged",
+        "admin.people.added",
         "admin.archived",
         "admin.unarchived",
     }
@@ -186,7 +187,9 @@ async def people_page(request: Request) -> Response:
     if isinstance(found, Response):
         return found
     query = people.Query.parse(request.query_params)
-    result = await people.search(app_state(request).db, found.staff.network_id, query)
+    db, nid = app_state(request).db, found.staff.network_id
+    result = await people.search(db, nid, query)
+    lists = await overview.network_lists(db, nid)
     return render(
         request,
         "admin/people.html",
@@ -195,6 +198,9 @@ async def people_page(request: Request) -> Response:
         query=query,
         result=result,
         sorts=people.SORTS,
+        # What the add form offers: current organizations and groups only.
+        organizations=await overview.organizations(db, nid),
+        group_choices=lists["groups"],
         notice=_notice(request),
         error=request.query_params.get("error"),
     )
@@ -232,6 +238,29 @@ async def person_page(request: Request) -> Response:
         notice=_notice(request),
         error=request.query_params.get("error"),
     )
+
+
+async def person_add(request: Request) -> Response:
+    back = "/admin/people"
+    posted = await _posted(request, back, limit=MAX_FORM_BODY)
+    if isinstance(posted, Response):
+        return posted
+    admin, items = posted
+    group_ids = [_int(v) for k, v in items if k == "groups"]
+    try:
+        person_id = await people.add_person(
+            app_state(request).db,
+            admin.staff.network_id,
+            admin.staff.user_id,
+            name=_text(items, "name"),
+            organization_id=_int(_text(items, "organization_id")) or 0,
+            email=_text(items, "email"),
+            phone=_text(items, "phone"),
+            group_ids=[g for g in group_ids if g is not None],
+        )
+    except DomainError as error:
+        return back_with_error(back, error)
+    return redirect(f"/admin/people/{person_id}?notice=admin.people.added")
 
 
 async def person_change(request: Request) -> Response:
@@ -430,6 +459,7 @@ ROUTES: list[BaseRoute] = [
     Route("/admin/organizations/{org_id:id}", organization_change, methods=["POST"]),
     Route("/admin/organizations/{org_id:id}/{action:str}", organization_change, methods=["POST"]),
     Route("/admin/people", people_page, methods=["GET"]),
+    Route("/admin/people", person_add, methods=["POST"]),
     Route("/admin/people.csv", people_csv, methods=["GET"]),
     Route("/admin/people/{person_id:id}", person_page, methods=["GET"]),
     Route("/admin/people/{person_id:id}", person_change, methods=["POST"]),
