@@ -204,8 +204,13 @@ function expectedList(s) {
     })));
 }
 
+// A freed name is watched closely until the right phone holds it and its socket is in: a join
+// and the socket that follows it are two steps, and between them the phone reads "not connected".
 function waitingForPhone() {
-  return [...names.freed].some((id) => names.byId.get(id)?.phones === 0);
+  return [...names.freed].some((id) => {
+    const holder = names.byId.get(id);
+    return holder !== undefined && (holder.phones === 0 || !holder.connected);
+  });
 }
 
 setInterval(() => {
