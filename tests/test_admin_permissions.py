@@ -578,3 +578,17 @@ def test_a_person_the_sheet_left_out_is_added_by_hand(site: Site) -> None:
     assert message is not None
     assert "כבר יש אדם בשם" in message.group(1)
     assert 'value="מיכל  חדשה"' in again.text  # what was typed comes back
+
+
+def test_adding_to_a_roster_comes_back_to_the_same_search(site: Site) -> None:
+    site.as_caller("backbone")
+    group = site.seeded.ids["group_id"]
+    added = site.client.post(
+        f"/admin/groups/{group}/members",
+        data={"csrf": CSRF, "person_id": str(site.seeded.ids["person_id"]), "q": "אדם"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    assert added.headers["location"].startswith(f"/admin/groups/{group}?q=")
+    page = site.client.get(added.headers["location"]).text
+    assert 'name="q" value="אדם"' in page

@@ -178,11 +178,14 @@ async def group_unassign(request: Request, admin: Admin, fields: dict[str, str])
 
 
 @_change(_group_back, facilitators=True)
-async def member_add(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def member_add(request: Request, admin: Admin, fields: dict[str, str]) -> str:
     await groups.add_member(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _number(fields.get("person_id")),
     )  # fmt: skip
+    # Back to the same search: adding three people found by one word takes one search.
+    query = (fields.get("q") or "").strip()[:120]
+    return f"{_group_back(request)}?{urlencode({'q': query})}" if query else _group_back(request)
 
 
 @_change(_group_back, facilitators=True)

@@ -116,13 +116,17 @@ def test_values_speak_the_walls_language(browser: Browser, demo_server: DemoServ
     listed = page.evaluate(
         f"""async (values) => {{
           const {{ valueItem }} = await {LIVE};
-          return values.map((v) => {{ const li = valueItem(v); return [li.lang, li.dir, li.textContent]; }});
+          return values.map((v) => {{
+            const li = valueItem(v);
+            return [li.lang, li.dir, li.firstChild.dir, li.textContent];
+          }});
         }}""",
         values,
     )
+    # The item keeps the page's direction (its bullet in the card); its words their own.
     assert listed == [
-        ["en", "auto", "Transparency: We decide in the room"],
-        ["he", "auto", "אמון: מקשיבים"],
+        ["en", "", "auto", "Transparency: We decide in the room"],
+        ["he", "", "auto", "אמון: מקשיבים"],
     ]
 
 

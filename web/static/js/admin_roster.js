@@ -23,7 +23,9 @@ function row(person) {
   form.method = "post";
   form.action = list.dataset.add;
   form.className = "inline";
-  for (const [field, value] of [["csrf", list.dataset.csrf], ["person_id", String(person.id)]]) {
+  // The search goes along, so the page comes back to it after the person is added.
+  const fields = [["csrf", list.dataset.csrf], ["person_id", String(person.id)], ["q", input.value.trim()]];
+  for (const [field, value] of fields) {
     const hidden = document.createElement("input");
     hidden.type = "hidden";
     hidden.name = field;

@@ -81,7 +81,8 @@ export function valueText(v, lang = document.documentElement.lang) {
 // A value as a list item (the console's side, the phone's header): "title: behaviour · behaviour".
 export function valueItem(v, lang = document.documentElement.lang) {
   const { title, behaviours, lang: written } = valueText(v, lang);
-  return h("li", { lang: written, dir: "auto" }, h("strong", { text: title }), ": ", behaviours.join(" · "));
+  // The item keeps the page's direction (its bullet stays in the card); its words their own.
+  return h("li", { lang: written }, h("span", { dir: "auto" }, h("strong", { text: title }), ": ", behaviours.join(" · ")));
 }
 
 // The network's time zone, told by the snapshot: the day shown is always the day where the
