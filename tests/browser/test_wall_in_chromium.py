@@ -321,7 +321,10 @@ def pages_show_all(walls: list[Wall], key: str, selector: str, expected: set[str
 
     def done(wall: Wall) -> bool:
         got = seen[wall.name]
-        return len(got) >= expected if isinstance(expected, int) else expected <= got
+        every = len(got) >= expected if isinstance(expected, int) else expected <= got
+        # Two pages seen too: watching may begin as the second page comes in while the first
+        # one's items still fade out, which shows every item under one page number.
+        return every and len(pages[wall.name]) > 1
 
     deadline = time.monotonic() + 30
     while not all(done(w) for w in walls) and time.monotonic() < deadline:
