@@ -204,13 +204,18 @@ function expectedList(s) {
     })));
 }
 
-// A freed name is watched closely until the right phone holds it and its socket is in: a join
-// and the socket that follows it are two steps, and between them the phone reads "not connected".
+// A freed name is watched closely until the right phone holds it and its socket is in; so is a
+// name a phone took in the last half minute and whose socket is not in yet: a join and the
+// socket that follows it are two steps, and between them the phone reads "not connected".
+const JUST_JOINED_MS = 30000;
 function waitingForPhone() {
-  return [...names.freed].some((id) => {
+  const freed = [...names.freed].some((id) => {
     const holder = names.byId.get(id);
     return holder !== undefined && (holder.phones === 0 || !holder.connected);
   });
+  return freed || [...names.byId.values()].some((holder) =>
+    holder.phones > 0 && !holder.connected && holder.held_since
+      && Date.now() - Date.parse(holder.held_since) < JUST_JOINED_MS);
 }
 
 setInterval(() => {
