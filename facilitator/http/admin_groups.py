@@ -30,6 +30,7 @@ from facilitator.http.common import app_state, json_error, recheck_reach, redire
 from facilitator.http.openapi_parts import op, path_param, query_param
 from facilitator.services import audit_view, groups, network, overview, strategies
 from facilitator.services.strategies import StrategyInput
+from facilitator.validate import id_in
 
 
 def _path(request: Request, name: str) -> int:
@@ -39,8 +40,7 @@ def _path(request: Request, name: str) -> int:
 
 def _number(raw: str | None) -> int:
     """A posted id; anything else is an id nothing has (so the service says "not found")."""
-    raw = (raw or "").strip()
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
+    return id_in((raw or "").strip()) or 0
 
 
 def _saved(url: str) -> Response:

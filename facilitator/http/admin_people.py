@@ -30,6 +30,7 @@ from facilitator.http.common import app_state, redirect, remember_typed, render
 from facilitator.http.openapi_parts import op, query_param
 from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
 from facilitator.services import importer, organizations, overview, people
+from facilitator.validate import id_in
 
 #: The confirm form carries the file back as base64 (4/3 of it) with a few small fields.
 MAX_UPLOAD_BODY = 3 * 1024 * 1024
@@ -45,11 +46,6 @@ NOTICES = frozenset(
         "admin.unarchived",
     }
 )
-
-
-def _int(value: object) -> int | None:
-    text = value if isinstance(value, str) else ""
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
 
 
 def _notice(request: Request) -> str | None:
@@ -159,7 +155,7 @@ async def organization_change(request: Request) -> Response:
             await organizations.set_archived(db, nid, uid, org_id, archived=archived)
             notice = "admin.archived" if archived else "admin.unarchived"
         elif action == "merge":
-            into = _int(fields.get("into"))
+            into = id_in(fields.get("into"))
             if into is None:
                 raise Invalid("organization.merge_choose")
             await organizations.merge(db, nid, uid, org_id, into)
@@ -246,14 +242,14 @@ async def person_add(request: Request) -> Response:
     if isinstance(posted, Response):
         return posted
     admin, items = posted
-    group_ids = [_int(v) for k, v in items if k == "groups"]
+    group_ids = [id_in(v) for k, v in items if k == "groups"]
     try:
         person_id = await people.add_person(
             app_state(request).db,
             admin.staff.network_id,
             admin.staff.user_id,
             name=_text(items, "name"),
-            organization_id=_int(_text(items, "organization_id")) or 0,
+            organization_id=id_in(_text(items, "organization_id")) or 0,
             email=_text(items, "email"),
             phone=_text(items, "phone"),
             group_ids=[g for g in group_ids if g is not None],
@@ -274,14 +270,14 @@ async def person_change(request: Request) -> Response:
     db, nid, uid = app_state(request).db, admin.staff.network_id, admin.staff.user_id
     try:
         if action == "save":
-            group_ids = [_int(v) for k, v in items if k == "groups"]
+            group_ids = [id_in(v) for k, v in items if k == "groups"]
             await people.update_person(
                 db,
                 nid,
                 uid,
                 person_id,
                 name=_text(items, "name"),
-                organization_id=_int(_text(items, "organization_id")) or 0,
+                organization_id=id_in(_text(items, "organization_id")) or 0,
                 email=_text(items, "email"),
                 phone=_text(items, "phone"),
                 group_ids=[g for g in group_ids if g is not None],
@@ -292,7 +288,7 @@ async def person_change(request: Request) -> Response:
             await people.set_archived(db, nid, uid, person_id, archived=archived)
             notice = "admin.archived" if archived else "admin.unarchived"
         elif action == "merge":
-            keep = _int(_text(items, "keep"))
+            keep = id_in(_text(items, "keep"))
             if keep is None:
                 raise Invalid("person.merge_choose")
             await people.merge(db, nid, uid, keep, person_id)
