@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import time as clock_time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -22,26 +20,14 @@ from facilitator import migrate
 from facilitator.db import Database
 from facilitator.services import network, users
 from facilitator.services.actors import Actor
-
-TODAY = date(2026, 3, 2)  # a Monday; every service test lives on this calendar
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set_day(self, day: date, hour: int = 9) -> None:
-        self.now = datetime.combine(day, time(hour), UTC)
-
+from tests.support.world import POSTGRES, TODAY, Clock, World
 
 # Set to a PostgreSQL server URL (a user that may create databases) to run the database tests
 # on PostgreSQL instead of SQLite: `.ci/run` does, with a local server it starts.
-POSTGRES = os.environ.get("FACILITATOR_TEST_POSTGRES", "")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    users.use_cheap_hashes_for_tests()
 
 
 @pytest.fixture(scope="session")
@@ -115,20 +101,6 @@ async def db(db_url: str, clock: Clock) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
-
-
-@dataclass
-class World:
-    """A small network: ids of what the tests use."""
-
-    network: int
-    people: list[int]
-    orgs: list[int]
-    group: int
-    other_group: int
-    strategy: int
-    staff: Actor
-    backbone: Actor
 
 
 @pytest.fixture

@@ -21,6 +21,15 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 256
 
 
+def use_cheap_hashes_for_tests() -> None:
+    """Hash with Argon2id at its lowest cost from now on in this process. The test suite makes
+    hundreds of accounts, each about 0.25 s at the real cost; a hash records its own parameters,
+    so accounts made either way still verify. The app never calls this."""
+    global _HASHER
+    _HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    _dummy_hash.cache_clear()
+
+
 @cache
 def _dummy_hash() -> str:
     # Checked when the email is unknown, so a wrong email costs as long as a wrong password.

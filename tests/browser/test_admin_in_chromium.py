@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import DemoServer, Watcher, shot
-from tests.browser.test_meetings_in_chromium import sign_in, tr
+from tests.browser.helpers import sign_in, tr
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import DemoServer, Watcher, shot
-from tests.browser.test_meetings_in_chromium import (
+from tests.browser.helpers import (
     LATER,
     console_button,
     join,

@@ -19,8 +19,7 @@ from openpyxl import Workbook
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.conftest import EmptyServer, Watcher, shot
-from tests.browser.test_meetings_in_chromium import LAPTOP, LATER, PHONE, console_button, tr
-from tests.browser.test_roster_in_chromium import console_code, pick
+from tests.browser.helpers import LAPTOP, LATER, PHONE, console_button, console_code, pick, tr
 
 pytestmark = pytest.mark.slow
 HE = "he"

@@ -5,127 +5,30 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, expect
 
-from facilitator.i18n import translate
-from tests.browser.conftest import ARTIFACTS, ROOT, DemoServer, Watcher, shot
+from tests.browser.conftest import ARTIFACTS, DemoServer, Watcher, shot
+from tests.browser.helpers import (
+    AXE,
+    LATER,
+    PHONE,
+    WALL,
+    api,
+    call_off,
+    console_button,
+    join,
+    join_code,
+    new_meeting,
+    open_wall,
+    run_meeting,
+    serious,
+    sign_in,
+    tr,
+)
 
 pytestmark = pytest.mark.slow
-PHONE = {
-    "viewport": {"width": 375, "height": 667},
-    "is_mobile": True,
-    "has_touch": True,
-    "device_scale_factor": 2,
-}
-WALL = {"viewport": {"width": 1920, "height": 1080}}
-LAPTOP = {"viewport": {"width": 1280, "height": 900}}
-LATER = (date.today() + timedelta(days=60)).isoformat()
-
-
-def tr(lang: str, key: str, **params: object) -> str:
-    return translate(key, lang, **params)
-
-
-def sign_in(
-    browser: Browser, server: DemoServer, lang: str, who: str = "facilitator"
-) -> tuple[BrowserContext, Page]:
-    email, password = server.facilitator if who == "facilitator" else server.backbone
-    context = browser.new_context(**LAPTOP)
-    page = context.new_page()
-    page.goto(f"{server.base}/login?lang={lang}")
-    page.fill("input[name=email]", email)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/$"))
-    return context, page
-
-
-def open_wall(
-    browser: Browser, staff: BrowserContext, server: DemoServer, meeting_id: int, watcher: Watcher
-) -> Page:
-    wall = browser.new_context(**WALL, storage_state=staff.storage_state()).new_page()
-    watcher.watch(wall, "projector")
-    wall.goto(f"{server.base}/m/{meeting_id}/projector")
-    expect(wall.locator(".values-strip")).to_be_visible()
-    return wall
-
-
-def join(
-    browser: Browser,
-    server: DemoServer,
-    code: str,
-    name: str,
-    org: str,
-    lang: str,
-    watcher: Watcher,
-    *,
-    by_link: bool = False,
-) -> Page:
-    phone = browser.new_context(**PHONE).new_page()
-    watcher.watch(phone, f"phone {name}")
-    if by_link:
-        phone.goto(f"{server.base}/j/{code}?lang={lang}")
-    else:
-        phone.goto(f"{server.base}/join?lang={lang}")
-        phone.fill("input[name=code]", f"{code[:3].lower()} {code[3:]}")
-        phone.click("button[type=submit]")
-    phone.fill("input[name=name]", name)
-    phone.fill("input[name=organization]", org)
-    phone.click("button[type=submit]")
-    expect(phone.locator("h1")).to_be_visible()
-    expect(phone).to_have_url(re.compile(r"/p/\d+$"))
-    return phone
-
-
-def run_meeting(page: Page, lang: str, row_text: str) -> int:
-    """From the staff home, open the console of the upcoming meeting in the row with that text."""
-    row = page.locator("li", has_text=row_text).first
-    row.get_by_role("link", name=tr(lang, "home.run")).click()
-    expect(page.locator(".stepper")).to_be_visible()
-    found = re.search(r"/m/(\d+)/console", page.url)
-    assert found is not None
-    return int(found.group(1))
-
-
-def console_button(page: Page, lang: str, key: str, **params: object) -> None:
-    page.get_by_role("button", name=tr(lang, key, **params), exact=True).first.click()
-
-
-def join_code(page: Page) -> str:
-    return page.locator(".join-code").inner_text().strip()
-
-
-def new_meeting(page: Page, server: DemoServer, lang: str, group: str, title: str) -> int:
-    page.goto(f"{server.base}/?lang={lang}")
-    page.select_option("select[name=group_id]", label=group)
-    page.fill("input[name=title]", title)
-    page.click("form[action='/meetings'] button[type=submit]")
-    expect(page).to_have_url(re.compile(r"/m/\d+/edit$"))
-    found = re.search(r"/m/(\d+)/edit", page.url)
-    assert found is not None
-    page.goto(f"{server.base}/m/{found.group(1)}/console")
-    expect(page.locator(".stepper")).to_be_visible()
-    return int(found.group(1))
-
-
-def call_off(page: Page, server: DemoServer, meeting_id: int) -> None:
-    """Free the group for the next test: call the meeting off through the JSON API."""
-    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "fac_csrf")
-    answer = page.request.post(
-        f"{server.base}/api/m/{meeting_id}/commands",
-        data=json.dumps({"type": "cancel", "id": f"cleanup-{meeting_id}"}),
-        headers={"content-type": "application/json", "x-csrf-token": csrf},
-    )
-    assert answer.ok, answer.text()
-
-
-def api(page: Page, server: DemoServer, meeting_id: int) -> dict:  # type: ignore[type-arg]
-    response = page.request.get(f"{server.base}/api/m/{meeting_id}/snapshot")
-    assert response.ok
-    return response.json()  # type: ignore[no-any-return]
 
 
 def test_a_whole_meeting_in_hebrew_then_its_carry_over(
@@ -374,19 +277,6 @@ def test_a_shorter_meeting_in_english(browser: Browser, demo_server: DemoServer)
     shot(wall, "en-01-projector-summary")
     shot(rachel, "en-01-phone-summary")
     assert watcher.problems == []
-
-
-AXE = ROOT / ".cache" / "npm" / "node_modules" / "axe-core" / "axe.min.js"
-
-
-def serious(page: Page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}"
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_phone_pages_and_projector_pass_axe(browser: Browser, demo_server: DemoServer) -> None:

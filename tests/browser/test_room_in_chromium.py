@@ -10,7 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from facilitator.i18n import format_date
 from tests.browser.conftest import DemoServer, Watcher, shot
-from tests.browser.test_meetings_in_chromium import (
+from tests.browser.helpers import (
     LATER,
     api,
     call_off,

@@ -5,58 +5,24 @@ without a phone, reports on their carried commitment and records a new one for t
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.browser.conftest import DemoServer, Watcher, shot
-from tests.browser.test_meetings_in_chromium import (
+from tests.browser.helpers import (
     LATER,
-    PHONE,
+    at_the_door,
+    confirm,
     console_button,
+    console_code,
     new_meeting,
+    pick,
     run_meeting,
     sign_in,
     tr,
 )
 
 pytestmark = pytest.mark.slow
-
-
-def at_the_door(
-    browser: Browser, server: DemoServer, code: str, lang: str, watcher: Watcher, who: str
-) -> Page:
-    phone = browser.new_context(**PHONE).new_page()
-    watcher.watch(phone, f"phone {who}")
-    phone.goto(f"{server.base}/j/{code}?lang={lang}")
-    expect(phone.locator("#roster-orgs button").first).to_be_visible()
-    return phone
-
-
-def confirm(phone: Page, lang: str, name: str) -> None:
-    expect(phone.locator("#roster-confirm")).to_contain_text(tr(lang, "phone.is_this_you"))
-    expect(phone.locator("#roster-confirm strong")).to_have_text(name)
-    phone.locator("#roster-join").click()
-    expect(phone.get_by_text(tr(lang, "phone.hello", name=name))).to_be_visible()
-    expect(phone).to_have_url(re.compile(r"/p/\d+$"))
-
-
-def pick(phone: Page, lang: str, organization: str, name: str, screenshots: str = "") -> None:
-    """Organization, then name, then "is this you?"."""
-    phone.locator("#roster-orgs button", has_text=organization).click()
-    people = phone.locator("#roster-people button")
-    expect(people.first).to_be_visible()
-    if screenshots:
-        shot(phone, f"{screenshots}-names")
-    people.filter(has_text=name).click()
-    if screenshots:
-        shot(phone, f"{screenshots}-is-this-you")
-    confirm(phone, lang, name)
-
-
-def console_code(console: Page) -> str:
-    return console.locator("strong.code").first.inner_text().strip()
 
 
 def test_phones_pick_from_the_roster_and_one_comes_without_a_phone(

@@ -1,0 +1,351 @@
+"""Every page and API route in-process: both languages, permissions, CSRF, escaping."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.live_server import PASSWORD
+from tests.support.pages_site import Site
+from tests.support.world import POSTGRES
+
+pytestmark = pytest.mark.skipif(bool(POSTGRES), reason="runs on its own SQLite file")
+
+
+def test_health(site: Site) -> None:
+    answer = site.client.get("/healthz")
+    assert answer.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/", "/admin/values", "/m/1/edit", "/m/1/console"])
+def test_staff_pages_send_strangers_to_sign_in(site: Site, path: str) -> None:
+    answer = site.client.get(path, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/login?next={path}"
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction", "words"), [("he", "rtl", "כניסה"), ("en", "ltr", "Sign in")]
+)
+def test_public_pages_in_both_languages(site: Site, lang: str, direction: str, words: str) -> None:
+    for path in ("/login", "/join"):
+        page = site.client.get(f"{path}?lang={lang}")
+        assert page.status_code == 200
+        assert f'lang="{lang}" dir="{direction}"' in page.text
+        assert "content-security-policy" in page.headers
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert words in site.client.get(f"/login?lang={lang}").text
+    # The choice is remembered.
+    assert f'dir="{direction}"' in site.client.get("/join").text
+
+
+def test_sign_in_refuses_wrong_password_missing_csrf_and_floods(site: Site) -> None:
+    wrong = site.client.post(
+        "/login", data={"csrf": site.csrf(), "email": site.seeded.staff_email, "password": "nope"}
+    )
+    assert wrong.status_code == 401
+    assert "הדוא״ל או הסיסמה שגויים" in wrong.text
+    no_csrf = site.client.post(
+        "/login", data={"email": site.seeded.staff_email, "password": PASSWORD}
+    )
+    assert no_csrf.status_code == 400
+    for _ in range(12):
+        last = site.client.post(
+            "/login", data={"csrf": site.csrf(), "email": "x@example.org", "password": "nope"}
+        )
+    assert last.status_code == 429
+
+
+def test_the_next_target_is_never_another_site(site: Site) -> None:
+    answer = site.client.post(
+        "/login",
+        data={
+            "csrf": site.csrf(),
+            "email": site.seeded.staff_email,
+            "password": PASSWORD,
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/"
+
+
+@pytest.mark.parametrize(
+    ("lang", "direction", "words"), [("he", "rtl", "פגישה חדשה"), ("en", "ltr", "New meeting")]
+)
+def test_staff_pages_in_both_languages(site: Site, lang: str, direction: str, words: str) -> None:
+    site.login()
+    meeting_id = site.new_meeting()
+    for path in (
+        "/",
+        "/admin/groups",
+        f"/m/{meeting_id}/edit",
+        f"/m/{meeting_id}/console",
+        f"/m/{meeting_id}/projector",
+    ):
+        page = site.client.get(f"{path}?lang={lang}")
+        assert page.status_code == 200, path
+        assert f'dir="{direction}"' in page.text, path
+    assert words in site.client.get("/").text
+    projector = site.client.get(f"/m/{meeting_id}/projector")
+    assert "<svg" in projector.text
+    assert site.code_of(meeting_id) in projector.text
+
+
+def test_preparing_a_meeting_and_the_values(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting("<script>alert(1)</script>")
+    home = site.client.get("/").text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in home
+    assert "<script>alert(1)" not in home
+    added = site.client.post(
+        f"/m/{meeting_id}/agenda",
+        data={"csrf": site.csrf(), "title": "תקציב", "minutes": "20", "kind": "decision"},
+        follow_redirects=False,
+    )
+    assert added.status_code == 303
+    snapshot = site.client.get(f"/api/m/{meeting_id}/snapshot").json()
+    item = snapshot["agenda"][-1]
+    assert (item["title"], item["minutes"], item["kind"]) == ("תקציב", 20, "decision")
+    site.client.post(
+        f"/m/{meeting_id}/agenda/{item['id']}",
+        data={"csrf": site.csrf(), "title": "תקציב 2027", "minutes": "25", "kind": "discussion"},
+    )
+    bad = site.client.post(
+        f"/m/{meeting_id}/agenda",
+        data={"csrf": site.csrf(), "title": "", "minutes": "20", "kind": "decision"},
+    )
+    assert "השדה ריק" in bad.text
+    site.client.post(f"/m/{meeting_id}/agenda/{item['id']}/remove", data={"csrf": site.csrf()})
+    assert all(
+        i["id"] != item["id"]
+        for i in site.client.get(f"/api/m/{meeting_id}/snapshot").json()["agenda"]
+    )
+
+    # The values are the backbone's to keep (tests/http/test_admin_groups.py): not a facilitator's.
+    refused = site.client.post(
+        "/admin/values",
+        data={"csrf": site.csrf(), "title_he": "אמון", "behaviours_he": "מקשיבים\nמכבדים\n"},
+    )
+    assert refused.status_code == 403
+    past = site.client.post(
+        "/meetings",
+        data={
+            "csrf": site.csrf(),
+            "group_id": str(site.seeded.group),
+            "title": "x",
+            "scheduled_on": "2020-01-01",
+        },
+    )
+    assert "תאריך הפגישה לא יכול להיות בעבר" in past.text
+    forged = site.client.post(
+        f"/m/{meeting_id}/agenda",
+        data={"csrf": "forged", "title": "x", "minutes": "5", "kind": "update"},
+    )
+    assert "תוקף הטופס פג" in forged.text
+
+
+def test_projector_link_and_permissions(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting()
+    view = site.view_of(meeting_id)
+    site.client.post("/logout", data={"csrf": site.csrf()})
+    assert site.client.get("/", follow_redirects=False).status_code == 303
+    assert site.client.get(f"/m/{meeting_id}/projector?view={view}").status_code == 200
+    assert site.client.get(f"/m/{meeting_id}/projector?view=guess").status_code == 404
+    assert site.client.get(f"/api/m/{meeting_id}/snapshot?view={view}").status_code == 200
+    assert site.client.get(f"/api/m/{meeting_id}/snapshot?view=guess").status_code == 403
+    refused = site.client.post(f"/api/m/{meeting_id}/commands?view={view}", json={"type": "start"})
+    assert refused.status_code == 403
+
+
+def test_phone_join_and_its_token(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting()
+    code = site.code_of(meeting_id)
+    assert site.client.get(f"/j/{code}").status_code == 200
+    assert site.client.get(f"/j/{code.lower()}").status_code == 200
+    wrong = site.client.get("/j/AAAAAA")
+    assert wrong.status_code == 404
+    assert "אין פגישה פתוחה עם הקוד הזה" in wrong.text
+    typed = site.client.post(
+        "/join",
+        data={"csrf": site.csrf(), "code": f" {code[:3]}-{code[3:]} "},
+        follow_redirects=False,
+    )
+    assert typed.headers["location"] == f"/j/{code}"
+
+    joined = site.client.post(
+        "/api/join", json={"code": code, "name": "Dana", "organization": "Org"}
+    ).json()
+    token = joined["token"]
+    again = site.client.post("/api/join", json={"code": code, "token": token}).json()
+    assert again["person"]["id"] == joined["person"]["id"]
+    assert again["token"] == token
+    stranger = site.client.post("/api/join", json={"code": code, "token": "made-up"})
+    assert stranger.status_code == 403
+    assert stranger.json()["error"]["key"] == "join.token_unknown"
+    empty = site.client.post(
+        "/api/join",
+        json={"code": code, "name": "", "organization": "Org"},
+        headers={"accept-language": "en"},
+    )
+    assert empty.status_code == 422
+
+    # With the phone's token: its own snapshot, its own commands; never the staff pages.
+    phone = {"authorization": f"Bearer {token}"}
+    site.client.post("/logout", data={"csrf": site.csrf()})
+    snap = site.client.get(f"/api/m/{meeting_id}/snapshot", headers=phone).json()
+    assert snap["me"]["person"]["id"] == joined["person"]["id"]
+    moved = site.client.post(
+        f"/api/m/{meeting_id}/commands", headers=phone, json={"type": "move", "stage": "review"}
+    )
+    assert moved.status_code == 403
+    assert moved.json()["error"]["key"] == "role.forbidden"
+    events = site.client.get(f"/api/m/{meeting_id}/events?after=0", headers=phone).json()["events"]
+    assert [e["event"] for e in events] == ["meeting_created", "joined"]
+    assert site.client.get("/", headers=phone, follow_redirects=False).status_code == 303
+    assert (
+        site.client.get(
+            f"/m/{meeting_id}/console", headers=phone, follow_redirects=False
+        ).status_code
+        == 303
+    )
+
+
+def test_wrong_codes_are_rate_limited(site: Site) -> None:
+    for _ in range(10):
+        assert (
+            site.client.post(
+                "/api/join", json={"code": "AAAAAA", "name": "x", "organization": "y"}
+            ).status_code
+            == 404
+        )
+    limited = site.client.post(
+        "/api/join", json={"code": "AAAAAA", "name": "x", "organization": "y"}
+    )
+    assert limited.status_code == 429
+    assert limited.json()["error"]["key"] == "join.too_many"
+
+
+def test_staff_commands_need_the_csrf_header(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting()
+    plain = site.client.post(f"/api/m/{meeting_id}/commands", json={"type": "start"})
+    assert plain.status_code == 403
+    guarded = site.client.post(
+        f"/api/m/{meeting_id}/commands",
+        json={"type": "start", "id": "s1"},
+        headers={"x-csrf-token": site.csrf()},
+    )
+    assert guarded.json() == {"type": "ack", "id": "s1", "seq": 2, "replayed": False}
+    bad = site.client.post(
+        f"/api/m/{meeting_id}/commands",
+        content=b"{not json",
+        headers={"x-csrf-token": site.csrf(), "accept-language": "en"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["key"] == "msg.bad_json"
+    other_site = site.client.post(
+        f"/api/m/{meeting_id}/commands",
+        json={"type": "move", "stage": "opener"},
+        headers={"x-csrf-token": site.csrf(), "origin": "http://evil.example"},
+    )
+    assert other_site.status_code == 403
+
+
+def test_renaming_and_rescheduling_before_the_start(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting("ישן")
+    site.client.post(
+        f"/m/{meeting_id}/edit",
+        data={"csrf": site.csrf(), "title": "חדש", "scheduled_on": "2099-01-05"},
+    )
+    snap = site.client.get(f"/api/m/{meeting_id}/snapshot").json()
+    assert (snap["meeting"]["title"], snap["meeting"]["scheduled_on"]) == ("חדש", "2099-01-05")
+    past = site.client.post(
+        f"/m/{meeting_id}/edit",
+        data={"csrf": site.csrf(), "title": "חדש", "scheduled_on": "2001-01-01"},
+    )
+    assert "תאריך הפגישה לא יכול להיות בעבר" in past.text
+
+
+def test_a_claimed_person_is_not_handed_over_by_typing_their_name(site: Site) -> None:
+    site.login()
+    code = site.code_of(site.new_meeting())
+    first = site.client.post(
+        "/api/join", json={"code": code, "name": "Dana", "organization": "Org"}
+    )
+    assert first.status_code == 200
+    again = site.client.post(
+        "/api/join",
+        json={"code": code, "name": "dana", "organization": "ORG"},
+        headers={"accept-language": "en"},
+    )
+    assert again.status_code == 409
+    assert again.json()["error"]["key"] == "join.name_taken"
+    # A person the backbone entered and no phone holds yet is claimed by the first phone.
+    seeded_name = site.seeded.people[3][1]
+    claimed = site.client.post(
+        "/api/join", json={"code": code, "name": seeded_name, "organization": "עמותת גשר"}
+    )
+    assert claimed.json()["person"]["id"] == site.seeded.people[3][0]
+
+
+def test_every_way_of_guessing_codes_counts(site: Site) -> None:
+    for attempt in range(12):
+        page = site.client.get(f"/j/AAAAA{'ACDEFHJKMNPQ'[attempt]}")
+    assert page.status_code == 404
+    assert "יותר מדי קודים שגויים" in page.text
+    typed = site.client.post("/join", data={"csrf": site.csrf(), "code": "CCCCCC"})
+    assert "יותר מדי קודים שגויים" in typed.text
+
+
+def test_a_phone_follows_only_meetings_it_joined(site: Site) -> None:
+    site.login()
+    first, second = site.new_meeting("ראשונה"), site.new_meeting("שנייה")
+    token = site.client.post(
+        "/api/join", json={"code": site.code_of(first), "name": "Dana", "organization": "Org"}
+    ).json()["token"]
+    phone = {"authorization": f"Bearer {token}"}
+    assert site.client.get(f"/api/m/{first}/snapshot", headers=phone).status_code == 200
+    assert site.client.get(f"/api/m/{second}/snapshot", headers=phone).status_code == 403
+    # After joining by code, the phone's page by id works (and keeps working after the close).
+    assert site.client.get(f"/p/{first}").status_code == 200
+    assert site.client.get("/p/999999").status_code == 404
+
+
+def test_odd_input_at_the_edge_is_a_clear_error_never_a_crash(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting()
+    huge = "9" * 30
+    for path in (
+        f"/m/{huge}/console",
+        f"/m/{huge}/projector",
+        f"/api/m/{huge}/snapshot",
+        f"/p/{huge}",
+    ):
+        assert site.client.get(path).status_code == 404, path
+    assert site.client.get(f"/api/m/{meeting_id}/events?after={huge}").status_code == 422
+    assert site.client.get(f"/api/m/{meeting_id}/events?after=-3").status_code == 422
+    csrf = {"x-csrf-token": site.csrf()}
+    big_id = site.client.post(
+        f"/api/m/{meeting_id}/commands", json={"type": "focus_item", "item_id": 2**70}, headers=csrf
+    )
+    assert big_id.status_code == 422
+    assert big_id.json()["error"]["key"] == "msg.bad_field"
+    nested = site.client.post(
+        f"/api/m/{meeting_id}/commands", content=b"[" * 100_000 + b"]" * 100_000, headers=csrf
+    )
+    assert nested.status_code in (413, 422)
+    deep = site.client.post(
+        f"/api/m/{meeting_id}/commands", content=b"[" * 5000 + b"]" * 5000, headers=csrf
+    )
+    assert deep.status_code == 422
+    too_big = site.client.post("/api/join", content=b"x" * 100_000)
+    assert too_big.status_code == 413
+    streamed = site.client.post("/api/join", content=iter([b"x" * 40_000, b"x" * 40_000]))
+    assert streamed.status_code == 413
+    form_big = site.client.post("/meetings", data={"csrf": site.csrf(), "title": "x" * 70_000})
+    assert form_big.status_code == 413
+    spoof = site.client.get("/?error=Call+555-0100+to+verify+your+account")
+    assert "555-0100" not in spoof.text

@@ -1,0 +1,250 @@
+"""The backbone's figures on a history built by hand, with the right answers worked out here."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from facilitator.db import Database
+from facilitator.errors import Invalid
+from facilitator.flow import Role, Stage
+from facilitator.services import backbone, commitments, meetings, network, opener, state, users
+from facilitator.services.actors import Actor
+from facilitator.services.backbone import Filters
+from tests.support.world import Clock, World
+
+D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 16), date(2026, 3, 30)
+AS_OF = date(2026, 3, 31)
+
+
+async def meeting_on(
+    db: Database, world: World, clock: Clock, day: date, present: list[int]
+) -> int:
+    clock.set_day(day)
+    mid = (
+        await meetings.create_meeting(db, world.staff, world.group, f"מפגש {day}", day)
+    ).event.meeting_id
+    await meetings.start(db, mid, world.staff)
+    for pid in present:
+        await meetings.join(db, mid, person_id=pid)
+    return mid
+
+
+async def to_commitments(db: Database, world: World, mid: int) -> None:
+    for stage in (Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS):
+        await meetings.move(db, mid, world.staff, stage)
+
+
+async def add(db: Database, world: World, mid: int, text: str, owner: int, due: str) -> int:
+    result = await commitments.add(db, mid, world.staff, text, owner, due)
+    return int(result.event.payload["commitment"]["id"])
+
+
+@pytest.fixture
+async def history(db: Database, world: World, clock: Clock) -> dict[str, int]:
+    """people p0..p5 belong to org0 (government), org1 (nonprofit), org2 (community) in turn."""
+    p = world.people
+    ids: dict[str, int] = {}
+    m1 = await meeting_on(db, world, clock, D1, [p[0], p[1], p[2]])
+    await meetings.move(db, m1, world.staff, Stage.OPENER)
+    blockers = [b["id"] for b in (await state.snapshot(db, m1))["blockers"]]
+    await opener.respond(db, m1, Actor.participant(p[0]), [blockers[0]])
+    await opener.respond(db, m1, Actor.participant(p[1]), [blockers[0], blockers[4]])
+    for stage in (Stage.AGENDA, Stage.COMMITMENTS):
+        await meetings.move(db, m1, world.staff, stage)
+    ids["A"] = await add(db, world, m1, "A", p[0], "2026-03-09")
+    ids["B"] = await add(db, world, m1, "B", p[1], "2026-03-09")
+    ids["C"] = await add(db, world, m1, "C", p[2], "2026-03-16")
+    ids["D"] = await add(db, world, m1, "D", p[3], "2026-03-12")
+    ids["G"] = await add(db, world, m1, "G", p[5], "2026-03-09")
+    await meetings.close(db, m1, world.staff)
+
+    m2 = await meeting_on(db, world, clock, D2, [p[0], p[1], p[3]])
+    await commitments.review(
+        db, m2, world.staff, ids["A"], "done"
+    )  # at the first meeting after its due date: on time
+    await commitments.review(db, m2, world.staff, ids["G"], "on_track")  # past due and not done
+    await commitments.review(db, m2, world.staff, ids["B"], "slipped", new_due="2026-03-30")
+    await commitments.review(db, m2, world.staff, ids["C"], "done")  # on its due day
+    await commitments.review(db, m2, world.staff, ids["D"], "dropped", reason="no budget")
+    await meetings.move(db, m2, world.staff, Stage.OPENER)
+    await opener.respond(db, m2, Actor.participant(p[0]), [blockers[4]])
+    for stage in (Stage.AGENDA, Stage.COMMITMENTS):
+        await meetings.move(db, m2, world.staff, stage)
+    ids["E"] = await add(db, world, m2, "E", p[4], "2026-03-20")
+    await meetings.close(db, m2, world.staff)
+
+    m3 = await meeting_on(db, world, clock, D3, [p[1], p[4]])
+    await commitments.review(db, m3, world.staff, ids["B"], "slipped", new_due="2026-04-13")
+    await commitments.review(db, m3, world.staff, ids["E"], "on_track")
+    await commitments.review(
+        db, m3, world.staff, ids["G"], "done"
+    )  # a meeting past due heard it was not done: late
+    await to_commitments(db, world, m3)
+    ids["F"] = await add(db, world, m3, "F", p[1], "2026-04-02")
+    await meetings.close(db, m3, world.staff)
+    ids.update(m1=m1, m2=m2, m3=m3, b0=blockers[0], b4=blockers[4])
+    return ids
+
+
+async def groups(db: Database, world: World) -> list[int]:
+    return await backbone.visible_groups(
+        db, world.network, world.backbone.user_id or 0, Role.BACKBONE
+    )
+
+
+async def test_carry_over_figures_and_order(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    report = await backbone.carryover(db, world.network, await groups(db, world), Filters(), AS_OF)
+    assert report["figures"] == {
+        "made": 7, "come_due": 5, "open": 3, "due_this_week": 1, "overdue": 1,
+        "done": 3, "done_on_time": 2, "slipped": 1, "dropped": 1,
+    }  # fmt: skip
+    rows = {r["text"]: r for r in report["commitments"]}
+    assert [r["text"] for r in report["commitments"]] == ["B", "E", "A", "G", "D", "C", "F"]
+    assert rows["B"]["times_slipped"] == 2
+    assert rows["B"]["due"] == "2026-04-13"
+    assert rows["E"]["overdue"] is True
+    assert rows["F"]["due_this_week"] is True
+    assert rows["C"]["done_on_time"] is True
+    assert rows["A"]["done_on_time"] is True
+    assert rows["G"]["done_on_time"] is False
+    assert rows["A"]["organization"]["sector"] == "government"
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"status": "overdue"}, ["E"]),
+        ({"status": "slipped"}, ["B"]),
+        ({"status": "done"}, ["A", "G", "C"]),
+        ({"due_from": "2026-03-15", "due_to": "2026-03-31"}, ["E", "C"]),
+    ],
+)
+async def test_filters(
+    db: Database, world: World, history: dict[str, int], query: dict[str, str], expected: list[str]
+) -> None:
+    report = await backbone.carryover(
+        db, world.network, await groups(db, world), Filters.parse(query), AS_OF
+    )
+    assert [r["text"] for r in report["commitments"]] == expected
+
+
+async def test_filters_by_owner_and_organization(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    visible = await groups(db, world)
+    by_owner = await backbone.carryover(
+        db, world.network, visible, Filters(owner=world.people[1]), AS_OF
+    )
+    assert [r["text"] for r in by_owner["commitments"]] == ["B", "F"]
+    by_org = await backbone.carryover(
+        db, world.network, visible, Filters(organization=world.orgs[0]), AS_OF
+    )
+    assert [r["text"] for r in by_org["commitments"]] == ["A", "D"]
+    assert Filters.parse(Filters(owner=3, due_to=date(2026, 4, 1)).query()) == Filters(
+        owner=3, due_to=date(2026, 4, 1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ({"status": "lost"}, "filter.bad_status"),
+        ({"group": "abc"}, "filter.bad_choice"),
+        ({"owner": "9" * 30}, "filter.bad_choice"),
+        ({"due_from": "31/03/2026"}, "input.bad_date"),
+        ({"due_from": "2026-04-01", "due_to": "2026-03-01"}, "filter.bad_range"),
+    ],
+)
+def test_bad_filters_are_refused_clearly(query: dict[str, str], key: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        Filters.parse(query)
+    assert refused.value.key == key
+
+
+async def test_accountability_by_organization(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    report = await backbone.accountability(
+        db, world.network, await groups(db, world), "organization", AS_OF
+    )
+    rows = {r["id"]: r for r in report["rows"]}
+    org0, org1, org2 = world.orgs
+    # org0: A done on time, D dropped → 1 of 2 come due.
+    assert {k: rows[org0][k] for k in ("made", "done", "done_on_time", "dropped", "come_due", "on_time_rate")} == {
+        "made": 2, "done": 1, "done_on_time": 1, "dropped": 1, "come_due": 2, "on_time_rate": 0.5,
+    }  # fmt: skip
+    # org1: B and F not due yet, E overdue → 0 of 1 come due.
+    assert {k: rows[org1][k] for k in ("made", "open", "overdue", "slipped", "come_due", "on_time_rate")} == {
+        "made": 3, "open": 3, "overdue": 1, "slipped": 1, "come_due": 1, "on_time_rate": 0.0,
+    }  # fmt: skip
+    # org2: C on time, G late → 1 of 2.
+    assert (rows[org2]["made"], rows[org2]["done_on_time"], rows[org2]["on_time_rate"]) == (
+        2,
+        1,
+        0.5,
+    )
+    by_group = await backbone.accountability(
+        db, world.network, await groups(db, world), "group", AS_OF
+    )
+    assert [(r["name"], r["made"], r["on_time_rate"]) for r in by_group["rows"]] == [
+        ("קבוצת עבודה", 7, 0.4)
+    ]
+
+
+async def test_attendance_and_representation(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    report = await backbone.attendance(db, world.network, await groups(db, world))
+    group = next(g for g in report["groups"] if g["id"] == world.group)
+    assert [(m["day"], m["attended"], m["sectors"]) for m in group["meetings"]] == [
+        ("2026-03-02", 3, ["community", "government", "nonprofit"]),
+        ("2026-03-16", 3, ["government", "nonprofit"]),
+        ("2026-03-30", 2, ["nonprofit"]),
+    ]
+    assert [p["id"] for p in group["stopped_coming"]] == [world.people[2]]
+    assert [o["id"] for o in group["organizations_stopped"]] == [world.orgs[2]]
+    assert (group["community_present"], group["community_rate"]) == (1, 0.333)
+
+
+async def test_opener_trends(db: Database, world: World, history: dict[str, int]) -> None:
+    report = await backbone.opener_trends(db, world.network, await groups(db, world))
+    group = next(g for g in report["groups"] if g["id"] == world.group)
+    counts = {b["id"]: b["counts"] for b in group["blockers"]}
+    assert counts[history["b0"]] == [2, 0, 0]
+    assert counts[history["b4"]] == [1, 1, 0]
+
+
+async def test_history_of_a_commitment(db: Database, world: World, history: dict[str, int]) -> None:
+    journey = await backbone.history(db, history["B"], await groups(db, world))
+    assert journey["commitment"]["times_slipped"] == 2
+    assert [
+        (r["meeting"]["day"], r["outcome"], r["old_due"], r["new_due"]) for r in journey["reviews"]
+    ] == [
+        ("2026-03-16", "slipped", "2026-03-09", "2026-03-30"),
+        ("2026-03-30", "slipped", "2026-03-30", "2026-04-13"),
+    ]
+    assert journey["reviews"][0]["reported_by"] == "מנחה"
+
+
+async def test_a_facilitator_sees_only_their_groups(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    newcomer = await users.create_user(
+        db, world.network, "new@example.org", "a long password", name="חדשה", role="facilitator"
+    )
+    assert await backbone.visible_groups(db, world.network, newcomer, Role.FACILITATOR) == []
+    await network.assign_staff(db, world.other_group, newcomer)
+    assert await backbone.visible_groups(db, world.network, newcomer, Role.FACILITATOR) == [
+        world.other_group
+    ]
+    everything = await backbone.visible_groups(
+        db, world.network, world.backbone.user_id or 0, Role.BACKBONE
+    )
+    assert everything == sorted([world.group, world.other_group])
+    with pytest.raises(Exception) as hidden:
+        await backbone.history(db, history["B"], [])
+    assert getattr(hidden.value, "key", None) == "commitment.not_found"

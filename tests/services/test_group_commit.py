@@ -1,0 +1,179 @@
+"""Opener answers through the group-commit writer: many answers share one transaction, a refusal
+rolls back only itself, nothing is answered before its commit, and the tally the writer keeps in
+memory always equals a recount, even when another process writes in between."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import Counter
+
+import pytest
+from sqlalchemy import func, select
+
+from facilitator.db import Database
+from facilitator.db.models import OpenerResponse
+from facilitator.errors import Forbidden, NotFound
+from facilitator.flow import Stage
+from facilitator.services import meetings, opener, state
+from facilitator.services.actors import Actor
+from facilitator.services.commands import Result
+from tests.support.meetings import new_meeting
+from tests.support.world import Clock, World
+
+
+async def opener_room(db: Database, world: World, present: int) -> tuple[int, list[int]]:
+    """A meeting in the opener with the first ``present`` people of the world joined."""
+    mid = await new_meeting(db, world)
+    for pid in world.people[:present]:
+        await meetings.join(db, mid, person_id=pid)
+    await meetings.start(db, mid, world.staff)
+    await meetings.move(db, mid, world.staff, Stage.OPENER)
+    return mid, [b["id"] for b in (await state.snapshot(db, mid))["blockers"]]
+
+
+async def recount(db: Database, mid: int) -> tuple[dict[str, int], int]:
+    async with db.read() as session:
+        return await opener.tally(session, mid), await opener.respondents(session, mid)
+
+
+def skip_unless_sqlite(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("holds SQLite's write lock from outside")
+
+
+async def test_answers_sent_together_share_transactions_and_all_hold(
+    db: Database, world: World
+) -> None:
+    mid, blockers = await opener_room(db, world, present=6)
+    before = db.group_commit.batches
+    sends = [
+        opener.respond(
+            db,
+            mid,
+            Actor.participant(pid),
+            sorted({blockers[(pid + round_) % 9], blockers[(pid * 3 + round_ + 1) % 9]}),
+            client_msg_id=f"a{round_}-{pid}",
+        )
+        for round_ in range(5)
+        for pid in world.people
+    ]
+    results: list[Result] = await asyncio.gather(*sends)
+
+    assert db.group_commit.batches - before < len(sends)  # they did share
+    seqs = sorted(r.event.seq for r in results)
+    assert seqs == list(range(seqs[0], seqs[0] + len(sends)))  # one number each, no gap
+    last = max(results, key=lambda r: r.event.seq).event.payload
+    tally, people = await recount(db, mid)
+    assert (last["tally"], last["respondents"]) == (tally, people) == (tally, 6)
+    # Each person's final answer is the one from the last round they sent.
+    expected = Counter(
+        str(b)
+        for pid in world.people
+        for b in {blockers[(pid + 4) % 9], blockers[(pid * 3 + 5) % 9]}
+    )
+    assert tally == dict(expected)
+
+
+async def test_a_refusal_rolls_back_only_itself(db: Database, world: World) -> None:
+    mid, blockers = await opener_room(db, world, present=3)
+    absent = world.people[5]  # never joined
+    outcomes = await asyncio.gather(
+        opener.respond(db, mid, Actor.participant(world.people[0]), [blockers[0]]),
+        opener.respond(db, mid, Actor.participant(absent), [blockers[0]]),
+        opener.respond(db, mid, Actor.participant(world.people[1]), [999_999]),
+        opener.respond(db, mid, Actor.participant(world.people[2]), [blockers[0], blockers[1]]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], Forbidden)
+    assert outcomes[1].key == "participant.not_joined"
+    assert isinstance(outcomes[2], NotFound)
+    assert outcomes[2].key == "opener.unknown_blocker"
+    good = [o for o in outcomes if isinstance(o, Result)]
+    assert [r.event.seq for r in good] == [good[0].event.seq, good[0].event.seq + 1]
+    assert good[1].event.payload == {
+        "tally": {str(blockers[0]): 2, str(blockers[1]): 1},
+        "respondents": 2,
+    }
+    assert await recount(db, mid) == ({str(blockers[0]): 2, str(blockers[1]): 1}, 2)
+
+
+async def test_a_resend_in_the_same_batch_is_a_replay(db: Database, world: World) -> None:
+    mid, blockers = await opener_room(db, world, present=2)
+    phone = Actor.participant(world.people[0])
+    first, again = await asyncio.gather(
+        opener.respond(db, mid, phone, [blockers[2]], client_msg_id="same"),
+        opener.respond(db, mid, phone, [blockers[2]], client_msg_id="same"),
+    )
+    assert (first.replayed, again.replayed) == (False, True)
+    assert first.event.seq == again.event.seq
+    # Someone else reusing that id is refused, not answered with another person's event.
+    with pytest.raises(Forbidden):
+        await opener.respond(
+            db, mid, Actor.participant(world.people[1]), [blockers[2]], client_msg_id="same"
+        )
+    assert await recount(db, mid) == ({str(blockers[2]): 1}, 1)
+
+
+async def test_the_kept_tally_notices_another_process(
+    db: Database, db_url: str, clock: Clock, world: World
+) -> None:
+    other = Database(db_url, clock=clock)
+    try:
+        mid, blockers = await opener_room(db, world, present=6)
+        for n, pid in enumerate(world.people * 2):
+            writer = other if n % 3 == 1 else db
+            result = await opener.respond(
+                writer, mid, Actor.participant(pid), [blockers[n % 9]] if n % 4 else []
+            )
+            tally, people = await recount(db, mid)
+            assert result.event.payload == {"tally": tally, "respondents": people}
+    finally:
+        await other.dispose()
+
+
+async def test_nothing_is_answered_when_the_batch_cannot_commit(
+    db_url: str, clock: Clock, world: World, db: Database
+) -> None:
+    skip_unless_sqlite(db)
+    mid, blockers = await opener_room(db, world, present=2)
+    impatient = Database(db_url, clock=clock, busy_timeout_ms=50)
+    path = db_url.split("///", 1)[1]
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+        phone = Actor.participant(world.people[0])
+        with pytest.raises(Exception, match="locked"):
+            await opener.respond(impatient, mid, phone, [blockers[0]], client_msg_id="m1")
+        blocker.execute("ROLLBACK")
+        assert await recount(db, mid) == ({}, 0)
+        # The phone resends the same message and it lands once.
+        result = await opener.respond(impatient, mid, phone, [blockers[0]], client_msg_id="m1")
+        assert not result.replayed
+        assert result.event.payload == {"tally": {str(blockers[0]): 1}, "respondents": 1}
+        async with db.read() as session:
+            rows = await session.scalar(
+                select(func.count()).where(OpenerResponse.meeting_id == mid)
+            )
+        assert rows == 1
+    finally:
+        blocker.close()
+        await impatient.dispose()
+
+
+async def test_closing_the_database_first_answers_everything_already_sent(
+    db: Database, db_url: str, clock: Clock, world: World
+) -> None:
+    mid, blockers = await opener_room(db, world, present=3)
+    closing = Database(db_url, clock=clock)
+    sends = [
+        asyncio.create_task(opener.respond(closing, mid, Actor.participant(pid), [blockers[0]]))
+        for pid in world.people[:3]
+    ]
+    await asyncio.sleep(0)  # all three are waiting for the writer
+    await closing.dispose()
+    results = await asyncio.gather(*sends)
+    assert sorted(r.event.payload["respondents"] for r in results) == [1, 2, 3]
+    assert await recount(db, mid) == ({str(blockers[0]): 3}, 3)
+    with pytest.raises(RuntimeError, match="closed"):
+        await opener.respond(closing, mid, Actor.participant(world.people[0]), [])

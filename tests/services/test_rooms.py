@@ -1,0 +1,196 @@
+"""The room's fan-out in-process: ordering, coalesced tallies, slow readers, catch-up."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+
+from facilitator.db import Database
+from facilitator.flow import Role
+from facilitator.live import rooms
+from facilitator.live.hub import MemoryHub
+from facilitator.live.messages import encode, server_event, server_tally
+from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Live, Room, channel
+from facilitator.services import meetings
+from facilitator.services.actors import Actor
+from facilitator.services.commands import Result
+from tests.support.meetings import new_meeting
+from tests.support.world import World
+
+
+def phone() -> Connection:
+    return Connection(Role.PARTICIPANT, Actor.participant(1), "he")
+
+
+def wall() -> Connection:
+    return Connection(Role.PROJECTOR, Actor.projector(), "he")
+
+
+def drain(connection: Connection) -> list[dict[str, object] | None]:
+    out: list[dict[str, object] | None] = []
+    while not connection.queue.empty():
+        item = connection.queue.get_nowait()
+        out.append(None if item is RESYNC else json.loads(item))
+    return out
+
+
+def event(seq: int) -> str:
+    return encode(server_event(seq, "joined", {"n": seq}, "2026-03-02T09:00:00+00:00"))
+
+
+def tally(seq: int, n: int) -> str:
+    return encode(server_tally(seq, {"1": n}, n))
+
+
+async def started_room(db: Database, world: World) -> tuple[Room, MemoryHub, int]:
+    meeting_id = await new_meeting(db, world)
+    hub = MemoryHub()
+    room = Room(meeting_id, hub, db)
+    await room.start()
+    return room, hub, meeting_id
+
+
+async def test_events_reach_screens_in_order_even_when_published_out_of_order(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    screen = wall()
+    room.connections.add(screen)
+    start = room.last_seq
+    for seq in (start + 2, start + 1, start + 3, start + 3):  # late, early, and a duplicate
+        await hub.publish(channel(meeting_id), event(seq))
+    await asyncio.sleep(0.05)
+    assert [m["seq"] for m in drain(screen) if m] == [start + 1, start + 2, start + 3]
+    await room.stop()
+
+
+async def test_tallies_are_coalesced_first_at_once(db: Database, world: World) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    fast, slow = wall(), phone()
+    room.connections.update({fast, slow})
+    start = room.last_seq
+    for n in range(1, 31):  # thirty answers within about 0.3 s
+        await hub.publish(channel(meeting_id), tally(start + n, n))
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.6)  # let the last coalesced flushes out
+    to_wall = [m for m in drain(fast) if m]
+    to_phone = [m for m in drain(slow) if m]
+    assert to_wall[0]["respondents"] == 1  # the first tally goes out at once
+    assert to_wall[-1]["respondents"] == 30  # and the last one is never lost
+    assert to_phone[-1]["respondents"] == 30
+    assert len(to_wall) <= 6  # ~10 a second for the wall
+    assert len(to_phone) <= 3  # ~2 a second for phones
+    await room.stop()
+
+
+async def test_a_slow_reader_is_switched_to_a_snapshot_and_holds_no_one_up(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    stuck, healthy = phone(), phone()
+    room.connections.update({stuck, healthy})
+    start = room.last_seq
+    for n in range(1, QUEUE_LIMIT + 50):
+        await hub.publish(channel(meeting_id), event(start + n))
+        if n % 50 == 0:
+            await asyncio.sleep(0)
+            drain(healthy)
+    await asyncio.sleep(0.05)
+    backlog = drain(stuck)
+    assert None in backlog  # told to resync instead of piling up
+    assert len(backlog) < QUEUE_LIMIT
+    assert stuck.overflows >= 1
+    assert healthy.overflows == 0
+    await room.stop()
+
+
+async def test_catch_up_from_memory_or_not_at_all(db: Database, world: World) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    start = room.last_seq
+    for n in range(1, 6):
+        await hub.publish(channel(meeting_id), event(start + n))
+    await hub.publish(channel(meeting_id), tally(start + 6, 2))
+    await hub.publish(channel(meeting_id), event(start + 7))
+    await asyncio.sleep(0.05)
+    missed = room.catch_up(start + 3)
+    assert missed is not None
+    seqs = [json.loads(m)["seq"] for m in missed]
+    assert seqs == [start + 4, start + 5, start + 7, start + 6]  # the latest tally last
+    assert room.catch_up(start + 7) == [room.tally_text]
+    assert room.catch_up(start - 1) is None  # from before the room's memory: snapshot
+    assert room.catch_up(start + 99) is None  # a number from the future: snapshot
+    await room.stop()
+
+
+async def test_a_phone_stuck_in_one_send_is_dropped_and_the_rest_are_not(
+    db: Database, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rooms, "WATCH_EVERY", 0.02)
+    room, _hub, _meeting_id = await started_room(db, world)
+    dropped: list[str] = []
+    stuck, busy, idle = phone(), phone(), phone()
+    stuck.abort = lambda: dropped.append("stuck")
+    busy.abort = lambda: dropped.append("busy")
+    idle.abort = lambda: dropped.append("idle")
+    now = time.monotonic()
+    stuck.sending_since = now - rooms.STUCK_AFTER - 1  # has read nothing for too long
+    busy.sending_since = now  # a send under way, as every send briefly is
+    room.connections.update({stuck, busy, idle})
+    await asyncio.sleep(0.1)
+    assert dropped == ["stuck"]  # once, though the room looked several times
+    assert room.dropped == 1
+    await room.stop()
+
+
+async def test_a_hall_gets_a_tally_in_slices_and_nothing_overtakes_it(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    hall = [phone() for _ in range(rooms.SPREAD_SLICE * 3 + 17)]
+    room.connections.update(hall)
+    start = room.last_seq
+
+    await hub.publish(channel(meeting_id), tally(start + 1, 1))
+    await asyncio.sleep(0)  # the room takes it: the first slice now, the rest on later turns
+    await asyncio.sleep(0)
+    got_it = sum(1 for p in hall if not p.queue.empty())
+    assert 0 < got_it < len(hall)
+
+    # An event while the tally is still spreading: every phone gets the tally first.
+    await hub.publish(channel(meeting_id), event(start + 2))
+    await asyncio.sleep(0.05)
+    for p in hall:
+        assert [m["seq"] for m in drain(p) if m] == [start + 1, start + 2]
+    await room.stop()
+
+
+async def test_a_committed_change_reaches_the_room_though_its_sender_left(
+    db: Database, world: World
+) -> None:
+    meeting_id = await new_meeting(db, world)
+    live = Live(MemoryHub(), db)
+    screen = wall()
+    await live.enter(meeting_id, screen)
+    gate = asyncio.Event()
+
+    async def command_under_way() -> Result:
+        await gate.wait()
+        return await meetings.start(db, meeting_id, world.staff)
+
+    sender = asyncio.create_task(live.commit_and_tell(command_under_way()))
+    await asyncio.sleep(0)
+    sender.cancel()  # the phone's socket closed while its command ran
+    gate.set()
+    with pytest.raises(asyncio.CancelledError):
+        await sender
+    for _ in range(200):  # the command commits, then the room is told
+        if not screen.queue.empty():
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.05)
+    told = [m for m in drain(screen) if m]
+    assert [m["event"] for m in told] == ["stage_changed"]
+    await live.close()
