@@ -11,7 +11,7 @@ from sqlalchemy import insert
 from facilitator.db import Database
 from facilitator.db.models import Attendance, ParticipantToken, Person
 from facilitator.flow import Stage
-from facilitator.services import access, meetings, network, state, users
+from facilitator.services import access, lifecycle, network, state, users
 from facilitator.services.actors import Actor
 
 
@@ -39,10 +39,10 @@ async def seed_room(db_url: str, phones: int) -> Room:
         staff = Actor.staff(uid)
         today = datetime.now(UTC).date()
         mid = (
-            await meetings.create_meeting(db, staff, group, "Annual forum", today)
+            await lifecycle.create_meeting(db, staff, group, "Annual forum", today)
         ).event.meeting_id
-        await meetings.start(db, mid, staff)
-        await meetings.move(db, mid, staff, Stage.OPENER)
+        await lifecycle.start(db, mid, staff)
+        await lifecycle.move(db, mid, staff, Stage.OPENER)
         org = await network.add_organization(db, nid, "Org", "nonprofit")
         tokens = [secrets.token_urlsafe(32) for _ in range(phones)]
         now = datetime.now(UTC)

@@ -15,9 +15,9 @@ from facilitator.db import Database
 from facilitator.db.models import Group, GroupMember, Network, StrategyGroup
 from facilitator.flow import Stage
 from facilitator.localtime import local_day
-from facilitator.services import commitments, meetings, network, opener, state, users
+from facilitator.services import commitments, joining, lifecycle, network, opener, state, users
 from facilitator.services.actors import Actor
-from facilitator.services.meetings import AgendaItemInput
+from facilitator.services.agenda import AgendaItemInput
 from facilitator.services.network import ValueWords
 from facilitator.services.setup import STARTER_VALUES
 
@@ -159,16 +159,16 @@ async def load(db: Database) -> list[DemoLogin]:
                 ("לבנות טופס משוב להורים על המעבר לתיכון", 6, 24),
             )
         ]
-        await meetings.close(db, first, staff)
+        await lifecycle.close(db, first, staff)
 
         # Second meeting: four weeks ago. Every carried commitment gets a different fate.
         db.clock = lambda: _at(second_day, 9, tz)
         second = await _meeting(
             db, staff, transition, "מפגש מעקב: חונכות ונתונים", second_day, mentoring
         )
-        await meetings.start(db, second, staff)
+        await lifecycle.start(db, second, staff)
         for pid in people[:5] + people[6:8]:
-            await meetings.join(db, second, person_id=pid)
+            await joining.join(db, second, person_id=pid)
         outcomes = (
             ("done", None, None),
             ("on_track", None, None),
@@ -183,7 +183,7 @@ async def load(db: Database) -> list[DemoLogin]:
             )
         await _opener(db, second, staff, people[:5] + people[6:8])
         for stage in (Stage.AGENDA, Stage.COMMITMENTS):
-            await meetings.move(db, second, staff, stage)
+            await lifecycle.move(db, second, staff, stage)
         await _commit(
             db,
             second,
@@ -202,7 +202,7 @@ async def load(db: Database) -> list[DemoLogin]:
             second_day + timedelta(days=45),
             None,
         )
-        await meetings.close(db, second, staff)
+        await lifecycle.close(db, second, staff)
 
         # Another group's open commitment: it must never show up in the working group's review.
         # The backbone runs the steering committee: the facilitator does not look after it.
@@ -221,12 +221,12 @@ async def load(db: Database) -> list[DemoLogin]:
             second_day + timedelta(days=60),
             mentoring,
         )
-        await meetings.close(db, board, chair)
+        await lifecycle.close(db, board, chair)
     finally:
         db.clock = real_clock
 
     # The group's next meeting: today, waiting in the lobby.
-    await meetings.create_meeting(
+    await lifecycle.create_meeting(
         db,
         staff,
         transition,
@@ -244,7 +244,7 @@ async def load(db: Database) -> list[DemoLogin]:
 async def _meeting(
     db: Database, staff: Actor, group: int, title: str, day: date, strategy: int
 ) -> int:
-    result = await meetings.create_meeting(
+    result = await lifecycle.create_meeting(
         db,
         staff,
         group,
@@ -259,17 +259,17 @@ async def _meeting(
 
 
 async def _walk_to_commitments(db: Database, meeting: int, staff: Actor, people: list[int]) -> None:
-    await meetings.start(db, meeting, staff)
+    await lifecycle.start(db, meeting, staff)
     for pid in people:
-        await meetings.join(db, meeting, person_id=pid)
+        await joining.join(db, meeting, person_id=pid)
     await _opener(db, meeting, staff, people)
     for stage in (Stage.AGENDA, Stage.COMMITMENTS):
-        await meetings.move(db, meeting, staff, stage)
+        await lifecycle.move(db, meeting, staff, stage)
 
 
 async def _opener(db: Database, meeting: int, staff: Actor, people: list[int]) -> None:
     """Everyone present flags a few blockers, so the opener has a history to show."""
-    await meetings.move(db, meeting, staff, Stage.OPENER)
+    await lifecycle.move(db, meeting, staff, Stage.OPENER)
     snapshot = await state.snapshot(db, meeting)
     blockers = [b["id"] for b in snapshot["blockers"]]
     for n, pid in enumerate(people):

@@ -16,7 +16,7 @@ from facilitator.http.security import CSRF_HEADER, csrf_ok, csrf_token, origin_a
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
 from facilitator.live.rooms import message_for
-from facilitator.services import access, meetings, opener, state
+from facilitator.services import access, joining, opener, state
 from facilitator.services.network import default_language
 from facilitator.validate import id_in
 
@@ -58,7 +58,7 @@ async def join(request: Request) -> Response:
         data = await _json_body(request)
         code = data.get("code")
         try:
-            meeting_id = await meetings.find_open_meeting(
+            meeting_id = await joining.find_open_meeting(
                 st.db, code if isinstance(code, str) else ""
             )
         except NotFound:
@@ -72,7 +72,7 @@ async def join(request: Request) -> Response:
                 raise Forbidden("join.token_unknown")
             person_id = found
         result = await st.live.commit_and_tell(
-            meetings.join(
+            joining.join(
                 st.db,
                 meeting_id,
                 person_id=person_id,

@@ -22,9 +22,9 @@ from facilitator.http.common import (
     render,
 )
 from facilitator.live.messages import encode
-from facilitator.services import meetings, network, overview, state
+from facilitator.services import agenda, joining, lifecycle, network, overview, state
 from facilitator.services.access import StaffIdentity
-from facilitator.services.meetings import AgendaItemInput
+from facilitator.services.agenda import AgendaItemInput
 from facilitator.services.network import ValueWords, default_language
 from facilitator.services.scope import reaches_meeting, scope_of
 from facilitator.validate import id_in
@@ -77,7 +77,7 @@ async def new_meeting(request: Request) -> Response:
     if fields is None:
         return redirect("/?error=auth.csrf")
     try:
-        result = await meetings.create_meeting(
+        result = await lifecycle.create_meeting(
             app_state(request).db,
             staff.actor,
             _int(fields.get("group_id")) or 0,
@@ -163,11 +163,11 @@ async def agenda_change(request: Request) -> Response:
     item_id: int | None = request.path_params.get("item_id")
     try:
         if item_id is None:
-            change = meetings.add_agenda_item(st.db, meeting_id, staff.actor, _item_from(fields))
+            change = agenda.add_agenda_item(st.db, meeting_id, staff.actor, _item_from(fields))
         elif request.url.path.endswith("/remove"):
-            change = meetings.remove_agenda_item(st.db, meeting_id, staff.actor, item_id)
+            change = agenda.remove_agenda_item(st.db, meeting_id, staff.actor, item_id)
         else:
-            change = meetings.update_agenda_item(
+            change = agenda.update_agenda_item(
                 st.db, meeting_id, staff.actor, item_id, _item_from(fields)
             )
         await st.live.commit_and_tell(change)
@@ -187,7 +187,7 @@ async def agenda_move(request: Request) -> Response:
     position = _int(fields.get("position"))
     try:
         await st.live.commit_and_tell(
-            meetings.move_agenda_item(
+            agenda.move_agenda_item(
                 st.db, meeting_id, staff.actor, item_id, position if position is not None else 0
             )
         )
@@ -205,7 +205,7 @@ async def meeting_change(request: Request) -> Response:
     st = app_state(request)
     try:
         await st.live.commit_and_tell(
-            meetings.update_meeting(
+            lifecycle.update_meeting(
                 st.db,
                 meeting_id,
                 staff.actor,
@@ -391,7 +391,7 @@ async def _try_code(request: Request, code: str) -> int:
     if st.join_limiter.over(client):
         raise DomainError("join.too_many")
     try:
-        return await meetings.find_open_meeting(st.db, code)
+        return await joining.find_open_meeting(st.db, code)
     except DomainError:
         st.join_limiter.allow(client)
         raise

@@ -11,7 +11,7 @@ from facilitator.errors import DomainError, Forbidden, Invalid, NotFound
 from facilitator.http.common import app_state, json_error, language
 from facilitator.http.identity import who_is
 from facilitator.http.openapi_parts import op, path_param, query_param
-from facilitator.services import identity, meetings, phones, roster
+from facilitator.services import identity, joining, phones, roster
 from facilitator.services.network import default_language
 from facilitator.validate import LIMITS, id_in
 
@@ -38,7 +38,7 @@ async def _join_meeting(request: Request) -> int | Response:
     if not st.suggest_limiter.allow(ip):
         return await _error(request, DomainError("join.suggest_too_many"), 429)
     try:
-        return await meetings.find_open_meeting(st.db, str(request.path_params["code"]))
+        return await joining.find_open_meeting(st.db, str(request.path_params["code"]))
     except NotFound as wrong:
         st.join_limiter.allow(ip)
         return await _error(request, wrong)

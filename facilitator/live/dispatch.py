@@ -10,10 +10,10 @@ from typing import Any
 
 from facilitator.db import Database
 from facilitator.live.messages import ClientMessage
-from facilitator.services import commitments, meetings, opener, phones, roster, schedule
+from facilitator.services import agenda, commitments, lifecycle, opener, phones, roster, schedule
 from facilitator.services.actors import Actor
+from facilitator.services.agenda import AgendaItemInput
 from facilitator.services.commands import Result
-from facilitator.services.meetings import AgendaItemInput
 
 Handler = Callable[[Database, int, Actor, dict[str, Any], str | None], Awaitable[Result]]
 
@@ -26,32 +26,32 @@ def _item(d: dict[str, Any]) -> AgendaItemInput:
 
 
 HANDLERS: dict[str, Handler] = {
-    "start": lambda db, m, a, d, i: meetings.start(db, m, a, client_msg_id=i),
-    "cancel": lambda db, m, a, d, i: meetings.cancel(db, m, a, client_msg_id=i),
-    "move": lambda db, m, a, d, i: meetings.move(db, m, a, d["stage"], client_msg_id=i),
-    "close": lambda db, m, a, d, i: meetings.close(db, m, a, client_msg_id=i),
+    "start": lambda db, m, a, d, i: lifecycle.start(db, m, a, client_msg_id=i),
+    "cancel": lambda db, m, a, d, i: lifecycle.cancel(db, m, a, client_msg_id=i),
+    "move": lambda db, m, a, d, i: lifecycle.move(db, m, a, d["stage"], client_msg_id=i),
+    "close": lambda db, m, a, d, i: lifecycle.close(db, m, a, client_msg_id=i),
     "respond_opener": lambda db, m, a, d, i: opener.respond(
         db, m, a, d["blockers"], anonymous=d.get("anonymous") is not False, client_msg_id=i
     ),
     "record_opener_action": lambda db, m, a, d, i: opener.record_action(
         db, m, a, d["blocker_id"], d.get("text"), client_msg_id=i
     ),
-    "focus_item": lambda db, m, a, d, i: meetings.focus_item(db, m, a, d.get("item_id"), client_msg_id=i),
-    "pause_item": lambda db, m, a, d, i: meetings.pause_item(db, m, a, d["item_id"], client_msg_id=i),
-    "resume_item": lambda db, m, a, d, i: meetings.resume_item(db, m, a, d["item_id"], client_msg_id=i),
-    "record_decision": lambda db, m, a, d, i: meetings.record_decision(
+    "focus_item": lambda db, m, a, d, i: agenda.focus_item(db, m, a, d.get("item_id"), client_msg_id=i),
+    "pause_item": lambda db, m, a, d, i: agenda.pause_item(db, m, a, d["item_id"], client_msg_id=i),
+    "resume_item": lambda db, m, a, d, i: agenda.resume_item(db, m, a, d["item_id"], client_msg_id=i),
+    "record_decision": lambda db, m, a, d, i: agenda.record_decision(
         db, m, a, d["item_id"], d.get("text"), client_msg_id=i
     ),
-    "add_agenda_item": lambda db, m, a, d, i: meetings.add_agenda_item(
+    "add_agenda_item": lambda db, m, a, d, i: agenda.add_agenda_item(
         db, m, a, _item(d), client_msg_id=i
     ),
-    "update_agenda_item": lambda db, m, a, d, i: meetings.update_agenda_item(
+    "update_agenda_item": lambda db, m, a, d, i: agenda.update_agenda_item(
         db, m, a, d["item_id"], _item(d), client_msg_id=i
     ),
-    "remove_agenda_item": lambda db, m, a, d, i: meetings.remove_agenda_item(
+    "remove_agenda_item": lambda db, m, a, d, i: agenda.remove_agenda_item(
         db, m, a, d["item_id"], client_msg_id=i
     ),
-    "move_agenda_item": lambda db, m, a, d, i: meetings.move_agenda_item(
+    "move_agenda_item": lambda db, m, a, d, i: agenda.move_agenda_item(
         db, m, a, d["item_id"], d["position"], client_msg_id=i
     ),
     "schedule_next": lambda db, m, a, d, i: schedule.schedule_next(

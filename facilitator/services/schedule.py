@@ -16,8 +16,9 @@ from facilitator.db import Database
 from facilitator.db.models import AgendaItem, Meeting, Network
 from facilitator.flow import Action, Stage
 from facilitator.services.actors import Actor
+from facilitator.services.agenda import AgendaItemInput
 from facilitator.services.commands import Change, Context, Result, meeting_day, run
-from facilitator.services.meetings import AgendaItemInput, MeetingPlan, open_meeting
+from facilitator.services.lifecycle import MeetingPlan, open_meeting
 from facilitator.services.views import clock_time
 
 JSON = dict[str, Any]

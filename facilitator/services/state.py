@@ -30,7 +30,7 @@ from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus
 from facilitator.services import access, schedule
 from facilitator.services.commands import Event, local_today, meeting_day, network_of_group
-from facilitator.services.meetings import close_facts
+from facilitator.services.lifecycle import close_facts
 from facilitator.services.opener import respondents, tally
 from facilitator.services.views import (
     agenda_item_view,

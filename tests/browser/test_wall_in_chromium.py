@@ -25,9 +25,9 @@ from facilitator.db import Database
 from facilitator.db.models import Meeting, Network, Person, StaffUser
 from facilitator.flow import Stage
 from facilitator.i18n import translate
-from facilitator.services import commitments, meetings, network
+from facilitator.services import commitments, lifecycle, network
 from facilitator.services.actors import Actor
-from facilitator.services.meetings import AgendaItemInput
+from facilitator.services.agenda import AgendaItemInput
 from tests.browser.conftest import DemoServer, Watcher, shot
 
 pytestmark = pytest.mark.slow
@@ -117,23 +117,23 @@ async def _crowd(url: str) -> Crowded:
         before = local_today() - timedelta(days=7)
         real_clock = db.clock
         db.clock = lambda: datetime.combine(before, datetime.min.time(), TZ) + timedelta(hours=9)
-        past = await meetings.create_meeting(
+        past = await lifecycle.create_meeting(
             db, staff, group, "מפגש פתיחה: הסעות", before, [AgendaItemInput("פתיחה", 10)]
         )
         past_id = past.event.meeting_id
-        await meetings.start(db, past_id, staff)
+        await lifecycle.start(db, past_id, staff)
         for stage in (Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS):
-            await meetings.move(db, past_id, staff, stage)
+            await lifecycle.move(db, past_id, staff, stage)
         carried = {}
         for n, text in enumerate(CARRIED):
             owner = people[n % len(people)]
             due = before + timedelta(days=7 + n)
             made = await commitments.add(db, past_id, staff, text, owner, due)
             carried[int(made.event.payload["commitment"]["id"])] = text
-        await meetings.close(db, past_id, staff)
+        await lifecycle.close(db, past_id, staff)
         db.clock = real_clock
         agenda = [AgendaItemInput(t, m, presenter=p) for t, m, p in AGENDA]
-        today = await meetings.create_meeting(db, staff, group, TITLE, local_today(), agenda)
+        today = await lifecycle.create_meeting(db, staff, group, TITLE, local_today(), agenda)
         async with db.read() as session:
             code = (await session.get_one(Meeting, today.event.meeting_id)).join_code
         assert code is not None

@@ -21,7 +21,7 @@ from facilitator.app import ROUTES, create_app
 from facilitator.db import Database
 from facilitator.db.models import GroupStaff
 from facilitator.flow import Stage
-from facilitator.services import commitments, meetings, network, users
+from facilitator.services import commitments, lifecycle, network, users
 from facilitator.services.actors import Actor
 from facilitator.settings import Settings
 from tests.support.live_server import PASSWORD, Seeded, local_today, seed
@@ -67,11 +67,11 @@ async def _more(url: str, seeded: Seeded) -> str:
         staff = Actor.staff(1)
         day = date.fromisoformat(local_today())
         mid = (
-            await meetings.create_meeting(db, staff, seeded.group, "שנייה", day)
+            await lifecycle.create_meeting(db, staff, seeded.group, "שנייה", day)
         ).event.meeting_id
-        await meetings.start(db, mid, staff)
+        await lifecycle.start(db, mid, staff)
         for stage in (Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS):
-            await meetings.move(db, mid, staff, stage)
+            await lifecycle.move(db, mid, staff, stage)
         await commitments.review(
             db,
             mid,
@@ -83,7 +83,7 @@ async def _more(url: str, seeded: Seeded) -> str:
         await commitments.add(
             db, mid, staff, '=HYPERLINK("x") לוודא', seeded.people[0][0], day + timedelta(days=30)
         )
-        await meetings.close(db, mid, staff)
+        await lifecycle.close(db, mid, staff)
         return "bb@example.org"
     finally:
         await db.dispose()

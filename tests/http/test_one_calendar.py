@@ -18,7 +18,7 @@ from facilitator.db.models import Meeting, Network
 from facilitator.flow import Stage
 from facilitator.i18n import format_date
 from facilitator.localtime import local_day
-from facilitator.services import commitments, feeds, meetings, network, users
+from facilitator.services import commitments, feeds, joining, lifecycle, network, users
 from facilitator.services.access import staff_for, start_session
 from facilitator.services.actors import Actor
 from facilitator.services.commands import local_today, meeting_day
@@ -82,14 +82,14 @@ async def _hold(db: Database) -> tuple[int, int, int]:
     group = await network.add_group(db, nid, "קבוצת לילה", "working_group")
     uid = await users.create_user(db, nid, "bb@example.org", PASSWORD, name="שדרה", role="backbone")
     staff = Actor.staff(uid, "backbone")
-    meeting = (await meetings.create_meeting(db, staff, group, "מפגש לילה", THERE)).event
+    meeting = (await lifecycle.create_meeting(db, staff, group, "מפגש לילה", THERE)).event
     mid = meeting.meeting_id
-    await meetings.start(db, mid, staff)
-    await meetings.join(db, mid, person_id=person)
+    await lifecycle.start(db, mid, staff)
+    await joining.join(db, mid, person_id=person)
     for stage in (Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS):
-        await meetings.move(db, mid, staff, stage)
+        await lifecycle.move(db, mid, staff, stage)
     made = await commitments.add(db, mid, staff, "לשלוח סיכום", person, THERE + timedelta(7))
-    await meetings.close(db, mid, staff)
+    await lifecycle.close(db, mid, staff)
     identity = await staff_for(db, await start_session(db, uid))
     assert identity is not None
     await feeds.create_feed(db, identity, "group", group, [group])

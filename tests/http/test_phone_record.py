@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from facilitator.app import create_app
 from facilitator.db import Database
 from facilitator.flow import Stage
-from facilitator.services import access, commitments, meetings
+from facilitator.services import access, commitments, joining, lifecycle
 from facilitator.services.actors import Actor
 from facilitator.settings import Settings
 from tests.support.live_server import Seeded, local_today, seed
@@ -42,20 +42,20 @@ async def _meeting(url: str, seeded: Seeded, *, close: bool) -> tuple[int, dict[
         staff = Actor.staff(1)
         today = date.fromisoformat(local_today())
         mid = (
-            await meetings.create_meeting(db, staff, seeded.group, "סגורה", today)
+            await lifecycle.create_meeting(db, staff, seeded.group, "סגורה", today)
         ).event.meeting_id
         (dana, _, _), (omer, _, _), (absent, _, _) = seeded.people[:3]
         for person in (dana, omer):
-            await meetings.join(db, mid, person_id=person)
-        await meetings.start(db, mid, staff)
+            await joining.join(db, mid, person_id=person)
+        await lifecycle.start(db, mid, staff)
         for stage in (Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS):
-            await meetings.move(db, mid, staff, stage)
+            await lifecycle.move(db, mid, staff, stage)
         later = today + timedelta(days=14)
         await commitments.add(db, mid, staff, "הצעת התקציב של דנה", dana, later)
         await commitments.add(db, mid, staff, "Omer's parents' evening", omer, later)
         await commitments.review(db, mid, staff, seeded.carried, "on_track")
         if close:
-            await meetings.close(db, mid, staff)
+            await lifecycle.close(db, mid, staff)
         tokens = {
             who: await access.issue_participant_token(db, person)
             for who, person in (("dana", dana), ("omer", omer), ("absent", absent))

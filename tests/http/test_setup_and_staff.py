@@ -25,7 +25,7 @@ from facilitator.db import Database
 from facilitator.db.models import AuditEntry, Blocker, Network, SharedValue, StaffLink, StaffUser
 from facilitator.errors import Conflict, NotFound
 from facilitator.flow import Role
-from facilitator.services import access, meetings, network, setup, staff, users
+from facilitator.services import access, lifecycle, network, setup, staff, users
 from facilitator.services.actors import Actor
 from facilitator.services.staff import FieldError, LinkGone
 from facilitator.settings import Settings
@@ -381,7 +381,7 @@ async def _seed(db: Database) -> dict[str, int]:
     other = await network.add_group(db, nid, "פורום", "forum")
     fac = await users.create_user(db, nid, "fac@example.org", PASSWORD, name="מנחה")
     await network.assign_staff(db, group, fac)
-    made = await meetings.create_meeting(
+    made = await lifecycle.create_meeting(
         db, Actor.staff(bb, Role.BACKBONE), group, "ראשונה", local_today()
     )
     return {

@@ -14,14 +14,15 @@ from facilitator.db.models import Meeting, MeetingEvent
 from facilitator.errors import DomainError, Invalid, Refused
 from facilitator.flow import Stage
 from facilitator.i18n import translate
-from facilitator.services import commitments, meetings, schedule, state
-from facilitator.services.meetings import AgendaItemInput
+from facilitator.services import agenda, commitments, joining, lifecycle, schedule, state
+from facilitator.services.actors import Actor
+from facilitator.services.agenda import AgendaItemInput
 from tests.support.world import TODAY, Clock, World
 
 
 async def agenda_meeting(db: Database, world: World) -> tuple[int, list[int]]:
     """A meeting of three items, walked to the agenda stage."""
-    created = await meetings.create_meeting(
+    created = await lifecycle.create_meeting(
         db,
         world.staff,
         world.group,
@@ -36,10 +37,10 @@ async def agenda_meeting(db: Database, world: World) -> tuple[int, list[int]]:
         place="מתנ״ס הדר",
     )
     mid = created.event.meeting_id
-    await meetings.join(db, mid, person_id=world.people[0])
-    await meetings.start(db, mid, world.staff)
+    await joining.join(db, mid, person_id=world.people[0])
+    await lifecycle.start(db, mid, world.staff)
     for stage in (Stage.OPENER, Stage.AGENDA):
-        await meetings.move(db, mid, world.staff, stage)
+        await lifecycle.move(db, mid, world.staff, stage)
     return mid, [item["id"] for item in created.event.payload["agenda"]]
 
 
@@ -51,9 +52,9 @@ async def test_the_clock_pauses_resumes_and_keeps_its_time_across_refocus(
     db: Database, world: World, clock: Clock
 ) -> None:
     mid, (first, second, _third) = await agenda_meeting(db, world)
-    await meetings.focus_item(db, mid, world.staff, first)
+    await agenda.focus_item(db, mid, world.staff, first)
     clock.now += timedelta(seconds=90)
-    paused = await meetings.pause_item(db, mid, world.staff, first)
+    paused = await agenda.pause_item(db, mid, world.staff, first)
     assert paused.event.type == "agenda_timer"
     assert paused.event.payload == {
         "item_id": first,
@@ -64,35 +65,35 @@ async def test_the_clock_pauses_resumes_and_keeps_its_time_across_refocus(
     # Time passes while paused and counts for nothing.
     clock.now += timedelta(minutes=10)
     with pytest.raises(Refused) as again:
-        await meetings.pause_item(db, mid, world.staff, first)
+        await agenda.pause_item(db, mid, world.staff, first)
     assert again.value.key == "agenda.not_running"
-    resumed = await meetings.resume_item(db, mid, world.staff, first)
+    resumed = await agenda.resume_item(db, mid, world.staff, first)
     assert resumed.event.payload["started_at"] == clock.now.isoformat()
     with pytest.raises(Refused):
-        await meetings.resume_item(db, mid, world.staff, first)
+        await agenda.resume_item(db, mid, world.staff, first)
     clock.now += timedelta(seconds=30)
 
     # Showing another item folds the running time into the one that leaves.
-    moved_on = await meetings.focus_item(db, mid, world.staff, second)
+    moved_on = await agenda.focus_item(db, mid, world.staff, second)
     assert moved_on.event.payload["elapsed"] == {str(first): 120}
     assert (await kept(db, mid))[first] == 120
     with pytest.raises(Refused) as elsewhere:
-        await meetings.pause_item(db, mid, world.staff, first)
+        await agenda.pause_item(db, mid, world.staff, first)
     assert elsewhere.value.key == "agenda.not_on_screen"
     clock.now += timedelta(seconds=45)
 
     # Shown again, it continues from 2:00; the second kept its 45 seconds.
-    await meetings.focus_item(db, mid, world.staff, first)
+    await agenda.focus_item(db, mid, world.staff, first)
     clock.now += timedelta(seconds=15)
-    await meetings.pause_item(db, mid, world.staff, first)
+    await agenda.pause_item(db, mid, world.staff, first)
     assert await kept(db, mid) == {first: 135, second: 45, _third: 0}
     snap = await state.snapshot(db, mid)
     assert (snap["meeting"]["current_item_id"], snap["meeting"]["item_started_at"]) == (first, None)
 
     # Taking it off screen keeps the time too; a paused item shown again runs at once.
-    await meetings.focus_item(db, mid, world.staff, first)
+    await agenda.focus_item(db, mid, world.staff, first)
     clock.now += timedelta(seconds=5)
-    off = await meetings.focus_item(db, mid, world.staff, None)
+    off = await agenda.focus_item(db, mid, world.staff, None)
     assert off.event.payload == {"item_id": None, "started_at": None, "elapsed": {str(first): 140}}
 
 
@@ -100,14 +101,14 @@ async def test_the_clock_runs_only_in_the_agenda_stage_and_for_staff(
     db: Database, world: World
 ) -> None:
     mid, (first, *_rest) = await agenda_meeting(db, world)
-    await meetings.focus_item(db, mid, world.staff, first)
-    phone = meetings.Actor.participant(world.people[0])
+    await agenda.focus_item(db, mid, world.staff, first)
+    phone = Actor.participant(world.people[0])
     with pytest.raises(DomainError) as forbidden:
-        await meetings.pause_item(db, mid, phone, first)
+        await agenda.pause_item(db, mid, phone, first)
     assert forbidden.value.key == "role.forbidden"
-    await meetings.move(db, mid, world.staff, Stage.COMMITMENTS)
+    await lifecycle.move(db, mid, world.staff, Stage.COMMITMENTS)
     with pytest.raises(Refused) as late:
-        await meetings.pause_item(db, mid, world.staff, first)
+        await agenda.pause_item(db, mid, world.staff, first)
     assert late.value.key == "flow.wrong_stage"
 
 
@@ -115,35 +116,35 @@ async def test_leaving_the_agenda_pauses_the_item_on_screen(
     db: Database, world: World, clock: Clock
 ) -> None:
     mid, (first, *_rest) = await agenda_meeting(db, world)
-    await meetings.focus_item(db, mid, world.staff, first)
+    await agenda.focus_item(db, mid, world.staff, first)
     clock.now += timedelta(seconds=70)
-    left = await meetings.move(db, mid, world.staff, Stage.COMMITMENTS)
+    left = await lifecycle.move(db, mid, world.staff, Stage.COMMITMENTS)
     assert left.event.payload["elapsed"] == {str(first): 70}
     clock.now += timedelta(minutes=20)  # the closing round is not the item's time
-    back = await meetings.move(db, mid, world.staff, Stage.AGENDA)
+    back = await lifecycle.move(db, mid, world.staff, Stage.AGENDA)
     assert "elapsed" not in back.event.payload
     snap = await state.snapshot(db, mid)
     assert (snap["meeting"]["current_item_id"], snap["meeting"]["item_started_at"]) == (first, None)
     assert (await kept(db, mid))[first] == 70
-    await meetings.resume_item(db, mid, world.staff, first)
+    await agenda.resume_item(db, mid, world.staff, first)
 
 
 async def test_items_are_reordered_and_every_screen_is_told(db: Database, world: World) -> None:
     mid, (first, second, third) = await agenda_meeting(db, world)
-    moved = await meetings.move_agenda_item(db, mid, world.staff, third, 1)
+    moved = await agenda.move_agenda_item(db, mid, world.staff, third, 1)
     assert moved.event.type == "agenda_item_moved"
     assert moved.event.payload == {"item_id": third, "order": [third, first, second]}
-    agenda = (await state.snapshot(db, mid))["agenda"]
-    assert [(i["id"], i["position"]) for i in agenda] == [(third, 1), (first, 2), (second, 3)]
+    shown = (await state.snapshot(db, mid))["agenda"]
+    assert [(i["id"], i["position"]) for i in shown] == [(third, 1), (first, 2), (second, 3)]
 
-    await meetings.move_agenda_item(db, mid, world.staff, third, 3)
+    await agenda.move_agenda_item(db, mid, world.staff, third, 3)
     assert [i["id"] for i in (await state.snapshot(db, mid))["agenda"]] == [first, second, third]
     for position, key in ((4, "agenda.bad_position"), (3, "agenda.already_there")):
         with pytest.raises(DomainError) as refused:
-            await meetings.move_agenda_item(db, mid, world.staff, third, position)
+            await agenda.move_agenda_item(db, mid, world.staff, third, position)
         assert refused.value.key == key
     with pytest.raises(Invalid) as nonsense:
-        await meetings.move_agenda_item(db, mid, world.staff, third, 0)
+        await agenda.move_agenda_item(db, mid, world.staff, third, 0)
     assert nonsense.value.key == "input.out_of_range"
     # A refused move takes no number: the log has no gaps.
     async with db.read() as session:
@@ -159,9 +160,9 @@ async def test_items_are_reordered_and_every_screen_is_told(db: Database, world:
 
 async def test_a_presenter_is_optional_and_bounded(db: Database, world: World) -> None:
     mid, (first, second, _third) = await agenda_meeting(db, world)
-    agenda = (await state.snapshot(db, mid))["agenda"]
-    assert [i["presenter"] for i in agenda] == [None, "נועה כהן", None]
-    updated = await meetings.update_agenda_item(
+    shown = (await state.snapshot(db, mid))["agenda"]
+    assert [i["presenter"] for i in shown] == [None, "נועה כהן", None]
+    updated = await agenda.update_agenda_item(
         db,
         mid,
         world.staff,
@@ -169,26 +170,26 @@ async def test_a_presenter_is_optional_and_bounded(db: Database, world: World) -
         AgendaItemInput("עדכונים", 10, "update", presenter="  Dana  Levi "),
     )
     assert updated.event.payload["item"]["presenter"] == "Dana Levi"
-    cleared = await meetings.update_agenda_item(
+    cleared = await agenda.update_agenda_item(
         db, mid, world.staff, second, AgendaItemInput("החלטה", 20, "decision", presenter=" ")
     )
     assert cleared.event.payload["item"]["presenter"] is None
     with pytest.raises(Invalid) as long:
-        await meetings.add_agenda_item(
+        await agenda.add_agenda_item(
             db, mid, world.staff, AgendaItemInput("עוד", 5, presenter="א" * 121)
         )
     assert (long.value.key, long.value.params["field"]) == ("input.too_long", "presenter")
 
 
 async def test_time_and_place_are_kept_checked_and_told(db: Database, world: World) -> None:
-    created = await meetings.create_meeting(
+    created = await lifecycle.create_meeting(
         db, world.staff, world.group, "מפגש", TODAY, starts_at="09:05:00", place="  חדר  2 "
     )
     mid = created.event.meeting_id
     view = created.event.payload["meeting"]
     assert (view["starts_at"], view["place"]) == ("09:05", "חדר 2")
 
-    updated = await meetings.update_meeting(
+    updated = await lifecycle.update_meeting(
         db, mid, world.staff, "מפגש", TODAY, starts_at="17:45", place="Beit Ha'am"
     )
     assert updated.event.payload == {
@@ -200,14 +201,14 @@ async def test_time_and_place_are_kept_checked_and_told(db: Database, world: Wor
     async with db.read() as session:
         meeting = await session.get_one(Meeting, mid)
         assert (meeting.starts_at, meeting.place) == (time(17, 45), "Beit Ha'am")
-    cleared = await meetings.update_meeting(
+    cleared = await lifecycle.update_meeting(
         db, mid, world.staff, "מפגש", TODAY, starts_at="", place=None
     )
     assert (cleared.event.payload["starts_at"], cleared.event.payload["place"]) == (None, None)
 
     for bad in ("25:00", "noon", "7pm", "18:3"):
         with pytest.raises(Invalid) as refused:
-            await meetings.update_meeting(
+            await lifecycle.update_meeting(
                 db, mid, world.staff, "מפגש", TODAY, starts_at=bad, place=None
             )
         assert refused.value.key == "input.bad_time"
@@ -216,7 +217,7 @@ async def test_time_and_place_are_kept_checked_and_told(db: Database, world: Wor
         assert said == "שעת התחלה: נא לבחור שעה, למשל 18:30."
         assert translate(refused.value.key, "en", **refused.value.params).startswith("Start time:")
     with pytest.raises(Invalid) as far:
-        await meetings.update_meeting(
+        await lifecycle.update_meeting(
             db, mid, world.staff, "מפגש", TODAY, starts_at=None, place="x" * 201
         )
     assert translate(far.value.key, "en", **far.value.params) == (
@@ -226,11 +227,11 @@ async def test_time_and_place_are_kept_checked_and_told(db: Database, world: Wor
 
 async def closed_meeting(db: Database, world: World) -> int:
     mid, _items = await agenda_meeting(db, world)
-    await meetings.move(db, mid, world.staff, Stage.COMMITMENTS)
+    await lifecycle.move(db, mid, world.staff, Stage.COMMITMENTS)
     await commitments.add(
         db, mid, world.staff, "לשלוח סיכום", world.people[0], TODAY + timedelta(days=10)
     )
-    await meetings.close(db, mid, world.staff)
+    await lifecycle.close(db, mid, world.staff)
     return mid
 
 
@@ -295,7 +296,7 @@ async def test_scheduling_the_next_meeting_is_refused_when_it_makes_no_sense(
     assert bad_time.value.key == "input.bad_time"
     with pytest.raises(DomainError) as phone:
         await schedule.schedule_next(
-            db, mid, meetings.Actor.participant(world.people[0]), "מפגש", TODAY,
+            db, mid, Actor.participant(world.people[0]), "מפגש", TODAY,
             starts_at=None, place=None, copy_agenda=False,
         )  # fmt: skip
     assert phone.value.key == "role.forbidden"

@@ -9,7 +9,16 @@ import pytest
 from facilitator.db import Database
 from facilitator.errors import Invalid
 from facilitator.flow import Role, Stage
-from facilitator.services import backbone, commitments, meetings, network, opener, state, users
+from facilitator.services import (
+    backbone,
+    commitments,
+    joining,
+    lifecycle,
+    network,
+    opener,
+    state,
+    users,
+)
 from facilitator.services.actors import Actor
 from facilitator.services.backbone import Filters
 from tests.support.world import Clock, World
@@ -23,17 +32,17 @@ async def meeting_on(
 ) -> int:
     clock.set_day(day)
     mid = (
-        await meetings.create_meeting(db, world.staff, world.group, f"מפגש {day}", day)
+        await lifecycle.create_meeting(db, world.staff, world.group, f"מפגש {day}", day)
     ).event.meeting_id
-    await meetings.start(db, mid, world.staff)
+    await lifecycle.start(db, mid, world.staff)
     for pid in present:
-        await meetings.join(db, mid, person_id=pid)
+        await joining.join(db, mid, person_id=pid)
     return mid
 
 
 async def to_commitments(db: Database, world: World, mid: int) -> None:
     for stage in (Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS):
-        await meetings.move(db, mid, world.staff, stage)
+        await lifecycle.move(db, mid, world.staff, stage)
 
 
 async def add(db: Database, world: World, mid: int, text: str, owner: int, due: str) -> int:
@@ -47,18 +56,18 @@ async def history(db: Database, world: World, clock: Clock) -> dict[str, int]:
     p = world.people
     ids: dict[str, int] = {}
     m1 = await meeting_on(db, world, clock, D1, [p[0], p[1], p[2]])
-    await meetings.move(db, m1, world.staff, Stage.OPENER)
+    await lifecycle.move(db, m1, world.staff, Stage.OPENER)
     blockers = [b["id"] for b in (await state.snapshot(db, m1))["blockers"]]
     await opener.respond(db, m1, Actor.participant(p[0]), [blockers[0]])
     await opener.respond(db, m1, Actor.participant(p[1]), [blockers[0], blockers[4]])
     for stage in (Stage.AGENDA, Stage.COMMITMENTS):
-        await meetings.move(db, m1, world.staff, stage)
+        await lifecycle.move(db, m1, world.staff, stage)
     ids["A"] = await add(db, world, m1, "A", p[0], "2026-03-09")
     ids["B"] = await add(db, world, m1, "B", p[1], "2026-03-09")
     ids["C"] = await add(db, world, m1, "C", p[2], "2026-03-16")
     ids["D"] = await add(db, world, m1, "D", p[3], "2026-03-12")
     ids["G"] = await add(db, world, m1, "G", p[5], "2026-03-09")
-    await meetings.close(db, m1, world.staff)
+    await lifecycle.close(db, m1, world.staff)
 
     m2 = await meeting_on(db, world, clock, D2, [p[0], p[1], p[3]])
     await commitments.review(
@@ -68,12 +77,12 @@ async def history(db: Database, world: World, clock: Clock) -> dict[str, int]:
     await commitments.review(db, m2, world.staff, ids["B"], "slipped", new_due="2026-03-30")
     await commitments.review(db, m2, world.staff, ids["C"], "done")  # on its due day
     await commitments.review(db, m2, world.staff, ids["D"], "dropped", reason="no budget")
-    await meetings.move(db, m2, world.staff, Stage.OPENER)
+    await lifecycle.move(db, m2, world.staff, Stage.OPENER)
     await opener.respond(db, m2, Actor.participant(p[0]), [blockers[4]])
     for stage in (Stage.AGENDA, Stage.COMMITMENTS):
-        await meetings.move(db, m2, world.staff, stage)
+        await lifecycle.move(db, m2, world.staff, stage)
     ids["E"] = await add(db, world, m2, "E", p[4], "2026-03-20")
-    await meetings.close(db, m2, world.staff)
+    await lifecycle.close(db, m2, world.staff)
 
     m3 = await meeting_on(db, world, clock, D3, [p[1], p[4]])
     await commitments.review(db, m3, world.staff, ids["B"], "slipped", new_due="2026-04-13")
@@ -83,7 +92,7 @@ async def history(db: Database, world: World, clock: Clock) -> dict[str, int]:
     )  # a meeting past due heard it was not done: late
     await to_commitments(db, world, m3)
     ids["F"] = await add(db, world, m3, "F", p[1], "2026-04-02")
-    await meetings.close(db, m3, world.staff)
+    await lifecycle.close(db, m3, world.staff)
     ids.update(m1=m1, m2=m2, m3=m3, b0=blockers[0], b4=blockers[4])
     return ids
 

@@ -14,9 +14,9 @@ from facilitator.db.models import Base
 from facilitator.errors import DomainError, Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import Stage
 from facilitator.i18n import translate
-from facilitator.services import commitments, meetings, network, opener, users
+from facilitator.services import agenda, commitments, joining, lifecycle, network, opener, users
 from facilitator.services.actors import Actor
-from facilitator.services.meetings import AgendaItemInput
+from facilitator.services.agenda import AgendaItemInput
 from tests.support.meetings import new_meeting, walk
 from tests.support.world import TODAY, World
 
@@ -44,15 +44,15 @@ class Room:
 @pytest.fixture
 async def room(db: Database, world: World) -> Room:
     first = await new_meeting(db, world)
-    await meetings.start(db, first, world.staff)
-    await meetings.join(db, first, person_id=world.people[1])
+    await lifecycle.start(db, first, world.staff)
+    await joining.join(db, first, person_id=world.people[1])
     await walk(db, first, world.staff, Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS)
     carried = await commitments.add(db, first, world.staff, "carried", world.people[1], TODAY)
-    await meetings.close(db, first, world.staff)
+    await lifecycle.close(db, first, world.staff)
     mid = await new_meeting(db, world)
     for pid in world.people[:2]:
-        await meetings.join(db, mid, person_id=pid)
-    await meetings.start(db, mid, world.staff)
+        await joining.join(db, mid, person_id=pid)
+    await lifecycle.start(db, mid, world.staff)
     await walk(db, mid, world.staff, Stage.OPENER, Stage.AGENDA)
     made = await commitments.propose(db, mid, Actor.participant(world.people[1]), "mine", TODAY)
     return Room(
@@ -67,7 +67,7 @@ Case = Callable[[Database, Room], Awaitable[Any]]
 
 CASES: list[tuple[str, type[DomainError], str, Case]] = [
     ("unknown meeting", NotFound, "meeting.not_found",
-     lambda db, r: meetings.move(db, 9999, r.world.staff, Stage.COMMITMENTS)),
+     lambda db, r: lifecycle.move(db, 9999, r.world.staff, Stage.COMMITMENTS)),
     ("unknown commitment", NotFound, "commitment.not_found",
      lambda db, r: commitments.confirm(db, r.meeting, r.world.staff, 9999)),
     ("unknown owner", Invalid, "commitment.owner_unknown",
@@ -79,27 +79,27 @@ CASES: list[tuple[str, type[DomainError], str, Case]] = [
     ("unknown strategy", NotFound, "strategy.not_found",
      lambda db, r: commitments.add(db, r.meeting, r.world.staff, "x", r.world.people[0], TODAY, 999)),
     ("unknown group", NotFound, "group.not_found",
-     lambda db, r: meetings.create_meeting(db, r.world.staff, 999, "t", TODAY)),
+     lambda db, r: lifecycle.create_meeting(db, r.world.staff, 999, "t", TODAY)),
     ("unknown blocker", NotFound, "opener.unknown_blocker",
      lambda db, r: opener.record_action(db, r.meeting, r.world.staff, 999, "x")),
     ("unknown blocker from a phone", NotFound, "opener.unknown_blocker",
      lambda db, r: opener.respond(db, r.meeting, r.phone, [999])),
     ("unknown agenda item", NotFound, "agenda.item_not_found",
-     lambda db, r: meetings.record_decision(db, r.meeting, r.world.staff, 999, "x")),
+     lambda db, r: agenda.record_decision(db, r.meeting, r.world.staff, 999, "x")),
     ("id that is not an id", Invalid, "input.bad_id",
      lambda db, r: commitments.confirm(db, r.meeting, r.world.staff, "7")),  # type: ignore[arg-type]
     ("wrong stage: opener answer during agenda", Refused, "flow.wrong_stage",
      lambda db, r: opener.respond(db, r.meeting, r.phone, [1])),
     ("wrong stage: close during agenda", Refused, "flow.wrong_stage",
-     lambda db, r: meetings.close(db, r.meeting, r.world.staff)),
+     lambda db, r: lifecycle.close(db, r.meeting, r.world.staff)),
     ("closing by a plain move", Refused, "flow.close_through_gates",
-     lambda db, r: meetings.move(db, r.meeting, r.world.staff, Stage.CLOSED)),
+     lambda db, r: lifecycle.move(db, r.meeting, r.world.staff, Stage.CLOSED)),
     ("not a stage", Invalid, "flow.bad_stage",
-     lambda db, r: meetings.move(db, r.meeting, r.world.staff, "party")),
+     lambda db, r: lifecycle.move(db, r.meeting, r.world.staff, "party")),
     ("phone moves the stage", Forbidden, "role.forbidden",
-     lambda db, r: meetings.move(db, r.meeting, r.phone, Stage.COMMITMENTS)),
+     lambda db, r: lifecycle.move(db, r.meeting, r.phone, Stage.COMMITMENTS)),
     ("phone closes", Forbidden, "role.forbidden",
-     lambda db, r: meetings.close(db, r.meeting, r.phone)),
+     lambda db, r: lifecycle.close(db, r.meeting, r.phone)),
     ("phone confirms another's commitment", Forbidden, "role.forbidden",
      lambda db, r: commitments.confirm(db, r.meeting, r.phone, r.made)),
     ("phone reviews another's commitment", Forbidden, "role.forbidden",
@@ -117,13 +117,13 @@ CASES: list[tuple[str, type[DomainError], str, Case]] = [
     ("person of no network", Forbidden, "participant.unknown",
      lambda db, r: commitments.propose(db, r.meeting, Actor.participant(999), "x", TODAY)),
     ("staff user that does not exist", Forbidden, "staff.not_in_network",
-     lambda db, r: meetings.move(db, r.meeting, Actor.staff(999), Stage.COMMITMENTS)),
+     lambda db, r: lifecycle.move(db, r.meeting, Actor.staff(999), Stage.COMMITMENTS)),
     ("staff claiming another role", Forbidden, "staff.role_changed",
-     lambda db, r: meetings.move(db, r.meeting, Actor.staff(r.world.staff.user_id or 0, "backbone"), Stage.COMMITMENTS)),
+     lambda db, r: lifecycle.move(db, r.meeting, Actor.staff(r.world.staff.user_id or 0, "backbone"), Stage.COMMITMENTS)),
     ("due date before the meeting", Invalid, "commitment.due_before_meeting",
      lambda db, r: commitments.propose(db, r.meeting, r.phone, "x", TODAY - timedelta(days=1))),
     ("meeting in the past", Invalid, "meeting.date_in_past",
-     lambda db, r: meetings.create_meeting(db, r.world.staff, r.world.group, "t", TODAY - timedelta(days=1))),
+     lambda db, r: lifecycle.create_meeting(db, r.world.staff, r.world.group, "t", TODAY - timedelta(days=1))),
     ("not a date", Invalid, "input.bad_date",
      lambda db, r: commitments.propose(db, r.meeting, r.phone, "x", "next week")),
     ("slipped without a later date", Invalid, "review.new_due_not_later",
@@ -141,21 +141,21 @@ CASES: list[tuple[str, type[DomainError], str, Case]] = [
     ("overlong text", Invalid, "input.too_long",
      lambda db, r: commitments.propose(db, r.meeting, r.phone, "x" * 501, TODAY)),
     ("overlong name", Invalid, "input.too_long",
-     lambda db, r: meetings.join(db, r.meeting, name="n" * 121, organization="o")),
+     lambda db, r: joining.join(db, r.meeting, name="n" * 121, organization="o")),
     ("join without a name", Invalid, "input.empty",
-     lambda db, r: meetings.join(db, r.meeting, name="", organization="o")),
+     lambda db, r: joining.join(db, r.meeting, name="", organization="o")),
     ("join with a bad sector", Invalid, "organization.bad_sector",
-     lambda db, r: meetings.join(db, r.meeting, name="n", organization="new org", sector="army")),
+     lambda db, r: joining.join(db, r.meeting, name="n", organization="new org", sector="army")),
     ("agenda item of no kind", Invalid, "agenda.bad_kind",
-     lambda db, r: meetings.add_agenda_item(db, r.meeting, r.world.staff, AgendaItemInput("t", 5, "party"))),
+     lambda db, r: agenda.add_agenda_item(db, r.meeting, r.world.staff, AgendaItemInput("t", 5, "party"))),
     ("agenda item of a day's minutes", Invalid, "input.out_of_range",
-     lambda db, r: meetings.add_agenda_item(db, r.meeting, r.world.staff, AgendaItemInput("t", 100000))),
+     lambda db, r: agenda.add_agenda_item(db, r.meeting, r.world.staff, AgendaItemInput("t", 100000))),
     ("bad client message id", Invalid, "input.bad_client_msg_id",
-     lambda db, r: meetings.move(db, r.meeting, r.world.staff, Stage.COMMITMENTS, client_msg_id="<script>")),
+     lambda db, r: lifecycle.move(db, r.meeting, r.world.staff, Stage.COMMITMENTS, client_msg_id="<script>")),
     ("wrong code", NotFound, "join.bad_code",
-     lambda db, r: meetings.find_open_meeting(db, "AAAAAA")),
+     lambda db, r: joining.find_open_meeting(db, "AAAAAA")),
     ("garbage code", NotFound, "join.bad_code",
-     lambda db, r: meetings.find_open_meeting(db, "'; drop table meetings; --")),
+     lambda db, r: joining.find_open_meeting(db, "'; drop table meetings; --")),
     ("duplicate staff email", Exception, "user.email_taken",
      lambda db, r: users.create_user(db, r.world.network, "FAC@example.org", "long enough pw", name="x")),
     ("short password", Invalid, "user.password_length",

@@ -13,7 +13,7 @@ from alembic import command
 from facilitator import migrate
 from facilitator.db import Database
 from facilitator.errors import Invalid
-from facilitator.services import meetings, network, overview, state
+from facilitator.services import lifecycle, network, overview, state
 from facilitator.services.network import ValueWords
 from facilitator.services.views import value_in
 from tests.support.world import TODAY, World
@@ -70,7 +70,7 @@ async def test_an_update_can_add_or_clear_a_language(db: Database, world: World)
 
 async def test_the_snapshot_carries_both_languages(db: Database, world: World) -> None:
     await network.add_value(db, world.network, ValueWords(*TRUST_HE, *TRUST_EN))
-    made = await meetings.create_meeting(db, world.staff, world.group, "מפגש", TODAY)
+    made = await lifecycle.create_meeting(db, world.staff, world.group, "מפגש", TODAY)
     snap = await state.snapshot(db, made.event.meeting_id)
     assert snap["values"][-1]["he"]["title"] == "אמון"
     assert snap["values"][-1]["en"]["title"] == "Trust"

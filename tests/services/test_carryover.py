@@ -9,7 +9,7 @@ import pytest
 from facilitator.db import Database
 from facilitator.errors import Forbidden, GateRefused, NotFound
 from facilitator.flow import Stage
-from facilitator.services import commitments, meetings, state
+from facilitator.services import commitments, joining, lifecycle, state
 from facilitator.services.actors import Actor
 from tests.support.meetings import add, new_meeting, run_to_commitments, walk
 from tests.support.world import TODAY, Clock, World
@@ -28,23 +28,23 @@ async def test_carry_over_across_three_meetings(db: Database, world: World, cloc
     await commitments.confirm(
         db, m1, world.staff, turned_down.event.payload["commitment"]["id"], accept=False
     )
-    await meetings.close(db, m1, world.staff)
+    await lifecycle.close(db, m1, world.staff)
 
     other = await new_meeting(db, world, group=world.other_group)
     await run_to_commitments(db, world, other, p[:2])
     elsewhere = await add(db, world, other, "Other group's", p[0], TODAY + timedelta(days=5))
-    await meetings.close(db, other, world.staff)
+    await lifecycle.close(db, other, world.staff)
 
     # Meeting 2, three weeks later: exactly the group's four open commitments come back.
     day2 = TODAY + timedelta(days=21)
     clock.set_day(day2)
     m2 = await new_meeting(db, world, day=day2)
-    started = await meetings.start(db, m2, world.staff)
+    started = await lifecycle.start(db, m2, world.staff)
     reopened = started.event.payload["reopened"]
     assert {r["id"] for r in reopened} == {a, b, c, d}
     assert elsewhere not in {r["id"] for r in reopened}
     for pid in p[:4]:
-        await meetings.join(db, m2, person_id=pid)
+        await joining.join(db, m2, person_id=pid)
 
     # Owners report from their phones; nobody can report on someone else's.
     with pytest.raises(Forbidden):
@@ -57,22 +57,22 @@ async def test_carry_over_across_three_meetings(db: Database, world: World, cloc
     await walk(db, m2, world.staff, Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS)
     await add(db, world, m2, "F: new in meeting 2", p[0], day2 + timedelta(days=30))
     with pytest.raises(GateRefused) as refused:
-        await meetings.close(db, m2, world.staff)
+        await lifecycle.close(db, m2, world.staff)
     assert [(r.key, r.params) for r in refused.value.reasons] == [("gate.unreviewed", {"count": 1})]
     await commitments.review(db, m2, world.staff, d, "dropped", reason="The company withdrew")
-    await meetings.close(db, m2, world.staff)
+    await lifecycle.close(db, m2, world.staff)
 
     # Meeting 3: done and dropped stay closed; slipped comes back with its new date.
     day3 = day2 + timedelta(days=21)
     clock.set_day(day3)
     m3 = await new_meeting(db, world, day=day3)
-    started = await meetings.start(db, m3, world.staff)
+    started = await lifecycle.start(db, m3, world.staff)
     back = {r["id"]: r for r in started.event.payload["reopened"]}
     assert set(back) == {b, c, back_f := next(i for i in back if back[i]["text"].startswith("F"))}
     assert back[c]["due"] == (day2 + timedelta(days=14)).isoformat()
     assert back[c]["times_slipped"] == 1
     assert back_f not in {a, b, c, d}
-    await meetings.join(db, m3, person_id=p[2])
+    await joining.join(db, m3, person_id=p[2])
     await commitments.review(
         db, m3, Actor.participant(p[2]), c, "slipped", new_due=day3 + timedelta(days=7)
     )
@@ -113,10 +113,10 @@ async def test_a_changed_report_replaces_the_first(
     await run_to_commitments(db, world, m1, world.people[:1])
     due = TODAY + timedelta(days=7)
     cid = await add(db, world, m1, "X", world.people[0], due)
-    await meetings.close(db, m1, world.staff)
+    await lifecycle.close(db, m1, world.staff)
     clock.set_day(TODAY + timedelta(days=14))
     m2 = await new_meeting(db, world, day=TODAY + timedelta(days=14))
-    await meetings.start(db, m2, world.staff)
+    await lifecycle.start(db, m2, world.staff)
     await commitments.review(
         db, m2, world.staff, cid, "slipped", new_due=TODAY + timedelta(days=30)
     )
@@ -143,11 +143,11 @@ async def test_starting_twice_does_not_reopen_twice(
     m1 = await new_meeting(db, world)
     await run_to_commitments(db, world, m1, world.people[:1])
     await add(db, world, m1, "carried", world.people[0], TODAY + timedelta(days=3))
-    await meetings.close(db, m1, world.staff)
+    await lifecycle.close(db, m1, world.staff)
     m2 = await new_meeting(db, world)
-    first = await meetings.start(db, m2, world.staff)
+    first = await lifecycle.start(db, m2, world.staff)
     await walk(db, m2, world.staff, Stage.LOBBY)
-    again = await meetings.start(db, m2, world.staff)
+    again = await lifecycle.start(db, m2, world.staff)
     assert len(first.event.payload["reopened"]) == 1
     assert again.event.payload["reopened"] == []
     assert len((await state.snapshot(db, m2))["reopened"]) == 1

@@ -15,7 +15,7 @@ from facilitator.db import Database
 from facilitator.db.models import Commitment, MeetingEvent
 from facilitator.errors import Forbidden, GateRefused, Invalid, Refused
 from facilitator.flow import Stage
-from facilitator.services import commitments, meetings, opener, state
+from facilitator.services import commitments, joining, lifecycle, opener, state
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting, walk
 from tests.support.world import TODAY, World
@@ -26,8 +26,8 @@ LATER = TODAY + timedelta(days=14)
 async def in_closing_round(db: Database, world: World) -> int:
     mid = await new_meeting(db, world)
     for person in world.people[:3]:
-        await meetings.join(db, mid, person_id=person)
-    await meetings.start(db, mid, world.staff)
+        await joining.join(db, mid, person_id=person)
+    await lifecycle.start(db, mid, world.staff)
     await walk(db, mid, world.staff, Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS)
     return mid
 
@@ -46,16 +46,16 @@ async def test_a_withdrawn_commitment_no_longer_counts_and_never_comes_back(
 
     # It no longer satisfies the close gate, and withdrawing twice is refused.
     with pytest.raises(GateRefused) as refused:
-        await meetings.close(db, mid, world.staff)
+        await lifecycle.close(db, mid, world.staff)
     assert [r.key for r in refused.value.reasons] == ["gate.no_commitment"]
     with pytest.raises(Refused) as again:
         await commitments.withdraw(db, mid, world.staff, cid)
     assert again.value.key == "commitment.not_editable"
 
     await commitments.add(db, mid, world.staff, "להפיץ סיכום", world.people[0], LATER)
-    await meetings.close(db, mid, world.staff)
+    await lifecycle.close(db, mid, world.staff)
     follow_up = await new_meeting(db, world, day=TODAY + timedelta(days=7))
-    started = await meetings.start(db, follow_up, world.staff)
+    started = await lifecycle.start(db, follow_up, world.staff)
     reopened = [c["text"] for c in started.event.payload["reopened"]]
     assert reopened == ["להפיץ סיכום"]
 
@@ -106,8 +106,8 @@ async def test_a_name_shown_with_an_answer_reaches_staff_only_by_choice(
 ) -> None:
     mid = await new_meeting(db, world)
     for person in world.people[:2]:
-        await meetings.join(db, mid, person_id=person)
-    await meetings.start(db, mid, world.staff)
+        await joining.join(db, mid, person_id=person)
+    await lifecycle.start(db, mid, world.staff)
     await walk(db, mid, world.staff, Stage.OPENER)
     blockers = [b["id"] for b in (await state.snapshot(db, mid))["blockers"]]
     named, hidden = (Actor.participant(p) for p in world.people[:2])

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from facilitator.db import Database
 from facilitator.db.models import Attendance, MeetingEvent, OpenerResponse
 from facilitator.flow import Stage
-from facilitator.services import meetings, opener, state
+from facilitator.services import joining, lifecycle, opener, state
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting
 from tests.support.world import Clock, World
@@ -28,7 +28,7 @@ async def test_fifty_concurrent_joins_and_opener_answers(
     try:
         mid = await new_meeting(db, world)
         joins = [
-            meetings.join(
+            joining.join(
                 db if n % 2 else second,
                 mid,
                 name=f"Phone {n}",
@@ -41,8 +41,8 @@ async def test_fifty_concurrent_joins_and_opener_answers(
         people = [r.event.payload["person"]["id"] for r in joined]
         assert len(set(people)) == PHONES
 
-        await meetings.start(db, mid, world.staff)
-        await meetings.move(db, mid, world.staff, Stage.OPENER)
+        await lifecycle.start(db, mid, world.staff)
+        await lifecycle.move(db, mid, world.staff, Stage.OPENER)
         blockers = [b["id"] for b in (await state.snapshot(db, mid))["blockers"]]
         choices = {pid: [blockers[pid % 9], blockers[(pid * 5 + 1) % 9]] for pid in people}
         answers = [
@@ -107,7 +107,7 @@ async def test_read_then_write_transactions_from_two_processes(
     try:
         created = await asyncio.gather(
             *[
-                meetings.create_meeting(
+                lifecycle.create_meeting(
                     db if n % 2 else second, world.staff, world.group, f"Meeting {n}", "2026-03-09"
                 )
                 for n in range(30)

@@ -10,7 +10,7 @@ from facilitator import demo
 from facilitator.db import Database
 from facilitator.db.models import Meeting
 from facilitator.flow import Stage
-from facilitator.services import commitments, meetings, state, users
+from facilitator.services import commitments, lifecycle, state, users
 from facilitator.services.actors import Actor
 from tests.support.world import Clock
 
@@ -48,7 +48,7 @@ async def test_demo_next_meeting_reopens_commitments_in_every_state(
     assert len(snap["agenda"]) == 3
 
     staff = Actor.staff(fac_id, "facilitator")
-    started = await meetings.start(db, next_meeting.id, staff)
+    started = await lifecycle.start(db, next_meeting.id, staff)
     reopened = started.event.payload["reopened"]
     # Two on track, two slipped once, two made at the second meeting; done, dropped and the
     # steering committee's commitment stay away.

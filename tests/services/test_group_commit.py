@@ -15,7 +15,7 @@ from facilitator.db import Database
 from facilitator.db.models import OpenerResponse
 from facilitator.errors import Forbidden, NotFound
 from facilitator.flow import Stage
-from facilitator.services import meetings, opener, state
+from facilitator.services import joining, lifecycle, opener, state
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
 from tests.support.meetings import new_meeting
@@ -26,9 +26,9 @@ async def opener_room(db: Database, world: World, present: int) -> tuple[int, li
     """A meeting in the opener with the first ``present`` people of the world joined."""
     mid = await new_meeting(db, world)
     for pid in world.people[:present]:
-        await meetings.join(db, mid, person_id=pid)
-    await meetings.start(db, mid, world.staff)
-    await meetings.move(db, mid, world.staff, Stage.OPENER)
+        await joining.join(db, mid, person_id=pid)
+    await lifecycle.start(db, mid, world.staff)
+    await lifecycle.move(db, mid, world.staff, Stage.OPENER)
     return mid, [b["id"] for b in (await state.snapshot(db, mid))["blockers"]]
 
 

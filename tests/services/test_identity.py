@@ -16,7 +16,7 @@ from facilitator.db.models import MeetingEvent, Organization, ParticipantToken, 
 from facilitator.errors import Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import Action, Role, authorize
 from facilitator.names import match_key
-from facilitator.services import access, identity, meetings, network, phones
+from facilitator.services import access, identity, joining, network, phones
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting
 from tests.support.world import TODAY, Clock, World
@@ -64,7 +64,7 @@ async def test_a_join_in_any_spelling_lands_on_the_known_person(
 ) -> None:
     mid = await new_meeting(db, world)
     before = await counts(db)
-    joined = await meetings.join(db, mid, name=name, organization=organization)
+    joined = await joining.join(db, mid, name=name, organization=organization)
     person = joined.event.payload["person"]
     assert person["id"] == spelled[who]
     assert person["organization"] in (MUNICIPALITY, COMPANY)  # the network's own spelling
@@ -73,7 +73,7 @@ async def test_a_join_in_any_spelling_lands_on_the_known_person(
 
 async def test_a_new_name_is_stored_without_invisible_marks(db: Database, world: World) -> None:
     mid = await new_meeting(db, world)
-    first = await meetings.join(
+    first = await joining.join(
         db, mid, name="\u200fרות\u200b כהן\u200e", organization="\u2067מרכז קהילתי\u2069"
     )
     person = first.event.payload["person"]
@@ -84,7 +84,7 @@ async def test_a_new_name_is_stored_without_invisible_marks(db: Database, world:
         assert stored.name_key == match_key("רות כהן")
     # Only invisible marks: nothing was typed at all.
     with pytest.raises(Invalid) as empty:
-        await meetings.join(db, mid, name="\u200b\u200f", organization="מרכז קהילתי")
+        await joining.join(db, mid, name="\u200b\u200f", organization="מרכז קהילתי")
     assert empty.value.key == "input.empty"
 
 
@@ -92,16 +92,16 @@ async def test_a_resent_join_is_a_replay_in_any_spelling(
     db: Database, world: World, spelled: dict[str, int]
 ) -> None:
     mid = await new_meeting(db, world)
-    first = await meetings.join(
+    first = await joining.join(
         db, mid, name="Daniel Green", organization=COMPANY, client_msg_id="join-1"
     )
-    again = await meetings.join(
+    again = await joining.join(
         db, mid, name="daniel green", organization='נגב טק בע"מ', client_msg_id="join-1"
     )
     assert again.replayed
     assert again.event == first.event
     with pytest.raises(Forbidden):
-        await meetings.join(
+        await joining.join(
             db, mid, name="Someone Else", organization=COMPANY, client_msg_id="join-1"
         )
 
@@ -110,10 +110,10 @@ async def test_a_held_name_stays_held_in_every_spelling(
     db: Database, world: World, spelled: dict[str, int]
 ) -> None:
     mid = await new_meeting(db, world)
-    await meetings.join(db, mid, name="Daniel Green", organization=COMPANY)
+    await joining.join(db, mid, name="Daniel Green", organization=COMPANY)
     await access.issue_participant_token(db, spelled["daniel"])
     with pytest.raises(Refused) as taken:
-        await meetings.join(db, mid, name="DANIEL\u200b GREEN", organization='נגב טק בע"מ')
+        await joining.join(db, mid, name="DANIEL\u200b GREEN", organization='נגב טק בע"מ')
     assert taken.value.key == "join.name_taken"
     assert taken.value.params["name"] == "Daniel Green"
 
@@ -124,7 +124,7 @@ async def test_two_stored_spellings_of_one_organization_are_one(db: Database, wo
     late = await network.add_organization(db, world.network, MUNICIPALITY)
     yosef = await network.add_person(db, world.network, "יוסף אבו-סבית", late)
     mid = await new_meeting(db, world)
-    joined = await meetings.join(
+    joined = await joining.join(
         db, mid, name="יוסף אבו-סבית", organization="עיריית באר שבע - אגף החינוך"
     )
     assert joined.event.payload["person"]["id"] == yosef
@@ -145,7 +145,7 @@ async def test_the_phone_is_offered_the_networks_spellings(
     people = await identity.suggestions(db, mid, "", 'נגב טק בע"מ')
     assert people == {"organizations": [], "people": []}
     await network.add_person(db, world.network, "Dana Green", spelled["company"])
-    await meetings.join(db, mid, person_id=spelled["daniel"])
+    await joining.join(db, mid, person_id=spelled["daniel"])
     people = await identity.suggestions(db, mid, "", 'נגב טק בע"מ')
     assert people == {"organizations": [], "people": ["Daniel Green"]}
     # The name typed so far narrows them, in any spelling.
@@ -216,7 +216,7 @@ async def test_releasing_a_name_frees_it_for_the_right_phone(
 ) -> None:
     mid = await new_meeting(db, world)
     daniel = spelled["daniel"]
-    await meetings.join(db, mid, name="Daniel Green", organization=COMPANY)
+    await joining.join(db, mid, name="Daniel Green", organization=COMPANY)
     token = await access.issue_participant_token(db, daniel)
     clock.now += timedelta(minutes=5)
 
@@ -251,7 +251,7 @@ async def test_releasing_a_name_frees_it_for_the_right_phone(
     assert next(p for p in await phones.holders(db, mid) if p["id"] == daniel)["phones"] == 0
 
     # The right phone now takes the name by typing it, and gets the same person.
-    rejoined = await meetings.join(db, mid, name="daniel green", organization='נגב טק בע"מ')
+    rejoined = await joining.join(db, mid, name="daniel green", organization='נגב טק בע"מ')
     assert rejoined.event.payload["person"]["id"] == daniel
     async with db.read() as session:
         logged = await session.scalar(

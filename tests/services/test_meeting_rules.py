@@ -12,7 +12,7 @@ from facilitator.db import Database
 from facilitator.db.models import CommitmentReview, Meeting
 from facilitator.errors import Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import Stage
-from facilitator.services import commitments, meetings, network, opener, state, users
+from facilitator.services import commitments, joining, lifecycle, network, opener, state, users
 from facilitator.services.actors import Actor
 from tests.support.meetings import add, new_meeting, run_to_commitments, walk
 from tests.support.world import TODAY, Clock, World
@@ -22,26 +22,26 @@ async def test_one_meeting_of_a_group_under_way_at_a_time(db: Database, world: W
     m1 = await new_meeting(db, world)
     await run_to_commitments(db, world, m1, world.people[:1])
     carried = await add(db, world, m1, "carried", world.people[0], TODAY + timedelta(days=3))
-    await meetings.close(db, m1, world.staff)
+    await lifecycle.close(db, m1, world.staff)
 
     m2, m3 = await new_meeting(db, world), await new_meeting(db, world)
     other_group = await new_meeting(db, world, group=world.other_group)
-    await meetings.start(db, m2, world.staff)
+    await lifecycle.start(db, m2, world.staff)
     with pytest.raises(Refused) as refused:
-        await meetings.start(db, m3, world.staff)
+        await lifecycle.start(db, m3, world.staff)
     assert refused.value.key == "flow.group_busy"
     with pytest.raises(Refused):
-        await meetings.move(db, m3, world.staff, Stage.REVIEW)
-    await meetings.start(db, other_group, world.staff)  # another group is no obstacle
+        await lifecycle.move(db, m3, world.staff, Stage.REVIEW)
+    await lifecycle.start(db, other_group, world.staff)  # another group is no obstacle
 
     # Going back to the lobby does not free the group: the meeting has started.
     await walk(db, m2, world.staff, Stage.LOBBY)
     with pytest.raises(Refused):
-        await meetings.start(db, m3, world.staff)
+        await lifecycle.start(db, m3, world.staff)
 
     # Calling m2 off (nothing committed in it) frees the group; its unreported review goes away
     # and the commitment waits for the next meeting.
-    await meetings.cancel(db, m2, world.staff)
+    await lifecycle.cancel(db, m2, world.staff)
     async with db.read() as session:
         pending = await session.scalar(
             select(func.count()).where(CommitmentReview.meeting_id == m2)
@@ -51,7 +51,7 @@ async def test_one_meeting_of_a_group_under_way_at_a_time(db: Database, world: W
     assert cancelled.stage == "closed"
     assert cancelled.cancelled_at is not None
     assert cancelled.join_code is None
-    started = await meetings.start(db, m3, world.staff)
+    started = await lifecycle.start(db, m3, world.staff)
     assert [c["id"] for c in started.event.payload["reopened"]] == [carried]
 
 
@@ -62,18 +62,18 @@ async def test_a_meeting_with_commitments_closes_rather_than_being_called_off(
     await run_to_commitments(db, world, m1, world.people[:1])
     await add(db, world, m1, "made", world.people[0], TODAY)
     with pytest.raises(Refused) as refused:
-        await meetings.cancel(db, m1, world.staff)
+        await lifecycle.cancel(db, m1, world.staff)
     assert refused.value.key == "cancel.has_commitments"
     with pytest.raises(Forbidden):
-        await meetings.cancel(db, m1, Actor.participant(world.people[0]))
+        await lifecycle.cancel(db, m1, Actor.participant(world.people[0]))
 
 
 async def test_start_is_only_from_the_lobby(db: Database, world: World) -> None:
     mid = await new_meeting(db, world)
-    await meetings.start(db, mid, world.staff)
+    await lifecycle.start(db, mid, world.staff)
     await walk(db, mid, world.staff, Stage.OPENER, Stage.AGENDA)
     with pytest.raises(Refused) as refused:
-        await meetings.start(db, mid, world.staff)
+        await lifecycle.start(db, mid, world.staff)
     assert refused.value.key == "flow.already_started"
     assert (await state.snapshot(db, mid))["meeting"]["stage"] == "agenda"
 
@@ -85,7 +85,7 @@ async def test_due_dates_are_judged_against_the_day_the_meeting_runs(
     early = await new_meeting(db, world, day=TODAY + timedelta(days=7))
     await run_to_commitments(db, world, early, world.people[:1])
     await add(db, world, early, "due the day it ran", world.people[0], TODAY)
-    await meetings.close(db, early, world.staff)
+    await lifecycle.close(db, early, world.staff)
     # Planned for today, run three days late: due tomorrow is already past.
     late = await new_meeting(db, world)
     clock.set_day(TODAY + timedelta(days=3))
@@ -97,22 +97,22 @@ async def test_due_dates_are_judged_against_the_day_the_meeting_runs(
 
 async def test_a_message_id_answers_only_its_own_request(db: Database, world: World) -> None:
     mid = await new_meeting(db, world)
-    await meetings.join(db, mid, name="Alice", organization="Org", client_msg_id="j-1")
+    await joining.join(db, mid, name="Alice", organization="Org", client_msg_id="j-1")
     with pytest.raises(Forbidden) as taken:
-        await meetings.join(db, mid, name="Mallory", organization="Evil", client_msg_id="j-1")
+        await joining.join(db, mid, name="Mallory", organization="Evil", client_msg_id="j-1")
     assert taken.value.key == "input.msg_id_reused"
-    again = await meetings.join(db, mid, name="alice", organization="org", client_msg_id="j-1")
+    again = await joining.join(db, mid, name="alice", organization="org", client_msg_id="j-1")
     assert again.replayed
 
     # The same id for another command is no replay of the first.
-    await meetings.start(db, mid, world.staff, client_msg_id="s-1")
+    await lifecycle.start(db, mid, world.staff, client_msg_id="s-1")
     with pytest.raises(Forbidden):
-        await meetings.move(db, mid, world.staff, Stage.OPENER, client_msg_id="s-1")
+        await lifecycle.move(db, mid, world.staff, Stage.OPENER, client_msg_id="s-1")
 
     # Creating a meeting: another user's id is not theirs to replay.
-    await meetings.create_meeting(db, world.staff, world.group, "mine", TODAY, client_msg_id="n-1")
+    await lifecycle.create_meeting(db, world.staff, world.group, "mine", TODAY, client_msg_id="n-1")
     with pytest.raises(Forbidden) as reused:
-        await meetings.create_meeting(
+        await lifecycle.create_meeting(
             db, world.backbone, world.group, "theirs", TODAY, client_msg_id="n-1"
         )
     assert reused.value.key == "input.msg_id_reused"
@@ -128,14 +128,14 @@ async def test_people_and_staff_of_another_network_are_strangers(
     )
     mid = await new_meeting(db, world)
     with pytest.raises(Forbidden) as refused:
-        await meetings.join(db, mid, person_id=outsider)
+        await joining.join(db, mid, person_id=outsider)
     assert refused.value.key == "participant.unknown"
     with pytest.raises(Forbidden) as refused:
-        await meetings.start(db, mid, Actor.staff(other_staff))
+        await lifecycle.start(db, mid, Actor.staff(other_staff))
     assert refused.value.key == "staff.not_in_network"
     with pytest.raises(Forbidden):
-        await meetings.create_meeting(db, Actor.staff(other_staff), world.group, "x", TODAY)
-    await meetings.start(db, mid, world.staff)
+        await lifecycle.create_meeting(db, Actor.staff(other_staff), world.group, "x", TODAY)
+    await lifecycle.start(db, mid, world.staff)
     await walk(db, mid, world.staff, Stage.OPENER, Stage.AGENDA)
     with pytest.raises(Invalid) as owner:
         await commitments.add(db, mid, world.staff, "x", outsider, TODAY)
@@ -160,8 +160,8 @@ async def test_the_blocker_list_is_the_network_s_own(db: Database, world: World)
     assert [b["en"] for b in blockers][-1] == "No time"
     assert first["id"] not in [b["id"] for b in blockers]
     assert len(blockers) == 9
-    await meetings.join(db, mid, person_id=world.people[0])
-    await meetings.start(db, mid, world.staff)
+    await joining.join(db, mid, person_id=world.people[0])
+    await lifecycle.start(db, mid, world.staff)
     await walk(db, mid, world.staff, Stage.OPENER)
     with pytest.raises(NotFound):
         await opener.respond(db, mid, Actor.participant(world.people[0]), [first["id"]])

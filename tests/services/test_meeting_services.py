@@ -11,7 +11,7 @@ from facilitator.db import Database
 from facilitator.db.models import Attendance, Commitment, Meeting, Person
 from facilitator.errors import GateRefused, NotFound
 from facilitator.flow import Stage
-from facilitator.services import commitments, meetings, opener, state
+from facilitator.services import agenda, commitments, joining, lifecycle, opener, state
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting, seqs, walk
 from tests.support.world import TODAY, World
@@ -25,13 +25,13 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
     assert [(v["he"]["title"], v["en"]) for v in snap["values"]] == [("שקיפות", None)]
     assert len(snap["blockers"]) == 9
     assert snap["blockers"][0]["en"] == "Unclear goals"
-    assert await meetings.find_open_meeting(db, code.lower()) == mid
+    assert await joining.find_open_meeting(db, code.lower()) == mid
 
     # Phones join: two known people, one new person with a new organization.
     p0, p1 = world.people[:2]
-    await meetings.join(db, mid, person_id=p0)
-    await meetings.join(db, mid, person_id=p1)
-    new = await meetings.join(
+    await joining.join(db, mid, person_id=p0)
+    await joining.join(db, mid, person_id=p1)
+    new = await joining.join(
         db, mid, name="Dana  Levi ", organization="Parents' forum", sector="community"
     )
     newcomer = new.event.payload["person"]
@@ -39,7 +39,7 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
     assert newcomer["sector"] == "community"
     assert new.event.payload["attendance"] == 3
 
-    start = await meetings.start(db, mid, world.staff)
+    start = await lifecycle.start(db, mid, world.staff)
     assert start.event.payload == {"stage": "review", "previous": "lobby", "reopened": []}
     await walk(db, mid, world.staff, Stage.OPENER)
     blockers = [b["id"] for b in snap["blockers"]]
@@ -55,11 +55,11 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
 
     await walk(db, mid, world.staff, Stage.AGENDA)
     item = snap["agenda"][1]["id"]
-    await meetings.record_decision(db, mid, world.staff, item, "בוחרים בחלופה ב׳")
+    await agenda.record_decision(db, mid, world.staff, item, "בוחרים בחלופה ב׳")
 
     await walk(db, mid, world.staff, Stage.COMMITMENTS)
     with pytest.raises(GateRefused) as refused:
-        await meetings.close(db, mid, world.staff)
+        await lifecycle.close(db, mid, world.staff)
     assert [r.key for r in refused.value.reasons] == ["gate.no_commitment"]
 
     proposed = await commitments.propose(
@@ -69,11 +69,11 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
     assert proposed.event.payload["commitment"]["status"] == "proposed"
     await commitments.add(db, mid, world.staff, "לזמן את ההורים", newcomer["id"], TODAY)
     with pytest.raises(GateRefused) as refused:
-        await meetings.close(db, mid, world.staff)
+        await lifecycle.close(db, mid, world.staff)
     assert [r.key for r in refused.value.reasons] == ["gate.pending_proposals"]
     await commitments.confirm(db, mid, world.staff, cid)
 
-    closed = await meetings.close(db, mid, world.staff)
+    closed = await lifecycle.close(db, mid, world.staff)
     assert closed.event.payload == {
         "stage": "closed",
         "previous": "commitments",
@@ -93,9 +93,9 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
     assert numbers[-1] == final["meeting"]["last_seq"]
     # The code stops working, and closed is final.
     with pytest.raises(NotFound):
-        await meetings.find_open_meeting(db, code)
+        await joining.find_open_meeting(db, code)
     with pytest.raises(Exception) as late:
-        await meetings.move(db, mid, world.staff, Stage.AGENDA)
+        await lifecycle.move(db, mid, world.staff, Stage.AGENDA)
     assert getattr(late.value, "key", None) == "flow.meeting_closed"
 
 
@@ -104,7 +104,7 @@ async def test_close_lists_every_unmet_gate_and_changes_nothing(db: Database, wo
     await walk(db, mid, world.staff, Stage.REVIEW, Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS)
     before = await seqs(db, mid)
     with pytest.raises(GateRefused):
-        await meetings.close(db, mid, world.staff)
+        await lifecycle.close(db, mid, world.staff)
     assert await seqs(db, mid) == before
     snap = await state.snapshot(db, mid)
     assert snap["meeting"]["stage"] == "commitments"
@@ -133,13 +133,13 @@ async def test_join_codes_are_short_unambiguous_and_distinct(db: Database, world
 
 async def test_join_records_attendance_once(db: Database, world: World) -> None:
     mid = await new_meeting(db, world)
-    first = await meetings.join(db, mid, person_id=world.people[0])
-    again = await meetings.join(db, mid, person_id=world.people[0])
+    first = await joining.join(db, mid, person_id=world.people[0])
+    again = await joining.join(db, mid, person_id=world.people[0])
     assert again.replayed
     assert again.event == first.event
     # A new phone of a known person is matched by name and organization, not duplicated.
-    named = await meetings.join(db, mid, name="Dana Levi", organization="Parents")
-    renamed = await meetings.join(db, mid, name="dana levi", organization="PARENTS")
+    named = await joining.join(db, mid, name="Dana Levi", organization="Parents")
+    renamed = await joining.join(db, mid, name="dana levi", organization="PARENTS")
     assert renamed.event.payload["person"]["id"] == named.event.payload["person"]["id"]
     assert renamed.replayed
     async with db.read() as session:
@@ -152,17 +152,15 @@ async def test_join_records_attendance_once(db: Database, world: World) -> None:
 async def test_resent_client_message_ids_change_nothing(db: Database, world: World) -> None:
     mid = await new_meeting(db, world)
     phone = Actor.participant(world.people[0])
-    joined = await meetings.join(
-        db, mid, name="New Person", organization="Org", client_msg_id="j-1"
-    )
-    joined_again = await meetings.join(
+    joined = await joining.join(db, mid, name="New Person", organization="Org", client_msg_id="j-1")
+    joined_again = await joining.join(
         db, mid, name="New Person", organization="Org", client_msg_id="j-1"
     )
     assert joined_again.replayed
     assert joined_again.event == joined.event
-    await meetings.join(db, mid, person_id=world.people[0], client_msg_id="j-2")
-    first = await meetings.start(db, mid, world.staff, client_msg_id="m-1")
-    second = await meetings.start(db, mid, world.staff, client_msg_id="m-1")
+    await joining.join(db, mid, person_id=world.people[0], client_msg_id="j-2")
+    first = await lifecycle.start(db, mid, world.staff, client_msg_id="m-1")
+    second = await lifecycle.start(db, mid, world.staff, client_msg_id="m-1")
     assert second.replayed
     assert second.event == first.event
     await walk(db, mid, world.staff, Stage.OPENER, Stage.AGENDA)
@@ -183,10 +181,10 @@ async def test_resent_client_message_ids_change_nothing(db: Database, world: Wor
         )
     assert getattr(reused.value, "key", None) == "input.msg_id_reused"
     # Creating a meeting is idempotent too.
-    m1 = await meetings.create_meeting(
+    m1 = await lifecycle.create_meeting(
         db, world.staff, world.group, "ישיבה", TODAY, client_msg_id="new-1"
     )
-    m2 = await meetings.create_meeting(
+    m2 = await lifecycle.create_meeting(
         db, world.staff, world.group, "ישיבה", TODAY, client_msg_id="new-1"
     )
     assert m2.replayed

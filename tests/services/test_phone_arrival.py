@@ -8,7 +8,7 @@ from sqlalchemy import update
 from facilitator.db import Database
 from facilitator.db.models import Attendance, ParticipantToken
 from facilitator.flow import Stage
-from facilitator.services import access, meetings, network, opener, state
+from facilitator.services import access, joining, lifecycle, network, opener, state
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting
 from tests.support.world import World
@@ -20,12 +20,12 @@ async def test_a_phone_is_known_only_where_it_joined(db: Database, world: World)
         await new_meeting(db, world, group=world.other_group),
     )
     joined, stranger = world.people[0], world.people[1]
-    await meetings.join(db, here, person_id=joined)
-    await meetings.join(db, elsewhere, person_id=stranger)
+    await joining.join(db, here, person_id=joined)
+    await joining.join(db, elsewhere, person_id=stranger)
     token = await access.issue_participant_token(db, joined)
     strangers_token = await access.issue_participant_token(db, stranger)
-    await meetings.start(db, here, world.staff)
-    await meetings.move(db, here, world.staff, Stage.OPENER)
+    await lifecycle.start(db, here, world.staff)
+    await lifecycle.move(db, here, world.staff, Stage.OPENER)
     blockers = [b["id"] for b in (await state.snapshot(db, here))["blockers"]]
     await opener.respond(db, here, Actor.participant(joined), [blockers[3], blockers[1]])
 

@@ -14,7 +14,7 @@ from facilitator.live import rooms
 from facilitator.live.hub import MemoryHub
 from facilitator.live.messages import encode, server_event, server_tally
 from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Live, Room, channel
-from facilitator.services import meetings
+from facilitator.services import lifecycle
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
 from tests.support.meetings import new_meeting
@@ -178,7 +178,7 @@ async def test_a_committed_change_reaches_the_room_though_its_sender_left(
 
     async def command_under_way() -> Result:
         await gate.wait()
-        return await meetings.start(db, meeting_id, world.staff)
+        return await lifecycle.start(db, meeting_id, world.staff)
 
     sender = asyncio.create_task(live.commit_and_tell(command_under_way()))
     await asyncio.sleep(0)

@@ -27,7 +27,7 @@ from websockets.exceptions import ConnectionClosed
 from facilitator.db import Database
 from facilitator.db.models import StaffUser
 from facilitator.flow import Stage
-from facilitator.services import commitments, meetings, network, users
+from facilitator.services import commitments, lifecycle, network, users
 from facilitator.services.actors import Actor
 
 BIN = Path(sys.executable).parent
@@ -68,14 +68,14 @@ async def seed(db_url: str) -> Seeded:
         await network.assign_staff(db, group, uid)
         staff = Actor.staff(uid)
         today = datetime.now(ZoneInfo("Asia/Jerusalem")).date()
-        first = (await meetings.create_meeting(db, staff, group, "קודמת", today)).event.meeting_id
-        await meetings.start(db, first, staff)
+        first = (await lifecycle.create_meeting(db, staff, group, "קודמת", today)).event.meeting_id
+        await lifecycle.start(db, first, staff)
         for stage in (Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS):
-            await meetings.move(db, first, staff, stage)
+            await lifecycle.move(db, first, staff, stage)
         made = await commitments.add(
             db, first, staff, "להפיץ נתונים", people[0][0], today + timedelta(days=7)
         )
-        await meetings.close(db, first, staff)
+        await lifecycle.close(db, first, staff)
         return Seeded(nid, people, group, "fac@example.org", made.event.payload["commitment"]["id"])
     finally:
         await db.dispose()

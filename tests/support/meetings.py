@@ -9,16 +9,16 @@ from sqlalchemy import select
 from facilitator.db import Database
 from facilitator.db.models import MeetingEvent
 from facilitator.flow import Stage
-from facilitator.services import commitments, meetings
+from facilitator.services import commitments, joining, lifecycle
 from facilitator.services.actors import Actor
-from facilitator.services.meetings import AgendaItemInput
+from facilitator.services.agenda import AgendaItemInput
 from tests.support.world import TODAY, World
 
 
 async def new_meeting(
     db: Database, world: World, day: date = TODAY, group: int | None = None
 ) -> int:
-    result = await meetings.create_meeting(
+    result = await lifecycle.create_meeting(
         db,
         world.staff,
         group or world.group,
@@ -45,13 +45,13 @@ async def seqs(db: Database, meeting_id: int) -> list[int]:
 
 async def walk(db: Database, meeting_id: int, staff: Actor, *stages: Stage) -> None:
     for stage in stages:
-        await meetings.move(db, meeting_id, staff, stage)
+        await lifecycle.move(db, meeting_id, staff, stage)
 
 
 async def run_to_commitments(db: Database, world: World, mid: int, people: list[int]) -> None:
-    await meetings.start(db, mid, world.staff)
+    await lifecycle.start(db, mid, world.staff)
     for pid in people:
-        await meetings.join(db, mid, person_id=pid)
+        await joining.join(db, mid, person_id=pid)
     await walk(db, mid, world.staff, Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS)
 
 

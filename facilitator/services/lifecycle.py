@@ -1,0 +1,377 @@
+"""A meeting's life: create and reschedule it, move it through the stages, close or cancel it
+behind the gates."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator import flow, joincodes
+from facilitator.db import Database
+from facilitator.db.models import (
+    AgendaItem,
+    Attendance,
+    Commitment,
+    CommitmentReview,
+    Group,
+    Meeting,
+    MeetingEvent,
+)
+from facilitator.errors import Conflict, Forbidden, Invalid, NotFound, Refused
+from facilitator.flow import Action, CommitmentStatus, Stage
+from facilitator.services import commitments
+from facilitator.services.actors import Actor
+from facilitator.services.agenda import (
+    MAX_AGENDA_ITEMS,
+    AgendaItemInput,
+    check_item,
+    check_strategy,
+    one_line,
+    stop_timer,
+)
+from facilitator.services.commands import (
+    Change,
+    Context,
+    Event,
+    Result,
+    append_event,
+    check_staff,
+    local_today,
+    network_of_group,
+    run,
+)
+from facilitator.services.views import agenda_item_view, clock_time, meeting_view
+from facilitator.validate import clean_text, optional_time, parse_date, positive_id
+from facilitator.validate import client_msg_id as check_msg_id
+
+
+async def _unused_code(session: AsyncSession) -> str:
+    for _ in range(20):
+        code = joincodes.new_code()
+        if await session.scalar(select(Meeting.id).where(Meeting.join_code == code)) is None:
+            return code
+    raise Conflict("meeting.no_free_code")  # pragma: no cover - 148 million codes
+
+
+async def create_meeting(
+    db: Database,
+    actor: Actor,
+    group_id: int,
+    title: str,
+    scheduled_on: date | str,
+    agenda: Sequence[AgendaItemInput] = (),
+    *,
+    starts_at: time | str | None = None,
+    place: str | None = None,
+    client_msg_id: str | None = None,
+) -> Result:
+    """A new meeting in the lobby with a fresh join code and its agenda."""
+    msg_id = check_msg_id(client_msg_id)
+    flow.authorize(actor.role, Action.CREATE_MEETING)
+    plan = MeetingPlan.checked(title, scheduled_on, starts_at, place)
+    if len(agenda) > MAX_AGENDA_ITEMS:
+        raise Invalid("agenda.too_many", limit=MAX_AGENDA_ITEMS)
+    items = [check_item(item) for item in agenda]
+    async with db.write() as session:
+        group = await session.get(Group, positive_id(group_id, "group"))
+        if group is None:
+            raise NotFound("group.not_found")
+        network = await network_of_group(session, group.id)
+        await check_staff(session, actor, network.id, group.id)
+        if group.archived_at is not None:
+            raise Refused("group.archived")
+        if msg_id is not None:
+            existing = await session.scalar(select(Meeting).where(Meeting.create_msg_id == msg_id))
+            if existing is not None:
+                return await _creation_replay(session, existing, actor)
+        now = db.now()
+        flow.check_next_day(plan.day, local_today(network, now))
+        for item in items:
+            await check_strategy(session, network.id, item.strategy_id)
+        _meeting, event = await open_meeting(session, group.id, plan, items, actor, now, msg_id)
+        return Result(event)
+
+
+@dataclass(frozen=True)
+class MeetingPlan:
+    """When and where a meeting happens, and what it is called: checked at the edge."""
+
+    title: str
+    day: date
+    starts_at: time | None
+    place: str | None
+
+    @classmethod
+    def checked(cls, title: object, day: object, starts_at: object, place: object) -> MeetingPlan:
+        return cls(
+            clean_text(title, "title", kind="title"),
+            parse_date(day, "scheduled_on"),
+            optional_time(starts_at, "starts_at"),
+            one_line(place, "place", "title"),
+        )
+
+
+async def open_meeting(
+    session: AsyncSession,
+    group_id: int,
+    plan: MeetingPlan,
+    items: Sequence[AgendaItemInput],
+    actor: Actor,
+    now: datetime,
+    msg_id: str | None = None,
+) -> tuple[Meeting, Event]:
+    """Write a new meeting in the lobby, its agenda and its first event, in the caller's
+    transaction (the checks are the caller's)."""
+    meeting = Meeting(
+        group_id=group_id,
+        title=plan.title,
+        scheduled_on=plan.day,
+        starts_at=plan.starts_at,
+        place=plan.place,
+        join_code=await _unused_code(session),
+        stage=Stage.LOBBY.value,
+        last_seq=0,
+        created_at=now,
+        create_msg_id=msg_id,
+        view_token=secrets.token_urlsafe(24),
+    )
+    session.add(meeting)
+    await session.flush()
+    rows = [
+        AgendaItem(
+            meeting_id=meeting.id,
+            position=position,
+            title=item.title,
+            minutes=item.minutes,
+            kind=item.kind,
+            strategy_id=item.strategy_id,
+            presenter=item.presenter,
+        )
+        for position, item in enumerate(items, start=1)
+    ]
+    session.add_all(rows)
+    await session.flush()
+    payload = {"meeting": meeting_view(meeting), "agenda": [agenda_item_view(r) for r in rows]}
+    event = await append_event(
+        session,
+        meeting,
+        Change("meeting_created", payload, actor.key),
+        Action.CREATE_MEETING,
+        now,
+        msg_id,
+    )
+    return meeting, event
+
+
+async def _creation_replay(session: AsyncSession, meeting: Meeting, actor: Actor) -> Result:
+    row = await session.scalar(
+        select(MeetingEvent).where(MeetingEvent.meeting_id == meeting.id, MeetingEvent.seq == 1)
+    )
+    if row is None or row.actor != actor.key:
+        raise Forbidden("input.msg_id_reused")
+    return Result(Event.of(row), replayed=True)
+
+
+async def update_meeting(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    title: str,
+    scheduled_on: date | str,
+    *,
+    starts_at: time | str | None,
+    place: str | None,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Rename, reschedule or move a meeting (a started one keeps its day); an empty time or
+    place clears it."""
+    plan = MeetingPlan.checked(title, scheduled_on, starts_at, place)
+
+    async def body(ctx: Context) -> Change:
+        day = plan.day
+        if ctx.meeting.started_at is not None and day != ctx.meeting.scheduled_on:
+            raise Refused("meeting.started_keeps_day")
+        if day != ctx.meeting.scheduled_on:
+            flow.check_next_day(day, ctx.today)
+        ctx.meeting.title, ctx.meeting.scheduled_on = plan.title, day
+        ctx.meeting.starts_at, ctx.meeting.place = plan.starts_at, plan.place
+        return Change(
+            "meeting_updated",
+            {
+                "title": plan.title,
+                "scheduled_on": day.isoformat(),
+                "starts_at": clock_time(plan.starts_at),
+                "place": plan.place,
+            },
+        )
+
+    return await run(db, meeting_id, actor, Action.EDIT_AGENDA, body, client_msg_id=client_msg_id)
+
+
+async def move(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    target: Stage | str,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """Go to the next stage or back to an earlier one. Leaving the lobby starts the meeting and
+    reopens every open commitment the group carried from earlier meetings."""
+    try:
+        to = Stage(target)
+    except ValueError:
+        raise Invalid("flow.bad_stage") from None
+
+    async def body(ctx: Context) -> Change:
+        flow.check_move(ctx.stage, to)
+        if flow.reopens_commitments(ctx.stage, to):
+            flow.check_start(ctx.stage, await _other_live_meeting(ctx))
+        return await _go(ctx, to)
+
+    return await run(db, meeting_id, actor, Action.MOVE, body, client_msg_id=client_msg_id)
+
+
+async def start(
+    db: Database, meeting_id: int, actor: Actor, *, client_msg_id: str | None = None
+) -> Result:
+    """Start the meeting: from the lobby to the review of carried commitments. Refused once
+    started, so a resent "start" never drags a running meeting back to the review."""
+
+    async def body(ctx: Context) -> Change:
+        flow.check_start(ctx.stage, await _other_live_meeting(ctx))
+        return await _go(ctx, Stage.REVIEW)
+
+    return await run(db, meeting_id, actor, Action.START, body, client_msg_id=client_msg_id)
+
+
+async def _go(ctx: Context, to: Stage) -> Change:
+    current = ctx.stage
+    payload: dict[str, Any] = {"stage": to.value, "previous": current.value}
+    if flow.stops_item_clock(current, to) and ctx.meeting.item_started_at is not None:
+        payload["elapsed"] = await stop_timer(ctx)
+    if flow.reopens_commitments(current, to):
+        if ctx.meeting.started_at is None:
+            ctx.meeting.started_at = ctx.now
+        payload["reopened"] = await commitments.reopen_for(ctx)
+    ctx.meeting.stage = to.value
+    return Change("stage_changed", payload)
+
+
+async def _other_live_meeting(ctx: Context) -> str | None:
+    """The title of another meeting of this group that started and has not closed."""
+    title: str | None = await ctx.session.scalar(
+        select(Meeting.title)
+        .where(
+            Meeting.group_id == ctx.meeting.group_id,
+            Meeting.id != ctx.meeting.id,
+            Meeting.started_at.is_not(None),
+            Meeting.stage != Stage.CLOSED.value,
+        )
+        .limit(1)
+    )
+    return title
+
+
+async def close_facts(session: AsyncSession, meeting: Meeting, day: date) -> flow.CloseFacts:
+    """What the close gate needs to know about a meeting, read in the caller's transaction."""
+    made = (
+        await session.execute(
+            select(Commitment.owner_person_id, Commitment.due_on).where(
+                Commitment.origin_meeting_id == meeting.id,
+                Commitment.status.in_(
+                    [CommitmentStatus.OPEN, CommitmentStatus.DONE, CommitmentStatus.DROPPED]
+                ),
+            )
+        )
+    ).all()
+    pending = await session.scalar(
+        select(func.count()).where(
+            Commitment.origin_meeting_id == meeting.id,
+            Commitment.status == CommitmentStatus.PROPOSED,
+        )
+    )
+    unreviewed = await session.scalar(
+        select(func.count()).where(
+            CommitmentReview.meeting_id == meeting.id, CommitmentReview.outcome.is_(None)
+        )
+    )
+    return flow.CloseFacts(
+        meeting_day=day,
+        made=[flow.MadeCommitment(owner, due) for owner, due in made],
+        pending_proposals=pending or 0,
+        unreviewed=unreviewed or 0,
+    )
+
+
+async def close(
+    db: Database, meeting_id: int, actor: Actor, *, client_msg_id: str | None = None
+) -> Result:
+    """Close the meeting once every gate holds; its join code stops working."""
+
+    async def body(ctx: Context) -> Change:
+        facts = await close_facts(ctx.session, ctx.meeting, ctx.day)
+        flow.check_close(ctx.stage, facts)
+        previous = ctx.meeting.stage
+        ctx.meeting.stage = Stage.CLOSED.value
+        ctx.meeting.closed_at = ctx.now
+        ctx.meeting.join_code = None
+        attended = await ctx.session.scalar(
+            select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
+        )
+        return Change(
+            "meeting_closed",
+            {
+                "stage": Stage.CLOSED.value,
+                "previous": previous,
+                "commitments": len(facts.made),
+                "attendance": attended or 0,
+            },
+        )
+
+    return await run(db, meeting_id, actor, Action.CLOSE, body, client_msg_id=client_msg_id)
+
+
+async def cancel(
+    db: Database, meeting_id: int, actor: Actor, *, client_msg_id: str | None = None
+) -> Result:
+    """Call a meeting off: only while nothing was committed in it. Proposals are turned down and
+    reopened commitments that got no report wait for the group's next meeting; reports already
+    given stay in their history."""
+
+    async def body(ctx: Context) -> Change:
+        made = await ctx.session.scalar(
+            select(func.count()).where(
+                Commitment.origin_meeting_id == ctx.meeting.id,
+                Commitment.status.in_(
+                    [CommitmentStatus.OPEN, CommitmentStatus.DONE, CommitmentStatus.DROPPED]
+                ),
+            )
+        )
+        flow.check_cancel(made or 0)
+        await ctx.session.execute(
+            update(Commitment)
+            .where(
+                Commitment.origin_meeting_id == ctx.meeting.id,
+                Commitment.status == CommitmentStatus.PROPOSED,
+            )
+            .values(status=CommitmentStatus.REJECTED.value)
+        )
+        await ctx.session.execute(
+            delete(CommitmentReview).where(
+                CommitmentReview.meeting_id == ctx.meeting.id, CommitmentReview.outcome.is_(None)
+            )
+        )
+        previous = ctx.meeting.stage
+        ctx.meeting.stage = Stage.CLOSED.value
+        ctx.meeting.closed_at = ctx.meeting.cancelled_at = ctx.now
+        ctx.meeting.join_code = None
+        return Change("meeting_cancelled", {"stage": Stage.CLOSED.value, "previous": previous})
+
+    return await run(db, meeting_id, actor, Action.CANCEL, body, client_msg_id=client_msg_id)
