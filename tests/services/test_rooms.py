@@ -10,7 +10,7 @@ import pytest
 
 from facilitator.db import Database
 from facilitator.flow import Role
-from facilitator.live import rooms
+from facilitator.live import outbox, tallies, watchdog
 from facilitator.live.hub import MemoryHub
 from facilitator.live.messages import encode, server_event, server_tally
 from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Live, Room, channel
@@ -128,7 +128,7 @@ async def test_catch_up_from_memory_or_not_at_all(db: Database, world: World) ->
 async def test_a_phone_stuck_in_one_send_is_dropped_and_the_rest_are_not(
     db: Database, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rooms, "WATCH_EVERY", 0.02)
+    monkeypatch.setattr(watchdog, "WATCH_EVERY", 0.02)
     room, _hub, _meeting_id = await started_room(db, world)
     dropped: list[str] = []
     stuck, busy, idle = phone(), phone(), phone()
@@ -136,7 +136,7 @@ async def test_a_phone_stuck_in_one_send_is_dropped_and_the_rest_are_not(
     busy.abort = lambda: dropped.append("busy")
     idle.abort = lambda: dropped.append("idle")
     now = time.monotonic()
-    stuck.sending_since = now - rooms.STUCK_AFTER - 1  # has read nothing for too long
+    stuck.sending_since = now - outbox.STUCK_AFTER - 1  # has read nothing for too long
     busy.sending_since = now  # a send under way, as every send briefly is
     room.connections.update({stuck, busy, idle})
     await asyncio.sleep(0.1)
@@ -149,7 +149,7 @@ async def test_a_hall_gets_a_tally_in_slices_and_nothing_overtakes_it(
     db: Database, world: World
 ) -> None:
     room, hub, meeting_id = await started_room(db, world)
-    hall = [phone() for _ in range(rooms.SPREAD_SLICE * 3 + 17)]
+    hall = [phone() for _ in range(tallies.SPREAD_SLICE * 3 + 17)]
     room.connections.update(hall)
     start = room.last_seq
 

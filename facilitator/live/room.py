@@ -1,0 +1,195 @@
+"""A room: the sockets watching one meeting in this process, and the ordered stream they get.
+
+Each broadcast arrives here already encoded and is handed to every socket as the same string.
+A socket that cannot keep up does not hold up the rest: its bounded queue collapses to "resync"
+and it gets a fresh snapshot (``outbox``). The parts: ordering and the ring (``ordering``), the
+tally coalescer (``tallies``), the snapshot cache (``snapshots``), the watchdog for phones that
+read nothing (``watchdog``); every room of the process is in the registry (``rooms``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from facilitator.db import Database
+from facilitator.flow import Role
+from facilitator.live.hub import Hub
+from facilitator.live.messages import encode, server_event, server_tally
+from facilitator.live.ordering import GapFiller, Ring, Sequencer
+from facilitator.live.outbox import Connection
+from facilitator.live.snapshots import SnapshotCache
+from facilitator.live.tallies import TallyCoalescer
+from facilitator.live.watchdog import Watchdog
+from facilitator.services.commands import Event
+from facilitator.services.state import events_since, tally_now
+
+FANOUTS_KEPT = 100  # recent fan-out times kept per room
+
+
+def channel(meeting_id: int) -> str:
+    """The hub channel of one meeting."""
+    return f"meeting:{meeting_id}"
+
+
+def message_for(event: Event) -> object:
+    """What the room is told about an event: its actor is never sent (the opener is anonymous),
+    and an opener answer travels as the tally it produced."""
+    if event.type == "opener_tally":
+        return server_tally(event.seq, event.payload["tally"], event.payload["respondents"])
+    return server_event(event.seq, event.type, event.payload, event.at.isoformat())
+
+
+class Room:
+    """One meeting's sockets in this process and the ordered stream they are handed."""
+
+    def __init__(
+        self,
+        meeting_id: int,
+        hub: Hub,
+        db: Database,
+        on_release: Callable[[int], None] | None = None,
+    ) -> None:
+        self.meeting_id = meeting_id
+        #: Told of every name released here, to stop that person's phones in every room.
+        self.on_release = on_release
+        self.hub = hub
+        self.db = db
+        self.connections: set[Connection] = set()
+        self._order: Sequencer[tuple[bool, str]] = Sequencer()
+        self._gap = GapFiller(self._fill_gap)
+        self.ring: Ring[str] = Ring()
+        self.tallies = TallyCoalescer(self.connections)
+        self.snapshots = SnapshotCache()
+        self.watchdog = Watchdog(self.connections)
+        #: Sequence number -> person, for events that release a name: on delivery, that
+        #: person's phones in this room are signed out.
+        self._releases: dict[int, int] = {}
+        self._pump: asyncio.Task[None] | None = None
+        #: Seconds each recent event took to hand to every socket (for Live.stats).
+        self.fanouts: deque[float] = deque(maxlen=FANOUTS_KEPT)
+
+    @property
+    def last_seq(self) -> int:
+        """The last event handed on, in order."""
+        return self._order.last_seq
+
+    @property
+    def tally_text(self) -> str | None:
+        """The newest tally, encoded."""
+        return self.tallies.text
+
+    @property
+    def dropped(self) -> int:
+        """Phones dropped for reading nothing."""
+        return self.watchdog.dropped
+
+    async def start(self) -> None:
+        """Subscribe first, then read where the meeting stands: nothing falls in between."""
+        subscribed = asyncio.Event()
+        self._pump = asyncio.create_task(self._run(subscribed))
+        await subscribed.wait()
+        seq, tally = await tally_now(self.db, self.meeting_id)
+        floor = max(self.last_seq, seq)
+        self.ring.start_at(floor)
+        if tally is not None and self.tallies.text is None:
+            self.tallies.text = encode(server_tally(seq, tally[0], tally[1]))
+        # Broadcasts that came while we read are either in the snapshot read or follow it.
+        for stale in [n for n in self._releases if n <= floor]:
+            del self._releases[stale]
+        for number, (is_tally, text) in self._order.start_at(floor):
+            self._deliver(number, is_tally, text)
+        self.watchdog.start()
+
+    async def stop(self) -> None:
+        """Unsubscribe and cancel every timer."""
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+        await self._gap.stop()
+        self.tallies.stop()
+        self.watchdog.stop()
+
+    async def _run(self, subscribed: asyncio.Event) -> None:
+        async with self.hub.subscribe(channel(self.meeting_id)) as subscription:
+            subscribed.set()
+            async for text in subscription:
+                self.receive(text)
+
+    def receive(self, text: str) -> None:
+        """Take one broadcast (any order, maybe twice) and pass it on in sequence order."""
+        head = json.loads(text)
+        if "seq" not in head:  # outside the meeting's log (the network's values changed)
+            self.snapshots.void()  # the shared snapshot shows the old values: read it anew
+            for connection in self.connections:
+                connection.offer(text)
+            return
+        seq = int(head["seq"])
+        if seq <= self.last_seq:
+            return
+        if head.get("event") == "name_released":
+            self._releases[seq] = int(head["payload"]["person"]["id"])
+        for number, (is_tally, item) in self._order.accept(seq, (head["type"] == "tally", text)):
+            self._deliver(number, is_tally, item)
+        if self._order.waiting:
+            self._gap.arm()
+
+    async def _fill_gap(self) -> None:
+        """An event published out of order waited; now the missing ones come from the DB."""
+        if self._order.waiting:
+            for event in await events_since(self.db, self.meeting_id, self.last_seq):
+                self.receive(encode(message_for(event)))
+
+    def _deliver(self, seq: int, is_tally: bool, text: str) -> None:
+        if is_tally:
+            # Tallies stay out of the ring: only the newest matters, and a thousand phones
+            # answering would otherwise push every screen's last number out of reach.
+            self.tallies.update(text)
+            return
+        self.ring.add(seq, text)
+        started = time.perf_counter()
+        self.tallies.finish()
+        for connection in self.connections:
+            connection.offer(text)
+        self.fanouts.append(time.perf_counter() - started)
+        if self._releases:
+            released = self._releases.pop(seq, None)
+            if released is not None:
+                if self.on_release is not None:
+                    self.on_release(released)  # this room and every other one
+                else:
+                    self.sign_out(released)
+
+    def sign_out(self, person_id: int) -> None:
+        """A facilitator released this person's name: the phones that held it were just told
+        why; now they are closed (after what they were told) and stop being heard. Every
+        process's room does this for its own sockets, as each receives the event."""
+        for connection in self.connections:
+            if connection.role is Role.PARTICIPANT and connection.actor.person_id == person_id:
+                connection.close(4401, drop_queued=False)
+
+    def phones_connected(self) -> set[int]:
+        """The people with a phone connected to this room in this process."""
+        return {
+            c.actor.person_id
+            for c in self.connections
+            if c.role is Role.PARTICIPANT and c.actor.person_id is not None
+        }
+
+    async def snapshot_json(self, read: Callable[[], Awaitable[dict[str, Any]]]) -> str:
+        """The meeting's snapshot, encoded once for every screen that needs it at this point
+        of the log."""
+        return await self.snapshots.get(lambda: self.last_seq, read)
+
+    def catch_up(self, after_seq: int) -> list[str] | None:
+        """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""
+        missed = self.ring.since(after_seq, self.last_seq)
+        if missed is not None and self.tallies.text is not None:
+            missed.append(self.tallies.text)
+        return missed
