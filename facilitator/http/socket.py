@@ -7,10 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any, cast
 
-from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from facilitator import i18n
@@ -19,16 +16,17 @@ from facilitator.flow import Role
 from facilitator.http.common import AppState, app_state, error_text
 from facilitator.http.identity import Who, who_is
 from facilitator.http.security import TokenBucket, origin_allowed
+from facilitator.http.server_hooks import ABORT, DIRECT, ServerHooks
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
 from facilitator.live.messages import encode
 from facilitator.live.rooms import RESYNC, Connection, Room
 from facilitator.services import state
 
-log = logging.getLogger(__name__)
+# ServerHooks is the app's outermost middleware; it stays importable from here.
+__all__ = ["ServerHooks", "live_socket"]
 
-ABORT = "facilitator.abort"  # the scope keys ServerHooks fills
-DIRECT = "facilitator.direct"
+log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
 # Phones get a modest budget; the console clicks faster and the wall sends nothing.
@@ -266,55 +264,3 @@ async def _handle(
 def _error(msg_id: str | None, error: DomainError, lang: str) -> dict[str, object]:
     message, details = error_text(error, lang)
     return messages.server_error(msg_id, error.key, message, details)
-
-
-class ServerHooks:
-    """Puts two ways past ASGI's politeness into a WebSocket's scope, when the server offers them.
-
-    ``ABORT`` drops the connection at once: ASGI can only close politely, and a close frame
-    waits behind everything a phone that stopped reading has not taken. ``DIRECT`` writes a
-    text frame at once when the transport has room, without a task to wake: what a broadcast to
-    thousands of sockets otherwise spends most of its time on.
-
-    Under uvicorn the ``send`` an app gets is its protocol object's own method, with the
-    transport and the "writable" flag beside it; elsewhere nothing is added and every message
-    goes through the socket's sender task. Must be the outermost middleware, to see that
-    ``send``.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
-            protocol = getattr(send, "__self__", None)
-            abort = getattr(getattr(protocol, "transport", None), "abort", None)
-            if callable(abort):
-                scope[ABORT] = abort
-            direct = _direct_sender(protocol, send)
-            if direct is not None:
-                scope[DIRECT] = direct
-        await self.app(scope, receive, send)
-
-
-def _direct_sender(protocol: object, send: Send) -> Callable[[str], bool] | None:
-    writable = getattr(protocol, "writable", None)
-    if not isinstance(writable, asyncio.Event) or not hasattr(protocol, "close_sent"):
-        return None
-
-    def direct(text: str) -> bool:
-        if not writable.is_set() or getattr(protocol, "disconnected", True) or protocol.close_sent:
-            return False
-        # With room to write, the server's send completes without ever waiting: run it to the
-        # end right here.
-        step = cast(Coroutine[Any, Any, None], send({"type": "websocket.send", "text": text}))
-        try:
-            step.send(None)
-        except StopIteration:
-            return True
-        except Exception:
-            return False  # the sender task meets the same failure and ends the socket
-        step.close()  # it would have waited after all: let the sender task do it
-        return False
-
-    return direct

@@ -109,6 +109,13 @@ class Live:
         return {
             "rooms": len(self.rooms),
             "sockets": sum(len(room.connections) for room in self.rooms.values()),
+            # Sockets the server hooks reach past ASGI for (every one, under uvicorn).
+            "sockets_direct": sum(
+                1 for room in self.rooms.values() for c in room.connections if c.direct
+            ),
+            "sockets_abortable": sum(
+                1 for room in self.rooms.values() for c in room.connections if c.abort
+            ),
             "dropped_for_reading_nothing": sum(room.dropped for room in self.rooms.values()),
             "recent_fanouts": len(fanouts),
             "fanout_ms": {

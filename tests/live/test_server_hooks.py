@@ -1,6 +1,6 @@
 """The two ways past ASGI's politeness, found under a real uvicorn with a real client: if uvicorn
 changes how it hands over ``send``, these fail instead of stuck phones quietly staying or every
-broadcast quietly going the slow way."""
+broadcast quietly going the slow way. The last test checks the real server uses them."""
 
 from __future__ import annotations
 
@@ -9,13 +9,23 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from websockets.asyncio.client import connect
 
-from facilitator.http.socket import ABORT, DIRECT, ServerHooks
-from tests.support.live_server import free_port
+from facilitator.http.server_hooks import ABORT, DIRECT, ServerHooks
+from tests.support.live_server import (
+    close_all_clients,
+    free_port,
+    join_phone,
+    new_meeting,
+    open_client,
+    staff_client,
+    start_server,
+)
 
 Handler = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
@@ -130,3 +140,28 @@ async def read_to_the_end(loop: asyncio.AbstractEventLoop, raw: socket.socket) -
         while chunk := await loop.sock_recv(raw, 1 << 20):
             received += len(chunk)
     return received
+
+
+@pytest.mark.slow
+async def test_the_real_server_reaches_every_socket_past_asgi(
+    migrated_template: str, tmp_path: Path
+) -> None:
+    """A middleware that wraps ``send`` outside ServerHooks hides uvicorn's: every broadcast
+    would then wake a task per socket, and a phone that reads nothing could not be dropped."""
+    server = await asyncio.to_thread(start_server, migrated_template, tmp_path)
+    try:
+        staff = await staff_client(server)
+        meeting_id, code, _view = await new_meeting(server, staff)
+        token, _person = await join_phone(server, code, "דנה הוקס")
+        phone = await open_client(server, meeting_id, "phone", {"token": token})
+        await phone.expect(lambda m: m["type"] == "welcome")
+        for _ in range(50):  # the socket's sender starts just after its welcome
+            stats = (await staff.get("/api/live/stats")).json()
+            if stats["sockets_direct"]:
+                break
+            await asyncio.sleep(0.05)
+        assert stats["sockets"] == stats["sockets_direct"] == stats["sockets_abortable"] == 1
+        await staff.aclose()
+    finally:
+        await close_all_clients()
+        server.stop()
