@@ -44,6 +44,7 @@ from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
 from facilitator.http.socket import ServerHooks, live_socket
 from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
+from facilitator.logs import RequestIds
 from facilitator.services.network import default_language
 from facilitator.settings import Settings
 
@@ -156,6 +157,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     return Starlette(
         routes=ROUTES,
         lifespan=lifespan,
-        middleware=[Middleware(ServerHooks), Middleware(SecurityHeaders), Middleware(BodyLimit)],
+        middleware=[
+            # ServerHooks first: it must see uvicorn's own send, which RequestIds wraps.
+            Middleware(ServerHooks),
+            Middleware(RequestIds),  # every line of a request names it
+            Middleware(SecurityHeaders),
+            Middleware(BodyLimit),
+        ],
         exception_handlers={404: not_found},
     )

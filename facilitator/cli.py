@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from facilitator import demo, migrate
+from facilitator import demo, logs, migrate
 from facilitator.db import Database
 from facilitator.db.database import sqlite_file
 from facilitator.db.models import Network
@@ -230,6 +230,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=logs.config(settings.log_level),
         # Compression off (it doubles the cost of every broadcast); frames over 64 KiB close
         # the socket with 1009.
         ws_per_message_deflate=False,

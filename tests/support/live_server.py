@@ -109,7 +109,7 @@ class Server:
         self.log_file.close()
 
 
-def start_server(template: str, folder: Path) -> Server:
+def start_server(template: str, folder: Path, *, log_level: str = "warning") -> Server:
     db_file = folder / "live.db"
     shutil.copyfile(template, db_file)
     db_url = f"sqlite+aiosqlite:///{db_file}"
@@ -117,7 +117,7 @@ def start_server(template: str, folder: Path) -> Server:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITATOR_")}
     env["DATABASE_URL"] = db_url
-    env["FACILITATOR_LOG_LEVEL"] = "warning"
+    env["FACILITATOR_LOG_LEVEL"] = log_level
     log = folder / "server.log"
     log_file = log.open("w")
     process = subprocess.Popen(
