@@ -20,10 +20,8 @@ from facilitator import migrate
 from facilitator.db import Database
 from facilitator.services import network, users
 from facilitator.services.actors import Actor
+from tests.support.prebuilt import Prebuilt, recipe, wanted
 from tests.support.world import POSTGRES, TODAY, Clock, World
-
-# Set to a PostgreSQL server URL (a user that may create databases) to run the database tests
-# on PostgreSQL instead of SQLite: `.ci/run` does, with a local server it starts.
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,17 +42,47 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
+@pytest.fixture(scope="session")
+def prebuilt(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Prebuilt:
+    """Databases built once (``tests/support/prebuilt.py``): the small world, and others."""
+    folder = tmp_path_factory.mktemp("prebuilt")
+
+    def copy(name: str) -> str:
+        if POSTGRES:
+            database = f"facilitator_prebuilt_{name}"
+            _pg_admin(
+                f"DROP DATABASE IF EXISTS {database}",
+                f"CREATE DATABASE {database} TEMPLATE {migrated_template}",
+            )
+            return database
+        target = folder / f"{name}.db"
+        shutil.copyfile(migrated_template, target)
+        return str(target)
+
+    return Prebuilt(copy, _url_of)
+
+
 @pytest.fixture
-def db_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, migrated_template: str, prebuilt: Prebuilt, tmp_path: Path
+) -> Iterator[str]:
+    """A database of the test's own: a copy of the migrated one, or of a prebuilt one when the
+    test asks for its fixture (``world``, or a recipe of its module)."""
+    needed = wanted(request.fixturenames)
+    source = prebuilt.source(needed) if needed is not None else migrated_template
     if POSTGRES:
         name = f"facilitator_test_{uuid.uuid4().hex[:12]}"
-        _pg_admin(f"CREATE DATABASE {name} TEMPLATE {migrated_template}")
+        _pg_admin(f"CREATE DATABASE {name} TEMPLATE {source}")
         yield _pg_url(name)
         _drop_pg_database(name)
         return
     target = tmp_path / "facilitator.db"
-    shutil.copyfile(migrated_template, target)
+    shutil.copyfile(source, target)
     yield f"sqlite+aiosqlite:///{target}"
+
+
+def _url_of(location: str) -> str:
+    return _pg_url(location) if POSTGRES else f"sqlite+aiosqlite:///{location}"
 
 
 def _drop_pg_database(name: str) -> None:
@@ -103,8 +131,8 @@ async def db(db_url: str, clock: Clock) -> AsyncIterator[Database]:
         await database.dispose()
 
 
-@pytest.fixture
-async def world(db: Database) -> World:
+async def build_world(db: Database) -> World:
+    """A network with six people in three organizations, two groups, a strategy and two staff."""
     nid = await network.create_network(db, "רשת בדיקה")
     await network.add_value(db, nid, network.ValueWords("שקיפות", ["מחליטים בחדר"]))
     orgs = [
@@ -128,3 +156,6 @@ async def world(db: Database) -> World:
     return World(
         nid, people, orgs, group, other, strategy, Actor.staff(fac), Actor.staff(bb, "backbone")
     )
+
+
+world = recipe("world", build_world)
