@@ -17,16 +17,11 @@ from starlette.routing import BaseRoute, Route
 
 from facilitator.db.models import GROUP_KINDS
 from facilitator.errors import DomainError, Forbidden, NotFound
+from facilitator.flow import Role
 from facilitator.http import pages
-from facilitator.http.admin_common import (
-    Admin,
-    admin_api,
-    admin_form,
-    admin_json,
-    admin_page,
-    back_with_error,
-)
+from facilitator.http.admin_common import admin_json, back_with_error
 from facilitator.http.common import app_state, json_error, recheck_reach, redirect, render
+from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, path_param, query_param
 from facilitator.services import audit_view, groups, network, overview, strategies
 from facilitator.services.strategies import StrategyInput
@@ -47,7 +42,7 @@ def _saved(url: str) -> Response:
     return redirect(f"{url}{'&' if '?' in url else '?'}saved=1")
 
 
-def _refusal(request: Request, admin: Admin, back: str, error: DomainError) -> Response:
+def _refusal(request: Request, admin: Caller, back: str, error: DomainError) -> Response:
     """A refused change: not allowed is a 403 page, out of reach a 404 page (a facilitator does
     not learn that another group exists), anything else back to the form with the reason."""
     if isinstance(error, Forbidden):
@@ -57,23 +52,21 @@ def _refusal(request: Request, admin: Admin, back: str, error: DomainError) -> R
     return back_with_error(back, error)
 
 
-Change = Callable[[Request, Admin, dict[str, str]], Awaitable[str | None]]
+Change = Callable[[Request, Caller, dict[str, str]], Awaitable[str | None]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def _change(
-    back: Callable[[Request], str], *, facilitators: bool = False
+    back: Callable[[Request], str], only: Role | None = Role.BACKBONE
 ) -> Callable[[Change], Endpoint]:
-    """A form handler: checks who posts and the form, runs ``change``, then returns to ``back``
-    (or where ``change`` says) with a "saved" notice or the reason for a refusal."""
+    """A form handler: checks who posts and the form (``only``: the role let in; ``None``: any
+    staff), runs ``change``, then returns to ``back`` (or where ``change`` says) with a "saved"
+    notice or the reason for a refusal."""
 
     def wrap(change: Change) -> Endpoint:
-        async def endpoint(request: Request) -> Response:
+        @staff_form(back, only)
+        async def endpoint(request: Request, admin: Caller, fields: dict[str, str]) -> Response:
             where = back(request)
-            found = await admin_form(request, where, facilitators=facilitators)
-            if isinstance(found, Response):
-                return found
-            admin, fields = found
             try:
                 goes = await change(request, admin, fields)
             except DomainError as error:
@@ -95,36 +88,34 @@ def _page_words(request: Request) -> dict[str, Any]:
 # --- working groups -----------------------------------------------------------------------------
 
 
-async def groups_page(request: Request) -> Response:
-    found = await admin_page(request, facilitators=True)
-    if isinstance(found, Response):
-        return found
+@staff_page()
+async def groups_page(request: Request, caller: Caller) -> Response:
     db = app_state(request).db
-    listing = await groups.group_list(db, found.scope)
+    listing = await groups.group_list(db, caller.scope)
     return render(
-        request, "admin/groups.html", found.lang, staff=found.staff, admin=found,
+        request, "admin/groups.html", caller.lang, staff=caller.staff, admin=caller,
         listing=listing, kinds=GROUP_KINDS, **_page_words(request),
     )  # fmt: skip
 
 
-async def group_page(request: Request) -> Response:
-    found = await admin_page(request, facilitators=True)
-    if isinstance(found, Response):
-        return found
+@staff_page()
+async def group_page(request: Request, caller: Caller) -> Response:
     db = app_state(request).db
     group_id = _path(request, "group_id")
     try:
-        group = await groups.group_page(db, found.scope, group_id)
+        group = await groups.group_page(db, caller.scope, group_id)
     except DomainError:
-        return render(request, "not_found.html", found.lang, 404, staff=found.staff)
+        return render(request, "not_found.html", caller.lang, 404, staff=caller.staff)
     query = (request.query_params.get("q") or "")[:120]
-    found_people = await groups.search_people(db, found.scope, group_id, query) if query else []
+    found_people = await groups.search_people(db, caller.scope, group_id, query) if query else []
     assigned = {f["id"] for f in group["facilitators"]}
     choices = [
-        s for s in await groups.staff_choices(db, found.staff.network_id) if s["id"] not in assigned
+        s
+        for s in await groups.staff_choices(db, caller.staff.network_id)
+        if s["id"] not in assigned
     ]
     return render(
-        request, "admin/group.html", found.lang, staff=found.staff, admin=found, group=group,
+        request, "admin/group.html", caller.lang, staff=caller.staff, admin=caller, group=group,
         kinds=GROUP_KINDS, query=query, found_people=found_people, staff_choices=choices,
         **_page_words(request),
     )  # fmt: skip
@@ -134,8 +125,8 @@ def _group_back(request: Request) -> str:
     return f"/admin/groups/{_path(request, 'group_id')}"
 
 
-@_change(lambda _r: "/admin/groups", facilitators=True)
-async def group_create(request: Request, admin: Admin, fields: dict[str, str]) -> str:
+@_change(lambda _r: "/admin/groups", only=None)
+async def group_create(request: Request, admin: Caller, fields: dict[str, str]) -> str:
     group_id = await groups.create_group(
         app_state(request).db, admin.scope, admin.staff.user_id,
         fields.get("name", ""), fields.get("kind", ""), fields.get("purpose"),
@@ -143,8 +134,8 @@ async def group_create(request: Request, admin: Admin, fields: dict[str, str]) -
     return f"/admin/groups/{group_id}"
 
 
-@_change(_group_back, facilitators=True)
-async def group_edit(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+@_change(_group_back, only=None)
+async def group_edit(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     # A facilitator's form has no name or kind: what is not sent is kept.
     await groups.update_group(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
@@ -152,24 +143,24 @@ async def group_edit(request: Request, admin: Admin, fields: dict[str, str]) -> 
     )  # fmt: skip
 
 
-@_change(_group_back, facilitators=True)
-async def group_archive(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+@_change(_group_back, only=None)
+async def group_archive(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await groups.set_archived(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         archived=request.url.path.endswith("/archive"),
     )  # fmt: skip
 
 
-@_change(_group_back, facilitators=True)
-async def group_assign(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+@_change(_group_back, only=None)
+async def group_assign(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await groups.assign_facilitator(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _number(fields.get("staff_id")),
     )  # fmt: skip
 
 
-@_change(_group_back, facilitators=True)
-async def group_unassign(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+@_change(_group_back, only=None)
+async def group_unassign(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await groups.unassign_facilitator(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _path(request, "staff_id"),
@@ -177,8 +168,8 @@ async def group_unassign(request: Request, admin: Admin, fields: dict[str, str])
     await recheck_reach(request, _path(request, "staff_id"))
 
 
-@_change(_group_back, facilitators=True)
-async def member_add(request: Request, admin: Admin, fields: dict[str, str]) -> str:
+@_change(_group_back, only=None)
+async def member_add(request: Request, admin: Caller, fields: dict[str, str]) -> str:
     await groups.add_member(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _number(fields.get("person_id")),
@@ -188,62 +179,54 @@ async def member_add(request: Request, admin: Admin, fields: dict[str, str]) -> 
     return f"{_group_back(request)}?{urlencode({'q': query})}" if query else _group_back(request)
 
 
-@_change(_group_back, facilitators=True)
-async def member_remove(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+@_change(_group_back, only=None)
+async def member_remove(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await groups.remove_member(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _path(request, "person_id"),
     )  # fmt: skip
 
 
-async def api_groups(request: Request) -> Response:
-    found = await admin_api(request, facilitators=True)
-    if isinstance(found, Response):
-        return found
-    return admin_json(await groups.group_list(app_state(request).db, found.scope))
+@staff_api()
+async def api_groups(request: Request, caller: Caller) -> Response:
+    return admin_json(await groups.group_list(app_state(request).db, caller.scope))
 
 
-async def api_group(request: Request) -> Response:
-    found = await admin_api(request, facilitators=True)
-    if isinstance(found, Response):
-        return found
+@staff_api()
+async def api_group(request: Request, caller: Caller) -> Response:
     try:
         return admin_json(
-            await groups.group_page(app_state(request).db, found.scope, _path(request, "group_id"))
+            await groups.group_page(app_state(request).db, caller.scope, _path(request, "group_id"))
         )
     except DomainError as error:
-        return json_error(error, found.lang)
+        return json_error(error, caller.lang)
 
 
-async def api_group_people(request: Request) -> Response:
+@staff_api()
+async def api_group_people(request: Request, caller: Caller) -> Response:
     """The roster form's search as one types: a few matching people not yet on the roster."""
-    found = await admin_api(request, facilitators=True)
-    if isinstance(found, Response):
-        return found
     try:
         people = await groups.search_people(
             app_state(request).db,
-            found.scope,
+            caller.scope,
             _path(request, "group_id"),
             (request.query_params.get("q") or "")[:120],
         )
     except DomainError as error:
-        return json_error(error, found.lang)
+        return json_error(error, caller.lang)
     return admin_json({"people": people})
 
 
 # --- strategies ---------------------------------------------------------------------------------
 
 
-async def strategies_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
+@staff_page(Role.BACKBONE)
+async def strategies_page(request: Request, caller: Caller) -> Response:
     db = app_state(request).db
-    listing = await strategies.strategy_list(db, found.staff.network_id)
-    group_list = await groups.group_list(db, found.scope)
+    listing = await strategies.strategy_list(db, caller.staff.network_id)
+    group_list = await groups.group_list(db, caller.scope)
     return render(
-        request, "admin/strategies.html", found.lang, staff=found.staff, listing=listing,
+        request, "admin/strategies.html", caller.lang, staff=caller.staff, listing=listing,
         groups=group_list["groups"] + group_list["archived"], **_page_words(request),
     )  # fmt: skip
 
@@ -264,14 +247,14 @@ def _strategy_input(fields: dict[str, str]) -> StrategyInput:
 
 
 @_change(lambda _r: "/admin/strategies")
-async def strategy_create(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def strategy_create(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await strategies.create_strategy(
         app_state(request).db, admin.staff.network_id, admin.staff.user_id, _strategy_input(fields)
     )
 
 
 @_change(lambda _r: "/admin/strategies")
-async def strategy_edit(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def strategy_edit(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await strategies.update_strategy(
         app_state(request).db, admin.staff.network_id, admin.staff.user_id,
         _path(request, "strategy_id"), _strategy_input(fields),
@@ -279,37 +262,35 @@ async def strategy_edit(request: Request, admin: Admin, fields: dict[str, str]) 
 
 
 @_change(lambda _r: "/admin/strategies")
-async def strategy_archive(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def strategy_archive(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await strategies.set_archived(
         app_state(request).db, admin.staff.network_id, admin.staff.user_id,
         _path(request, "strategy_id"), archived=request.url.path.endswith("/archive"),
     )  # fmt: skip
 
 
-async def api_strategies(request: Request) -> Response:
-    found = await admin_api(request)
-    if isinstance(found, Response):
-        return found
-    return admin_json(await strategies.strategy_list(app_state(request).db, found.staff.network_id))
+@staff_api(Role.BACKBONE)
+async def api_strategies(request: Request, caller: Caller) -> Response:
+    return admin_json(
+        await strategies.strategy_list(app_state(request).db, caller.staff.network_id)
+    )
 
 
 # --- blockers -----------------------------------------------------------------------------------
 
 
-async def blockers_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
-    rows = await network.blocker_list(app_state(request).db, found.staff.network_id)
+@staff_page(Role.BACKBONE)
+async def blockers_page(request: Request, caller: Caller) -> Response:
+    rows = await network.blocker_list(app_state(request).db, caller.staff.network_id)
     return render(
-        request, "admin/blockers.html", found.lang, staff=found.staff,
+        request, "admin/blockers.html", caller.lang, staff=caller.staff,
         active=[b for b in rows if b["active"]], retired=[b for b in rows if not b["active"]],
         **_page_words(request),
     )  # fmt: skip
 
 
 @_change(lambda _r: "/admin/blockers")
-async def blocker_create(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def blocker_create(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await network.add_blocker(
         app_state(request).db, admin.staff.network_id,
         fields.get("label_he", ""), fields.get("label_en", ""), user_id=admin.staff.user_id,
@@ -317,7 +298,7 @@ async def blocker_create(request: Request, admin: Admin, fields: dict[str, str])
 
 
 @_change(lambda _r: "/admin/blockers")
-async def blocker_edit(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def blocker_edit(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     db, blocker_id = app_state(request).db, _path(request, "blocker_id")
     current = {b["id"]: b for b in await network.blocker_list(db, admin.staff.network_id)}
     if blocker_id not in current:
@@ -330,7 +311,7 @@ async def blocker_edit(request: Request, admin: Admin, fields: dict[str, str]) -
 
 
 @_change(lambda _r: "/admin/blockers")
-async def blocker_retire(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def blocker_retire(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await network.set_blocker_active(
         app_state(request).db, admin.staff.network_id, _path(request, "blocker_id"),
         active=request.url.path.endswith("/restore"), user_id=admin.staff.user_id,
@@ -338,7 +319,7 @@ async def blocker_retire(request: Request, admin: Admin, fields: dict[str, str])
 
 
 @_change(lambda _r: "/admin/blockers")
-async def blocker_move(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def blocker_move(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await network.move_blocker(
         app_state(request).db, admin.staff.network_id, _path(request, "blocker_id"),
         -1 if request.url.path.endswith("/up") else 1, user_id=admin.staff.user_id,
@@ -346,28 +327,24 @@ async def blocker_move(request: Request, admin: Admin, fields: dict[str, str]) -
 
 
 @_change(lambda _r: "/admin/blockers")
-async def blockers_restore_seed(request: Request, admin: Admin, fields: dict[str, str]) -> None:
+async def blockers_restore_seed(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     await network.restore_seed_blockers(
         app_state(request).db, admin.staff.network_id, user_id=admin.staff.user_id
     )
 
 
-async def api_blockers(request: Request) -> Response:
-    found = await admin_api(request)
-    if isinstance(found, Response):
-        return found
-    rows = await network.blocker_list(app_state(request).db, found.staff.network_id)
+@staff_api(Role.BACKBONE)
+async def api_blockers(request: Request, caller: Caller) -> Response:
+    rows = await network.blocker_list(app_state(request).db, caller.staff.network_id)
     return admin_json({"blockers": rows})
 
 
 # --- values (the pages live in ``pages``; their JSON twin here) ---------------------------------
 
 
-async def api_values(request: Request) -> Response:
-    found = await admin_api(request)
-    if isinstance(found, Response):
-        return found
-    lists = await overview.network_lists(app_state(request).db, found.staff.network_id)
+@staff_api(Role.BACKBONE)
+async def api_values(request: Request, caller: Caller) -> Response:
+    lists = await overview.network_lists(app_state(request).db, caller.staff.network_id)
     return admin_json({"values": lists["values"]})
 
 
@@ -379,44 +356,40 @@ async def old_values(request: Request) -> Response:
 # --- the audit log (read-only: no route here or anywhere writes to it) --------------------------
 
 
-async def audit_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
+@staff_page(Role.BACKBONE)
+async def audit_page(request: Request, caller: Caller) -> Response:
     db = app_state(request).db
-    choices = await audit_view.choices(db, found.staff.network_id)
+    choices = await audit_view.choices(db, caller.staff.network_id)
     error, filters = None, audit_view.AuditFilters()
     details: dict[str, Any] = {}
     listing: dict[str, Any] = {"entries": [], "older": None}
     try:
         filters = audit_view.AuditFilters.parse(request.query_params)
-        listing = await audit_view.listing(db, found.staff.network_id, filters)
+        listing = await audit_view.listing(db, caller.staff.network_id, filters)
     except DomainError as refusal:
         error, details = refusal.key, refusal.params
-    called = await audit_view.names(db, found.staff.network_id, listing["entries"], found.lang)
+    called = await audit_view.names(db, caller.staff.network_id, listing["entries"], caller.lang)
     entries = [
         audit_view.readable(
-            e, found.lang, choices["timezone"], called.get(f"{e['entity']}:{e['entity_id']}")
+            e, caller.lang, choices["timezone"], called.get(f"{e['entity']}:{e['entity_id']}")
         )
         for e in listing["entries"]
     ]
     older = "?" + urlencode(filters.query(before=listing["older"])) if listing["older"] else None
     return render(
-        request, "admin/audit.html", found.lang, staff=found.staff, entries=entries,
+        request, "admin/audit.html", caller.lang, staff=caller.staff, entries=entries,
         choices=choices, filters=filters, older=older, error=error, error_params=details,
-        action_text=lambda action: audit_view.action_text(action, found.lang),
+        action_text=lambda action: audit_view.action_text(action, caller.lang),
     )  # fmt: skip
 
 
-async def api_audit(request: Request) -> Response:
-    found = await admin_api(request)
-    if isinstance(found, Response):
-        return found
+@staff_api(Role.BACKBONE)
+async def api_audit(request: Request, caller: Caller) -> Response:
     try:
         filters = audit_view.AuditFilters.parse(request.query_params)
-        listing = await audit_view.listing(app_state(request).db, found.staff.network_id, filters)
+        listing = await audit_view.listing(app_state(request).db, caller.staff.network_id, filters)
     except DomainError as error:
-        return json_error(error, found.lang)
+        return json_error(error, caller.lang)
     return admin_json(listing)
 
 

@@ -14,14 +14,8 @@ from starlette.routing import BaseRoute, Route
 
 from facilitator import i18n
 from facilitator.errors import DomainError
-from facilitator.http.admin_common import (
-    Admin,
-    admin_api,
-    admin_form,
-    admin_json,
-    admin_page,
-    back_with_error,
-)
+from facilitator.flow import Role
+from facilitator.http.admin_common import admin_json, back_with_error
 from facilitator.http.common import (
     app_state,
     error_text,
@@ -30,6 +24,7 @@ from facilitator.http.common import (
     redirect,
     render,
 )
+from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op
 from facilitator.services import setup as setup_service
 from facilitator.services import staff as staff_service
@@ -44,7 +39,7 @@ BACKBONE = "backbone staff of the network"
 
 async def _network_page(
     request: Request,
-    admin: Admin,
+    admin: Caller,
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     status: int = 200,
@@ -82,18 +77,13 @@ def _notice(request: Request) -> str | None:
 NOTICES = frozenset({"network.saved", "staff.saved", "staff.deactivated", "staff.reactivated"})
 
 
-async def network_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
-    return await _network_page(request, found)
+@staff_page(Role.BACKBONE)
+async def network_page(request: Request, caller: Caller) -> Response:
+    return await _network_page(request, caller)
 
 
-async def network_change(request: Request) -> Response:
-    found = await admin_form(request, "/admin/network")
-    if isinstance(found, Response):
-        return found
-    admin, fields = found
+@staff_form("/admin/network", Role.BACKBONE)
+async def network_change(request: Request, admin: Caller, fields: dict[str, str]) -> Response:
     form = {
         key: fields.get(key, "")
         for key in ("network_name", "language", "timezone", "meeting_minutes", "public_url")
@@ -110,12 +100,10 @@ async def network_change(request: Request) -> Response:
     return redirect("/admin/network?notice=network.saved")
 
 
-async def network_api(request: Request) -> Response:
-    found = await admin_api(request)
-    if isinstance(found, Response):
-        return found
+@staff_api(Role.BACKBONE)
+async def network_api(request: Request, caller: Caller) -> Response:
     return admin_json(
-        await setup_service.network_settings(app_state(request).db, found.staff.network_id)
+        await setup_service.network_settings(app_state(request).db, caller.staff.network_id)
     )
 
 
@@ -130,9 +118,9 @@ def _seen(moment: str | None, timezone: str, lang: str) -> str:
     return f"{i18n.format_date(local.date(), lang)} {local:%H:%M}"
 
 
-async def _staff_page(
+async def _staff_list(
     request: Request,
-    admin: Admin,
+    admin: Caller,
     *,
     status: int = 200,
     link: dict[str, str] | None = None,
@@ -161,11 +149,9 @@ async def _staff_page(
     )
 
 
-async def staff_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
-    return await _staff_page(request, found)
+@staff_page(Role.BACKBONE)
+async def staff_list(request: Request, caller: Caller) -> Response:
+    return await _staff_list(request, caller)
 
 
 def _chosen_groups(fields: dict[str, str]) -> set[int]:
@@ -177,16 +163,13 @@ def _chosen_groups(fields: dict[str, str]) -> set[int]:
     return chosen
 
 
-async def _link_for(request: Request, admin: Admin, kind: str, token: str) -> dict[str, str]:
+async def _link_for(request: Request, admin: Caller, kind: str, token: str) -> dict[str, str]:
     base = await public_base(request, admin.staff.network_id)
     return {"kind": kind, "url": f"{base}/{kind}/{token}"}
 
 
-async def staff_invite(request: Request) -> Response:
-    found = await admin_form(request, "/admin/staff")
-    if isinstance(found, Response):
-        return found
-    admin, fields = found
+@staff_form("/admin/staff", Role.BACKBONE)
+async def staff_invite(request: Request, admin: Caller, fields: dict[str, str]) -> Response:
     chosen = _chosen_groups(fields)
     form: dict[str, Any] = {
         "name": fields.get("name", ""),
@@ -206,14 +189,14 @@ async def staff_invite(request: Request) -> Response:
         )
     except FieldError as error:
         message, _ = error_text(error, admin.lang)
-        return await _staff_page(
+        return await _staff_list(
             request, admin, status=error.status, invite_form=form, errors={error.field: message}
         )
     except DomainError as error:
         return back_with_error("/admin/staff", error)
     # Shown once, on this very answer: the token is not stored and is not put in any URL.
     link = await _link_for(request, admin, "invite", token)
-    return await _staff_page(request, admin, link={**link, "name": form["name"]})
+    return await _staff_list(request, admin, link={**link, "name": form["name"]})
 
 
 def _user_id(request: Request) -> int:
@@ -221,11 +204,8 @@ def _user_id(request: Request) -> int:
     return user_id
 
 
-async def staff_change(request: Request) -> Response:
-    found = await admin_form(request, "/admin/staff")
-    if isinstance(found, Response):
-        return found
-    admin, fields = found
+@staff_form("/admin/staff", Role.BACKBONE)
+async def staff_change(request: Request, admin: Caller, fields: dict[str, str]) -> Response:
     try:
         await staff_service.update_staff(
             app_state(request).db,
@@ -241,11 +221,8 @@ async def staff_change(request: Request) -> Response:
     return redirect("/admin/staff?notice=staff.saved")
 
 
-async def staff_active(request: Request) -> Response:
-    found = await admin_form(request, "/admin/staff")
-    if isinstance(found, Response):
-        return found
-    admin, _fields = found
+@staff_form("/admin/staff", Role.BACKBONE)
+async def staff_active(request: Request, admin: Caller, _fields: dict[str, str]) -> Response:
     active = request.url.path.endswith("/reactivate")
     state = app_state(request)
     try:
@@ -262,11 +239,8 @@ async def staff_active(request: Request) -> Response:
     return redirect(f"/admin/staff?notice=staff.{'reactivated' if active else 'deactivated'}")
 
 
-async def staff_reset(request: Request) -> Response:
-    found = await admin_form(request, "/admin/staff")
-    if isinstance(found, Response):
-        return found
-    admin, _fields = found
+@staff_form("/admin/staff", Role.BACKBONE)
+async def staff_reset(request: Request, admin: Caller, _fields: dict[str, str]) -> Response:
     user_id = _user_id(request)
     try:
         token = await staff_service.reset_link(
@@ -277,23 +251,19 @@ async def staff_reset(request: Request) -> Response:
     people = await staff_service.staff_list(app_state(request).db, admin.staff.network_id)
     name = next((p["name"] for p in people if p["id"] == user_id), "")
     link = await _link_for(request, admin, "reset", token)
-    return await _staff_page(request, admin, link={**link, "name": name})
+    return await _staff_list(request, admin, link={**link, "name": name})
 
 
-async def staff_api(request: Request) -> Response:
-    found = await admin_api(request)
-    if isinstance(found, Response):
-        return found
-    people = await staff_service.staff_list(app_state(request).db, found.staff.network_id)
+@staff_api(Role.BACKBONE)
+async def api_staff(request: Request, caller: Caller) -> Response:
+    people = await staff_service.staff_list(app_state(request).db, caller.staff.network_id)
     return admin_json({"staff": people})
 
 
-async def admin_home(request: Request) -> Response:
+@staff_page()
+async def admin_home(request: Request, caller: Caller) -> Response:
     """``/admin``: the backbone's first tab; a facilitator's groups (the one page they have)."""
-    found = await admin_page(request, facilitators=True)
-    if isinstance(found, Response):
-        return found
-    return redirect("/admin/network" if found.is_backbone else "/admin/groups")
+    return redirect("/admin/network" if caller.is_backbone else "/admin/groups")
 
 
 ROUTES: list[BaseRoute] = [
@@ -301,13 +271,13 @@ ROUTES: list[BaseRoute] = [
     Route("/admin/network", network_page, methods=["GET"]),
     Route("/admin/network", network_change, methods=["POST"]),
     Route("/api/admin/network", network_api, methods=["GET"]),
-    Route("/admin/staff", staff_page, methods=["GET"]),
+    Route("/admin/staff", staff_list, methods=["GET"]),
     Route("/admin/staff/invite", staff_invite, methods=["POST"]),
     Route("/admin/staff/{user_id:id}", staff_change, methods=["POST"]),
     Route("/admin/staff/{user_id:id}/deactivate", staff_active, methods=["POST"]),
     Route("/admin/staff/{user_id:id}/reactivate", staff_active, methods=["POST"]),
     Route("/admin/staff/{user_id:id}/reset", staff_reset, methods=["POST"]),
-    Route("/api/admin/staff", staff_api, methods=["GET"]),
+    Route("/api/admin/staff", api_staff, methods=["GET"]),
 ]
 
 OPENAPI_PATHS: dict[str, Any] = {

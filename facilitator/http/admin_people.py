@@ -18,15 +18,10 @@ from starlette.routing import BaseRoute, Route
 from facilitator import exports, i18n
 from facilitator.db.models import SECTORS
 from facilitator.errors import DomainError, Invalid
-from facilitator.http.admin_common import (
-    Admin,
-    admin_api,
-    admin_form,
-    admin_json,
-    admin_page,
-    back_with_error,
-)
+from facilitator.flow import Role
+from facilitator.http.admin_common import admin_json, back_with_error
 from facilitator.http.common import app_state, redirect, remember_typed, render
+from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, query_param
 from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
 from facilitator.services import importer, organizations, overview, people
@@ -55,12 +50,9 @@ def _notice(request: Request) -> str | None:
 
 async def _posted(
     request: Request, back: str, *, limit: int, files: int = 0
-) -> tuple[Admin, list[tuple[str, str | UploadFile]]] | Response:
+) -> list[tuple[str, str | UploadFile]] | Response:
     """A posted form with every value kept (a person's groups come as many fields, the import
-    as a file): allowed staff, size, origin and CSRF checked, as ``admin_form`` does."""
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
+    as a file): size, origin and CSRF checked, as ``staff_form`` does."""
     if int(request.headers.get("content-length") or 0) > limit:
         return back_with_error(back, Invalid("import.too_large"))
     if not origin_allowed(request, app_state(request).settings.public_url):
@@ -75,7 +67,7 @@ async def _posted(
         await form.close()
         return back_with_error(back, DomainError("auth.csrf"))
     remember_typed({k: v for k, v in items if isinstance(v, str)})
-    return found, items
+    return items
 
 
 def _text(items: list[tuple[str, str | UploadFile]], name: str) -> str:
@@ -85,22 +77,20 @@ def _text(items: list[tuple[str, str | UploadFile]], name: str) -> str:
 # ---- organizations ----------------------------------------------------------------------------
 
 
-async def organizations_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
+@staff_page(Role.BACKBONE)
+async def organizations_page(request: Request, caller: Caller) -> Response:
     db = app_state(request).db
-    rows = await organizations.list_organizations(db, found.staff.network_id)
+    rows = await organizations.list_organizations(db, caller.staff.network_id)
     editing = None
     if "org_id" in request.path_params:
         editing = next((o for o in rows if o["id"] == request.path_params["org_id"]), None)
         if editing is None:
-            return render(request, "not_found.html", found.lang, 404, staff=found.staff)
+            return render(request, "not_found.html", caller.lang, 404, staff=caller.staff)
     return render(
         request,
         "admin/organizations.html",
-        found.lang,
-        staff=found.staff,
+        caller.lang,
+        staff=caller.staff,
         organizations=rows,
         editing=editing,
         sectors=SECTORS,
@@ -109,12 +99,9 @@ async def organizations_page(request: Request) -> Response:
     )
 
 
-async def organization_add(request: Request) -> Response:
+@staff_form("/admin/organizations", Role.BACKBONE)
+async def organization_add(request: Request, admin: Caller, fields: dict[str, str]) -> Response:
     back = "/admin/organizations"
-    posted = await admin_form(request, back)
-    if isinstance(posted, Response):
-        return posted
-    admin, fields = posted
     try:
         await organizations.add_organization(
             app_state(request).db,
@@ -129,14 +116,15 @@ async def organization_add(request: Request) -> Response:
     return redirect(f"{back}?notice=admin.saved")
 
 
-async def organization_change(request: Request) -> Response:
+def _organization_back(request: Request) -> str:
+    return f"/admin/organizations/{request.path_params['org_id']}"
+
+
+@staff_form(_organization_back, Role.BACKBONE)
+async def organization_change(request: Request, admin: Caller, fields: dict[str, str]) -> Response:
     org_id: int = request.path_params["org_id"]
     action = request.path_params.get("action", "save")
-    back = f"/admin/organizations/{org_id}"
-    posted = await admin_form(request, back)
-    if isinstance(posted, Response):
-        return posted
-    admin, fields = posted
+    back = _organization_back(request)
     db, nid, uid = app_state(request).db, admin.staff.network_id, admin.staff.user_id
     try:
         if action == "save":
@@ -167,30 +155,26 @@ async def organization_change(request: Request) -> Response:
     return redirect(f"{back}?notice={notice}")
 
 
-async def api_organizations(request: Request) -> Response:
-    found = await admin_api(request)
-    if isinstance(found, Response):
-        return found
-    rows = await organizations.list_organizations(app_state(request).db, found.staff.network_id)
+@staff_api(Role.BACKBONE)
+async def api_organizations(request: Request, caller: Caller) -> Response:
+    rows = await organizations.list_organizations(app_state(request).db, caller.staff.network_id)
     return admin_json({"organizations": rows})
 
 
 # ---- people -----------------------------------------------------------------------------------
 
 
-async def people_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
+@staff_page(Role.BACKBONE)
+async def people_page(request: Request, caller: Caller) -> Response:
     query = people.Query.parse(request.query_params)
-    db, nid = app_state(request).db, found.staff.network_id
+    db, nid = app_state(request).db, caller.staff.network_id
     result = await people.search(db, nid, query)
     lists = await overview.network_lists(db, nid)
     return render(
         request,
         "admin/people.html",
-        found.lang,
-        staff=found.staff,
+        caller.lang,
+        staff=caller.staff,
         query=query,
         result=result,
         sorts=people.SORTS,
@@ -202,31 +186,27 @@ async def people_page(request: Request) -> Response:
     )
 
 
-async def api_people(request: Request) -> Response:
-    found = await admin_api(request)
-    if isinstance(found, Response):
-        return found
+@staff_api(Role.BACKBONE)
+async def api_people(request: Request, caller: Caller) -> Response:
     query = people.Query.parse(request.query_params)
-    return admin_json(await people.search(app_state(request).db, found.staff.network_id, query))
+    return admin_json(await people.search(app_state(request).db, caller.staff.network_id, query))
 
 
-async def person_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
+@staff_page(Role.BACKBONE)
+async def person_page(request: Request, caller: Caller) -> Response:
     db = app_state(request).db
     try:
-        person = await people.person(db, found.staff.network_id, request.path_params["person_id"])
+        person = await people.person(db, caller.staff.network_id, request.path_params["person_id"])
     except DomainError:
-        return render(request, "not_found.html", found.lang, 404, staff=found.staff)
+        return render(request, "not_found.html", caller.lang, 404, staff=caller.staff)
     if person["merged_into_id"]:
         return redirect(f"/admin/people/{person['merged_into_id']}")
-    orgs = await organizations.list_organizations(db, found.staff.network_id)
+    orgs = await organizations.list_organizations(db, caller.staff.network_id)
     return render(
         request,
         "admin/person.html",
-        found.lang,
-        staff=found.staff,
+        caller.lang,
+        staff=caller.staff,
         person=person,
         organizations=[
             o for o in orgs if not o["archived"] or o["id"] == person["organization_id"]
@@ -236,12 +216,12 @@ async def person_page(request: Request) -> Response:
     )
 
 
-async def person_add(request: Request) -> Response:
+@staff_page(Role.BACKBONE)
+async def person_add(request: Request, admin: Caller) -> Response:
     back = "/admin/people"
-    posted = await _posted(request, back, limit=MAX_FORM_BODY)
-    if isinstance(posted, Response):
-        return posted
-    admin, items = posted
+    items = await _posted(request, back, limit=MAX_FORM_BODY)
+    if isinstance(items, Response):
+        return items
     group_ids = [id_in(v) for k, v in items if k == "groups"]
     try:
         person_id = await people.add_person(
@@ -259,14 +239,14 @@ async def person_add(request: Request) -> Response:
     return redirect(f"/admin/people/{person_id}?notice=admin.people.added")
 
 
-async def person_change(request: Request) -> Response:
+@staff_page(Role.BACKBONE)
+async def person_change(request: Request, admin: Caller) -> Response:
     person_id: int = request.path_params["person_id"]
     action = request.path_params.get("action", "save")
     back = f"/admin/people/{person_id}"
-    posted = await _posted(request, back, limit=MAX_FORM_BODY)
-    if isinstance(posted, Response):
-        return posted
-    admin, items = posted
+    items = await _posted(request, back, limit=MAX_FORM_BODY)
+    if isinstance(items, Response):
+        return items
     db, nid, uid = app_state(request).db, admin.staff.network_id, admin.staff.user_id
     try:
         if action == "save":
@@ -300,12 +280,10 @@ async def person_change(request: Request) -> Response:
     return redirect(f"{back}?notice={notice}")
 
 
-async def people_csv(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
-    lang = found.lang
-    rows = await people.export_rows(app_state(request).db, found.staff.network_id)
+@staff_page(Role.BACKBONE)
+async def people_csv(request: Request, caller: Caller) -> Response:
+    lang = caller.lang
+    rows = await people.export_rows(app_state(request).db, caller.staff.network_id)
     header = [i18n.translate(f"import.column.{name}", lang) for name in importer.FIELDS]
     body = [
         [
@@ -353,7 +331,7 @@ def _row_view(row: importer.Row, lang: str) -> dict[str, Any]:
     }
 
 
-def _import_page(request: Request, admin: Admin, status: int = 200, **context: Any) -> Response:
+def _import_page(request: Request, admin: Caller, status: int = 200, **context: Any) -> Response:
     return render(
         request,
         "admin/import.html",
@@ -366,11 +344,9 @@ def _import_page(request: Request, admin: Admin, status: int = 200, **context: A
     )
 
 
-async def import_page(request: Request) -> Response:
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
-    return _import_page(request, found)
+@staff_page(Role.BACKBONE)
+async def import_page(request: Request, caller: Caller) -> Response:
+    return _import_page(request, caller)
 
 
 async def _table(data: bytes, filename: str) -> importer.Table:
@@ -378,12 +354,12 @@ async def _table(data: bytes, filename: str) -> importer.Table:
     return await asyncio.to_thread(importer.read_table, data, filename)
 
 
-async def import_preview(request: Request) -> Response:
+@staff_page(Role.BACKBONE)
+async def import_preview(request: Request, admin: Caller) -> Response:
     back = "/admin/import"
-    posted = await _posted(request, back, limit=MAX_UPLOAD_BODY, files=1)
-    if isinstance(posted, Response):
-        return posted
-    admin, items = posted
+    items = await _posted(request, back, limit=MAX_UPLOAD_BODY, files=1)
+    if isinstance(items, Response):
+        return items
     upload = next((v for k, v in items if k == "file" and isinstance(v, UploadFile)), None)
     if upload is None or not upload.filename:
         return back_with_error(back, Invalid("import.no_file"))
@@ -411,12 +387,12 @@ async def import_preview(request: Request) -> Response:
     )
 
 
-async def import_confirm(request: Request) -> Response:
+@staff_page(Role.BACKBONE)
+async def import_confirm(request: Request, admin: Caller) -> Response:
     back = "/admin/import"
-    posted = await _posted(request, back, limit=MAX_UPLOAD_BODY)
-    if isinstance(posted, Response):
-        return posted
-    admin, items = posted
+    items = await _posted(request, back, limit=MAX_UPLOAD_BODY)
+    if isinstance(items, Response):
+        return items
     filename = _text(items, "filename")[-200:]
     try:
         data = base64.b64decode(_text(items, "data"), validate=True)

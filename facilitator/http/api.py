@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from facilitator.errors import DomainError, Forbidden, Invalid, NotFound
 from facilitator.flow import Role
 from facilitator.http.common import app_state, current_staff, json_error, language
+from facilitator.http.guard import Caller, staff_api
 from facilitator.http.identity import Who, bearer, who_is
 from facilitator.http.security import CSRF_HEADER, csrf_ok, csrf_token, origin_allowed
 from facilitator.live import messages
@@ -21,19 +21,6 @@ from facilitator.services.network import default_language
 from facilitator.validate import id_in
 
 MAX_BODY = messages.MAX_MESSAGE_BYTES
-
-
-async def _json_body(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise Invalid("msg.too_big")
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise Invalid("msg.bad_json") from None
-    if not isinstance(data, dict):
-        raise Invalid("msg.bad_json")
-    return data
 
 
 def _client(request: Request) -> str:
@@ -55,19 +42,16 @@ async def join(request: Request) -> Response:
         return json_error(DomainError("join.too_many"), lang, status=429)
     # A person already claimed by another phone is not handed over by typing their name.
     try:
-        data = await _json_body(request)
-        code = data.get("code")
+        data = messages.parse_join(await request.body())
         try:
-            meeting_id = await joining.find_open_meeting(
-                st.db, code if isinstance(code, str) else ""
-            )
+            meeting_id = await joining.find_open_meeting(st.db, data.code)
         except NotFound:
             st.join_limiter.allow(ip)  # only wrong codes count toward the limit
             raise
-        token = data.get("token")
+        token = data.token
         person_id = None
         if token is not None:
-            found = await access.person_for(st.db, token if isinstance(token, str) else None)
+            found = await access.person_for(st.db, token)
             if found is None:
                 raise Forbidden("join.token_unknown")
             person_id = found
@@ -76,10 +60,10 @@ async def join(request: Request) -> Response:
                 st.db,
                 meeting_id,
                 person_id=person_id,
-                name=data.get("name"),
-                organization=data.get("organization"),
-                sector=data.get("sector") or None,
-                client_msg_id=data.get("client_msg_id"),
+                name=data.name,
+                organization=data.organization,
+                sector=data.sector or None,
+                client_msg_id=data.client_msg_id,
             )
         )
     except DomainError as error:
@@ -139,7 +123,8 @@ async def events(request: Request) -> Response:
     if after is None:
         return json_error(Invalid("input.bad_id", field="after"), lang)
     found = await state.events_since(app_state(request).db, meeting_id, max(after, 0))
-    return JSONResponse({"events": [message_for(e) for e in found]})
+    body = messages.encode_bytes({"events": [message_for(e) for e in found]})
+    return Response(body, media_type="application/json")
 
 
 async def command(request: Request) -> Response:
@@ -154,17 +139,17 @@ async def command(request: Request) -> Response:
         return json_error(Forbidden("auth.required"), lang)
     try:
         message = messages.parse(await request.body())
-        if not message.is_command:
+        if not isinstance(message, messages.Command):
             raise Invalid("msg.unknown_type", type=message.type)
         result = await st.live.commit_and_tell(execute(st.db, meeting_id, who.actor, message))
     except DomainError as error:
         return json_error(error, lang)
-    return JSONResponse(messages.server_ack(message.id, result.event.seq, result.replayed))
+    ack = messages.Ack(message.id, result.event.seq, result.replayed)
+    return Response(messages.encode_bytes(ack), media_type="application/json")
 
 
-async def live_stats(request: Request) -> Response:
+@staff_api(signed_out=403)
+async def live_stats(request: Request, _caller: Caller) -> Response:
     """How this process's live rooms are holding (for whoever runs the forum, and the
     benchmark): counts and timings only, for signed-in staff."""
-    if await current_staff(request) is None:
-        return json_error(Forbidden("auth.required"), await _lang(request))
     return JSONResponse(app_state(request).live.stats())

@@ -10,7 +10,8 @@ from starlette.responses import Response
 
 from facilitator import i18n, joincodes
 from facilitator.errors import DomainError, NotFound
-from facilitator.http.admin_common import admin_form, admin_page, back_with_error
+from facilitator.flow import Role
+from facilitator.http.admin_common import back_with_error
 from facilitator.http.auth import form_or_none, login_redirect
 from facilitator.http.common import (
     app_state,
@@ -21,12 +22,13 @@ from facilitator.http.common import (
     refused,
     render,
 )
-from facilitator.live.messages import encode
+from facilitator.http.guard import Caller, staff_form, staff_page
+from facilitator.live.messages import Values, encode
 from facilitator.services import agenda, joining, lifecycle, network, overview, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.agenda import AgendaItemInput
 from facilitator.services.network import ValueWords, default_language
-from facilitator.services.scope import reaches_meeting, scope_of
+from facilitator.services.scope import reaches_meeting
 from facilitator.validate import id_in
 
 
@@ -40,23 +42,11 @@ def _path_id(request: Request, name: str = "meeting_id") -> int:
     return value
 
 
-async def _staff_page(request: Request) -> tuple[StaffIdentity, str] | Response:
-    staff = await current_staff(request)
-    if staff is None:
-        return login_redirect(request)
-    lang = language(request, await default_language(app_state(request).db), staff)
-    return staff, lang
-
-
-async def home(request: Request) -> Response:
-    found = await _staff_page(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang = found
+@staff_page()
+async def home(request: Request, caller: Caller) -> Response:
+    staff, lang = caller.staff, caller.lang
     db = app_state(request).db
-    data = await overview.network_overview(
-        db, await scope_of(db, staff.network_id, staff.user_id, staff.role)
-    )
+    data = await overview.network_overview(db, caller.scope)
     return render(
         request,
         "home.html",
@@ -68,11 +58,9 @@ async def home(request: Request) -> Response:
     )
 
 
-async def new_meeting(request: Request) -> Response:
-    found = await _staff_page(request)
-    if isinstance(found, Response):
-        return found
-    staff, _lang = found
+@staff_page()
+async def new_meeting(request: Request, caller: Caller) -> Response:
+    staff = caller.staff
     fields = await form_or_none(request)
     if fields is None:
         return redirect("/?error=auth.csrf")
@@ -101,11 +89,9 @@ async def _meeting_for_staff(request: Request, staff: StaffIdentity) -> int:
     return meeting_id
 
 
-async def edit_meeting(request: Request) -> Response:
-    found = await _staff_page(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang = found
+@staff_page()
+async def edit_meeting(request: Request, caller: Caller) -> Response:
+    staff, lang = caller.staff, caller.lang
     db = app_state(request).db
     try:
         meeting_id = await _meeting_for_staff(request, staff)
@@ -134,14 +120,11 @@ def _item_from(fields: dict[str, str]) -> AgendaItemInput:
 
 
 async def _meeting_form(
-    request: Request,
-) -> tuple[StaffIdentity, int, dict[str, str], str] | Response:
-    """The prologue of every form on a meeting's preparation page: staff of its network, a
-    valid form (CSRF); returns the staff, the meeting, the fields and the page to go back to."""
-    found = await _staff_page(request)
-    if isinstance(found, Response):
-        return found
-    staff, _lang = found
+    request: Request, staff: StaffIdentity
+) -> tuple[int, dict[str, str], str] | Response:
+    """The rest of the prologue of every form on a meeting's preparation page: a meeting within
+    the staff's reach, a valid form (CSRF); returns the meeting, the fields and the page to go
+    back to."""
     try:
         meeting_id = await _meeting_for_staff(request, staff)
     except DomainError:
@@ -150,15 +133,17 @@ async def _meeting_form(
     fields = await form_or_none(request)
     if fields is None:
         return redirect(f"{back}?error=auth.csrf")
-    return staff, meeting_id, fields, back
+    return meeting_id, fields, back
 
 
-async def agenda_change(request: Request) -> Response:
+@staff_page()
+async def agenda_change(request: Request, caller: Caller) -> Response:
     """Add, change or remove an agenda item from the preparation page."""
-    found = await _meeting_form(request)
+    staff = caller.staff
+    found = await _meeting_form(request, staff)
     if isinstance(found, Response):
         return found
-    staff, meeting_id, fields, back = found
+    meeting_id, fields, back = found
     st = app_state(request)
     item_id: int | None = request.path_params.get("item_id")
     try:
@@ -176,12 +161,14 @@ async def agenda_change(request: Request) -> Response:
     return redirect(back)
 
 
-async def agenda_move(request: Request) -> Response:
+@staff_page()
+async def agenda_move(request: Request, caller: Caller) -> Response:
     """Move an agenda item to another place in the order, from the preparation page."""
-    found = await _meeting_form(request)
+    staff = caller.staff
+    found = await _meeting_form(request, staff)
     if isinstance(found, Response):
         return found
-    staff, meeting_id, fields, back = found
+    meeting_id, fields, back = found
     st = app_state(request)
     item_id: int = request.path_params["item_id"]
     position = _int(fields.get("position"))
@@ -196,12 +183,14 @@ async def agenda_move(request: Request) -> Response:
     return redirect(f"{back}#item-{item_id}")
 
 
-async def meeting_change(request: Request) -> Response:
+@staff_page()
+async def meeting_change(request: Request, caller: Caller) -> Response:
     """Rename, reschedule or move a meeting from its preparation page."""
-    found = await _meeting_form(request)
+    staff = caller.staff
+    found = await _meeting_form(request, staff)
     if isinstance(found, Response):
         return found
-    staff, meeting_id, fields, back = found
+    meeting_id, fields, back = found
     st = app_state(request)
     try:
         await st.live.commit_and_tell(
@@ -220,29 +209,24 @@ async def meeting_change(request: Request) -> Response:
     return redirect(back)
 
 
-async def values_page(request: Request) -> Response:
+@staff_page(Role.BACKBONE)
+async def values_page(request: Request, caller: Caller) -> Response:
     """``/admin/values``: the backbone keeps the network's shared values."""
-    found = await admin_page(request)
-    if isinstance(found, Response):
-        return found
-    lists = await overview.network_lists(app_state(request).db, found.staff.network_id)
+    lists = await overview.network_lists(app_state(request).db, caller.staff.network_id)
     return render(
         request,
         "admin/values.html",
-        found.lang,
-        staff=found.staff,
+        caller.lang,
+        staff=caller.staff,
         values=lists["values"],
         error=request.query_params.get("error"),
         notice="admin.saved" if request.query_params.get("saved") else None,
     )
 
 
-async def values_change(request: Request) -> Response:
-    posted = await admin_form(request, "/admin/values")
-    if isinstance(posted, Response):
-        return posted
-    admin, fields = posted
-    staff = admin.staff
+@staff_form("/admin/values", Role.BACKBONE)
+async def values_change(request: Request, caller: Caller, fields: dict[str, str]) -> Response:
+    staff = caller.staff
     db = app_state(request).db
     value_id: int | None = request.path_params.get("value_id")
     words = ValueWords(
@@ -264,7 +248,7 @@ async def values_change(request: Request) -> Response:
     lists = await overview.network_lists(db, staff.network_id)
     open_meetings = await overview.open_meetings(db, staff.network_id)
     await app_state(request).live.broadcast_outside_log(
-        open_meetings, encode({"type": "values", "values": lists["values"]})
+        open_meetings, encode(Values(lists["values"]))
     )
     return redirect("/admin/values?saved=1")
 
@@ -294,11 +278,9 @@ def _boot(request: Request, lang: str, face: str, meeting_id: int, **extra: Any)
     }
 
 
-async def console(request: Request) -> Response:
-    found = await _staff_page(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang = found
+@staff_page()
+async def console(request: Request, caller: Caller) -> Response:
+    staff, lang = caller.staff, caller.lang
     try:
         meeting_id = await _meeting_for_staff(request, staff)
     except DomainError:
