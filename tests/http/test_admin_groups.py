@@ -25,7 +25,8 @@ from facilitator.services import (
     backbone,
     commitments,
     groups,
-    meetings,
+    joining,
+    lifecycle,
     network,
     opener,
     overview,
@@ -88,10 +89,10 @@ async def test_a_group_is_created_edited_archived_and_staffed(db: Database, worl
     assert gid not in [g["id"] for g in listing["groups"]]
     # An archived group gets no new meetings.
     with pytest.raises(Refused) as refused:
-        await meetings.create_meeting(db, world.backbone, gid, "פגישה", TODAY)
+        await lifecycle.create_meeting(db, world.backbone, gid, "פגישה", TODAY)
     assert refused.value.key == "group.archived"
     await groups.set_archived(db, scope, bb, gid, archived=False)
-    await meetings.create_meeting(db, world.backbone, gid, "פגישה", TODAY)
+    await lifecycle.create_meeting(db, world.backbone, gid, "פגישה", TODAY)
 
     assert await actions(db, world.network, "group") == [
         "group.create",
@@ -174,20 +175,20 @@ async def test_a_facilitator_reaches_only_their_groups(db: Database, world: Worl
 async def held_meeting(db: Database, world: World, clock: Clock, day: date, came: list[int]) -> int:
     clock.set_day(day)
     mid = (
-        await meetings.create_meeting(db, world.staff, world.group, f"מפגש {day}", day)
+        await lifecycle.create_meeting(db, world.staff, world.group, f"מפגש {day}", day)
     ).event.meeting_id
-    await meetings.start(db, mid, world.staff)
+    await lifecycle.start(db, mid, world.staff)
     for pid in came:
-        await meetings.join(db, mid, person_id=pid)
+        await joining.join(db, mid, person_id=pid)
     return mid
 
 
 async def close(db: Database, world: World, mid: int, day: date) -> None:
     """To the close (a meeting closes with a commitment), so the group's next one may start."""
     for stage in (Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS):
-        await meetings.move(db, mid, world.staff, stage)
+        await lifecycle.move(db, mid, world.staff, stage)
     await commitments.add(db, mid, world.staff, "לסכם", world.people[0], day.isoformat())
-    await meetings.close(db, mid, world.staff)
+    await lifecycle.close(db, mid, world.staff)
 
 
 async def test_attendance_compares_who_came_with_who_was_expected(
@@ -227,7 +228,7 @@ async def test_blockers_retire_restore_and_trends_keep_retired_answers(
 ) -> None:
     bb = world.backbone.user_id
     mid = await held_meeting(db, world, clock, TODAY, [world.people[0]])
-    await meetings.move(db, mid, world.staff, Stage.OPENER)
+    await lifecycle.move(db, mid, world.staff, Stage.OPENER)
     first = [b["id"] for b in (await state.snapshot(db, mid))["blockers"]]
     await opener.respond(db, mid, Actor.participant(world.people[0]), [first[0], first[1]])
 
@@ -631,11 +632,11 @@ def test_attendance_csv_marks_members_and_guests(site: Site) -> None:
         try:
             staff = Actor.staff(site.seed.backbone, "backbone")
             mid = (
-                await meetings.create_meeting(db, staff, group, "פגישה", local_today())
+                await lifecycle.create_meeting(db, staff, group, "פגישה", local_today())
             ).event.meeting_id
-            await meetings.start(db, mid, staff)
+            await lifecycle.start(db, mid, staff)
             for pid in site.seed.people[:2]:
-                await meetings.join(db, mid, person_id=pid)
+                await joining.join(db, mid, person_id=pid)
         finally:
             await db.dispose()
 

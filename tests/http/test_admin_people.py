@@ -30,7 +30,8 @@ from facilitator.services import (
     commitments,
     feeds,
     identity,
-    meetings,
+    joining,
+    lifecycle,
     network,
     opener,
     organizations,
@@ -60,14 +61,14 @@ async def _groups(db: Database, world: World) -> list[int]:
 
 async def _meeting(db: Database, world: World, clock: Clock, day: date) -> int:
     clock.set_day(day)
-    made = await meetings.create_meeting(db, world.staff, world.group, f"מפגש {day}", day)
-    await meetings.start(db, made.event.meeting_id, world.staff)
+    made = await lifecycle.create_meeting(db, world.staff, world.group, f"מפגש {day}", day)
+    await lifecycle.start(db, made.event.meeting_id, world.staff)
     return made.event.meeting_id
 
 
 async def _to_commitments(db: Database, world: World, mid: int) -> None:
     for stage in (Stage.AGENDA, Stage.COMMITMENTS):
-        await meetings.move(db, mid, world.staff, stage)
+        await lifecycle.move(db, mid, world.staff, stage)
 
 
 async def _add(db: Database, world: World, mid: int, text: str, owner: int, due: str) -> int:
@@ -107,28 +108,28 @@ async def test_person_merge_moves_every_record_and_the_figures_follow(
     await feeds.create_feed(db, bb, "person", dup, [])
 
     m1 = await _meeting(db, world, clock, D1)
-    await meetings.join(db, m1, person_id=dup)  # 09:00
+    await joining.join(db, m1, person_id=dup)  # 09:00
     clock.now += timedelta(minutes=5)
-    await meetings.join(db, m1, person_id=p0)  # 09:05
-    await meetings.move(db, m1, world.staff, Stage.OPENER)
+    await joining.join(db, m1, person_id=p0)  # 09:05
+    await lifecycle.move(db, m1, world.staff, Stage.OPENER)
     blockers = [b["id"] for b in (await state.snapshot(db, m1))["blockers"]]
     await opener.respond(db, m1, Actor.participant(p0), [blockers[0]])
     await opener.respond(db, m1, Actor.participant(dup), [blockers[0], blockers[4]])
     await _to_commitments(db, world, m1)
     a = await _add(db, world, m1, "A", dup, "2026-03-09")
     b = await _add(db, world, m1, "B", p0, "2026-03-09")
-    await meetings.close(db, m1, world.staff)
+    await lifecycle.close(db, m1, world.staff)
 
     m2 = await _meeting(db, world, clock, D2)
-    await meetings.join(db, m2, person_id=dup)
+    await joining.join(db, m2, person_id=dup)
     await commitments.review(db, m2, Actor.participant(dup), a, "done")  # on time, by its owner
     await commitments.review(db, m2, world.staff, b, "slipped", new_due="2026-03-30")
-    await meetings.move(db, m2, world.staff, Stage.OPENER)
+    await lifecycle.move(db, m2, world.staff, Stage.OPENER)
     await _to_commitments(db, world, m2)
     proposed = await commitments.propose(db, m2, Actor.participant(dup), "C", "2026-03-20")
     c = int(proposed.event.payload["commitment"]["id"])
     await commitments.confirm(db, m2, world.staff, c)
-    await meetings.close(db, m2, world.staff)
+    await lifecycle.close(db, m2, world.staff)
 
     groups = await _groups(db, world)
     before = _by_name(
@@ -231,13 +232,13 @@ async def test_organization_merge_moves_people_and_spellings(
     p0, p1, p4 = world.people[0], world.people[1], world.people[4]  # עירייה, עמותה, עמותה
     m1 = await _meeting(db, world, clock, D1)
     for pid in (p0, p1, p4):
-        await meetings.join(db, m1, person_id=pid)
-    await meetings.move(db, m1, world.staff, Stage.OPENER)
+        await joining.join(db, m1, person_id=pid)
+    await lifecycle.move(db, m1, world.staff, Stage.OPENER)
     await _to_commitments(db, world, m1)
     await _add(db, world, m1, "X", p1, "2026-03-09")
     await _add(db, world, m1, "Y", p0, "2026-04-20")
     await _add(db, world, m1, "Z", p4, "2026-04-20")
-    await meetings.close(db, m1, world.staff)
+    await lifecycle.close(db, m1, world.staff)
     groups = await _groups(db, world)
     before = _by_name(
         await backbone.accountability(db, world.network, groups, "organization", AS_OF)
@@ -314,8 +315,8 @@ async def test_people_search_sort_and_pages(db: Database, world: World, clock: C
     second = await people.search(db, world.network, people.Query(q="ועד שכונה", page=2))
     assert len(second["people"]) == 12
     m1 = await _meeting(db, world, clock, D1)
-    await meetings.join(db, m1, person_id=world.people[3])
-    await meetings.move(db, m1, world.staff, Stage.OPENER)
+    await joining.join(db, m1, person_id=world.people[3])
+    await lifecycle.move(db, m1, world.staff, Stage.OPENER)
     await _to_commitments(db, world, m1)
     await _add(db, world, m1, "X", world.people[4], "2026-04-20")
     await _add(db, world, m1, "Y", world.people[4], "2026-04-21")
