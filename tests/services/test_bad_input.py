@@ -18,7 +18,8 @@ from facilitator.services import agenda, commitments, joining, lifecycle, networ
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import AgendaItemInput
 from tests.support.meetings import new_meeting, walk
-from tests.support.world import TODAY, World
+from tests.support.prebuilt import recipe
+from tests.support.world import TODAY, World, build_world
 
 
 async def everything(db: Database) -> dict[str, int]:
@@ -41,8 +42,8 @@ class Room:
         self.other_phone = Actor.participant(world.people[1])
 
 
-@pytest.fixture
-async def room(db: Database, world: World) -> Room:
+async def build_room(db: Database) -> Room:
+    world = await build_world(db)
     first = await new_meeting(db, world)
     await lifecycle.start(db, first, world.staff)
     await joining.join(db, first, person_id=world.people[1])
@@ -62,6 +63,8 @@ async def room(db: Database, world: World) -> Room:
         made.event.payload["commitment"]["id"],
     )
 
+
+room = recipe("room", build_room, depth=2)
 
 Case = Callable[[Database, Room], Awaitable[Any]]
 

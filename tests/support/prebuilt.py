@@ -85,4 +85,7 @@ class Prebuilt:
         return self._built[recipe.name][0]
 
     def answer(self, name: str) -> Any:
+        """The builder's answer. A test that asked for a deeper recipe got a copy of that one;
+        its builder made this one's rows first, on the same ids, so this answer holds there too."""
+        self.source(RECIPES[name])
         return self._built[name][1]
