@@ -10,15 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from facilitator import flow
 from facilitator.db import Database
 from facilitator.db.models import ITEM_KINDS, AgendaItem, Strategy
-from facilitator.errors import Invalid, NotFound, Refused
+from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Action
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Change, Context, Result, run
 from facilitator.services.views import agenda_item_view
 from facilitator.validate import bounded_int, clean_text, optional_text, positive_id
-
-MAX_AGENDA_ITEMS = 40
-MAX_ITEM_MINUTES = 480
 
 
 @dataclass(frozen=True)
@@ -35,7 +32,7 @@ def check_item(item: AgendaItemInput) -> AgendaItemInput:
         raise Invalid("agenda.bad_kind")
     return AgendaItemInput(
         title=clean_text(item.title, "title", kind="title"),
-        minutes=bounded_int(item.minutes, "minutes", 0, MAX_ITEM_MINUTES),
+        minutes=flow.check_item_minutes(item.minutes),
         kind=item.kind,
         strategy_id=None if item.strategy_id is None else positive_id(item.strategy_id, "strategy"),
         presenter=one_line(item.presenter, "presenter", "name"),
@@ -56,10 +53,13 @@ async def check_strategy(
     if strategy_id is None:
         return
     strategy = await session.get(Strategy, strategy_id)
-    if strategy is None or strategy.network_id != network_id:
-        raise NotFound("strategy.not_found")
-    if strategy.archived_at is not None and strategy_id != kept:
-        raise Refused("strategy.archived")
+    facts = None if strategy is None else strategy_facts(strategy)
+    flow.check_strategy_link(facts, network_id, strategy_id, kept)
+
+
+def strategy_facts(strategy: Strategy) -> flow.StrategyFacts:
+    """What the link rule needs to know of a strategy."""
+    return flow.StrategyFacts(strategy.network_id, strategy.archived_at is not None)
 
 
 async def add_agenda_item(
@@ -77,8 +77,7 @@ async def add_agenda_item(
         count = await ctx.session.scalar(
             select(func.count()).where(AgendaItem.meeting_id == ctx.meeting.id)
         )
-        if (count or 0) >= MAX_AGENDA_ITEMS:
-            raise Invalid("agenda.too_many", limit=MAX_AGENDA_ITEMS)
+        flow.check_agenda_room(count or 0)
         top = await ctx.session.scalar(
             select(func.max(AgendaItem.position)).where(AgendaItem.meeting_id == ctx.meeting.id)
         )
@@ -242,7 +241,7 @@ async def move_agenda_item(
     client_msg_id: str | None = None,
 ) -> Result:
     """Move an agenda item to ``position`` (1 is the first); the others close up around it."""
-    target = bounded_int(position, "position", 1, MAX_AGENDA_ITEMS)
+    target = bounded_int(position, "position", 1, flow.MAX_AGENDA_ITEMS)
 
     async def body(ctx: Context) -> Change:
         rows = list(

@@ -20,6 +20,7 @@ from facilitator.db import Database
 from facilitator.db.models import (
     Attendance,
     Group,
+    GroupStaff,
     Meeting,
     MeetingEvent,
     Network,
@@ -30,7 +31,6 @@ from facilitator.errors import Forbidden, NotFound
 from facilitator.flow import Action, Role, Stage
 from facilitator.localtime import local_day
 from facilitator.services.actors import Actor
-from facilitator.services.scope import scope_in
 from facilitator.validate import client_msg_id as check_msg_id
 
 
@@ -111,6 +111,128 @@ def meeting_day(meeting: Meeting, network: Network) -> date:
 
 ReplayCheck = Callable[[MeetingEvent], bool]
 
+# Built once: a statement object reused keeps its cache key, so each run skips straight to the
+# compiled form (building them per command cost more than executing them).
+_EVENTS = cast(Table, MeetingEvent.__table__)
+_NUMBER = (
+    update(cast(Table, Meeting.__table__))
+    .where(Meeting.id == bindparam("m"))
+    .values(last_seq=Meeting.last_seq + 1)
+    .returning(Meeting.last_seq, Meeting.stage, Meeting.group_id)
+)
+_STORED = select(_EVENTS).where(
+    _EVENTS.c.meeting_id == bindparam("m"), _EVENTS.c.client_msg_id == bindparam("msg")
+)
+_GROUP_NETWORK = select(Group.network_id).where(Group.id == bindparam("g"))
+_PHONE = select(
+    Group.network_id,
+    select(Person.network_id).where(Person.id == bindparam("p")).scalar_subquery(),
+    select(Attendance.id)
+    .where(Attendance.meeting_id == bindparam("m"), Attendance.person_id == bindparam("p"))
+    .exists(),
+).where(Group.id == bindparam("g"))
+_STAFF = (
+    select(
+        Group.network_id,
+        StaffUser.network_id,
+        StaffUser.active,
+        StaffUser.role,
+        select(GroupStaff.id)
+        .where(GroupStaff.user_id == bindparam("u"), GroupStaff.group_id == bindparam("g"))
+        .exists(),
+    )
+    .select_from(Group)
+    .outerjoin(StaffUser, StaffUser.id == bindparam("u"))
+    .where(Group.id == bindparam("g"))
+)
+_LOG = insert(_EVENTS)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A command let in by the prologue: its number, and the meeting's stage, group and network."""
+
+    seq: int
+    stage: Stage
+    group_id: int
+    network_id: int
+
+
+def open_command(
+    connection: Connection,
+    meeting_id: int,
+    actor: Actor,
+    action: Action,
+    msg_id: str | None,
+    same_request: ReplayCheck | None = None,
+) -> Opened:
+    """The prologue of every meeting command, on either write path: number the event (which
+    locks the meeting row on engines with row locks, so commands on one meeting never
+    interleave), answer a resent message id with its stored event, check the sender, then the
+    stage. Plain statements on the caller's connection, in the caller's transaction."""
+    numbered = connection.execute(_NUMBER, {"m": meeting_id}).first()
+    if numbered is None:
+        raise NotFound("meeting.not_found")
+    seq, stage, group_id = numbered
+    if msg_id is not None:
+        stored = connection.execute(_STORED, {"m": meeting_id, "msg": msg_id}).first()
+        if stored is not None:
+            row = MeetingEvent(**stored._mapping)
+            raise _Replay(_replay_of(row, actor, action, same_request))
+    network_id = _check_sender(connection, meeting_id, group_id, actor, action)
+    flow.check_stage(Stage(stage), action)
+    return Opened(seq, Stage(stage), group_id, network_id)
+
+
+def _check_sender(
+    connection: Connection, meeting_id: int, group_id: int, actor: Actor, action: Action
+) -> int:
+    """Staff of this network within reach of the group; participants who are people of it and
+    (but to join) present. Returns the meeting's network."""
+    if actor.is_staff:
+        return _check_staff(connection, actor, group_id)
+    if actor.role is Role.PARTICIPANT and actor.person_id is not None:
+        facts = {"m": meeting_id, "p": actor.person_id, "g": group_id}
+        network_id, person_network, joined = connection.execute(_PHONE, facts).one()
+        flow.check_phone(flow.PhoneFacts(person_network, bool(joined)), network_id, action)
+        return int(network_id)
+    flow.check_newcomer(actor.role, action)
+    return int(connection.execute(_GROUP_NETWORK, {"g": group_id}).scalar_one())
+
+
+def _check_staff(connection: Connection, actor: Actor, group_id: int) -> int:
+    row = connection.execute(_STAFF, {"u": actor.user_id, "g": group_id}).one()
+    network_id, user_network, active, role, looks_after = row
+    staff = (
+        None if user_network is None else flow.StaffFacts(user_network, active, role, looks_after)
+    )
+    flow.check_staff(staff, actor.role, network_id)
+    return int(network_id)
+
+
+def log_event(connection: Connection, event: Event, action: Action, msg_id: str | None) -> Event:
+    """The epilogue of every meeting command: append its numbered event to the log."""
+    connection.execute(
+        _LOG,
+        {
+            "meeting_id": event.meeting_id,
+            "seq": event.seq,
+            "type": event.type,
+            "payload": event.payload,
+            "actor": event.actor,
+            "action": action.value,
+            "created_at": event.at,
+            "client_msg_id": msg_id,
+        },
+    )
+    return event
+
+
+def _event(meeting_id: int, opened: Opened, change: Change, actor: Actor, now: datetime) -> Event:
+    return Event(
+        meeting_id, opened.seq, change.type, change.payload, change.actor or actor.key, now
+    )
+
 
 async def run(
     db: Database,
@@ -131,61 +253,20 @@ async def run(
     flow.authorize(actor.role, action)
     try:
         async with db.write() as session:
-            # Taking the next number first also locks the meeting row on engines with row locks,
-            # so commands on one meeting never interleave.
-            seq = (
-                await session.execute(
-                    update(Meeting)
-                    .where(Meeting.id == meeting_id)
-                    .values(last_seq=Meeting.last_seq + 1)
-                    .returning(Meeting.last_seq)
+            opened = await session.run_sync(
+                lambda s: open_command(
+                    s.connection(), meeting_id, actor, action, msg_id, same_request
                 )
-            ).scalar_one_or_none()
-            if seq is None:
-                raise NotFound("meeting.not_found")
-            if msg_id is not None:
-                await _raise_replay(session, meeting_id, msg_id, actor, action, same_request)
+            )
             meeting = await session.get_one(Meeting, meeting_id)
-            network = await network_of_group(session, meeting.group_id)
-            await _check_sender(session, network, meeting, actor, action)
-            flow.check_stage(Stage(meeting.stage), action)
+            network = await session.get_one(Network, opened.network_id)
             now = db.now()
             context = Context(session, db, meeting, network, actor, now, local_today(network, now))
-            change = await body(context)
-            row = MeetingEvent(
-                meeting_id=meeting_id,
-                seq=seq,
-                type=change.type,
-                payload=change.payload,
-                actor=change.actor or actor.key,
-                action=action.value,
-                created_at=now,
-                client_msg_id=msg_id,
-            )
-            session.add(row)
-            await session.flush()
-            return Result(Event.of(row))
+            event = _event(meeting_id, opened, await body(context), actor, now)
+            await session.run_sync(lambda s: log_event(s.connection(), event, action, msg_id))
+            return Result(event)
     except _Replay as replay:
         return replay.result
-
-
-async def _raise_replay(
-    session: AsyncSession,
-    meeting_id: int,
-    msg_id: str,
-    actor: Actor,
-    action: Action,
-    same_request: ReplayCheck | None,
-) -> None:
-    row = (
-        await session.execute(
-            select(MeetingEvent).where(
-                MeetingEvent.meeting_id == meeting_id, MeetingEvent.client_msg_id == msg_id
-            )
-        )
-    ).scalar_one_or_none()
-    if row is not None:
-        raise _Replay(_replay_of(row, actor, action, same_request))
 
 
 def _replay_of(
@@ -218,27 +299,6 @@ class BatchContext:
 
 BatchBody = Callable[[BatchContext], Change]
 
-# Built once: a statement object reused keeps its cache key, so each run skips straight to the
-# compiled form (building them per command cost more than executing them).
-_EVENTS = cast(Table, MeetingEvent.__table__)
-_NUMBER = (
-    update(cast(Table, Meeting.__table__))
-    .where(Meeting.id == bindparam("m"))
-    .values(last_seq=Meeting.last_seq + 1)
-    .returning(Meeting.last_seq, Meeting.stage, Meeting.group_id)
-)
-_STORED = select(_EVENTS).where(
-    _EVENTS.c.meeting_id == bindparam("m"), _EVENTS.c.client_msg_id == bindparam("msg")
-)
-_PLACE = select(
-    Person.network_id,
-    select(Group.network_id).where(Group.id == bindparam("g")).scalar_subquery(),
-    select(Attendance.id)
-    .where(Attendance.meeting_id == bindparam("m"), Attendance.person_id == bindparam("p"))
-    .exists(),
-).where(Person.id == bindparam("p"))
-_LOG = insert(_EVENTS)
-
 
 async def run_batched(
     db: Database,
@@ -251,48 +311,21 @@ async def run_batched(
 ) -> Result:
     """``run`` for the commands a whole hall sends at once (a participant's opener answer).
 
-    The same checks in the same order, as a few Core statements in the group-commit writer's
-    next batch: many answers share one transaction and one fsync, each in its own savepoint,
-    and the result comes back only after the commit.
+    The same prologue and epilogue, in the group-commit writer's next batch: many answers share
+    one transaction and one fsync, each in its own savepoint, and the result comes back only
+    after the commit.
     """
     msg_id = check_msg_id(client_msg_id)
     flow.authorize(actor.role, action)
-    person_id = actor.person_id
-    if actor.role is not Role.PARTICIPANT or person_id is None:
-        raise Forbidden("role.forbidden", role=actor.role.value, action=action.value)
 
     def work(connection: Connection, memo: dict[Any, Any]) -> Result:
-        numbered = connection.execute(_NUMBER, {"m": meeting_id}).first()
-        if numbered is None:
-            raise NotFound("meeting.not_found")
-        seq, stage, group_id = numbered
-        if msg_id is not None:
-            stored = connection.execute(_STORED, {"m": meeting_id, "msg": msg_id}).first()
-            if stored is not None:
-                raise _Replay(_replay_of(MeetingEvent(**stored._mapping), actor, action, None))
-        place = connection.execute(_PLACE, {"m": meeting_id, "p": person_id, "g": group_id}).first()
-        if place is None or place[0] != place[1]:
-            raise Forbidden("participant.unknown")
-        if not place[2]:
-            raise Forbidden("participant.not_joined")
-        flow.check_stage(Stage(stage), action)
+        opened = open_command(connection, meeting_id, actor, action, msg_id)
         now = db.now()
-        change = body(BatchContext(connection, memo, meeting_id, seq, place[1], actor, now))
-        event = Event(meeting_id, seq, change.type, change.payload, change.actor or actor.key, now)
-        connection.execute(
-            _LOG,
-            {
-                "meeting_id": meeting_id,
-                "seq": seq,
-                "type": event.type,
-                "payload": event.payload,
-                "actor": event.actor,
-                "action": action.value,
-                "created_at": now,
-                "client_msg_id": msg_id,
-            },
+        batch = BatchContext(
+            connection, memo, meeting_id, opened.seq, opened.network_id, actor, now
         )
-        return Result(event)
+        event = _event(meeting_id, opened, body(batch), actor, now)
+        return Result(log_event(connection, event, action, msg_id))
 
     try:
         return await db.group_commit.submit(work, order=meeting_id)
@@ -309,40 +342,10 @@ async def network_of_group(session: AsyncSession, group_id: int) -> Network:
     return network
 
 
-async def _check_sender(
-    session: AsyncSession, network: Network, meeting: Meeting, actor: Actor, action: Action
-) -> None:
-    """Staff of this network; participants who are people of it and (but to join) present."""
-    if actor.is_staff:
-        await check_staff(session, actor, network.id, meeting.group_id)
-        return
-    if actor.role is Role.PARTICIPANT and actor.person_id is not None:
-        person = await session.get(Person, actor.person_id)
-        if person is None or person.network_id != network.id:
-            raise Forbidden("participant.unknown")
-        if action is not Action.JOIN:
-            present = await session.scalar(
-                select(Attendance.id).where(
-                    Attendance.meeting_id == meeting.id, Attendance.person_id == actor.person_id
-                )
-            )
-            if present is None:
-                raise Forbidden("participant.not_joined")
-    elif action is not Action.JOIN:
-        raise Forbidden("role.forbidden", role=actor.role.value, action=action.value)
-
-
-async def check_staff(session: AsyncSession, actor: Actor, network_id: int, group_id: int) -> None:
-    """The actor is an active staff user of this network, with the role it claims, and the
-    group is within their reach (``services.scope``: a facilitator's own groups only)."""
-    user = await session.get(StaffUser, actor.user_id) if actor.user_id else None
-    if user is None or not user.active or user.network_id != network_id:
-        raise Forbidden("staff.not_in_network")
-    if user.role != actor.role.value:
-        raise Forbidden("staff.role_changed")
-    reach = await scope_in(session, network_id, user.id, Role(user.role))
-    if not reach.sees(group_id):
-        raise Forbidden("scope.not_yours")
+async def check_staff(session: AsyncSession, actor: Actor, group_id: int) -> int:
+    """The actor is an active staff user of the group's network, with the role it claims, and
+    the group is within their reach (``flow.check_staff``); returns the network."""
+    return await session.run_sync(lambda s: _check_staff(s.connection(), actor, group_id))
 
 
 async def append_event(
@@ -353,18 +356,9 @@ async def append_event(
     now: datetime,
     client_msg_id: str | None = None,
 ) -> Event:
-    """Log an event outside ``run`` (a new meeting's first event)."""
+    """Log an event outside ``run`` (a new meeting's first event), through the same epilogue."""
     meeting.last_seq += 1
-    row = MeetingEvent(
-        meeting_id=meeting.id,
-        seq=meeting.last_seq,
-        type=change.type,
-        payload=change.payload,
-        actor=change.actor or "system",
-        action=action.value,
-        created_at=now,
-        client_msg_id=client_msg_id,
-    )
-    session.add(row)
-    await session.flush()
-    return Event.of(row)
+    actor = change.actor or "system"
+    event = Event(meeting.id, meeting.last_seq, change.type, change.payload, actor, now)
+    await session.run_sync(lambda s: log_event(s.connection(), event, action, client_msg_id))
+    return event

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator import flow
 from facilitator.db import Database
-from facilitator.db.models import Commitment, CommitmentReview, Meeting, Person, Strategy
-from facilitator.errors import Invalid, NotFound, Refused
-from facilitator.flow import Action, CommitmentStatus, Outcome, Role, Stage
+from facilitator.db.models import Commitment, CommitmentReview, Meeting, Person
+from facilitator.errors import Invalid, NotFound
+from facilitator.flow import Action, CommitmentStatus, Outcome, Stage
 from facilitator.services.actors import Actor
+from facilitator.services.agenda import check_strategy
 from facilitator.services.commands import Change, Context, Result, run
 from facilitator.services.views import commitment_view, commitment_views, review_view
 from facilitator.validate import clean_text, optional_text, parse_date, positive_id
@@ -26,8 +27,7 @@ async def _owner(ctx: Context, person_id: object) -> int:
     """The owner must be a person of this network."""
     pid = positive_id(person_id, "owner")
     person = await ctx.session.get(Person, pid)
-    if person is None or person.network_id != ctx.network.id:
-        raise Invalid("commitment.owner_unknown")
+    flow.check_owner(None if person is None else person.network_id, ctx.network.id)
     return pid
 
 
@@ -36,11 +36,7 @@ async def _strategy(ctx: Context, strategy_id: object, kept: int | None = None) 
     if strategy_id is None:
         return None
     sid = positive_id(strategy_id, "strategy")
-    strategy = await ctx.session.get(Strategy, sid)
-    if strategy is None or strategy.network_id != ctx.network.id:
-        raise NotFound("strategy.not_found")
-    if strategy.archived_at is not None and sid != kept:
-        raise Refused("strategy.archived")
+    await check_strategy(ctx.session, ctx.network.id, sid, kept)
     return sid
 
 
@@ -148,8 +144,7 @@ async def confirm(
 
     async def body(ctx: Context) -> Change:
         commitment = await _made_here(ctx, commitment_id)
-        if commitment.status != CommitmentStatus.PROPOSED:
-            raise Refused("commitment.not_proposed")
+        flow.check_confirm(CommitmentStatus(commitment.status))
         if accept:
             flow.check_commitment_terms(commitment.owner_person_id, commitment.due_on, ctx.day)
             commitment.status = CommitmentStatus.OPEN.value
@@ -213,8 +208,7 @@ async def edit(
         flow.authorize(actor.role, Action.EDIT_COMMITMENT, own=_owns(actor, commitment))
         flow.check_participant_edit(CommitmentStatus(commitment.status), actor.role)
         if owner_person_id is not None:
-            if actor.role is Role.PARTICIPANT:
-                raise Invalid("commitment.owner_fixed")
+            flow.check_owner_change(actor.role)
             commitment.owner_person_id = await _owner(ctx, owner_person_id)
         if clean is not None:
             commitment.text = clean

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from facilitator import flow
 from facilitator.db import Database
 from facilitator.db.models import (
     SECTORS,
@@ -25,7 +26,7 @@ from facilitator.db.models import (
     ParticipantToken,
     Person,
 )
-from facilitator.errors import Invalid, Refused
+from facilitator.errors import Invalid
 from facilitator.names import match_key
 from facilitator.services import roster
 from facilitator.services.commands import Context
@@ -128,8 +129,7 @@ async def find_or_create_person(ctx: Context, name: str, org_name: str, sector: 
                 ParticipantToken.person_id == person.id, ParticipantToken.revoked_at.is_(None)
             )
         )
-        if claimed is not None:
-            raise Refused("join.name_taken", name=person.name)
+        flow.check_name_free(claimed is not None, person.name)
         return person.id
     if organizations:
         org = organizations[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from facilitator import joincodes, names
+from facilitator import flow, joincodes, names
 from facilitator.db import Database
 from facilitator.db.models import Attendance, Meeting, MeetingEvent
 from facilitator.errors import Conflict, NotFound
@@ -63,8 +63,7 @@ async def join(
                 Attendance.meeting_id == ctx.meeting.id, Attendance.person_id == pid
             )
         )
-        if existing is not None:
-            raise Conflict("join.already_joined", person_id=pid)
+        flow.check_first_join(existing is not None, pid)
         ctx.session.add(Attendance(meeting_id=ctx.meeting.id, person_id=pid, joined_at=ctx.now))
         await ctx.session.flush()
         count = await ctx.session.scalar(

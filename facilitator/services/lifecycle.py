@@ -28,7 +28,6 @@ from facilitator.flow import Action, CommitmentStatus, Stage
 from facilitator.services import commitments
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import (
-    MAX_AGENDA_ITEMS,
     AgendaItemInput,
     check_item,
     check_strategy,
@@ -75,15 +74,14 @@ async def create_meeting(
     msg_id = check_msg_id(client_msg_id)
     flow.authorize(actor.role, Action.CREATE_MEETING)
     plan = MeetingPlan.checked(title, scheduled_on, starts_at, place)
-    if len(agenda) > MAX_AGENDA_ITEMS:
-        raise Invalid("agenda.too_many", limit=MAX_AGENDA_ITEMS)
+    flow.check_agenda_room(0, len(agenda))
     items = [check_item(item) for item in agenda]
     async with db.write() as session:
         group = await session.get(Group, positive_id(group_id, "group"))
         if group is None:
             raise NotFound("group.not_found")
+        await check_staff(session, actor, group.id)
         network = await network_of_group(session, group.id)
-        await check_staff(session, actor, network.id, group.id)
         if group.archived_at is not None:
             raise Refused("group.archived")
         if msg_id is not None:
@@ -195,10 +193,8 @@ async def update_meeting(
 
     async def body(ctx: Context) -> Change:
         day = plan.day
-        if ctx.meeting.started_at is not None and day != ctx.meeting.scheduled_on:
-            raise Refused("meeting.started_keeps_day")
-        if day != ctx.meeting.scheduled_on:
-            flow.check_next_day(day, ctx.today)
+        started = ctx.meeting.started_at is not None
+        flow.check_reschedule(started, ctx.meeting.scheduled_on, day, ctx.today)
         ctx.meeting.title, ctx.meeting.scheduled_on = plan.title, day
         ctx.meeting.starts_at, ctx.meeting.place = plan.starts_at, plan.place
         return Change(
@@ -285,9 +281,7 @@ async def close_facts(session: AsyncSession, meeting: Meeting, day: date) -> flo
         await session.execute(
             select(Commitment.owner_person_id, Commitment.due_on).where(
                 Commitment.origin_meeting_id == meeting.id,
-                Commitment.status.in_(
-                    [CommitmentStatus.OPEN, CommitmentStatus.DONE, CommitmentStatus.DROPPED]
-                ),
+                Commitment.status.in_(flow.MADE),
             )
         )
     ).all()
@@ -349,9 +343,7 @@ async def cancel(
         made = await ctx.session.scalar(
             select(func.count()).where(
                 Commitment.origin_meeting_id == ctx.meeting.id,
-                Commitment.status.in_(
-                    [CommitmentStatus.OPEN, CommitmentStatus.DONE, CommitmentStatus.DROPPED]
-                ),
+                Commitment.status.in_(flow.MADE),
             )
         )
         flow.check_cancel(made or 0)

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 
+from facilitator import flow
 from facilitator.db import Database
 from facilitator.db.models import Attendance, Group, Meeting, Organization, ParticipantToken, Person
-from facilitator.errors import Invalid, NotFound, Refused
+from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Action
 from facilitator.names import match_key
 from facilitator.services.actors import Actor
@@ -42,8 +43,8 @@ async def release_name(
 
     async def body(ctx: Context) -> Change:
         person = await ctx.session.get(Person, pid)
-        if person is None or person.network_id != ctx.network.id:
-            raise NotFound("person.not_found")
+        flow.check_person_here(None if person is None else person.network_id, ctx.network.id)
+        assert person is not None
         held = list(
             await ctx.session.scalars(
                 select(ParticipantToken.id).where(
@@ -51,8 +52,7 @@ async def release_name(
                 )
             )
         )
-        if not held:
-            raise Refused("release.not_held", name=person.name)
+        flow.check_name_held(bool(held), person.name)
         await ctx.session.execute(
             update(ParticipantToken).where(ParticipantToken.id.in_(held)).values(revoked_at=ctx.now)
         )

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from facilitator import flow
 from facilitator.db import Database
 from facilitator.db.models import (
     Attendance,
@@ -25,7 +26,7 @@ from facilitator.db.models import (
     ParticipantToken,
     Person,
 )
-from facilitator.errors import NotFound, Refused
+from facilitator.errors import NotFound
 from facilitator.flow import Action
 from facilitator.names import match_key
 from facilitator.services import audit
@@ -161,8 +162,8 @@ async def join_listing(
 async def _person_here(ctx: Context, person_id: int) -> Person:
     """A person of the meeting's network (a merged one stands for whom they were merged into)."""
     person = await ctx.session.get(Person, positive_id(person_id, "person"))
-    if person is None or person.network_id != ctx.network.id:
-        raise NotFound("person.not_found")
+    flow.check_person_here(None if person is None else person.network_id, ctx.network.id)
+    assert person is not None
     return await final_person(ctx.session, person)
 
 
@@ -187,8 +188,7 @@ async def mark_present(
                 Attendance.meeting_id == ctx.meeting.id, Attendance.person_id == person.id
             )
         )
-        if here is not None:
-            raise Refused("present.already", name=person.name)
+        flow.check_mark_present(here is not None, person.name)
         ctx.session.add(
             Attendance(
                 meeting_id=ctx.meeting.id,
@@ -223,8 +223,7 @@ async def add_to_roster(
                 GroupMember.group_id == group_id, GroupMember.person_id == person.id
             )
         )
-        if there is not None:
-            raise Refused("roster.already", name=person.name)
+        flow.check_roster_add(there is not None, person.name)
         ctx.session.add(GroupMember(group_id=group_id, person_id=person.id, added_at=ctx.now))
         audit.record(
             ctx.session, ctx.network.id, ctx.actor.user_id, "group.member_add", "group", group_id,

@@ -1,0 +1,98 @@
+"""Who may send a command to a meeting, and the names and attendance a phone stands for.
+
+The services read the facts (one row each) and these rules decide; both write paths (one
+command at a time, and the group-commit writer's batches) ask the same questions here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from facilitator.errors import Conflict, Forbidden, NotFound, Refused
+from facilitator.flow.stages import Action, Role
+
+
+@dataclass(frozen=True)
+class StaffFacts:
+    """A staff user as the sender check sees them."""
+
+    network_id: int
+    active: bool
+    role: str
+    #: They look after the meeting's group (what a facilitator's reach is made of).
+    looks_after: bool
+
+
+def check_staff(staff: StaffFacts | None, claimed: Role, network_id: int) -> None:
+    """An active staff user of this network (``None``: no such user), still in the role their
+    session claims, and the group within their reach: the backbone reaches every group of the
+    network, a facilitator only the groups they look after."""
+    if staff is None or not staff.active or staff.network_id != network_id:
+        raise Forbidden("staff.not_in_network")
+    if staff.role != claimed.value:
+        raise Forbidden("staff.role_changed")
+    if staff.role != Role.BACKBONE.value and not staff.looks_after:
+        raise Forbidden("scope.not_yours")
+
+
+@dataclass(frozen=True)
+class PhoneFacts:
+    """A phone's person as the sender check sees them."""
+
+    #: The person's network; ``None`` when there is no such person.
+    network_id: int | None
+    #: Their attendance of this meeting is recorded.
+    joined: bool
+
+
+def check_phone(phone: PhoneFacts, network_id: int, action: Action) -> None:
+    """A participant is a person of the meeting's network and, for anything but joining, has
+    joined it."""
+    if phone.network_id is None or phone.network_id != network_id:
+        raise Forbidden("participant.unknown")
+    if action is not Action.JOIN and not phone.joined:
+        raise Forbidden("participant.not_joined")
+
+
+def check_newcomer(role: Role, action: Action) -> None:
+    """A sender who is nobody yet (a phone before its first join) may only join."""
+    if action is not Action.JOIN:
+        raise Forbidden("role.forbidden", role=role.value, action=action.value)
+
+
+def check_person_here(person_network: int | None, network_id: int) -> None:
+    """A person named by id belongs to the meeting's network (``None``: no such person)."""
+    if person_network is None or person_network != network_id:
+        raise NotFound("person.not_found")
+
+
+def check_name_free(held: bool, name: str) -> None:
+    """Typing a name claims a person no phone holds yet, never one another phone speaks for:
+    that would let anyone act as them."""
+    if held:
+        raise Refused("join.name_taken", name=name)
+
+
+def check_name_held(held: bool, name: str) -> None:
+    """Only a name a phone holds can be released."""
+    if not held:
+        raise Refused("release.not_held", name=name)
+
+
+def check_first_join(joined: bool, person_id: int) -> None:
+    """A person joins a meeting once; the phone gets its first join back (the error carries the
+    person so that it can)."""
+    if joined:
+        raise Conflict("join.already_joined", person_id=person_id)
+
+
+def check_mark_present(joined: bool, name: str) -> None:
+    """Marking present someone already counted is refused, not counted twice."""
+    if joined:
+        raise Refused("present.already", name=name)
+
+
+def check_roster_add(on_roster: bool, name: str) -> None:
+    """A guest goes on the group's roster once."""
+    if on_roster:
+        raise Refused("roster.already", name=name)
