@@ -28,7 +28,7 @@ from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op
 from facilitator.services import setup as setup_service
 from facilitator.services import staff as staff_service
-from facilitator.services.staff import FieldError
+from facilitator.services.staff_links import FieldError
 from facilitator.validate import id_in
 
 BACKBONE = "backbone staff of the network"

@@ -20,11 +20,10 @@ from facilitator.http.common import (
     redirect,
     render,
 )
-from facilitator.services import access
+from facilitator.services import access, staff_links
 from facilitator.services import setup as setup_service
-from facilitator.services import staff as staff_service
 from facilitator.services.network import SEED_BLOCKERS, default_language
-from facilitator.services.staff import FieldError
+from facilitator.services.staff_links import FieldError
 
 OPENAPI_PATHS: dict[str, Any] = {}
 
@@ -171,7 +170,7 @@ async def setup_submit(request: Request) -> Response:
     )
     try:
         _network_id, user_id = await setup_service.create_network(db, setup, setup_token=token)
-    except staff_service.LinkGone as error:
+    except staff_links.LinkGone as error:
         return link_refused(request, lang, error)
     except DomainError as error:
         errors, problem = _errors(error, lang)
@@ -189,7 +188,7 @@ def _csrf(lang: str) -> str:
 def _password_page(
     request: Request,
     lang: str,
-    holder: staff_service.LinkHolder,
+    holder: staff_links.LinkHolder,
     status: int = 200,
     errors: dict[str, str] | None = None,
     problem: str | None = None,
@@ -213,7 +212,7 @@ async def link_page(request: Request) -> Response:
     lang = await _lang(request)
     kind = _kind(request)
     try:
-        holder = await staff_service.link_holder(
+        holder = await staff_links.link_holder(
             app_state(request).db, request.path_params["token"], kind
         )
     except DomainError as error:
@@ -227,7 +226,7 @@ async def link_submit(request: Request) -> Response:
     kind = _kind(request)
     token = request.path_params["token"]
     try:
-        holder = await staff_service.link_holder(state.db, token, kind)
+        holder = await staff_links.link_holder(state.db, token, kind)
     except DomainError as error:
         return link_refused(request, lang, error)
     fields = await form_or_none(request)
@@ -235,19 +234,17 @@ async def link_submit(request: Request) -> Response:
         return _password_page(request, lang, holder, 400, problem=_csrf(lang))
     name = fields.get("name", "")
     try:
-        password = staff_service.password_checked(
+        password = staff_links.password_checked(
             fields.get("password", ""), fields.get("password_again", "")
         )
         if kind == "invite":
-            user_id = await staff_service.accept_invite(
-                state.db, token, name=name, password=password
-            )
+            user_id = await staff_links.accept_invite(state.db, token, name=name, password=password)
         else:
-            user_id, revoked = await staff_service.reset_password(state.db, token, password)
+            user_id, revoked = await staff_links.reset_password(state.db, token, password)
             # Every other browser of this user is signed out, and its sockets close now.
             for session_id in revoked:
                 state.live.end_session(session_id)
-    except staff_service.LinkGone as error:
+    except staff_links.LinkGone as error:
         return link_refused(request, lang, error)
     except DomainError as error:
         errors, problem = _errors(error, lang)

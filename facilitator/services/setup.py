@@ -25,7 +25,7 @@ from facilitator.db.models import LANGUAGES, Blocker, Network, SharedValue, Staf
 from facilitator.errors import Conflict, DomainError, Invalid, NotFound
 from facilitator.services import audit, users
 from facilitator.services.network import SEED_BLOCKERS
-from facilitator.services.staff import (
+from facilitator.services.staff_links import (
     FieldError,
     LinkGone,
     hash_password,

@@ -25,9 +25,9 @@ from facilitator.db import Database
 from facilitator.db.models import AuditEntry, Blocker, Network, SharedValue, StaffLink, StaffUser
 from facilitator.errors import Conflict, NotFound
 from facilitator.flow import Role
-from facilitator.services import access, lifecycle, network, setup, staff, users
+from facilitator.services import access, lifecycle, network, setup, staff, staff_links, users
 from facilitator.services.actors import Actor
-from facilitator.services.staff import FieldError, LinkGone
+from facilitator.services.staff_links import FieldError, LinkGone
 from facilitator.settings import Settings
 from tests.support.live_server import (
     BIN,
@@ -211,10 +211,10 @@ async def test_an_invited_user_has_no_password_until_the_link_is_used(db: Databa
     with pytest.raises(FieldError) as taken:
         await staff.invite(db, nid, bb, name="x", email="new@example.org", role="facilitator")
     assert (taken.value.field, taken.value.key) == ("email", "user.email_taken")
-    assert await staff.accept_invite(db, token, name="מנחה", password=PASSWORD) == uid
+    assert await staff_links.accept_invite(db, token, name="מנחה", password=PASSWORD) == uid
     assert await users.authenticate(db, "new@example.org", PASSWORD) == uid
     with pytest.raises(LinkGone) as used:
-        await staff.accept_invite(db, token, name="מנחה", password=PASSWORD)
+        await staff_links.accept_invite(db, token, name="מנחה", password=PASSWORD)
     assert used.value.key == "link.used"
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from facilitator.db import Database
 from facilitator.db.models import Network, StaffUser
 from facilitator.errors import Conflict
-from facilitator.services import setup, staff
-from facilitator.services.staff import LinkGone
+from facilitator.services import setup, staff, staff_links
+from facilitator.services.staff_links import LinkGone
 from tests.support.setup_forms import PASSWORD, form
 
 TRIES = 4
@@ -29,7 +29,10 @@ async def test_an_invitation_link_works_once_when_opened_twice_at_once(db: Datab
         db, nid, bb, name="מנחה", email="f@example.org", role="facilitator"
     )
     results = await _outcomes(
-        *(staff.accept_invite(db, token, name="מנחה", password=PASSWORD) for _ in range(TRIES))
+        *(
+            staff_links.accept_invite(db, token, name="מנחה", password=PASSWORD)
+            for _ in range(TRIES)
+        )
     )
     assert sum(isinstance(r, int) for r in results) == 1, results
     assert all(isinstance(r, int | LinkGone) for r in results), results

@@ -19,6 +19,7 @@ from facilitator.services import (
     people,
     setup,
     staff,
+    staff_links,
     strategies,
 )
 from facilitator.services.scope import Scope
@@ -80,12 +81,12 @@ async def test_the_log_of_a_networks_first_changes_has_no_raw_words(db: Database
     fac, token = await staff.invite(
         db, nid, bb, name="מנחה", email="fac@example.org", role="facilitator"
     )
-    await staff.accept_invite(db, token, name="מנחה חדשה", password=PASSWORD)
+    await staff_links.accept_invite(db, token, name="מנחה חדשה", password=PASSWORD)
     gid = await groups.create_group(db, scope, bb, "קבוצת עבודה", "working_group", "מטרה")
     await staff.update_staff(db, nid, bb, fac, role="facilitator", group_ids=[gid])
     await staff.set_active(db, nid, bb, fac, active=False)
     await staff.set_active(db, nid, bb, fac, active=True)
-    await staff.reset_password(db, await staff.reset_link(db, nid, bb, fac), PASSWORD + "!")
+    await staff_links.reset_password(db, await staff.reset_link(db, nid, bb, fac), PASSWORD + "!")
     table = importer.read_table(
         "שם,ארגון,מגזר,טלפון\nדנה,עמותת גשר,עמותה,050-1234567\nדני,גשר,קהילה,\n".encode()
     )
