@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-postgres lint format check-python browser-deps clean
+.PHONY: run test test-fast test-postgres lint format check-python browser-deps clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Facilitator needs Python 3.11 or newer (set PYTHON=...)")'
@@ -26,6 +26,11 @@ run: $(VENV)/.run-installed
 	$(BIN)/facilitator serve --demo
 
 AXE := .cache/npm/node_modules/axe-core/axe.min.js
+
+## test-fast: the pure flow and the services on real SQLite files (under 30 s; no servers,
+## no browser): what to run after each change
+test-fast: $(VENV)/.test-installed
+	$(BIN)/pytest tests/unit tests/services -q
 
 ## test: install what the tests need, then lint, type-check and run every test
 test: $(VENV)/.test-installed browser-deps lint
