@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from facilitator import __version__
-from facilitator.db.models import SECTORS
 from facilitator.http import admin_groups, admin_network, admin_people, roster, setup
 from facilitator.http.openapi_parts import op as _op
 from facilitator.http.openapi_parts import path_param as _path
 from facilitator.http.openapi_parts import query_param as _query
+from facilitator.http.openapi_parts import ref as _ref
+from facilitator.live import messages
 
 MEETING = _path("meeting_id", "the meeting")
 FILTERS = [
@@ -36,11 +38,11 @@ SPEC: dict[str, Any] = {
         "described in docs/protocol.md; commands sent here are the same messages.",
     },
     "paths": {
-        "/api/join": {"post": _op("A phone joins a meeting by its code", "anyone with the code (rate-limited)", body="Join")},
+        "/api/join": {"post": _op("A phone joins a meeting by its code", "anyone with the code (rate-limited)", body="JoinRequest")},
         "/api/join/{code}/suggest": {"get": _op("What a joining phone is offered as it types: up to 8 of the network's organizations whose spelling holds q, and the people of the chosen organization who came to this group's meetings or own its commitments, narrowed by name (names only)", "anyone with the code of an open meeting (rate-limited)", params=[{**_path("code", "the meeting's join code"), "schema": {"type": "string"}}, {**_query("q", "the organization typed so far"), "schema": {"type": "string", "maxLength": 200}}, {**_query("organization", "the organization chosen: its people known to this group are listed"), "schema": {"type": "string", "maxLength": 200}}, {**_query("name", "the name typed so far: narrows the people"), "schema": {"type": "string", "maxLength": 120}}])},
         "/api/m/{meeting_id}/snapshot": {"get": _op("The whole meeting", "staff, a participant token (Bearer) of someone who joined, or ?view=", params=[MEETING, _query("view", "the projector link token")])},
-        "/api/m/{meeting_id}/events": {"get": _op("Events since a sequence number", "as for the snapshot", params=[MEETING, _query("after", "the last sequence number seen", "integer")])},
-        "/api/m/{meeting_id}/commands": {"post": _op("One command, as on the socket", "staff with the X-CSRF-Token header, or a participant token", body="Command", params=[MEETING])},
+        "/api/m/{meeting_id}/events": {"get": _op("Events since a sequence number", "as for the snapshot", params=[MEETING, _query("after", "the last sequence number seen", "integer")], answer={"type": "object", "properties": {"events": {"type": "array", "items": {"anyOf": [_ref("Event"), _ref("Tally")]}}}})},
+        "/api/m/{meeting_id}/commands": {"post": _op("One command, as on the socket", "staff with the X-CSRF-Token header, or a participant token", body="Command", params=[MEETING], answer=_ref("Ack"))},
         "/api/m/{meeting_id}/names": {"get": _op("Which phone holds which name: the people present (or, with q, the network's people by name or organization), whether a phone holds each name, since when, and whether it is connected; never a token", "the meeting's network staff", params=[MEETING, {**_query("q", "a name or organization to look for"), "schema": {"type": "string", "maxLength": 120}}])},
         "/api/live/stats": {"get": _op("How this process's live rooms hold: rooms, sockets, recent fan-out times, phones dropped for reading nothing, group commits", "signed-in staff")},
         "/api/backbone/carryover": {"get": _op("Carry-over across groups with its figures", STAFF, params=FILTERS)},
@@ -52,26 +54,8 @@ SPEC: dict[str, Any] = {
     },
     "components": {
         "schemas": {
-            "Join": {
-                "type": "object",
-                "required": ["code"],
-                "properties": {
-                    "code": {"type": "string"},
-                    "token": {"type": "string", "description": "the participant token this phone was given"},
-                    "name": {"type": "string", "maxLength": 120},
-                    "organization": {"type": "string", "maxLength": 200},
-                    "sector": {"type": "string", "enum": list(SECTORS)},
-                    "client_msg_id": {"type": "string", "maxLength": 64},
-                },
-            },
-            "Command": {
-                "type": "object",
-                "required": ["type"],
-                "properties": {"type": {"type": "string"}, "id": {"type": "string", "maxLength": 64}},
-                "additionalProperties": True,
-                "description": "See docs/protocol.md for every command type and its fields.",
-            },
-            "Error": {
+            # The JSON API's refusal ("Error" is the socket's message of that name).
+            "ApiError": {
                 "type": "object",
                 "properties": {
                     "error": {
@@ -86,10 +70,25 @@ SPEC: dict[str, Any] = {
             },
         },
         "responses": {
-            "Error": {"description": "Refused, with a message key and a readable message", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            "Error": {"description": "Refused, with a message key and a readable message", "content": {"application/json": {"schema": _ref("ApiError")}}}
         },
     },
 }  # fmt: skip
+# Every live message, from the structures that decode and encode it.
+(_command, _client, _server, _join), _messages = msgspec.json.schema_components(
+    [messages.AnyCommand, messages.ClientMessage, messages.ServerMessage, messages.JoinRequest],
+    ref_template="#/components/schemas/{name}",
+)
+_schemas: dict[str, Any] = SPEC["components"]["schemas"]
+if _schemas.keys() & _messages.keys():
+    raise RuntimeError(f"a message's name is taken: {_schemas.keys() & _messages.keys()}")
+_schemas.update(_messages)
+_schemas["Command"] = {
+    **_command,
+    "description": "One command, as on the socket (docs/protocol.md).",
+}
+_schemas["ClientMessage"] = {**_client, "description": "What a screen sends on the socket."}
+_schemas["ServerMessage"] = {**_server, "description": "What the server sends on the socket."}
 # Each administration module describes its own endpoints beside its routes.
 for _module in (setup, admin_network, admin_people, admin_groups, roster):
     SPEC["paths"].update(_module.OPENAPI_PATHS)

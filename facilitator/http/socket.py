@@ -8,6 +8,7 @@ import contextlib
 import logging
 import time
 
+from msgspec import Raw
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from facilitator import i18n
@@ -47,7 +48,7 @@ async def live_socket(websocket: WebSocket) -> None:
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT)
         hello = messages.parse(raw)
-        if hello.type != "hello":
+        if not isinstance(hello, messages.Hello):
             raise Invalid("msg.hello_first")
     except (TimeoutError, WebSocketDisconnect, KeyError):
         await _close(websocket, 1008)
@@ -56,16 +57,12 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.send_text(encode(_error(None, error, lang)))
         await _close(websocket, 1008)
         return
-    asked = hello.data.get("lang")
+    asked = hello.lang
     lang = asked if asked in i18n.LANGUAGES else lang
     recognised = time.monotonic()  # a name released from here on stops this socket
-    who = await who_is(
-        websocket, meeting_id, face, token=hello.data.get("token"), view=hello.data.get("view")
-    )
+    who = await who_is(websocket, meeting_id, face, token=hello.token, view=hello.view)
     if who is None:
-        refusal = messages.server_error(
-            None, "auth.required", i18n.translate("auth.required", lang)
-        )
+        refusal = messages.Error(None, "auth.required", i18n.translate("auth.required", lang))
         await websocket.send_text(encode(refusal))
         await _close(websocket, 4401)
         return
@@ -84,7 +81,7 @@ async def live_socket(websocket: WebSocket) -> None:
     try:
         # The welcome is the biggest message: a phone that stops reading during it is stuck too.
         connection.sending_since = time.monotonic()
-        await _welcome(websocket, room, connection, who, hello.data.get("last_seq"))
+        await _welcome(websocket, room, connection, who, hello.last_seq)
         connection.sending_since = None
         await _serve(websocket, meeting_id, room, connection, who)
     except WebSocketDisconnect:
@@ -148,9 +145,8 @@ async def _welcome(
     """A fresh snapshot, or, for a screen that was here a moment ago, only what it missed."""
     missed = room.catch_up(last_seq) if isinstance(last_seq, int) else None
     me = who.me if who.me is not None else await _me(websocket, who, room.meeting_id)
-    if missed is not None:
-        welcome = messages.server_welcome(who.role.value, me, None)
-        welcome["seq"] = last_seq
+    if missed is not None and last_seq is not None:
+        welcome = messages.Welcome(who.role, me, None, seq=last_seq)
         await websocket.send_text(encode(welcome))
         for text in missed:
             await websocket.send_text(text)
@@ -166,8 +162,7 @@ async def _welcome_text(
     """A welcome with the room's shared, already encoded snapshot spliced in."""
     db = app_state(websocket).db
     snapshot = await room.snapshot_json(lambda: state.snapshot(db, room.meeting_id))
-    # The same shape as messages.server_welcome, with the snapshot already encoded.
-    return f'{{"type":"welcome","role":{encode(who.role.value)},"me":{encode(me)},"snapshot":{snapshot}}}'
+    return encode(messages.Welcome(who.role, me, Raw(snapshot)))
 
 
 async def _me(websocket: WebSocket, who: Who, meeting_id: int) -> dict[str, object] | None:
@@ -235,10 +230,10 @@ async def _handle(
     try:
         parsed = messages.parse(raw)
         msg_id = parsed.id
-        if parsed.type == "ping":
-            connection.offer('{"type":"pong"}')
+        if isinstance(parsed, messages.Ping):
+            connection.offer(messages.PONG)
             return
-        if not parsed.is_command:
+        if not isinstance(parsed, messages.Command):
             raise Invalid("msg.unknown_type", type=parsed.type)
         if connection.role is Role.PARTICIPANT and app.live.released_since(
             connection.actor.person_id, connection.opened_at
@@ -258,9 +253,9 @@ async def _handle(
         log.exception("command failed")
         connection.offer(encode(_error(msg_id, DomainError("server.error"), connection.lang)))
         return
-    connection.offer(encode(messages.server_ack(msg_id, result.event.seq, result.replayed)))
+    connection.offer(encode(messages.Ack(msg_id, result.event.seq, result.replayed)))
 
 
-def _error(msg_id: str | None, error: DomainError, lang: str) -> dict[str, object]:
+def _error(msg_id: str | None, error: DomainError, lang: str) -> messages.Error:
     message, details = error_text(error, lang)
-    return messages.server_error(msg_id, error.key, message, details)
+    return messages.Error(msg_id, error.key, message, details or [])

@@ -1,5 +1,7 @@
-"""Every WebSocket message, defined once. Clients send the ``CLIENT`` types; the server answers
-with the ``server_*`` shapes. See ``docs/protocol.md``.
+"""Every live message, defined once as a typed structure: what screens send (``ClientMessage``)
+and what the server sends (``ServerMessage``). The same structures decode at the edge (the
+socket and ``POST /api/m/{id}/commands``), pick the service call (``live/dispatch.py``), encode
+what goes out, and describe the API (``/api/openapi.json``). See ``docs/protocol.md``.
 
 Validation here is about shape (types, required fields); the services judge content (lengths,
 dates, stages, roles) and answer with their own message keys.
@@ -7,140 +9,417 @@ dates, stages, roles) and answer with their own message keys.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from typing import Any
+import re
+from typing import Annotated, Any, Literal, TypeVar, cast, get_args
 
+import msgspec
+from msgspec import UNSET, Meta, Raw, UnsetType
+
+from facilitator import i18n
+from facilitator.db.models import ITEM_KINDS, SECTORS
 from facilitator.errors import Invalid
+from facilitator.flow import STAGES, Outcome, Role
 
 MAX_MESSAGE_BYTES = 64 * 1024
+T = TypeVar("T")
+
+# Ids and numbers fit a signed 64-bit column (the databases' BIGINT).
+Int = Annotated[int, Meta(ge=-(2**63 - 1), le=2**63 - 1)]
+# Content the services judge (a wrong one gets their key, not msg.bad_field): the schema says
+# what they accept, the decoder only that it is a string.
+StageName = Annotated[str, Meta(extra_json_schema={"enum": [s.value for s in STAGES]})]
+OutcomeName = Annotated[str, Meta(extra_json_schema={"enum": [o.value for o in Outcome]})]
+ItemKind = Annotated[str, Meta(extra_json_schema={"enum": list(ITEM_KINDS)})]
+Day = Annotated[str, Meta(extra_json_schema={"format": "date", "description": "YYYY-MM-DD"})]
+Language = Annotated[str, Meta(extra_json_schema={"enum": list(i18n.LANGUAGES)})]
+MsgId = Annotated[
+    str,
+    Meta(description="A client message id: up to 64 of A-Z a-z 0-9 _ . : - (resending it replays)"),
+]
+
+# --- what screens send ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Spec:
-    """A message type: its fields and their kinds (``int``, ``str``, ``bool``, ``ints``, ``any``),
-    with ``?`` marking the optional ones."""
-
-    type: str
-    fields: dict[str, str] = field(default_factory=dict)
-    command: bool = True
-
-
-CLIENT: dict[str, Spec] = {
-    spec.type: spec
-    for spec in (
-        Spec("hello", {"last_seq": "int?", "token": "str?", "view": "str?", "lang": "str?"}, False),
-        Spec("ping", {}, False),
-        Spec("start"),
-        Spec("move", {"stage": "str"}),
-        Spec("close"),
-        Spec("cancel"),
-        Spec("respond_opener", {"blockers": "ints", "anonymous": "bool?"}),
-        Spec("record_opener_action", {"blocker_id": "int", "text": "str?"}),
-        Spec("focus_item", {"item_id": "int?"}),
-        Spec("pause_item", {"item_id": "int"}),
-        Spec("resume_item", {"item_id": "int"}),
-        Spec("record_decision", {"item_id": "int", "text": "str?"}),
-        Spec("add_agenda_item", {"title": "str", "minutes": "int", "kind": "str?", "strategy_id": "int?", "presenter": "str?"}),
-        Spec("update_agenda_item", {"item_id": "int", "title": "str", "minutes": "int", "kind": "str?", "strategy_id": "int?", "presenter": "str?"}),
-        Spec("remove_agenda_item", {"item_id": "int"}),
-        Spec("move_agenda_item", {"item_id": "int", "position": "int"}),
-        Spec("schedule_next", {"title": "str", "scheduled_on": "str", "starts_at": "str?", "place": "str?", "copy_agenda": "bool?"}),
-        Spec("review", {"commitment_id": "int", "outcome": "str", "new_due": "str?", "reason": "str?"}),
-        Spec("propose", {"text": "str", "due": "str", "strategy_id": "int?"}),
-        Spec("add_commitment", {"text": "str", "owner_id": "int?", "due": "str?", "strategy_id": "int?"}),
-        Spec("confirm", {"commitment_id": "int", "accept": "bool?", "reason": "str?"}),
-        Spec("withdraw_commitment", {"commitment_id": "int", "reason": "str?"}),
-        Spec("edit_commitment", {"commitment_id": "int", "text": "str?", "owner_id": "int?", "due": "str?", "strategy_id": "int?"}),
-        Spec("release_name", {"person_id": "int"}),
-        Spec("mark_present", {"person_id": "int"}),
-        Spec("add_to_roster", {"person_id": "int"}),
-    )
-}  # fmt: skip
-
-
-@dataclass(frozen=True)
-class ClientMessage:
-    type: str
-    id: str | None
-    data: dict[str, Any]
+class _Client(msgspec.Struct, frozen=True, kw_only=True, tag_field="type", omit_defaults=True):
+    id: MsgId | None = None
 
     @property
-    def is_command(self) -> bool:
-        return CLIENT[self.type].command
+    def type(self) -> str:
+        """The message's ``type`` (its tag)."""
+        return str(self.__struct_config__.tag)
 
 
-def _fits(kind: str, value: Any) -> bool:
-    if kind == "int":
-        return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= 2**63 - 1
-    if kind == "str":
-        return isinstance(value, str)
-    if kind == "bool":
-        return isinstance(value, bool)
-    if kind == "ints":
-        return isinstance(value, list) and all(_fits("int", v) for v in value)
-    return True
+class Hello(_Client, frozen=True, tag="hello"):
+    """The first message on a socket: who this screen is, and where it left off."""
+
+    last_seq: Int | None = None
+    token: str | None = None
+    view: str | None = None
+    lang: Language | None = None
+
+
+class Ping(_Client, frozen=True, tag="ping"):
+    """Answered with ``pong``."""
+
+
+class Command(_Client, frozen=True):
+    """A change to the meeting: committed with its event, answered ``ack`` or ``error``."""
+
+
+class Start(Command, frozen=True, tag="start"):
+    """Staff: lobby to review; reopens the group's open commitments."""
+
+
+class Move(Command, frozen=True, tag="move"):
+    """Staff: the next stage, or back to an earlier one."""
+
+    stage: StageName
+
+
+class Close(Command, frozen=True, tag="close"):
+    """Staff: refused with every unmet gate in ``details``."""
+
+
+class Cancel(Command, frozen=True, tag="cancel"):
+    """Staff: call off a meeting in which nothing was committed."""
+
+
+class RespondOpener(Command, frozen=True, tag="respond_opener"):
+    """Participant: the whole opener answer (replaces the last)."""
+
+    blockers: list[Int]
+    anonymous: bool | None = None
+
+
+class RecordOpenerAction(Command, frozen=True, tag="record_opener_action"):
+    """Staff: what is done about a blocker (null or absent text clears it)."""
+
+    blocker_id: Int
+    text: str | None = None
+
+
+class FocusItem(Command, frozen=True, tag="focus_item"):
+    """Staff: put an agenda item on screen (null clears)."""
+
+    item_id: Int | None = None
+
+
+class PauseItem(Command, frozen=True, tag="pause_item"):
+    """Staff: stop the clock of the item on screen."""
+
+    item_id: Int
+
+
+class ResumeItem(Command, frozen=True, tag="resume_item"):
+    """Staff: run the paused item's clock again."""
+
+    item_id: Int
+
+
+class RecordDecision(Command, frozen=True, tag="record_decision"):
+    """Staff: the decision taken on an agenda item."""
+
+    item_id: Int
+    text: str | None = None
+
+
+class AddAgendaItem(Command, frozen=True, tag="add_agenda_item"):
+    """Staff: a new agenda item at the end."""
+
+    title: str
+    minutes: Int
+    kind: ItemKind | None = None
+    strategy_id: Int | None = None
+    presenter: str | None = None
+
+
+class UpdateAgendaItem(Command, frozen=True, tag="update_agenda_item"):
+    """Staff: replaces the whole item (a missing presenter clears it)."""
+
+    item_id: Int
+    title: str
+    minutes: Int
+    kind: ItemKind | None = None
+    strategy_id: Int | None = None
+    presenter: str | None = None
+
+
+class RemoveAgendaItem(Command, frozen=True, tag="remove_agenda_item"):
+    """Staff: remove an agenda item."""
+
+    item_id: Int
+
+
+class MoveAgendaItem(Command, frozen=True, tag="move_agenda_item"):
+    """Staff: move an item to a position (1 is the first)."""
+
+    item_id: Int
+    position: Int
+
+
+class ScheduleNext(Command, frozen=True, tag="schedule_next"):
+    """Staff, once the meeting is closed: the group's next meeting."""
+
+    title: str
+    scheduled_on: Day
+    starts_at: Annotated[str, Meta(description="HH:MM")] | None = None
+    place: str | None = None
+    copy_agenda: bool | None = None
+
+
+class Review(Command, frozen=True, tag="review"):
+    """Staff any reopened commitment; a participant only their own."""
+
+    commitment_id: Int
+    outcome: OutcomeName
+    new_due: Day | None = None
+    reason: str | None = None
+
+
+class Propose(Command, frozen=True, tag="propose"):
+    """Participant: their own commitment, awaiting confirmation."""
+
+    text: str
+    due: Day
+    strategy_id: Int | None = None
+
+
+class AddCommitment(Command, frozen=True, tag="add_commitment"):
+    """Staff: a commitment for someone present."""
+
+    text: str
+    owner_id: Int | None = None
+    due: Day | None = None
+    strategy_id: Int | None = None
+
+
+class Confirm(Command, frozen=True, tag="confirm"):
+    """Staff: accept a proposal, or turn it down (with the reason told to its phone)."""
+
+    commitment_id: Int
+    accept: bool | None = None
+    reason: str | None = None
+
+
+class WithdrawCommitment(Command, frozen=True, tag="withdraw_commitment"):
+    """Staff: take back a confirmed commitment before the close."""
+
+    commitment_id: Int
+    reason: str | None = None
+
+
+class EditCommitment(Command, frozen=True, tag="edit_commitment"):
+    """Staff any; a participant their own proposal (not its owner). An absent strategy_id
+    leaves it alone, an explicit null clears it."""
+
+    commitment_id: Int
+    text: str | None = None
+    owner_id: Int | None = None
+    due: Day | None = None
+    strategy_id: Int | UnsetType | None = UNSET
+
+
+class ReleaseName(Command, frozen=True, tag="release_name"):
+    """Staff: every phone token of that person stops working at once."""
+
+    person_id: Int
+
+
+class MarkPresent(Command, frozen=True, tag="mark_present"):
+    """Staff: a person who came without a phone is present."""
+
+    person_id: Int
+
+
+class AddToRoster(Command, frozen=True, tag="add_to_roster"):
+    """Staff: put a guest on the meeting's group roster."""
+
+    person_id: Int
+
+
+AnyCommand = (
+    Start | Move | Close | Cancel | RespondOpener | RecordOpenerAction | FocusItem | PauseItem
+    | ResumeItem | RecordDecision | AddAgendaItem | UpdateAgendaItem | RemoveAgendaItem
+    | MoveAgendaItem | ScheduleNext | Review | Propose | AddCommitment | Confirm
+    | WithdrawCommitment | EditCommitment | ReleaseName | MarkPresent | AddToRoster
+)  # fmt: skip
+ClientMessage = Hello | Ping | AnyCommand
+COMMANDS: tuple[type[Command], ...] = get_args(AnyCommand)
+CLIENT_TYPES: tuple[str, ...] = tuple(
+    str(kind.__struct_config__.tag) for kind in get_args(ClientMessage)
+)
+
+
+class JoinRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """What a phone posts to ``/api/join``: its token, or a name and organization the first
+    time (the services judge both)."""
+
+    code: str = ""
+    token: str | None = None
+    name: Annotated[str, Meta(extra_json_schema={"maxLength": 120})] | None = None
+    organization: Annotated[str, Meta(extra_json_schema={"maxLength": 200})] | None = None
+    sector: Annotated[str, Meta(extra_json_schema={"enum": list(SECTORS)})] | None = None
+    client_msg_id: MsgId | None = None
+
+
+_decoder = msgspec.json.Decoder(ClientMessage)
+_join_decoder = msgspec.json.Decoder(JoinRequest)
+_AT = re.compile(r" - at `\$\.(\w+)")
+_MISSING = re.compile(r"missing required field `(\w+)`")
 
 
 def parse(raw: str | bytes) -> ClientMessage:
     """One client message, or ``Invalid`` with a key the client can show."""
+    return _decode(_decoder, raw)
+
+
+def parse_join(raw: bytes) -> JoinRequest:
+    """The body of ``POST /api/join`` (an empty one is an empty object), or ``Invalid``."""
+    return _decode(_join_decoder, raw or b"{}")
+
+
+def _decode(decoder: msgspec.json.Decoder[T], raw: str | bytes) -> T:
     if len(raw) > MAX_MESSAGE_BYTES:
         raise Invalid("msg.too_big")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        return decoder.decode(raw)
+    except msgspec.ValidationError as error:
+        raise _refusal(str(error), raw) from None
+    except (msgspec.DecodeError, RecursionError):
         raise Invalid("msg.bad_json") from None
-    if not isinstance(data, dict):
-        raise Invalid("msg.bad_json")
-    kind = data.get("type")
-    spec = CLIENT.get(kind) if isinstance(kind, str) else None
-    if spec is None:
-        raise Invalid("msg.unknown_type", type=str(kind)[:40])
-    msg_id = data.get("id")
-    if msg_id is not None and not isinstance(msg_id, str):
-        raise Invalid("input.bad_client_msg_id")
-    values: dict[str, Any] = {}
-    for name, kind_spec in spec.fields.items():
-        optional = kind_spec.endswith("?")
-        value = data.get(name)
-        if value is None:
-            if not optional:
-                raise Invalid("msg.missing_field", field=name)
-            if name in data:  # an explicit null clears; an absent field leaves alone
-                values[name] = None
-            continue
-        if not _fits(kind_spec.rstrip("?"), value):
-            raise Invalid("msg.bad_field", field=name)
-        values[name] = value
-    return ClientMessage(spec.type, msg_id, values)
 
 
-# --- server messages: built here only, encoded once --------------------------------------------
+def _refusal(reason: str, raw: str | bytes) -> Invalid:
+    """msgspec's reason (``Expected `int`, got `str` - at `$.item_id```) as one of our keys."""
+    at = _AT.search(reason)
+    missing = _MISSING.search(reason)
+    field = at.group(1) if at else missing.group(1) if missing else None
+    if field is None:
+        return Invalid("msg.bad_json")  # not an object at all
+    if field == "type":
+        try:  # the decoder stops at the type: the rest may not even be JSON
+            found = msgspec.json.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return Invalid("msg.bad_json")
+        return Invalid("msg.unknown_type", type=str(found.get("type"))[:40])
+    if field in ("id", "client_msg_id"):
+        return Invalid("input.bad_client_msg_id")
+    if missing or "got `null`" in reason:  # a null in a required field counts as left out
+        return Invalid("msg.missing_field", field=field)
+    return Invalid("msg.bad_field", field=field)
 
 
-def encode(message: Any) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"), default=str)
+# --- what the server sends -----------------------------------------------------------------
+
+# Every event a meeting's log holds, once. ``opener_tally`` travels as a ``tally``, never as an
+# ``event``; the rest reach every screen's ``applyEvent`` (web/static/js/live.js).
+EventKind = Literal[
+    "meeting_created", "meeting_updated", "joined", "stage_changed", "opener_tally",
+    "opener_action", "agenda_item_added", "agenda_item_updated", "agenda_item_removed",
+    "agenda_focus", "agenda_timer", "agenda_item_moved", "decision_recorded",
+    "commitment_proposed", "commitment_added", "commitment_confirmed", "commitment_rejected",
+    "commitment_withdrawn", "commitment_edited", "commitment_reviewed", "meeting_closed",
+    "meeting_cancelled", "next_meeting_scheduled", "name_released", "marked_present",
+    "roster_added",
+]  # fmt: skip
+EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
+Object = dict[str, Any]
 
 
-def server_event(seq: int, kind: str, payload: dict[str, Any], at: str) -> dict[str, Any]:
-    return {"type": "event", "seq": seq, "event": kind, "payload": payload, "at": at}
+class _Server(msgspec.Struct, frozen=True, tag_field="type"):
+    @property
+    def type(self) -> str:
+        """The message's ``type`` (its tag)."""
+        return str(self.__struct_config__.tag)
 
 
-def server_ack(msg_id: str | None, seq: int, replayed: bool) -> dict[str, Any]:
-    return {"type": "ack", "id": msg_id, "seq": seq, "replayed": replayed}
+class Event(_Server, frozen=True, tag="event"):
+    """A change to the meeting, in sequence order; it never names who sent it."""
+
+    seq: int
+    event: EventKind
+    payload: Object
+    at: Annotated[str, Meta(extra_json_schema={"format": "date-time"})]
+
+    def __post_init__(self) -> None:
+        # An event nobody defined is a bug: no screen and no document knows it.
+        if self.event not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {self.event!r}")
 
 
-def server_error(
-    msg_id: str | None, key: str, message: str, details: list[str] | None = None
-) -> dict[str, Any]:
-    return {"type": "error", "id": msg_id, "key": key, "message": message, "details": details or []}
+class Ack(_Server, frozen=True, tag="ack"):
+    """The sender's command is committed as event ``seq`` (or was already: ``replayed``)."""
+
+    id: str | None
+    seq: int
+    replayed: bool
 
 
-def server_welcome(
-    role: str, me: dict[str, Any] | None, snapshot: dict[str, Any] | None
-) -> dict[str, Any]:
-    return {"type": "welcome", "role": role, "me": me, "snapshot": snapshot}
+class Error(_Server, frozen=True, tag="error"):
+    """Refused: a message key, its sentence in the screen's language, and each unmet gate."""
+
+    id: str | None
+    key: str
+    message: str
+    details: list[str] = msgspec.field(default_factory=list)
 
 
-def server_tally(seq: int, tally: dict[str, int], respondents: int) -> dict[str, Any]:
-    return {"type": "tally", "seq": seq, "tally": tally, "respondents": respondents}
+class Welcome(_Server, frozen=True, tag="welcome"):
+    """The answer to ``hello``: the whole meeting, or (``snapshot`` null, ``seq`` the screen's
+    ``last_seq``) only the events it missed, which follow."""
+
+    role: Role
+    me: Object | None
+    # Shared by every screen at one point of the log: already encoded, spliced in as it is.
+    snapshot: Annotated[Raw, Meta(extra_json_schema={"type": "object"})] | None
+    seq: int | UnsetType = UNSET
+
+
+class Tally(_Server, frozen=True, tag="tally"):
+    """The opener's answers so far (blocker id to count); newer when ``seq`` is higher."""
+
+    seq: int
+    tally: dict[str, int]
+    respondents: int
+
+
+class Values(_Server, frozen=True, tag="values"):
+    """The network's shared values, changed by staff (outside the meeting's log)."""
+
+    values: list[Object]
+
+
+class Pong(_Server, frozen=True, tag="pong"):
+    """The answer to ``ping``."""
+
+
+ServerMessage = Welcome | Ack | Error | Event | Tally | Values | Pong
+SERVER_TYPES: tuple[str, ...] = tuple(
+    str(kind.__struct_config__.tag) for kind in get_args(ServerMessage)
+)
+
+# Strict: an object the encoder does not know is a bug that raises, never a quiet string.
+_encoder = msgspec.json.Encoder()
+
+
+def encode(message: object) -> str:
+    """One message (or a snapshot) as the JSON text every screen gets."""
+    return _encoder.encode(message).decode()
+
+
+def encode_bytes(message: object) -> bytes:
+    """As ``encode``, for an HTTP body."""
+    return _encoder.encode(message)
+
+
+PONG = encode(Pong())  # the same text every time
+
+
+def server_event(seq: int, kind: str, payload: Object, at: str) -> Event:
+    """An event for the room; ``kind`` must be one of ``EVENT_KINDS``."""
+    return Event(seq, cast("EventKind", kind), payload, at)  # checked as it is made
+
+
+def server_tally(seq: int, tally: dict[str, int], respondents: int) -> Tally:
+    """An opener tally: blocker id (as text) to count."""
+    return Tally(seq, tally, respondents)
