@@ -24,7 +24,14 @@ from facilitator.http.common import app_state, redirect, remember_typed, render
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, query_param
 from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
-from facilitator.services import importer, organizations, overview, people
+from facilitator.services import (
+    importer,
+    organizations,
+    overview,
+    people,
+    people_merge,
+    people_search,
+)
 from facilitator.validate import id_in
 
 #: The confirm form carries the file back as base64 (4/3 of it) with a few small fields.
@@ -166,9 +173,9 @@ async def api_organizations(request: Request, caller: Caller) -> Response:
 
 @staff_page(Role.BACKBONE)
 async def people_page(request: Request, caller: Caller) -> Response:
-    query = people.Query.parse(request.query_params)
+    query = people_search.Query.parse(request.query_params)
     db, nid = app_state(request).db, caller.staff.network_id
-    result = await people.search(db, nid, query)
+    result = await people_search.search(db, nid, query)
     lists = await overview.network_lists(db, nid)
     return render(
         request,
@@ -177,7 +184,7 @@ async def people_page(request: Request, caller: Caller) -> Response:
         staff=caller.staff,
         query=query,
         result=result,
-        sorts=people.SORTS,
+        sorts=people_search.SORTS,
         # What the add form offers: current organizations and groups only.
         organizations=await overview.organizations(db, nid),
         group_choices=lists["groups"],
@@ -188,8 +195,10 @@ async def people_page(request: Request, caller: Caller) -> Response:
 
 @staff_api(Role.BACKBONE)
 async def api_people(request: Request, caller: Caller) -> Response:
-    query = people.Query.parse(request.query_params)
-    return admin_json(await people.search(app_state(request).db, caller.staff.network_id, query))
+    query = people_search.Query.parse(request.query_params)
+    return admin_json(
+        await people_search.search(app_state(request).db, caller.staff.network_id, query)
+    )
 
 
 @staff_page(Role.BACKBONE)
@@ -271,7 +280,7 @@ async def person_change(request: Request, admin: Caller) -> Response:
             keep = id_in(_text(items, "keep"))
             if keep is None:
                 raise Invalid("person.merge_choose")
-            await people.merge(db, nid, uid, keep, person_id)
+            await people_merge.merge(db, nid, uid, keep, person_id)
             return redirect(f"/admin/people/{keep}?notice=admin.people.merged")
         else:
             return render(request, "not_found.html", admin.lang, 404, staff=admin.staff)
@@ -283,7 +292,7 @@ async def person_change(request: Request, admin: Caller) -> Response:
 @staff_page(Role.BACKBONE)
 async def people_csv(request: Request, caller: Caller) -> Response:
     lang = caller.lang
-    rows = await people.export_rows(app_state(request).db, caller.staff.network_id)
+    rows = await people_search.export_rows(app_state(request).db, caller.staff.network_id)
     header = [i18n.translate(f"import.column.{name}", lang) for name in importer.FIELDS]
     body = [
         [

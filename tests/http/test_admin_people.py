@@ -36,6 +36,8 @@ from facilitator.services import (
     opener,
     organizations,
     people,
+    people_merge,
+    people_search,
     state,
 )
 from facilitator.services.access import StaffIdentity
@@ -150,7 +152,7 @@ async def test_person_merge_moves_every_record_and_the_figures_follow(
     assert [(m["attended"], m["organizations"]) for m in first] == [(2, 2), (1, 1)]
     assert first[0]["sectors"] == ["government", "nonprofit"]
 
-    moved = await people.merge(db, world.network, world.backbone.user_id, p0, dup)
+    moved = await people_merge.merge(db, world.network, world.backbone.user_id, p0, dup)
     assert moved == {
         "commitments_owned": 2, "commitments_proposed": 1, "reviews": 1, "phones": 1,
         "attendance": 1, "attendance_joined": 1, "opener_answers": 1, "opener_answers_dropped": 1,
@@ -214,12 +216,12 @@ async def test_person_merge_moves_every_record_and_the_figures_follow(
     assert await access.person_for(db, dup_phone) == p0  # their phone keeps working, as p0
 
     # A merged record is no longer there to pick, change or merge again.
-    found = await people.search(db, world.network, people.Query())
+    found = await people_search.search(db, world.network, people_search.Query())
     assert dup not in [p["id"] for p in found["people"]]
     with pytest.raises(Conflict):
-        await people.merge(db, world.network, None, world.people[1], dup)
+        await people_merge.merge(db, world.network, None, world.people[1], dup)
     with pytest.raises(Invalid):
-        await people.merge(db, world.network, None, p0, p0)
+        await people_merge.merge(db, world.network, None, p0, p0)
 
 
 async def test_organization_merge_moves_people_and_spellings(
@@ -306,13 +308,15 @@ async def test_people_search_sort_and_pages(db: Database, world: World, clock: C
     )  # fmt: skip
     # Any spelling: niqqud, ASCII quotes for gershayim, a maqaf for the hyphen.
     for typed in ('כ"ץ־לוי', "רוּת", "adam1@example"):
-        found = await people.search(db, world.network, people.Query(q=typed))
+        found = await people_search.search(db, world.network, people_search.Query(q=typed))
         assert found["total"] == 1, typed
-    by_org = await people.search(db, world.network, people.Query(q="ועד שכונה"))
+    by_org = await people_search.search(db, world.network, people_search.Query(q="ועד שכונה"))
     assert by_org["total"] == 62
     assert by_org["pages"] == 2
     assert len(by_org["people"]) == 50
-    second = await people.search(db, world.network, people.Query(q="ועד שכונה", page=2))
+    second = await people_search.search(
+        db, world.network, people_search.Query(q="ועד שכונה", page=2)
+    )
     assert len(second["people"]) == 12
     m1 = await _meeting(db, world, clock, D1)
     await joining.join(db, m1, person_id=world.people[3])
@@ -321,10 +325,10 @@ async def test_people_search_sort_and_pages(db: Database, world: World, clock: C
     await _add(db, world, m1, "X", world.people[4], "2026-04-20")
     await _add(db, world, m1, "Y", world.people[4], "2026-04-21")
     await _add(db, world, m1, "Z", world.people[5], "2026-04-21")
-    busiest = await people.search(db, world.network, people.Query(sort="commitments"))
+    busiest = await people_search.search(db, world.network, people_search.Query(sort="commitments"))
     assert [p["id"] for p in busiest["people"][:2]] == [world.people[4], world.people[5]]
     assert busiest["people"][0]["open_commitments"] == 2
-    recent = await people.search(db, world.network, people.Query(sort="attended"))
+    recent = await people_search.search(db, world.network, people_search.Query(sort="attended"))
     assert recent["people"][0]["id"] == world.people[3]
     assert recent["people"][0]["last_attended"] == "2026-03-02"
     with pytest.raises(Invalid):
@@ -336,9 +340,10 @@ async def test_people_search_sort_and_pages(db: Database, world: World, clock: C
         people.clean_phone("050-CALL-ME")
     await people.set_archived(db, world.network, None, world.people[2], archived=True)
     assert world.people[2] not in [
-        p["id"] for p in (await people.search(db, world.network, people.Query()))["people"]
+        p["id"]
+        for p in (await people_search.search(db, world.network, people_search.Query()))["people"]
     ]
-    archived = await people.search(db, world.network, people.Query(archived=True))
+    archived = await people_search.search(db, world.network, people_search.Query(archived=True))
     assert [p["id"] for p in archived["people"]] == [world.people[2]]
 
 

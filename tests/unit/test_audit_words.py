@@ -17,6 +17,8 @@ from facilitator.services import (
     importer,
     organizations,
     people,
+    people_merge,
+    people_search,
     setup,
     staff,
     staff_links,
@@ -92,7 +94,7 @@ async def test_the_log_of_a_networks_first_changes_has_no_raw_words(db: Database
     )
     seen = await importer.preview(db, nid, table)
     await importer.apply(db, nid, bb, table, expected=seen.fingerprint)
-    listed = (await people.search(db, nid, people.Query()))["people"]
+    listed = (await people_search.search(db, nid, people_search.Query()))["people"]
     dana, dani = sorted(p["id"] for p in listed)
     orgs = sorted(o["id"] for o in await organizations.list_organizations(db, nid))
     await organizations.update_organization(db, nid, bb, orgs[0], "עמותת גשר", "community", "")
@@ -101,7 +103,7 @@ async def test_the_log_of_a_networks_first_changes_has_no_raw_words(db: Database
         db, nid, bb, dana, name="דנה", organization_id=orgs[0], email="d@example.org",
         phone=None, group_ids=[gid],
     )  # fmt: skip
-    await people.merge(db, nid, bb, dana, dani)
+    await people_merge.merge(db, nid, bb, dana, dani)
     await groups.add_member(db, scope, bb, gid, dana)
     await groups.assign_facilitator(db, scope, bb, gid, fac)
     await strategies.create_strategy(
