@@ -393,7 +393,17 @@ class Pong(_Server, frozen=True, tag="pong"):
     """The answer to ``ping``."""
 
 
-ServerMessage = Welcome | Ack | Error | Event | Tally | Values | Pong
+class Gates(_Server, frozen=True, tag="gates"):
+    """The console's: what blocks closing (each gate a message key and its params) as of event
+    ``seq``, and the names people chose to show with their opener answers (blocker id to
+    names). Pushed as they change, once a burst of events settles."""
+
+    seq: int
+    gates: list[Object]
+    named_answers: dict[str, list[str]]
+
+
+ServerMessage = Welcome | Ack | Error | Event | Tally | Values | Pong | Gates
 SERVER_TYPES: tuple[str, ...] = tuple(
     str(kind.__struct_config__.tag) for kind in get_args(ServerMessage)
 )

@@ -212,6 +212,11 @@ export function applyEvent(state, type, p) {
       if (entry) Object.assign(entry, p.commitment, { review: p.review });
       break;
     }
+    // Nothing of these is in the state: a released phone leaves (phone.js), and the console
+    // reads the roster and the names again after any event.
+    case "name_released":
+    case "roster_added":
+      break;
     default:
       break;
   }
