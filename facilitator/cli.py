@@ -22,7 +22,7 @@ from facilitator.db.database import sqlite_file
 from facilitator.db.models import Network
 from facilitator.errors import DomainError
 from facilitator.i18n import translate
-from facilitator.services import setup, users
+from facilitator.services import network_settings, setup, users
 from facilitator.settings import ALL_INTERFACES, Settings
 
 GC_THRESHOLDS = (20_000, 20, 20)  # Python's defaults: (700, 10, 10)
@@ -294,7 +294,10 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument(
         "--meeting-minutes",
         default=setup.DEFAULT_MINUTES,
-        help=f"a usual meeting's length ({setup.MINUTES_LOW}-{setup.MINUTES_HIGH})",
+        help=(
+            "a usual meeting's length "
+            f"({network_settings.MINUTES_LOW}-{network_settings.MINUTES_HIGH})"
+        ),
     )
     init.set_defaults(run=cmd_init)
     return root

@@ -26,7 +26,7 @@ from facilitator.http.common import (
 )
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op
-from facilitator.services import setup as setup_service
+from facilitator.services import network_settings
 from facilitator.services import staff as staff_service
 from facilitator.services.staff_links import FieldError
 from facilitator.validate import id_in
@@ -45,7 +45,7 @@ async def _network_page(
     status: int = 200,
     notice: str | None = None,
 ) -> Response:
-    current = await setup_service.network_settings(app_state(request).db, admin.staff.network_id)
+    current = await network_settings.network_settings(app_state(request).db, admin.staff.network_id)
     shown = form or {
         "network_name": current["name"],
         "language": current["default_language"],
@@ -61,8 +61,8 @@ async def _network_page(
         staff=admin.staff,
         form=shown,
         errors=errors or {},
-        zones=setup_service.ZONES,
-        minutes=(setup_service.MINUTES_LOW, setup_service.MINUTES_HIGH),
+        zones=network_settings.ZONES,
+        minutes=(network_settings.MINUTES_LOW, network_settings.MINUTES_HIGH),
         server_url=app_state(request).settings.public_url,
         notice=notice or _notice(request),
         error=request.query_params.get("error"),
@@ -89,7 +89,7 @@ async def network_change(request: Request, admin: Caller, fields: dict[str, str]
         for key in ("network_name", "language", "timezone", "meeting_minutes", "public_url")
     }
     try:
-        await setup_service.update_network(
+        await network_settings.update_network(
             app_state(request).db, admin.staff.network_id, admin.staff.user_id, dict(form)
         )
     except FieldError as error:
@@ -103,7 +103,7 @@ async def network_change(request: Request, admin: Caller, fields: dict[str, str]
 @staff_api(Role.BACKBONE)
 async def network_api(request: Request, caller: Caller) -> Response:
     return admin_json(
-        await setup_service.network_settings(app_state(request).db, caller.staff.network_id)
+        await network_settings.network_settings(app_state(request).db, caller.staff.network_id)
     )
 
 
@@ -128,7 +128,7 @@ async def _staff_list(
     errors: dict[str, str] | None = None,
 ) -> Response:
     db = app_state(request).db
-    settings = await setup_service.network_settings(db, admin.staff.network_id)
+    settings = await network_settings.network_settings(db, admin.staff.network_id)
     people = await staff_service.staff_list(db, admin.staff.network_id)
     for person in people:
         person["seen"] = _seen(person["last_seen"], settings["timezone"], admin.lang)

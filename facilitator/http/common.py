@@ -26,8 +26,8 @@ from facilitator.http.security import CSRF_COOKIE, RateLimiter, csrf_token, new_
 from facilitator.http.words import page_words
 from facilitator.live.rooms import Live
 from facilitator.services.access import StaffIdentity, open_sessions, staff_for
+from facilitator.services.network_settings import public_url_of
 from facilitator.services.scope import reaches_meeting
-from facilitator.services.setup import public_url_of
 from facilitator.settings import Settings
 
 SESSION_COOKIE = "fac_session"

@@ -20,7 +20,7 @@ from facilitator.http.common import (
     redirect,
     render,
 )
-from facilitator.services import access, staff_links
+from facilitator.services import access, network_settings, staff_links
 from facilitator.services import setup as setup_service
 from facilitator.services.network import SEED_BLOCKERS, default_language
 from facilitator.services.staff_links import FieldError
@@ -77,7 +77,7 @@ def _starter_form(lang: str) -> dict[str, Any]:
     return {
         "network_name": "",
         "language": lang,
-        "timezone": setup_service.ZONES[0],
+        "timezone": network_settings.ZONES[0],
         "timezone_other": "",
         "meeting_minutes": str(setup_service.DEFAULT_MINUTES),
         "blockers": {key for key, _he, _en in SEED_BLOCKERS},
@@ -123,9 +123,9 @@ def _setup_page(
         form=form,
         errors=errors or {},
         problem=problem,
-        zones=setup_service.ZONES,
+        zones=network_settings.ZONES,
         blockers=SEED_BLOCKERS,
-        minutes=(setup_service.MINUTES_LOW, setup_service.MINUTES_HIGH),
+        minutes=(network_settings.MINUTES_LOW, network_settings.MINUTES_HIGH),
     )
 
 

@@ -1,4 +1,4 @@
-"""A network from nothing, and its settings afterwards.
+"""A network from nothing (its settings afterwards: ``network_settings``).
 
 The first run has no network and no one to sign in: ``facilitator serve`` makes a one-time
 set-up link (only its hash is stored; it works once, for a day, and never once a network exists)
@@ -9,22 +9,26 @@ blockers and starter values and the first backbone account in one transaction
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy import func, select, text
 
 from facilitator.db import Database
 from facilitator.db.models import LANGUAGES, Blocker, Network, SharedValue, StaffUser
-from facilitator.errors import Conflict, DomainError, Invalid, NotFound
+from facilitator.errors import Conflict, Invalid
 from facilitator.services import audit, users
 from facilitator.services.network import SEED_BLOCKERS
+from facilitator.services.network_settings import (
+    SETTINGS,
+    at_field,
+    checked_language,
+    checked_minutes,
+    checked_name,
+    checked_timezone,
+)
 from facilitator.services.staff_links import (
     FieldError,
     LinkGone,
@@ -39,39 +43,9 @@ from facilitator.validate import clean_text
 SETUP_VALID = timedelta(hours=24)
 #: PostgreSQL advisory lock taken while a network is first created.
 SETUP_LOCK = 0x5E7_0001
-MINUTES_LOW, MINUTES_HIGH = 15, 600
 DEFAULT_MINUTES = 90
 MAX_VALUES = 12
 MAX_BEHAVIOURS = 10
-SETTINGS = ("name", "default_language", "timezone", "meeting_minutes", "public_url")
-
-#: Offered first on the set-up and settings pages; any other IANA name may be typed.
-ZONES = (
-    "Asia/Jerusalem",
-    "UTC",
-    "Europe/London",
-    "Europe/Paris",
-    "Europe/Berlin",
-    "Europe/Kyiv",
-    "Europe/Moscow",
-    "Africa/Cairo",
-    "Africa/Johannesburg",
-    "Africa/Nairobi",
-    "Asia/Dubai",
-    "Asia/Kolkata",
-    "Asia/Singapore",
-    "Asia/Tokyo",
-    "Australia/Sydney",
-    "Pacific/Auckland",
-    "America/Sao_Paulo",
-    "America/Argentina/Buenos_Aires",
-    "America/New_York",
-    "America/Chicago",
-    "America/Denver",
-    "America/Los_Angeles",
-    "America/Toronto",
-    "America/Mexico_City",
-)
 
 
 @dataclass(frozen=True)
@@ -168,87 +142,6 @@ STARTER_VALUES = (
 )
 
 
-# --- checks shared by the set-up page, ``facilitator init`` and the settings page -------------
-
-
-def _at(name: str, check: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return check(*args, **kwargs)
-    except FieldError:
-        raise
-    except DomainError as error:
-        raise FieldError(name, error) from None
-
-
-def checked_name(value: object) -> str:
-    return str(_at("network_name", clean_text, value, "network_name", kind="title"))
-
-
-def checked_language(value: object) -> str:
-    if value not in LANGUAGES:
-        raise FieldError("language", Invalid("input.bad_language"))
-    return str(value)
-
-
-@cache
-def _known_zones() -> frozenset[str]:
-    return frozenset(available_timezones())
-
-
-_ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+)*")
-
-
-def checked_timezone(value: object) -> str:
-    """An IANA time zone name (``Asia/Jerusalem``); typed ones are checked against the system's
-    list, so no path or odd name reaches ``ZoneInfo``."""
-    name = value.strip() if isinstance(value, str) else ""
-    if not (0 < len(name) <= 64 and _ZONE.fullmatch(name)):
-        raise FieldError("timezone", Invalid("network.bad_timezone"))
-    known = _known_zones()
-    if known and name not in known and name != "UTC":
-        raise FieldError("timezone", Invalid("network.bad_timezone"))
-    try:
-        ZoneInfo(name)
-    except (ValueError, ZoneInfoNotFoundError):
-        raise FieldError("timezone", Invalid("network.bad_timezone")) from None
-    return name
-
-
-def checked_minutes(value: object) -> int:
-    try:
-        minutes = int(str(value).strip())
-    except ValueError:
-        minutes = -1
-    if not MINUTES_LOW <= minutes <= MINUTES_HIGH:
-        raise FieldError(
-            "meeting_minutes",
-            Invalid(
-                "input.out_of_range", field="meeting_minutes", low=MINUTES_LOW, high=MINUTES_HIGH
-            ),
-        )
-    return minutes
-
-
-def checked_public_url(value: object) -> str | None:
-    """The address phones reach the server at: an http(s) URL with a host and no query; blank
-    means none (the server's own setting or the address the page came to is used)."""
-    text = value.strip() if isinstance(value, str) else ""
-    if not text:
-        return None
-    parts = urlsplit(text)
-    if (
-        len(text) > 300
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or parts.username
-        or any(c.isspace() for c in text)
-    ):
-        raise FieldError("public_url", Invalid("network.bad_public_url"))
-    return text.rstrip("/")
-
-
 @dataclass
 class ValueInput:
     """One value as typed on the set-up page (or a starter), in the form's language."""
@@ -299,8 +192,8 @@ def _value_rows(form: NetworkSetup) -> list[dict[str, Any]]:
             raise FieldError(place, Invalid("value.title_required"))
         if not behaviours:
             raise FieldError(place, Invalid("value.behaviours_required"))
-        title = _at(place, clean_text, value.title, "title", kind="title")
-        said = [_at(place, clean_text, b, "behaviour", kind="behaviour") for b in behaviours]
+        title = at_field(place, clean_text, value.title, "title", kind="title")
+        said = [at_field(place, clean_text, b, "behaviour", kind="behaviour") for b in behaviours]
         starter = next(
             (s for s in STARTER_VALUES if s.words(lang) == (title, tuple(said))),
             None,
@@ -354,8 +247,8 @@ def _checked(form: NetworkSetup) -> dict[str, Any]:
         "timezone": checked_timezone(form.timezone),
         "minutes": checked_minutes(form.meeting_minutes),
         "values": _value_rows(form),
-        "admin_name": _at("name", clean_text, form.admin_name, "name", kind="name"),
-        "email": _at("email", users.normalize_email, form.admin_email),
+        "admin_name": at_field("name", clean_text, form.admin_name, "name", kind="name"),
+        "email": at_field("email", users.normalize_email, form.admin_email),
         "password": password_checked(form.password, form.password_again),
     }
 
@@ -442,50 +335,3 @@ async def create_network(
                 at=now,
             )  # fmt: skip
         return network.id, user.id
-
-
-# --- the settings page ------------------------------------------------------------------------
-
-
-async def network_settings(db: Database, network_id: int) -> dict[str, Any]:
-    async with db.read() as session:
-        network = await session.get(Network, network_id)
-        if network is None:
-            raise NotFound("network.not_found")
-        return {"id": network.id, **audit.columns(network, SETTINGS)}
-
-
-async def public_url_of(db: Database, network_id: int) -> str | None:
-    """The address the network set for its phones, if any."""
-    async with db.read() as session:
-        return await session.scalar(select(Network.public_url).where(Network.id == network_id))
-
-
-async def update_network(
-    db: Database, network_id: int, by_user: int, fields: dict[str, object]
-) -> bool:
-    """Change the network's settings (each checked); the audit keeps what each was before.
-    Returns whether anything changed."""
-    wanted = {
-        "name": checked_name(fields.get("network_name")),
-        "default_language": checked_language(fields.get("language")),
-        "timezone": checked_timezone(fields.get("timezone")),
-        "meeting_minutes": checked_minutes(fields.get("meeting_minutes")),
-        "public_url": checked_public_url(fields.get("public_url")),
-    }
-    now = db.now()
-    async with db.write() as session:
-        network = await session.get(Network, network_id)
-        if network is None:
-            raise NotFound("network.not_found")
-        changed = [k for k, v in wanted.items() if getattr(network, k) != v]
-        if not changed:
-            return False
-        before = audit.columns(network, changed)
-        for key in changed:
-            setattr(network, key, wanted[key])
-        audit.record(
-            session, network_id, by_user, "network.update", "network", network_id,
-            before=before, after=audit.columns(network, changed), at=now,
-        )  # fmt: skip
-        return True

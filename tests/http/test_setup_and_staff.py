@@ -25,7 +25,16 @@ from facilitator.db import Database
 from facilitator.db.models import AuditEntry, Blocker, Network, SharedValue, StaffLink, StaffUser
 from facilitator.errors import Conflict, NotFound
 from facilitator.flow import Role
-from facilitator.services import access, lifecycle, network, setup, staff, staff_links, users
+from facilitator.services import (
+    access,
+    lifecycle,
+    network,
+    network_settings,
+    setup,
+    staff,
+    staff_links,
+    users,
+)
 from facilitator.services.actors import Actor
 from facilitator.services.staff_links import FieldError, LinkGone
 from facilitator.settings import Settings
@@ -468,7 +477,7 @@ def test_network_settings_change_with_the_audit_and_the_join_link(site: Site) ->
     assert entry.before["timezone"] == "Asia/Jerusalem"
     assert entry.after is not None
     assert entry.after["public_url"] == "https://meet.example.org"
-    assert set(entry.after) == set(setup.SETTINGS)
+    assert set(entry.after) == set(network_settings.SETTINGS)
     # Nothing changed, nothing logged.
     post(client, "/admin/network", **{**settings, "public_url": "https://meet.example.org"})
     assert len(run(site.url, entries)) == 1
