@@ -25,12 +25,14 @@ from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, query_param
 from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
 from facilitator.services import (
+    import_plan,
     importer,
     organizations,
     overview,
     people,
     people_merge,
     people_search,
+    spreadsheet,
 )
 from facilitator.validate import id_in
 
@@ -293,7 +295,7 @@ async def person_change(request: Request, admin: Caller) -> Response:
 async def people_csv(request: Request, caller: Caller) -> Response:
     lang = caller.lang
     rows = await people_search.export_rows(app_state(request).db, caller.staff.network_id)
-    header = [i18n.translate(f"import.column.{name}", lang) for name in importer.FIELDS]
+    header = [i18n.translate(f"import.column.{name}", lang) for name in spreadsheet.FIELDS]
     body = [
         [
             r["name"],
@@ -315,7 +317,7 @@ async def people_csv(request: Request, caller: Caller) -> Response:
 # ---- import -----------------------------------------------------------------------------------
 
 
-def _row_view(row: importer.Row, lang: str) -> dict[str, Any]:
+def _row_view(row: import_plan.Row, lang: str) -> dict[str, Any]:
     """A planned row as the preview shows it: its result and its notes in words."""
 
     def words(key: str, params: dict[str, Any]) -> str:
@@ -347,7 +349,7 @@ def _import_page(request: Request, admin: Caller, status: int = 200, **context: 
         admin.lang,
         status,
         staff=admin.staff,
-        max_rows=importer.MAX_ROWS,
+        max_rows=spreadsheet.MAX_ROWS,
         error=context.pop("error", request.query_params.get("error")),
         **context,
     )
@@ -358,9 +360,9 @@ async def import_page(request: Request, caller: Caller) -> Response:
     return _import_page(request, caller)
 
 
-async def _table(data: bytes, filename: str) -> importer.Table:
+async def _table(data: bytes, filename: str) -> spreadsheet.Table:
     # Parsing a 2 MB spreadsheet takes a while: never on the event loop.
-    return await asyncio.to_thread(importer.read_table, data, filename)
+    return await asyncio.to_thread(spreadsheet.read_table, data, filename)
 
 
 @staff_page(Role.BACKBONE)
@@ -372,14 +374,14 @@ async def import_preview(request: Request, admin: Caller) -> Response:
     upload = next((v for k, v in items if k == "file" and isinstance(v, UploadFile)), None)
     if upload is None or not upload.filename:
         return back_with_error(back, Invalid("import.no_file"))
-    data = await upload.read(importer.MAX_BYTES + 1)
+    data = await upload.read(spreadsheet.MAX_BYTES + 1)
     filename = (upload.filename or "")[-200:]
     await upload.close()
     try:
-        if len(data) > importer.MAX_BYTES:
+        if len(data) > spreadsheet.MAX_BYTES:
             raise Invalid("import.too_large")
         table = await _table(data, filename)
-        plan = await importer.preview(app_state(request).db, admin.staff.network_id, table)
+        plan = await import_plan.preview(app_state(request).db, admin.staff.network_id, table)
     except DomainError as error:
         return _import_page(
             request, admin, 422, error=error.key, error_params=error.params, filename=filename
@@ -424,7 +426,7 @@ async def import_confirm(request: Request, admin: Caller) -> Response:
                 request, admin, 422, error=error.key, error_params=error.params, filename=filename
             )
         # Someone changed the network since the preview: show what it would do now.
-        fresh = await importer.preview(app_state(request).db, admin.staff.network_id, table)
+        fresh = await import_plan.preview(app_state(request).db, admin.staff.network_id, table)
         return _import_page(
             request, admin, 409, error=error.key, filename=filename, plan=fresh.counts,
             ok=fresh.ok, rows=[_row_view(r, admin.lang) for r in fresh.rows],

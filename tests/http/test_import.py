@@ -16,7 +16,15 @@ from facilitator.db import Database
 from facilitator.db.models import AuditEntry, Group, GroupMember, Organization, Person
 from facilitator.errors import Conflict, Invalid
 from facilitator.flow import Role
-from facilitator.services import groups, importer, network, organizations, people
+from facilitator.services import (
+    groups,
+    import_plan,
+    importer,
+    network,
+    organizations,
+    people,
+    spreadsheet,
+)
 from facilitator.services.scope import Scope
 from tests.support.admin_site import Site
 from tests.support.world import World
@@ -42,15 +50,17 @@ async def _people(db: Database) -> int:
 
 
 async def _write(
-    db: Database, network_id: int, user_id: int | None, table: importer.Table
-) -> importer.Plan:
+    db: Database, network_id: int, user_id: int | None, table: spreadsheet.Table
+) -> import_plan.Plan:
     """Preview, then confirm what was previewed (as the page does)."""
-    seen = await importer.preview(db, network_id, table)
+    seen = await import_plan.preview(db, network_id, table)
     return await importer.apply(db, network_id, user_id, table, expected=seen.fingerprint)
 
 
-async def _plan(db: Database, world: World, data: bytes, name: str = "people.csv") -> importer.Plan:
-    return await importer.preview(db, world.network, importer.read_table(data, name))
+async def _plan(
+    db: Database, world: World, data: bytes, name: str = "people.csv"
+) -> import_plan.Plan:
+    return await import_plan.preview(db, world.network, spreadsheet.read_table(data, name))
 
 
 async def test_windows_1255_refused_row_blocks_then_fixed_file_imports_once(
@@ -72,12 +82,12 @@ async def test_windows_1255_refused_row_blocks_then_fixed_file_imports_once(
     }
     before = await _people(db)
     with pytest.raises(Invalid) as refused:
-        await _write(db, world.network, None, importer.read_table(data, "people.csv"))
+        await _write(db, world.network, None, spreadsheet.read_table(data, "people.csv"))
     assert refused.value.key == "import.refused_rows"
     assert await _people(db) == before
 
     fixed = FIXED_CSV.encode("cp1255")
-    plan = await _write(db, world.network, world.backbone.user_id, importer.read_table(fixed))
+    plan = await _write(db, world.network, world.backbone.user_id, spreadsheet.read_table(fixed))
     assert plan.counts == {
         "rows": 3,
         "new": 2,
@@ -109,7 +119,7 @@ async def test_windows_1255_refused_row_blocks_then_fixed_file_imports_once(
     assert [r.action for r in again.rows] == ["match", "match", "match"]
     assert all(r.organization_action == "match" for r in again.rows)
     assert again.rows[0].notes == []  # nothing to fill in: everything is there already
-    await _write(db, world.network, None, importer.read_table(fixed))
+    await _write(db, world.network, None, spreadsheet.read_table(fixed))
     assert await _people(db) == before + 2
 
 
@@ -151,7 +161,7 @@ async def test_utf8_bom_english_headers_spellings_and_what_a_match_keeps(
     assert rows[5].reason == ("input.empty", {"field": "name"})
 
     good = "\ufeff" + "\n".join(text.split("\n")[:3]) + "\n"
-    await _write(db, world.network, None, importer.read_table(good.encode("utf-8")))
+    await _write(db, world.network, None, spreadsheet.read_table(good.encode("utf-8")))
     async with db.read() as session:
         adam = await session.get_one(Person, world.people[1])
         assert (adam.email, adam.phone) == (
@@ -170,7 +180,9 @@ async def test_xlsx_with_numbers_and_hebrew_sectors(db: Database, world: World) 
     sheet.append([None, None, None, None, None])
     out = io.BytesIO()
     book.save(out)
-    plan = await _write(db, world.network, None, importer.read_table(out.getvalue(), "list.xlsx"))
+    plan = await _write(
+        db, world.network, None, spreadsheet.read_table(out.getvalue(), "list.xlsx")
+    )
     assert plan.counts == {
         "rows": 2,
         "new": 2,
@@ -193,12 +205,12 @@ def test_unreadable_files_are_refused_whole() -> None:
         (b"name,organization\n", "import.empty"),
         (b"PK\x03\x04not a zip", "import.bad_file"),
         (
-            ("name,organization\n" + "a,b\n" * (importer.MAX_ROWS + 1)).encode(),
+            ("name,organization\n" + "a,b\n" * (spreadsheet.MAX_ROWS + 1)).encode(),
             "import.too_many_rows",
         ),
     ):
         with pytest.raises(Invalid) as refused:
-            importer.read_table(data, "x.csv")
+            spreadsheet.read_table(data, "x.csv")
         assert refused.value.key == key
 
 
@@ -308,7 +320,7 @@ async def test_a_merged_away_name_imports_into_the_organization_it_became(
     data = "name,organization\nאדם חדש,עמותה\n".encode()
     plan = await _plan(db, world, data)
     assert (plan.rows[0].action, plan.rows[0].organization_id) == ("new", world.orgs[0])
-    await _write(db, world.network, None, importer.read_table(data, "people.csv"))
+    await _write(db, world.network, None, spreadsheet.read_table(data, "people.csv"))
     async with db.read() as session:
         made = await session.scalar(select(Person).where(Person.name == "אדם חדש"))
     assert made is not None
@@ -326,10 +338,10 @@ def test_a_stray_cell_far_to_the_right_does_not_widen_every_row() -> None:
     buffer = io.BytesIO()
     book.save(buffer)
     started = time.monotonic()
-    table = importer.read_table(buffer.getvalue(), "people.xlsx")
+    table = spreadsheet.read_table(buffer.getvalue(), "people.xlsx")
     assert time.monotonic() - started < 5
     assert len(table.rows) == 3000
-    assert all(len(cells) <= importer.MAX_COLUMNS for _line, cells in table.rows)
+    assert all(len(cells) <= spreadsheet.MAX_COLUMNS for _line, cells in table.rows)
 
 
 async def test_confirm_writes_only_the_plan_that_was_previewed(db: Database, world: World) -> None:
@@ -341,7 +353,7 @@ async def test_confirm_writes_only_the_plan_that_was_previewed(db: Database, wor
     before = await _people(db)
     with pytest.raises(Conflict) as changed:
         await importer.apply(
-            db, world.network, None, importer.read_table(data), expected=seen.fingerprint
+            db, world.network, None, spreadsheet.read_table(data), expected=seen.fingerprint
         )
     assert changed.value.key == "import.changed"
     assert await _people(db) == before
@@ -354,11 +366,11 @@ async def test_confirm_writes_only_the_plan_that_was_previewed(db: Database, wor
     await people.set_archived(db, world.network, None, added, archived=True)
     with pytest.raises(Conflict):
         await importer.apply(
-            db, world.network, None, importer.read_table(data), expected=now.fingerprint
+            db, world.network, None, spreadsheet.read_table(data), expected=now.fingerprint
         )
     await people.set_archived(db, world.network, None, added, archived=False)
     await importer.apply(
-        db, world.network, None, importer.read_table(data), expected=now.fingerprint
+        db, world.network, None, spreadsheet.read_table(data), expected=now.fingerprint
     )
     assert await _people(db) == before
 
@@ -371,7 +383,7 @@ async def test_an_archived_person_on_the_sheet_comes_back_and_the_preview_says_s
     plan = await _plan(db, world, data)
     assert plan.rows[0].action == "match"
     assert ("import.unarchives", {}) in plan.rows[0].notes
-    await _write(db, world.network, None, importer.read_table(data))
+    await _write(db, world.network, None, spreadsheet.read_table(data))
     async with db.read() as session:
         back = await session.get_one(Person, world.people[1])
     assert back.archived_at is None
@@ -388,7 +400,7 @@ async def test_a_sheet_names_groups_the_network_has_not_got_yet(db: Database, wo
     seen = await _plan(db, world, data)
     assert [r.new_groups for r in seen.rows] == [["שולחן התעסוקה"], ["שולחן התעסוקה"]]
     assert seen.counts["new_groups"] == 1
-    await _write(db, world.network, None, importer.read_table(data))
+    await _write(db, world.network, None, spreadsheet.read_table(data))
     async with db.read() as session:
         made = list(await session.scalars(select(Group).where(Group.name == "שולחן התעסוקה")))
         assert len(made) == 1

@@ -14,12 +14,14 @@ from facilitator.services import (
     audit,
     audit_view,
     groups,
+    import_plan,
     importer,
     organizations,
     people,
     people_merge,
     people_search,
     setup,
+    spreadsheet,
     staff,
     staff_links,
     strategies,
@@ -89,10 +91,10 @@ async def test_the_log_of_a_networks_first_changes_has_no_raw_words(db: Database
     await staff.set_active(db, nid, bb, fac, active=False)
     await staff.set_active(db, nid, bb, fac, active=True)
     await staff_links.reset_password(db, await staff.reset_link(db, nid, bb, fac), PASSWORD + "!")
-    table = importer.read_table(
+    table = spreadsheet.read_table(
         "שם,ארגון,מגזר,טלפון\nדנה,עמותת גשר,עמותה,050-1234567\nדני,גשר,קהילה,\n".encode()
     )
-    seen = await importer.preview(db, nid, table)
+    seen = await import_plan.preview(db, nid, table)
     await importer.apply(db, nid, bb, table, expected=seen.fingerprint)
     listed = (await people_search.search(db, nid, people_search.Query()))["people"]
     dana, dani = sorted(p["id"] for p in listed)
