@@ -23,7 +23,7 @@ from facilitator.http.admin_common import admin_json, back_with_error
 from facilitator.http.common import app_state, json_error, recheck_reach, redirect, render
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, path_param, query_param
-from facilitator.services import audit_view, groups, network, overview, strategies
+from facilitator.services import audit_view, group_changes, groups, network, overview, strategies
 from facilitator.services.strategies import StrategyInput
 from facilitator.validate import id_in
 
@@ -127,7 +127,7 @@ def _group_back(request: Request) -> str:
 
 @_change(lambda _r: "/admin/groups", only=None)
 async def group_create(request: Request, admin: Caller, fields: dict[str, str]) -> str:
-    group_id = await groups.create_group(
+    group_id = await group_changes.create_group(
         app_state(request).db, admin.scope, admin.staff.user_id,
         fields.get("name", ""), fields.get("kind", ""), fields.get("purpose"),
     )  # fmt: skip
@@ -137,7 +137,7 @@ async def group_create(request: Request, admin: Caller, fields: dict[str, str]) 
 @_change(_group_back, only=None)
 async def group_edit(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     # A facilitator's form has no name or kind: what is not sent is kept.
-    await groups.update_group(
+    await group_changes.update_group(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         purpose=fields.get("purpose"), name=fields.get("name"), kind=fields.get("kind"),
     )  # fmt: skip
@@ -145,7 +145,7 @@ async def group_edit(request: Request, admin: Caller, fields: dict[str, str]) ->
 
 @_change(_group_back, only=None)
 async def group_archive(request: Request, admin: Caller, fields: dict[str, str]) -> None:
-    await groups.set_archived(
+    await group_changes.set_archived(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         archived=request.url.path.endswith("/archive"),
     )  # fmt: skip
@@ -153,7 +153,7 @@ async def group_archive(request: Request, admin: Caller, fields: dict[str, str])
 
 @_change(_group_back, only=None)
 async def group_assign(request: Request, admin: Caller, fields: dict[str, str]) -> None:
-    await groups.assign_facilitator(
+    await group_changes.assign_facilitator(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _number(fields.get("staff_id")),
     )  # fmt: skip
@@ -161,7 +161,7 @@ async def group_assign(request: Request, admin: Caller, fields: dict[str, str]) 
 
 @_change(_group_back, only=None)
 async def group_unassign(request: Request, admin: Caller, fields: dict[str, str]) -> None:
-    await groups.unassign_facilitator(
+    await group_changes.unassign_facilitator(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _path(request, "staff_id"),
     )  # fmt: skip
@@ -170,7 +170,7 @@ async def group_unassign(request: Request, admin: Caller, fields: dict[str, str]
 
 @_change(_group_back, only=None)
 async def member_add(request: Request, admin: Caller, fields: dict[str, str]) -> str:
-    await groups.add_member(
+    await group_changes.add_member(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _number(fields.get("person_id")),
     )  # fmt: skip
@@ -181,7 +181,7 @@ async def member_add(request: Request, admin: Caller, fields: dict[str, str]) ->
 
 @_change(_group_back, only=None)
 async def member_remove(request: Request, admin: Caller, fields: dict[str, str]) -> None:
-    await groups.remove_member(
+    await group_changes.remove_member(
         app_state(request).db, admin.scope, admin.staff.user_id, _path(request, "group_id"),
         _path(request, "person_id"),
     )  # fmt: skip

@@ -24,6 +24,7 @@ from facilitator.services import (
     audit,
     backbone,
     commitments,
+    group_changes,
     groups,
     joining,
     lifecycle,
@@ -60,9 +61,13 @@ async def test_a_group_is_created_edited_archived_and_staffed(db: Database, worl
     assert bb is not None
     assert fac is not None
     scope = whole(world)
-    gid = await groups.create_group(db, scope, bb, "צוות חינוך", "task_force", "  לצמצם נשירה  ")
-    await groups.update_group(db, scope, bb, gid, purpose="לצמצם נשירה", name="צוות חינוך ונוער")
-    await groups.update_group(db, scope, bb, gid, purpose=None)  # a form without it keeps it
+    gid = await group_changes.create_group(
+        db, scope, bb, "צוות חינוך", "task_force", "  לצמצם נשירה  "
+    )
+    await group_changes.update_group(
+        db, scope, bb, gid, purpose="לצמצם נשירה", name="צוות חינוך ונוער"
+    )
+    await group_changes.update_group(db, scope, bb, gid, purpose=None)  # a form without it keeps it
     page = await groups.group_page(db, scope, gid)
     assert (page["name"], page["kind"], page["purpose"]) == (
         "צוות חינוך ונוער",
@@ -70,20 +75,20 @@ async def test_a_group_is_created_edited_archived_and_staffed(db: Database, worl
         "לצמצם נשירה",
     )
     with pytest.raises(Invalid):
-        await groups.create_group(db, scope, bb, "x", "committee")
+        await group_changes.create_group(db, scope, bb, "x", "committee")
 
-    await groups.assign_facilitator(db, scope, bb, gid, fac)
-    await groups.assign_facilitator(db, scope, bb, gid, fac)  # twice is once
+    await group_changes.assign_facilitator(db, scope, bb, gid, fac)
+    await group_changes.assign_facilitator(db, scope, bb, gid, fac)  # twice is once
     assert [f["id"] for f in (await groups.group_page(db, scope, gid))["facilitators"]] == [fac]
     # Only active staff of this network.
     other_net = await network.create_network(db, "רשת אחרת")
     stranger = await users.create_user(db, other_net, "x@example.org", PASSWORD, name="זר")
     with pytest.raises(NotFound):
-        await groups.assign_facilitator(db, scope, bb, gid, stranger)
-    await groups.unassign_facilitator(db, scope, bb, gid, fac)
+        await group_changes.assign_facilitator(db, scope, bb, gid, stranger)
+    await group_changes.unassign_facilitator(db, scope, bb, gid, fac)
     assert (await groups.group_page(db, scope, gid))["facilitators"] == []
 
-    await groups.set_archived(db, scope, bb, gid, archived=True)
+    await group_changes.set_archived(db, scope, bb, gid, archived=True)
     listing = await groups.group_list(db, scope)
     assert gid in [g["id"] for g in listing["archived"]]
     assert gid not in [g["id"] for g in listing["groups"]]
@@ -91,7 +96,7 @@ async def test_a_group_is_created_edited_archived_and_staffed(db: Database, worl
     with pytest.raises(Refused) as refused:
         await lifecycle.create_meeting(db, world.backbone, gid, "פגישה", TODAY)
     assert refused.value.key == "group.archived"
-    await groups.set_archived(db, scope, bb, gid, archived=False)
+    await group_changes.set_archived(db, scope, bb, gid, archived=False)
     await lifecycle.create_meeting(db, world.backbone, gid, "פגישה", TODAY)
 
     assert await actions(db, world.network, "group") == [
@@ -120,8 +125,8 @@ async def test_the_roster_search_add_remove(db: Database, world: World) -> None:
     by_org = await groups.search_people(db, scope, world.group, "ועד שכונה")
     assert {p["id"] for p in by_org} == {world.people[2], world.people[5]}
     for pid in world.people[:2]:
-        await groups.add_member(db, scope, bb, world.group, pid)
-    await groups.add_member(db, scope, bb, world.group, world.people[0])  # once only
+        await group_changes.add_member(db, scope, bb, world.group, pid)
+    await group_changes.add_member(db, scope, bb, world.group, world.people[0])  # once only
     page = await groups.group_page(db, scope, world.group)
     assert [m["person_id"] for m in page["roster"]] == world.people[:2]
     assert page["roster"][0]["organization"] == "עירייה"
@@ -129,12 +134,12 @@ async def test_the_roster_search_add_remove(db: Database, world: World) -> None:
     assert {p["id"] for p in await groups.search_people(db, scope, world.group, "אדם")} == set(
         world.people[2:]
     )
-    await groups.remove_member(db, scope, bb, world.group, world.people[1])
+    await group_changes.remove_member(db, scope, bb, world.group, world.people[1])
     assert [
         m["person_id"] for m in (await groups.group_page(db, scope, world.group))["roster"]
     ] == [world.people[0]]
     with pytest.raises(NotFound):
-        await groups.add_member(db, scope, bb, world.group, 999_999)
+        await group_changes.add_member(db, scope, bb, world.group, 999_999)
     assert await actions(db, world.network, "group") == [
         "group.member_add",
         "group.member_add",
@@ -153,20 +158,22 @@ async def test_a_facilitator_reaches_only_their_groups(db: Database, world: Worl
     with pytest.raises(NotFound):
         await groups.group_page(db, scope, world.other_group)
     with pytest.raises(NotFound):
-        await groups.add_member(db, scope, lone, world.other_group, world.people[0])
+        await group_changes.add_member(db, scope, lone, world.other_group, world.people[0])
     with pytest.raises(NotFound):
         await groups.search_people(db, scope, world.other_group, "אדם")
     with pytest.raises(Forbidden):
-        await groups.create_group(db, scope, lone, "שלי", "forum")
+        await group_changes.create_group(db, scope, lone, "שלי", "forum")
     with pytest.raises(Forbidden):
-        await groups.set_archived(db, scope, lone, world.group, archived=True)
+        await group_changes.set_archived(db, scope, lone, world.group, archived=True)
     with pytest.raises(Forbidden):
-        await groups.assign_facilitator(db, scope, lone, world.group, lone)
+        await group_changes.assign_facilitator(db, scope, lone, world.group, lone)
     with pytest.raises(Forbidden):
-        await groups.update_group(db, scope, lone, world.group, purpose=None, name="שם אחר")
+        await group_changes.update_group(db, scope, lone, world.group, purpose=None, name="שם אחר")
     # Their own group's purpose and roster are theirs to keep.
-    await groups.update_group(db, scope, lone, world.group, purpose="מטרה", name="קבוצת עבודה")
-    await groups.add_member(db, scope, lone, world.group, world.people[3])
+    await group_changes.update_group(
+        db, scope, lone, world.group, purpose="מטרה", name="קבוצת עבודה"
+    )
+    await group_changes.add_member(db, scope, lone, world.group, world.people[3])
     page = await groups.group_page(db, scope, world.group)
     assert page["purpose"] == "מטרה"
     assert [m["person_id"] for m in page["roster"]] == [world.people[3]]
@@ -200,7 +207,7 @@ async def test_attendance_compares_who_came_with_who_was_expected(
     p, bb = world.people, world.backbone.user_id
     assert bb is not None
     for pid in p[:4]:
-        await groups.add_member(db, whole(world), bb, world.group, pid)
+        await group_changes.add_member(db, whole(world), bb, world.group, pid)
     first = await held_meeting(db, world, clock, date(2026, 3, 2), [p[0], p[1], p[4]])
     await close(db, world, first, date(2026, 3, 2))
     await held_meeting(db, world, clock, date(2026, 3, 9), [p[0], p[1], p[2], p[3], p[5]])

@@ -17,7 +17,7 @@ from facilitator.db.models import AuditEntry, Group, GroupMember, Organization, 
 from facilitator.errors import Conflict, Invalid
 from facilitator.flow import Role
 from facilitator.services import (
-    groups,
+    group_changes,
     import_plan,
     importer,
     network,
@@ -413,7 +413,7 @@ async def test_a_sheet_names_groups_the_network_has_not_got_yet(db: Database, wo
     assert len(members) == 2
     again = await _plan(db, world, data)
     assert [r.new_groups for r in again.rows] == [[], []]
-    await groups.set_archived(
+    await group_changes.set_archived(
         db, Scope(world.network, Role.BACKBONE, None), world.backbone.user_id or 0, made[0].id,
         archived=True,
     )  # fmt: skip

@@ -13,7 +13,7 @@ from facilitator.i18n import catalog
 from facilitator.services import (
     audit,
     audit_view,
-    groups,
+    group_changes,
     import_plan,
     importer,
     organizations,
@@ -86,7 +86,7 @@ async def test_the_log_of_a_networks_first_changes_has_no_raw_words(db: Database
         db, nid, bb, name="מנחה", email="fac@example.org", role="facilitator"
     )
     await staff_links.accept_invite(db, token, name="מנחה חדשה", password=PASSWORD)
-    gid = await groups.create_group(db, scope, bb, "קבוצת עבודה", "working_group", "מטרה")
+    gid = await group_changes.create_group(db, scope, bb, "קבוצת עבודה", "working_group", "מטרה")
     await staff.update_staff(db, nid, bb, fac, role="facilitator", group_ids=[gid])
     await staff.set_active(db, nid, bb, fac, active=False)
     await staff.set_active(db, nid, bb, fac, active=True)
@@ -106,8 +106,8 @@ async def test_the_log_of_a_networks_first_changes_has_no_raw_words(db: Database
         phone=None, group_ids=[gid],
     )  # fmt: skip
     await people_merge.merge(db, nid, bb, dana, dani)
-    await groups.add_member(db, scope, bb, gid, dana)
-    await groups.assign_facilitator(db, scope, bb, gid, fac)
+    await group_changes.add_member(db, scope, bb, gid, dana)
+    await group_changes.assign_facilitator(db, scope, bb, gid, fac)
     await strategies.create_strategy(
         db, nid, bb, strategies.StrategyInput("יעד", "פחות נשירה", "5%", "2027-06-30", (gid,))
     )
