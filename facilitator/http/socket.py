@@ -8,7 +8,6 @@ import contextlib
 import logging
 import time
 
-from msgspec import Raw
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from facilitator import i18n
@@ -162,7 +161,7 @@ async def _welcome_text(
     """A welcome with the room's shared, already encoded snapshot spliced in."""
     db = app_state(websocket).db
     snapshot = await room.snapshot_json(lambda: state.snapshot(db, room.meeting_id))
-    return encode(messages.Welcome(who.role, me, Raw(snapshot)))
+    return messages.welcome_text(who.role, me, snapshot)
 
 
 async def _me(websocket: WebSocket, who: Who, meeting_id: int) -> dict[str, object] | None:

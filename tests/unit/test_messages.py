@@ -121,6 +121,9 @@ def test_server_messages_encode_as_screens_read_them() -> None:
         "snapshot": {"meeting": {"title": "ישיבה"}},
     }  # fmt: skip
     assert "ישיבה" in m.encode(m.Welcome(Role.PROJECTOR, None, msgspec.Raw(snapshot)))
+    me = {"person": {"id": 1, "name": "דנה"}, "opener": [2]}
+    spliced = m.welcome_text(Role.PARTICIPANT, me, snapshot)
+    assert spliced == m.encode(m.Welcome(Role.PARTICIPANT, me, msgspec.Raw(snapshot)))
     assert json.loads(m.encode(m.Welcome(Role.FACILITATOR, None, None, seq=41))) == {
         "type": "welcome", "role": "facilitator", "me": None, "snapshot": None, "seq": 41,
     }  # fmt: skip
