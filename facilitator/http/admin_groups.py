@@ -23,7 +23,14 @@ from facilitator.http.admin_common import admin_json, back_with_error
 from facilitator.http.common import app_state, json_error, recheck_reach, redirect, render
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, path_param, query_param
-from facilitator.services import audit_view, group_changes, groups, network, overview, strategies
+from facilitator.services import (
+    audit_view,
+    blockers,
+    group_changes,
+    groups,
+    overview,
+    strategies,
+)
 from facilitator.services.strategies import StrategyInput
 from facilitator.validate import id_in
 
@@ -281,7 +288,7 @@ async def api_strategies(request: Request, caller: Caller) -> Response:
 
 @staff_page(Role.BACKBONE)
 async def blockers_page(request: Request, caller: Caller) -> Response:
-    rows = await network.blocker_list(app_state(request).db, caller.staff.network_id)
+    rows = await blockers.blocker_list(app_state(request).db, caller.staff.network_id)
     return render(
         request, "admin/blockers.html", caller.lang, staff=caller.staff,
         active=[b for b in rows if b["active"]], retired=[b for b in rows if not b["active"]],
@@ -291,7 +298,7 @@ async def blockers_page(request: Request, caller: Caller) -> Response:
 
 @_change(lambda _r: "/admin/blockers")
 async def blocker_create(request: Request, admin: Caller, fields: dict[str, str]) -> None:
-    await network.add_blocker(
+    await blockers.add_blocker(
         app_state(request).db, admin.staff.network_id,
         fields.get("label_he", ""), fields.get("label_en", ""), user_id=admin.staff.user_id,
     )  # fmt: skip
@@ -300,10 +307,10 @@ async def blocker_create(request: Request, admin: Caller, fields: dict[str, str]
 @_change(lambda _r: "/admin/blockers")
 async def blocker_edit(request: Request, admin: Caller, fields: dict[str, str]) -> None:
     db, blocker_id = app_state(request).db, _path(request, "blocker_id")
-    current = {b["id"]: b for b in await network.blocker_list(db, admin.staff.network_id)}
+    current = {b["id"]: b for b in await blockers.blocker_list(db, admin.staff.network_id)}
     if blocker_id not in current:
         raise NotFound("opener.unknown_blocker")
-    await network.update_blocker(
+    await blockers.update_blocker(
         db, admin.staff.network_id, blocker_id, fields.get("label_he", ""),
         fields.get("label_en", ""), active=current[blocker_id]["active"],
         user_id=admin.staff.user_id,
@@ -312,7 +319,7 @@ async def blocker_edit(request: Request, admin: Caller, fields: dict[str, str]) 
 
 @_change(lambda _r: "/admin/blockers")
 async def blocker_retire(request: Request, admin: Caller, fields: dict[str, str]) -> None:
-    await network.set_blocker_active(
+    await blockers.set_blocker_active(
         app_state(request).db, admin.staff.network_id, _path(request, "blocker_id"),
         active=request.url.path.endswith("/restore"), user_id=admin.staff.user_id,
     )  # fmt: skip
@@ -320,7 +327,7 @@ async def blocker_retire(request: Request, admin: Caller, fields: dict[str, str]
 
 @_change(lambda _r: "/admin/blockers")
 async def blocker_move(request: Request, admin: Caller, fields: dict[str, str]) -> None:
-    await network.move_blocker(
+    await blockers.move_blocker(
         app_state(request).db, admin.staff.network_id, _path(request, "blocker_id"),
         -1 if request.url.path.endswith("/up") else 1, user_id=admin.staff.user_id,
     )  # fmt: skip
@@ -328,14 +335,14 @@ async def blocker_move(request: Request, admin: Caller, fields: dict[str, str]) 
 
 @_change(lambda _r: "/admin/blockers")
 async def blockers_restore_seed(request: Request, admin: Caller, fields: dict[str, str]) -> None:
-    await network.restore_seed_blockers(
+    await blockers.restore_seed_blockers(
         app_state(request).db, admin.staff.network_id, user_id=admin.staff.user_id
     )
 
 
 @staff_api(Role.BACKBONE)
 async def api_blockers(request: Request, caller: Caller) -> Response:
-    rows = await network.blocker_list(app_state(request).db, caller.staff.network_id)
+    rows = await blockers.blocker_list(app_state(request).db, caller.staff.network_id)
     return admin_json({"blockers": rows})
 
 

@@ -23,6 +23,7 @@ from facilitator.flow import Role, Stage
 from facilitator.services import (
     audit,
     backbone,
+    blockers,
     commitments,
     group_changes,
     groups,
@@ -239,23 +240,23 @@ async def test_blockers_retire_restore_and_trends_keep_retired_answers(
     first = [b["id"] for b in (await state.snapshot(db, mid))["blockers"]]
     await opener.respond(db, mid, Actor.participant(world.people[0]), [first[0], first[1]])
 
-    await network.set_blocker_active(db, world.network, first[0], active=False, user_id=bb)
-    await network.set_blocker_active(db, world.network, first[1], active=False, user_id=bb)
-    listed = await network.blocker_list(db, world.network)
+    await blockers.set_blocker_active(db, world.network, first[0], active=False, user_id=bb)
+    await blockers.set_blocker_active(db, world.network, first[1], active=False, user_id=bb)
+    listed = await blockers.blocker_list(db, world.network)
     assert [b["id"] for b in listed if not b["active"]] == first[:2]
     # The trends still count the answers given to retired lines.
     trends = await backbone.opener_trends(db, world.network, [world.group])
     counts = {b["id"]: b["total"] for b in trends["groups"][0]["blockers"]}
     assert (counts[first[0]], counts[first[1]]) == (1, 1)
 
-    custom = await network.add_blocker(db, world.network, "אין זמן", "No time", user_id=bb)
-    await network.move_blocker(db, world.network, first[2], 1, user_id=bb)
-    await network.update_blocker(
+    custom = await blockers.add_blocker(db, world.network, "אין זמן", "No time", user_id=bb)
+    await blockers.move_blocker(db, world.network, first[2], 1, user_id=bb)
+    await blockers.update_blocker(
         db, world.network, first[3], "מילים אחרות", "Other words", active=True, user_id=bb
     )
-    restored = await network.restore_seed_blockers(db, world.network, user_id=bb)
+    restored = await blockers.restore_seed_blockers(db, world.network, user_id=bb)
     assert restored == 2
-    after = await network.blocker_list(db, world.network)
+    after = await blockers.blocker_list(db, world.network)
     assert [(b["key"], b["he"], b["en"], b["active"]) for b in after[:9]] == [
         (key, he, en, True) for key, he, en in network.SEED_BLOCKERS
     ]

@@ -12,7 +12,16 @@ from facilitator.db import Database
 from facilitator.db.models import CommitmentReview, Meeting
 from facilitator.errors import Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import Stage
-from facilitator.services import commitments, joining, lifecycle, network, opener, state, users
+from facilitator.services import (
+    blockers,
+    commitments,
+    joining,
+    lifecycle,
+    network,
+    opener,
+    state,
+    users,
+)
 from facilitator.services.actors import Actor
 from tests.support.meetings import add, new_meeting, run_to_commitments, walk
 from tests.support.world import TODAY, Clock, World
@@ -151,15 +160,15 @@ async def test_a_network_needs_a_real_time_zone(db: Database) -> None:
 async def test_the_blocker_list_is_the_network_s_own(db: Database, world: World) -> None:
     snap = await state.snapshot(db, await new_meeting(db, world))
     first, *_ = snap["blockers"]
-    added = await network.add_blocker(db, world.network, "אין זמן", "No time")
-    await network.update_blocker(
+    added = await blockers.add_blocker(db, world.network, "אין זמן", "No time")
+    await blockers.update_blocker(
         db, world.network, first["id"], "יעדים עמומים", "Vague goals", active=False
     )
     mid = await new_meeting(db, world)
-    blockers = (await state.snapshot(db, mid))["blockers"]
-    assert [b["en"] for b in blockers][-1] == "No time"
-    assert first["id"] not in [b["id"] for b in blockers]
-    assert len(blockers) == 9
+    offered = (await state.snapshot(db, mid))["blockers"]
+    assert [b["en"] for b in offered][-1] == "No time"
+    assert first["id"] not in [b["id"] for b in offered]
+    assert len(offered) == 9
     await joining.join(db, mid, person_id=world.people[0])
     await lifecycle.start(db, mid, world.staff)
     await walk(db, mid, world.staff, Stage.OPENER)
