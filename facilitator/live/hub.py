@@ -1,7 +1,8 @@
 """Publish / subscribe per room behind a tiny interface, chosen by URL scheme.
 
-``memory://`` serves one process. A broker backend (Redis pub/sub, PostgreSQL LISTEN/NOTIFY)
-slots in here for several processes without touching the handlers.
+``memory://`` serves one process and passes each ``Envelope`` through as it is. A broker backend
+(Redis pub/sub, PostgreSQL LISTEN/NOTIFY) slots in here for several processes without touching
+the handlers: it sends ``envelope.pack()`` and hands on ``Envelope.unpack(...)``.
 """
 
 from __future__ import annotations
@@ -12,22 +13,24 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
+from facilitator.live.envelope import Envelope
+
 
 class Subscription(Protocol):
-    def __aiter__(self) -> AsyncIterator[str]: ...
+    def __aiter__(self) -> AsyncIterator[Envelope]: ...
 
 
 class Hub(Protocol):
-    async def publish(self, channel: str, message: str) -> None: ...
+    async def publish(self, channel: str, message: Envelope) -> None: ...
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]: ...
 
 
 class _QueueSubscription:
-    def __init__(self, queue: asyncio.Queue[str]) -> None:
+    def __init__(self, queue: asyncio.Queue[Envelope]) -> None:
         self._queue = queue
 
-    async def __aiter__(self) -> AsyncIterator[str]:
+    async def __aiter__(self) -> AsyncIterator[Envelope]:
         while True:
             yield await self._queue.get()
 
@@ -36,15 +39,15 @@ class MemoryHub:
     """In-process hub: a publish is a queue put per subscriber (one per room, not per socket)."""
 
     def __init__(self) -> None:
-        self._subscribers: defaultdict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+        self._subscribers: defaultdict[str, set[asyncio.Queue[Envelope]]] = defaultdict(set)
 
-    async def publish(self, channel: str, message: str) -> None:
+    async def publish(self, channel: str, message: Envelope) -> None:
         for queue in self._subscribers.get(channel, ()):
             queue.put_nowait(message)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
-        queue: asyncio.Queue[str] = asyncio.Queue()
+        queue: asyncio.Queue[Envelope] = asyncio.Queue()
         self._subscribers[channel].add(queue)
         try:
             yield _QueueSubscription(queue)

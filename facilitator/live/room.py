@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -19,15 +18,17 @@ from typing import Any
 
 from facilitator.db import Database
 from facilitator.flow import Role
+from facilitator.live.envelope import Envelope, Kind, envelope_for, message_for
 from facilitator.live.hub import Hub
-from facilitator.live.messages import encode, server_event, server_tally
+from facilitator.live.messages import encode, server_tally
 from facilitator.live.ordering import GapFiller, Ring, Sequencer
 from facilitator.live.outbox import Connection
 from facilitator.live.snapshots import SnapshotCache
 from facilitator.live.tallies import TallyCoalescer
 from facilitator.live.watchdog import Watchdog
-from facilitator.services.commands import Event
 from facilitator.services.state import events_since, tally_now
+
+__all__ = ["Room", "channel", "message_for"]
 
 FANOUTS_KEPT = 100  # recent fan-out times kept per room
 
@@ -35,14 +36,6 @@ FANOUTS_KEPT = 100  # recent fan-out times kept per room
 def channel(meeting_id: int) -> str:
     """The hub channel of one meeting."""
     return f"meeting:{meeting_id}"
-
-
-def message_for(event: Event) -> object:
-    """What the room is told about an event: its actor is never sent (the opener is anonymous),
-    and an opener answer travels as the tally it produced."""
-    if event.type == "opener_tally":
-        return server_tally(event.seq, event.payload["tally"], event.payload["respondents"])
-    return server_event(event.seq, event.type, event.payload, event.at.isoformat())
 
 
 class Room:
@@ -61,9 +54,9 @@ class Room:
         self.hub = hub
         self.db = db
         self.connections: set[Connection] = set()
-        self._order: Sequencer[tuple[bool, str]] = Sequencer()
+        self._order: Sequencer[Envelope] = Sequencer()
         self._gap = GapFiller(self._fill_gap)
-        self.ring: Ring[str] = Ring()
+        self.ring: Ring[Envelope] = Ring()
         self.tallies = TallyCoalescer(self.connections)
         self.snapshots = SnapshotCache()
         self.watchdog = Watchdog(self.connections)
@@ -102,8 +95,8 @@ class Room:
         # Broadcasts that came while we read are either in the snapshot read or follow it.
         for stale in [n for n in self._releases if n <= floor]:
             del self._releases[stale]
-        for number, (is_tally, text) in self._order.start_at(floor):
-            self._deliver(number, is_tally, text)
+        for _number, envelope in self._order.start_at(floor):
+            self._deliver(envelope)
         self.watchdog.start()
 
     async def stop(self) -> None:
@@ -119,24 +112,22 @@ class Room:
     async def _run(self, subscribed: asyncio.Event) -> None:
         async with self.hub.subscribe(channel(self.meeting_id)) as subscription:
             subscribed.set()
-            async for text in subscription:
-                self.receive(text)
+            async for envelope in subscription:
+                self.receive(envelope)
 
-    def receive(self, text: str) -> None:
+    def receive(self, envelope: Envelope) -> None:
         """Take one broadcast (any order, maybe twice) and pass it on in sequence order."""
-        head = json.loads(text)
-        if "seq" not in head:  # outside the meeting's log (the network's values changed)
+        if envelope.kind is Kind.OUTSIDE:  # the network's values changed
             self.snapshots.void()  # the shared snapshot shows the old values: read it anew
             for connection in self.connections:
-                connection.offer(text)
+                connection.offer(envelope.text)
             return
-        seq = int(head["seq"])
-        if seq <= self.last_seq:
+        if envelope.seq <= self.last_seq:
             return
-        if head.get("event") == "name_released":
-            self._releases[seq] = int(head["payload"]["person"]["id"])
-        for number, (is_tally, item) in self._order.accept(seq, (head["type"] == "tally", text)):
-            self._deliver(number, is_tally, item)
+        if envelope.released is not None:
+            self._releases[envelope.seq] = envelope.released
+        for _number, ready in self._order.accept(envelope.seq, envelope):
+            self._deliver(ready)
         if self._order.waiting:
             self._gap.arm()
 
@@ -144,22 +135,22 @@ class Room:
         """An event published out of order waited; now the missing ones come from the DB."""
         if self._order.waiting:
             for event in await events_since(self.db, self.meeting_id, self.last_seq):
-                self.receive(encode(message_for(event)))
+                self.receive(envelope_for(event))
 
-    def _deliver(self, seq: int, is_tally: bool, text: str) -> None:
-        if is_tally:
+    def _deliver(self, envelope: Envelope) -> None:
+        if envelope.kind is Kind.TALLY:
             # Tallies stay out of the ring: only the newest matters, and a thousand phones
             # answering would otherwise push every screen's last number out of reach.
-            self.tallies.update(text)
+            self.tallies.update(envelope.text)
             return
-        self.ring.add(seq, text)
+        self.ring.add(envelope.seq, envelope)
         started = time.perf_counter()
         self.tallies.finish()
         for connection in self.connections:
-            connection.offer(text)
+            connection.offer(envelope.text)
         self.fanouts.append(time.perf_counter() - started)
         if self._releases:
-            released = self._releases.pop(seq, None)
+            released = self._releases.pop(envelope.seq, None)
             if released is not None:
                 if self.on_release is not None:
                     self.on_release(released)  # this room and every other one
@@ -171,7 +162,10 @@ class Room:
         why; now they are closed (after what they were told) and stop being heard. Every
         process's room does this for its own sockets, as each receives the event."""
         for connection in self.connections:
-            if connection.role is Role.PARTICIPANT and connection.actor.person_id == person_id:
+            if (
+                connection.role is Role.PARTICIPANT
+                and connection.actor.person_id == person_id
+            ):
                 connection.close(4401, drop_queued=False)
 
     def phones_connected(self) -> set[int]:
@@ -189,7 +183,10 @@ class Room:
 
     def catch_up(self, after_seq: int) -> list[str] | None:
         """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""
-        missed = self.ring.since(after_seq, self.last_seq)
-        if missed is not None and self.tallies.text is not None:
+        held = self.ring.since(after_seq, self.last_seq)
+        if held is None:
+            return None
+        missed = [envelope.text for envelope in held]
+        if self.tallies.text is not None:
             missed.append(self.tallies.text)
         return missed

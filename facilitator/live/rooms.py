@@ -11,13 +11,21 @@ from collections.abc import Awaitable
 from typing import Any
 
 from facilitator.db import Database
+from facilitator.live.envelope import envelope_for, outside_log
 from facilitator.live.hub import Hub
-from facilitator.live.messages import encode
 from facilitator.live.outbox import QUEUE_LIMIT, RESYNC, Connection
 from facilitator.live.room import Room, channel, message_for
 from facilitator.services.commands import Result
 
-__all__ = ["QUEUE_LIMIT", "RESYNC", "Connection", "Live", "Room", "channel", "message_for"]
+__all__ = [
+    "QUEUE_LIMIT",
+    "RESYNC",
+    "Connection",
+    "Live",
+    "Room",
+    "channel",
+    "message_for",
+]
 
 RELEASES_KEPT = 10_000  # name releases remembered per process (see Live.released)
 
@@ -95,12 +103,12 @@ class Live:
         if result.replayed:
             return
         event = result.event
-        await self.hub.publish(channel(event.meeting_id), encode(message_for(event)))
+        await self.hub.publish(channel(event.meeting_id), envelope_for(event))
 
     async def broadcast_outside_log(self, meeting_ids: list[int], message: str) -> None:
         """A message that is no meeting event (the network's values changed) to some rooms."""
         for meeting_id in meeting_ids:
-            await self.hub.publish(channel(meeting_id), message)
+            await self.hub.publish(channel(meeting_id), outside_log(message))
 
     def stats(self) -> dict[str, Any]:
         """How this process's live rooms are holding, in numbers only (no names, no ids)."""
@@ -116,14 +124,19 @@ class Live:
             "sockets_abortable": sum(
                 1 for room in self.rooms.values() for c in room.connections if c.abort
             ),
-            "dropped_for_reading_nothing": sum(room.dropped for room in self.rooms.values()),
+            "dropped_for_reading_nothing": sum(
+                room.dropped for room in self.rooms.values()
+            ),
             "recent_fanouts": len(fanouts),
             "fanout_ms": {
                 "p50": _ms(fanouts, 0.5),
                 "p99": _ms(fanouts, 0.99),
                 "max": _ms(fanouts, 1.0),
             },
-            "group_commit": {"transactions": writer.batches, "commands": writer.commands},
+            "group_commit": {
+                "transactions": writer.batches,
+                "commands": writer.commands,
+            },
         }
 
     def phones_connected(self, meeting_id: int) -> set[int]:

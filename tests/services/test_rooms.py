@@ -7,10 +7,10 @@ import json
 import time
 
 import pytest
-
 from facilitator.db import Database
 from facilitator.flow import Role
 from facilitator.live import outbox, tallies, watchdog
+from facilitator.live.envelope import Envelope, Kind
 from facilitator.live.hub import MemoryHub
 from facilitator.live.messages import encode, server_event, server_tally
 from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Live, Room, channel
@@ -37,12 +37,17 @@ def drain(connection: Connection) -> list[dict[str, object] | None]:
     return out
 
 
-def event(seq: int) -> str:
-    return encode(server_event(seq, "joined", {"n": seq}, "2026-03-02T09:00:00+00:00"))
+def event(seq: int, kind: str = "agenda_focus") -> Envelope:
+    text = encode(server_event(seq, kind, {"n": seq}, "2026-03-02T09:00:00+00:00"))
+    return Envelope(Kind.EVENT, seq, kind, None, text)
 
 
-def tally(seq: int, n: int) -> str:
-    return encode(server_tally(seq, {"1": n}, n))
+def tally(seq: int, n: int) -> Envelope:
+    return Envelope(Kind.TALLY, seq, "", None, encode(server_tally(seq, {"1": n}, n)))
+
+
+def add(room: Room, *connections: Connection) -> None:
+    room.connections.update(connections)
 
 
 async def started_room(db: Database, world: World) -> tuple[Room, MemoryHub, int]:
@@ -58,9 +63,14 @@ async def test_events_reach_screens_in_order_even_when_published_out_of_order(
 ) -> None:
     room, hub, meeting_id = await started_room(db, world)
     screen = wall()
-    room.connections.add(screen)
+    add(room, screen)
     start = room.last_seq
-    for seq in (start + 2, start + 1, start + 3, start + 3):  # late, early, and a duplicate
+    for seq in (
+        start + 2,
+        start + 1,
+        start + 3,
+        start + 3,
+    ):  # late, early, and a duplicate
         await hub.publish(channel(meeting_id), event(seq))
     await asyncio.sleep(0.05)
     assert [m["seq"] for m in drain(screen) if m] == [start + 1, start + 2, start + 3]
@@ -70,7 +80,7 @@ async def test_events_reach_screens_in_order_even_when_published_out_of_order(
 async def test_tallies_are_coalesced_first_at_once(db: Database, world: World) -> None:
     room, hub, meeting_id = await started_room(db, world)
     fast, slow = wall(), phone()
-    room.connections.update({fast, slow})
+    add(room, fast, slow)
     start = room.last_seq
     for n in range(1, 31):  # thirty answers within about 0.3 s
         await hub.publish(channel(meeting_id), tally(start + n, n))
@@ -91,7 +101,7 @@ async def test_a_slow_reader_is_switched_to_a_snapshot_and_holds_no_one_up(
 ) -> None:
     room, hub, meeting_id = await started_room(db, world)
     stuck, healthy = phone(), phone()
-    room.connections.update({stuck, healthy})
+    add(room, stuck, healthy)
     start = room.last_seq
     for n in range(1, QUEUE_LIMIT + 50):
         await hub.publish(channel(meeting_id), event(start + n))
@@ -138,7 +148,7 @@ async def test_a_phone_stuck_in_one_send_is_dropped_and_the_rest_are_not(
     now = time.monotonic()
     stuck.sending_since = now - outbox.STUCK_AFTER - 1  # has read nothing for too long
     busy.sending_since = now  # a send under way, as every send briefly is
-    room.connections.update({stuck, busy, idle})
+    add(room, stuck, busy, idle)
     await asyncio.sleep(0.1)
     assert dropped == ["stuck"]  # once, though the room looked several times
     assert room.dropped == 1
@@ -150,11 +160,13 @@ async def test_a_hall_gets_a_tally_in_slices_and_nothing_overtakes_it(
 ) -> None:
     room, hub, meeting_id = await started_room(db, world)
     hall = [phone() for _ in range(tallies.SPREAD_SLICE * 3 + 17)]
-    room.connections.update(hall)
+    add(room, *hall)
     start = room.last_seq
 
     await hub.publish(channel(meeting_id), tally(start + 1, 1))
-    await asyncio.sleep(0)  # the room takes it: the first slice now, the rest on later turns
+    await asyncio.sleep(
+        0
+    )  # the room takes it: the first slice now, the rest on later turns
     await asyncio.sleep(0)
     got_it = sum(1 for p in hall if not p.queue.empty())
     assert 0 < got_it < len(hall)
@@ -194,3 +206,10 @@ async def test_a_committed_change_reaches_the_room_though_its_sender_left(
     told = [m for m in drain(screen) if m]
     assert [m["event"] for m in told] == ["stage_changed"]
     await live.close()
+
+
+def test_an_envelope_crosses_a_process_boundary_as_one_string() -> None:
+    sent = Envelope(Kind.EVENT, 7, "name_released", 42, '{"type":"event","seq":7}')
+    assert Envelope.unpack(sent.pack()) == sent
+    outside = Envelope(Kind.OUTSIDE, 0, "", None, '{"type":"values"}\n')
+    assert Envelope.unpack(outside.pack()) == outside

@@ -1,0 +1,65 @@
+"""What a room is handed per broadcast: the encoded text once, with what the room needs to route
+it (its number, its kind, its event type, the person it releases) beside it, so the text is
+never decoded again. ``pack``/``unpack`` put the header in one line before the text, for a hub
+that crosses processes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from facilitator.live.messages import encode, server_event, server_tally
+from facilitator.services.commands import Event
+
+
+class Kind(StrEnum):
+    EVENT = "event"  # one numbered event of the meeting's log
+    TALLY = "tally"  # the opener's tally, numbered like the event that changed it
+    OUTSIDE = "outside"  # no meeting event (the network's values changed): no number
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """One broadcast: ``text`` is exactly what every socket is sent."""
+
+    kind: Kind
+    seq: int  # 0 outside the log
+    event: str  # the event's type ("" for a tally or outside the log)
+    released: int | None  # the person whose name this event released
+    text: str
+
+    def pack(self) -> str:
+        """The envelope as one string: a header line, then the text."""
+        released = "" if self.released is None else str(self.released)
+        return f"{self.kind.value} {self.seq} {self.event} {released}\n{self.text}"
+
+    @classmethod
+    def unpack(cls, packed: str) -> Envelope:
+        """The envelope ``pack`` made."""
+        head, text = packed.split("\n", 1)
+        kind, seq, event, released = head.split(" ")
+        return cls(Kind(kind), int(seq), event, int(released) if released else None, text)
+
+
+def message_for(event: Event) -> object:
+    """What the room is told about an event: its actor is never sent (the opener is anonymous),
+    and an opener answer travels as the tally it produced."""
+    if event.type == "opener_tally":
+        return server_tally(event.seq, event.payload["tally"], event.payload["respondents"])
+    return server_event(event.seq, event.type, event.payload, event.at.isoformat())
+
+
+def envelope_for(event: Event) -> Envelope:
+    """An event's envelope, its message encoded once here."""
+    text = encode(message_for(event))
+    if event.type == "opener_tally":
+        return Envelope(Kind.TALLY, event.seq, "", None, text)
+    released = None
+    if event.type == "name_released":
+        released = int(event.payload["person"]["id"])
+    return Envelope(Kind.EVENT, event.seq, event.type, released, text)
+
+
+def outside_log(text: str) -> Envelope:
+    """A message that is no meeting event, already encoded."""
+    return Envelope(Kind.OUTSIDE, 0, "", None, text)
