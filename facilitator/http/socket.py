@@ -142,7 +142,8 @@ async def _welcome(
     websocket: WebSocket, room: Room, connection: Connection, who: Who, last_seq: int | None
 ) -> None:
     """A fresh snapshot, or, for a screen that was here a moment ago, only what it missed."""
-    missed = room.catch_up(last_seq) if isinstance(last_seq, int) else None
+    phone = who.role is Role.PARTICIPANT
+    missed = room.catch_up(last_seq, phone) if isinstance(last_seq, int) else None
     me = who.me if who.me is not None else await _me(websocket, who, room.meeting_id)
     if missed is not None and last_seq is not None:
         welcome = messages.Welcome(who.role, me, None, seq=last_seq)
@@ -150,18 +151,21 @@ async def _welcome(
         for text in missed:
             await websocket.send_text(text)
         return
-    await websocket.send_text(await _welcome_text(websocket, room, who, me))
+    for text in await _fresh(websocket, room, who, me):
+        await websocket.send_text(text)
     if room.tally_text is not None:
         await websocket.send_text(room.tally_text)
 
 
-async def _welcome_text(
+async def _fresh(
     websocket: WebSocket, room: Room, who: Who, me: dict[str, object] | None
-) -> str:
-    """A welcome with the room's shared, already encoded snapshot spliced in."""
+) -> list[str]:
+    """A welcome with the room's shared, already encoded snapshot spliced in (a phone's
+    without what phones never draw), then the events that came after that snapshot."""
     db = app_state(websocket).db
-    snapshot = await room.snapshot_json(lambda: state.snapshot(db, room.meeting_id))
-    return messages.welcome_text(who.role, me, snapshot)
+    phone = who.role is Role.PARTICIPANT
+    snapshot, after = await room.fresh(phone, lambda: state.snapshot(db, room.meeting_id))
+    return [messages.welcome_text(who.role, me, snapshot), *after]
 
 
 async def _me(websocket: WebSocket, who: Who, meeting_id: int) -> dict[str, object] | None:
@@ -180,10 +184,13 @@ async def _send_loop(websocket: WebSocket, room: Room, connection: Connection, w
                 return
             # It fell behind: everything it missed is replaced by one fresh snapshot.
             me = await _me(websocket, who, room.meeting_id)
-            text = await _welcome_text(websocket, room, who, me)
+            *texts, text = await _fresh(websocket, room, who, me)
             if connection.is_closing():  # signed out while the snapshot was read
                 await _close(websocket, connection.closing or 1000)
                 return
+            connection.sending_since = time.monotonic()
+            for earlier in texts:
+                await websocket.send_text(earlier)
         # A send waits only while the phone's buffer is full; the room drops a phone that
         # stays stuck here (Room._drop_hopeless).
         connection.sending_since = time.monotonic()

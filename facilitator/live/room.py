@@ -19,6 +19,7 @@ from typing import Any
 from facilitator.db import Database
 from facilitator.flow import Role
 from facilitator.live.envelope import Envelope, Kind, envelope_for, message_for
+from facilitator.live.gates import CONSOLES, GatesCoalescer
 from facilitator.live.hub import Hub
 from facilitator.live.messages import encode, server_tally
 from facilitator.live.ordering import GapFiller, Ring, Sequencer
@@ -26,11 +27,16 @@ from facilitator.live.outbox import Connection
 from facilitator.live.snapshots import SnapshotCache
 from facilitator.live.tallies import TallyCoalescer
 from facilitator.live.watchdog import Watchdog
-from facilitator.services.state import events_since, tally_now
+from facilitator.services.state import events_since, gates, tally_now
 
 __all__ = ["Room", "channel", "message_for"]
 
 FANOUTS_KEPT = 100  # recent fan-out times kept per room
+# Events a phone never draws: who arrived (the console and the wall count them). A hall of N
+# phones arriving would otherwise send N² of them.
+NOT_FOR_PHONES = frozenset({"joined"})
+# Events that change nothing the console's gates show.
+GATES_UNCHANGED = frozenset({"joined", "marked_present", "agenda_focus", "agenda_timer"})
 
 
 def channel(meeting_id: int) -> str:
@@ -54,11 +60,14 @@ class Room:
         self.hub = hub
         self.db = db
         self.connections: set[Connection] = set()
+        #: The screens that are not phones (consoles and walls): a few, beside a hall.
+        self.screens: set[Connection] = set()
         self._order: Sequencer[Envelope] = Sequencer()
         self._gap = GapFiller(self._fill_gap)
         self.ring: Ring[Envelope] = Ring()
         self.tallies = TallyCoalescer(self.connections)
         self.snapshots = SnapshotCache()
+        self.gates = GatesCoalescer(self.screens, lambda: gates(self.db, self.meeting_id))
         self.watchdog = Watchdog(self.connections)
         #: Sequence number -> person, for events that release a name: on delivery, that
         #: person's phones in this room are signed out.
@@ -81,6 +90,19 @@ class Room:
     def dropped(self) -> int:
         """Phones dropped for reading nothing."""
         return self.watchdog.dropped
+
+    def add(self, connection: Connection) -> None:
+        """A socket joins the room (its welcome is sent by the socket's own task)."""
+        self.connections.add(connection)
+        if connection.role is not Role.PARTICIPANT:
+            self.screens.add(connection)
+        if connection.role in CONSOLES:
+            self.gates.touch()  # a console's first gates carry the names shown with answers
+
+    def discard(self, connection: Connection) -> None:
+        """A socket leaves the room."""
+        self.connections.discard(connection)
+        self.screens.discard(connection)
 
     async def start(self) -> None:
         """Subscribe first, then read where the meeting stands: nothing falls in between."""
@@ -106,6 +128,7 @@ class Room:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
         await self._gap.stop()
+        await self.gates.stop()
         self.tallies.stop()
         self.watchdog.stop()
 
@@ -142,13 +165,17 @@ class Room:
             # Tallies stay out of the ring: only the newest matters, and a thousand phones
             # answering would otherwise push every screen's last number out of reach.
             self.tallies.update(envelope.text)
+            self.gates.touch()  # the names shown with answers
             return
         self.ring.add(envelope.seq, envelope)
         started = time.perf_counter()
         self.tallies.finish()
-        for connection in self.connections:
+        targets = self.screens if envelope.event in NOT_FOR_PHONES else self.connections
+        for connection in targets:
             connection.offer(envelope.text)
         self.fanouts.append(time.perf_counter() - started)
+        if envelope.event not in GATES_UNCHANGED:
+            self.gates.touch()
         if self._releases:
             released = self._releases.pop(envelope.seq, None)
             if released is not None:
@@ -162,10 +189,7 @@ class Room:
         why; now they are closed (after what they were told) and stop being heard. Every
         process's room does this for its own sockets, as each receives the event."""
         for connection in self.connections:
-            if (
-                connection.role is Role.PARTICIPANT
-                and connection.actor.person_id == person_id
-            ):
+            if connection.role is Role.PARTICIPANT and connection.actor.person_id == person_id:
                 connection.close(4401, drop_queued=False)
 
     def phones_connected(self) -> set[int]:
@@ -176,17 +200,30 @@ class Room:
             if c.role is Role.PARTICIPANT and c.actor.person_id is not None
         }
 
-    async def snapshot_json(self, read: Callable[[], Awaitable[dict[str, Any]]]) -> str:
-        """The meeting's snapshot, encoded once for every screen that needs it at this point
-        of the log."""
-        return await self.snapshots.get(lambda: self.last_seq, read)
+    async def fresh(
+        self, phone: bool, read: Callable[[], Awaitable[dict[str, Any]]]
+    ) -> tuple[str, list[str]]:
+        """A snapshot for a screen with nothing to catch up from (shared by the screens that
+        arrive at the same point of the log), and the events after it."""
+        while True:
+            shared = await self.snapshots.get(self._shareable, lambda: self.last_seq, read)
+            missed = self._since(shared.seq, phone)
+            if missed is not None:
+                return (shared.phones if phone else shared.full), missed
+            self.snapshots.void()  # out of the ring's reach meanwhile: read a new one
 
-    def catch_up(self, after_seq: int) -> list[str] | None:
-        """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""
+    def _shareable(self, seq: int) -> bool:
+        return seq == self.last_seq
+
+    def _since(self, after_seq: int, phone: bool) -> list[str] | None:
         held = self.ring.since(after_seq, self.last_seq)
         if held is None:
             return None
-        missed = [envelope.text for envelope in held]
-        if self.tallies.text is not None:
+        return [e.text for e in held if not (phone and e.event in NOT_FOR_PHONES)]
+
+    def catch_up(self, after_seq: int, phone: bool = False) -> list[str] | None:
+        """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""
+        missed = self._since(after_seq, phone)
+        if missed is not None and self.tallies.text is not None:
             missed.append(self.tallies.text)
         return missed

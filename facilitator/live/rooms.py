@@ -17,15 +17,7 @@ from facilitator.live.outbox import QUEUE_LIMIT, RESYNC, Connection
 from facilitator.live.room import Room, channel, message_for
 from facilitator.services.commands import Result
 
-__all__ = [
-    "QUEUE_LIMIT",
-    "RESYNC",
-    "Connection",
-    "Live",
-    "Room",
-    "channel",
-    "message_for",
-]
+__all__ = ["QUEUE_LIMIT", "RESYNC", "Connection", "Live", "Room", "channel", "message_for"]
 
 RELEASES_KEPT = 10_000  # name releases remembered per process (see Live.released)
 
@@ -66,7 +58,7 @@ class Live:
                 room = Room(meeting_id, self.hub, self.db, on_release=self.release)
                 await room.start()
                 self.rooms[meeting_id] = room
-            room.connections.add(connection)
+            room.add(connection)
         if connection.session_id is not None:
             self.by_session.setdefault(connection.session_id, set()).add(connection)
         return room
@@ -79,7 +71,7 @@ class Live:
             if not sockets:
                 self.by_session.pop(connection.session_id, None)
         async with self._lock:
-            room.connections.discard(connection)
+            room.discard(connection)
             if not room.connections and self.rooms.get(room.meeting_id) is room:
                 del self.rooms[room.meeting_id]
                 await room.stop()
@@ -124,19 +116,14 @@ class Live:
             "sockets_abortable": sum(
                 1 for room in self.rooms.values() for c in room.connections if c.abort
             ),
-            "dropped_for_reading_nothing": sum(
-                room.dropped for room in self.rooms.values()
-            ),
+            "dropped_for_reading_nothing": sum(room.dropped for room in self.rooms.values()),
             "recent_fanouts": len(fanouts),
             "fanout_ms": {
                 "p50": _ms(fanouts, 0.5),
                 "p99": _ms(fanouts, 0.99),
                 "max": _ms(fanouts, 1.0),
             },
-            "group_commit": {
-                "transactions": writer.batches,
-                "commands": writer.commands,
-            },
+            "group_commit": {"transactions": writer.batches, "commands": writer.commands},
         }
 
     def phones_connected(self, meeting_id: int) -> set[int]:

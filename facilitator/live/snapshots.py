@@ -1,35 +1,53 @@
-"""The snapshot cache: a room's snapshot encoded once for every screen that needs it."""
+"""The snapshot cache: a room's snapshot read once and encoded once per face, and shared with
+every screen that arrives while it is still good."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from facilitator.live.messages import encode
+from facilitator.services.state import for_phones
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """One snapshot as of event ``seq``: for the console and the wall, and for phones."""
+
+    seq: int
+    full: str
+    phones: str
 
 
 class SnapshotCache:
-    """The newest encoded snapshot of one room, and the point of the log it was read at."""
+    """The newest shared snapshot of one room."""
 
     def __init__(self) -> None:
-        self._cached: tuple[int, str] | None = None
+        self._cached: Shared | None = None
         self._lock = asyncio.Lock()
+        self.reads = 0  # how many times it was read (for tests and stats)
 
     def void(self) -> None:
         """What it shows changed outside the log (the network's values): read it anew."""
         self._cached = None
 
     async def get(
-        self, last_seq: Callable[[], int], read: Callable[[], Awaitable[dict[str, Any]]]
-    ) -> str:
-        """The snapshot as of the room's ``last_seq()``: a hall of phones joining at once costs
-        one read, not one each (they wait on the lock for the first one's read)."""
+        self,
+        usable: Callable[[int], bool],
+        last_seq: Callable[[], int],
+        read: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> Shared:
+        """The shared snapshot if ``usable`` (given its number) says it still is, else a fresh
+        one as of ``last_seq()``; screens arriving together wait for the first one's read."""
         async with self._lock:
-            seq = last_seq()
             cached = self._cached
-            if cached is not None and cached[0] == seq:
-                return cached[1]
-            text = encode(await read())
-            self._cached = (seq, text)
-            return text
+            if cached is not None and usable(cached.seq):
+                return cached
+            seq = last_seq()
+            data = await read()
+            self.reads += 1
+            shared = Shared(seq, encode(data), encode(for_phones(data)))
+            self._cached = shared
+            return shared

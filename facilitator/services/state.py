@@ -31,7 +31,7 @@ from facilitator.flow import CommitmentStatus
 from facilitator.services import access, schedule
 from facilitator.services.commands import Event, local_today, meeting_day, network_of_group
 from facilitator.services.lifecycle import close_facts
-from facilitator.services.opener import respondents, tally
+from facilitator.services.opener import named_answers, respondents, tally
 from facilitator.services.views import (
     agenda_item_view,
     commitment_views,
@@ -159,6 +159,31 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
                 else None
             ),
         }
+
+
+# What a phone never draws: the room's attendance (the console and the wall count it), the close
+# gates, and the facilitator's notes on the opener. A phone's own data (who it is, its answer)
+# comes in its welcome's ``me``.
+NOT_FOR_PHONES = ("attendance", "gates", "opener_actions")
+
+
+def for_phones(snapshot: JSON) -> JSON:
+    """The snapshot a phone is sent: the same, without what a phone never draws."""
+    return {key: value for key, value in snapshot.items() if key not in NOT_FOR_PHONES}
+
+
+async def gates(db: Database, meeting_id: int) -> tuple[int, list[JSON], dict[str, list[str]]]:
+    """What blocks closing the meeting now (the console's checklist), as of which event, and
+    who chose to show their name with their opener answer (staff only)."""
+    async with db.read() as session:
+        meeting = await session.get(Meeting, positive_id(meeting_id, "meeting"))
+        if meeting is None:
+            raise NotFound("meeting.not_found")
+        network = await network_of_group(session, meeting.group_id)
+        facts = await close_facts(session, meeting, meeting_day(meeting, network))
+        seq = meeting.last_seq
+    problems = [{"key": g.key, "params": g.params} for g in flow.close_problems(facts)]
+    return seq, problems, await named_answers(db, meeting_id)
 
 
 async def events_since(

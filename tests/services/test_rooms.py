@@ -7,9 +7,10 @@ import json
 import time
 
 import pytest
+
 from facilitator.db import Database
 from facilitator.flow import Role
-from facilitator.live import outbox, tallies, watchdog
+from facilitator.live import gates, outbox, tallies, watchdog
 from facilitator.live.envelope import Envelope, Kind
 from facilitator.live.hub import MemoryHub
 from facilitator.live.messages import encode, server_event, server_tally
@@ -47,7 +48,8 @@ def tally(seq: int, n: int) -> Envelope:
 
 
 def add(room: Room, *connections: Connection) -> None:
-    room.connections.update(connections)
+    for connection in connections:
+        room.add(connection)
 
 
 async def started_room(db: Database, world: World) -> tuple[Room, MemoryHub, int]:
@@ -164,9 +166,7 @@ async def test_a_hall_gets_a_tally_in_slices_and_nothing_overtakes_it(
     start = room.last_seq
 
     await hub.publish(channel(meeting_id), tally(start + 1, 1))
-    await asyncio.sleep(
-        0
-    )  # the room takes it: the first slice now, the rest on later turns
+    await asyncio.sleep(0)  # the room takes it: the first slice now, the rest on later turns
     await asyncio.sleep(0)
     got_it = sum(1 for p in hall if not p.queue.empty())
     assert 0 < got_it < len(hall)
@@ -208,8 +208,51 @@ async def test_a_committed_change_reaches_the_room_though_its_sender_left(
     await live.close()
 
 
+def console(world: World) -> Connection:
+    return Connection(Role.FACILITATOR, world.staff, "he")
+
+
 def test_an_envelope_crosses_a_process_boundary_as_one_string() -> None:
     sent = Envelope(Kind.EVENT, 7, "name_released", 42, '{"type":"event","seq":7}')
     assert Envelope.unpack(sent.pack()) == sent
     outside = Envelope(Kind.OUTSIDE, 0, "", None, '{"type":"values"}\n')
     assert Envelope.unpack(outside.pack()) == outside
+
+
+async def test_phones_are_not_told_who_arrived_and_the_wall_is(db: Database, world: World) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    hall, screen = phone(), wall()
+    add(room, hall, screen)
+    start = room.last_seq
+    await hub.publish(channel(meeting_id), event(start + 1, "joined"))
+    await hub.publish(channel(meeting_id), event(start + 2, "stage_changed"))
+    await asyncio.sleep(0.05)
+    assert [m["event"] for m in drain(hall) if m] == ["stage_changed"]
+    assert [m["event"] for m in drain(screen) if m] == ["joined", "stage_changed"]
+    # Catching up from the ring is the same: a phone misses no event it draws.
+    assert [json.loads(t)["event"] for t in room.catch_up(start, phone=True) or []] == [
+        "stage_changed"
+    ]
+    await room.stop()
+
+
+async def test_a_burst_of_events_costs_the_console_one_reading_of_the_gates(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    desk, hall = console(world), phone()
+    add(room, desk, hall)
+    await asyncio.sleep(gates.GATES_DELAY * 3)  # its first gates, as a console comes in
+    drain(desk)
+    readings = room.gates.readings
+    start = room.last_seq
+    for n in range(1, 21):
+        await hub.publish(channel(meeting_id), event(start + n, "commitment_added"))
+    await asyncio.sleep(gates.GATES_DELAY * 3)
+    told = [m for m in drain(desk) if m and m["type"] == "gates"]
+    assert room.gates.readings == readings + 1
+    assert len(told) == 1
+    assert told[0]["gates"] == [{"key": "gate.no_commitment", "params": {}}]
+    assert told[0]["named_answers"] == {}
+    assert not [m for m in drain(hall) if m and m["type"] == "gates"]  # phones draw none
+    await room.stop()

@@ -9,12 +9,11 @@ const viewLink = app.dataset.viewLink;
 const STAGES = ["lobby", "review", "opener", "agenda", "commitments", "closed"];
 const drafts = {};
 let lastError = null;
-let gatesTimer = null;
 
 const room = new LiveRoom({
   meetingId: B.meeting_id, face: "console", lang: B.lang, hello: () => ({}),
   onStatus: (s) => statusLine(t, s),
-  onChange: (kind) => { if (kind !== "outbox") refreshGates(); render(); },
+  onChange: () => render(),
   onError: (msg, command) => {
     // A refused form keeps what was typed and shows why beside it; other refusals go on top.
     const form = command && Object.keys(forms).find((k) => forms[k].id === command.id);
@@ -53,22 +52,8 @@ function shownParams(params = {}) {
     [k, typeof v === "string" && /^\d{4}-\d{2}-\d{2}$/.test(v) ? formatDate(v, B.lang) : v]));
 }
 
-// Who chose to show their name with their opener answer (staff-only, from the snapshot API).
-let namedAnswers = {};
-
-// The gate checklist comes from the server itself, a moment after anything changes.
-function refreshGates() {
-  clearTimeout(gatesTimer);
-  gatesTimer = setTimeout(async () => {
-    const response = await fetch(`/api/m/${B.meeting_id}/snapshot`, { credentials: "same-origin" });
-    if (response.ok && room.state) {
-      const fresh = await response.json();
-      room.state.gates = fresh.gates;
-      namedAnswers = fresh.named_answers || {};
-      render();
-    }
-  }, 250);
-}
+// The gate checklist and who chose to show their name with their opener answer come from the
+// server itself: it pushes them (a `gates` message) a moment after anything changes them.
 
 const field = (key, attrs) => draftField(drafts, key, attrs);
 
@@ -334,7 +319,7 @@ function openerPanel(s) {
     h("ul", { class: "list" }, flagged.map((b) => {
       const key = `a${b.id}`;
       if (drafts[key] === undefined && s.opener_actions[String(b.id)]) drafts[key] = s.opener_actions[String(b.id)];
-      const names = namedAnswers[String(b.id)] || [];
+      const names = room.namedAnswers[String(b.id)] || [];
       return h("li", {}, h("strong", { text: B.lang === "he" ? b.he : b.en }),
         names.length ? h("p", { class: "meta" }, t("console.named_by"), " ", nameList(names, B.lang)) : null,
         h("form", { class: "choice-row", onsubmit: (e) => { e.preventDefault(); room.send("record_opener_action", { blocker_id: b.id, text: drafts[key] || "" }); } },

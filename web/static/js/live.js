@@ -139,7 +139,8 @@ export function applyEvent(state, type, p) {
       break;
     case "joined":
     case "marked_present": // the facilitator marked someone present who came without a phone
-      if (!s.attendance.some((x) => x.id === p.person.id)) s.attendance.push(p.person);
+      // A phone's copy has no attendance: it never draws it (and is told no `joined`).
+      if (s.attendance && !s.attendance.some((x) => x.id === p.person.id)) s.attendance.push(p.person);
       break;
     case "stage_changed":
       s.meeting.stage = p.stage;
@@ -167,6 +168,7 @@ export function applyEvent(state, type, p) {
       s.meeting.cancelled = type === "meeting_cancelled";
       break;
     case "opener_action":
+      if (!s.opener_actions) break; // a phone's copy: it never draws them
       if (p.text) s.opener_actions[String(p.blocker_id)] = p.text;
       else delete s.opener_actions[String(p.blocker_id)];
       break;
@@ -229,6 +231,7 @@ export class LiveRoom {
     this.me = null;
     this.lastSeq = null;
     this.tallySeq = 0;
+    this.namedAnswers = {}; // staff only: who showed their name with their opener answer
     this.retry = 0;
     this.socket = null;
     this.closedByServer = null;
@@ -317,6 +320,13 @@ export class LiveRoom {
         break;
       case "values":
         if (this.state) { this.state.values = msg.values; this.onChange?.("values"); }
+        break;
+      case "gates": // the console's: what blocks closing, pushed as it changes
+        if (this.state) {
+          this.state.gates = msg.gates;
+          this.namedAnswers = msg.named_answers;
+          this.onChange?.("gates");
+        }
         break;
       case "ack": {
         const command = this.outbox.find((c) => c.id === msg.id);
