@@ -42,7 +42,12 @@ from facilitator.flow.gates import (
     check_close,
     close_problems,
 )
-from facilitator.flow.schedule import check_next_day, check_reschedule, suggest_next_day
+from facilitator.flow.schedule import (
+    check_group_open,
+    check_next_day,
+    check_reschedule,
+    suggest_next_day,
+)
 from facilitator.flow.senders import (
     PhoneFacts,
     StaffFacts,
@@ -101,6 +106,7 @@ __all__ = [
     "check_commitment_terms",
     "check_confirm",
     "check_first_join",
+    "check_group_open",
     "check_item_minutes",
     "check_mark_present",
     "check_move",

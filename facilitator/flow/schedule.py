@@ -26,6 +26,12 @@ def check_next_day(day: date, today: date) -> None:
         raise Invalid("meeting.date_in_past")
 
 
+def check_group_open(archived: bool) -> None:
+    """An archived group keeps its history and gets no new meeting, by any road."""
+    if archived:
+        raise Refused("group.archived")
+
+
 def check_reschedule(started: bool, day: date, new_day: date, today: date) -> None:
     """A started meeting keeps its day; another may move to today or later (a date left as it
     was is no change, even once it is past)."""

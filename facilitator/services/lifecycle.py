@@ -23,7 +23,7 @@ from facilitator.db.models import (
     Meeting,
     MeetingEvent,
 )
-from facilitator.errors import Conflict, Forbidden, Invalid, NotFound, Refused
+from facilitator.errors import Conflict, Forbidden, Invalid, NotFound
 from facilitator.flow import Action, CommitmentStatus, Stage
 from facilitator.services import commitments
 from facilitator.services.actors import Actor
@@ -82,8 +82,7 @@ async def create_meeting(
             raise NotFound("group.not_found")
         await check_staff(session, actor, group.id)
         network = await network_of_group(session, group.id)
-        if group.archived_at is not None:
-            raise Refused("group.archived")
+        flow.check_group_open(group.archived_at is not None)
         if msg_id is not None:
             existing = await session.scalar(select(Meeting).where(Meeting.create_msg_id == msg_id))
             if existing is not None:

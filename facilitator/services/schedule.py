@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator import flow
 from facilitator.db import Database
-from facilitator.db.models import AgendaItem, Meeting, Network
+from facilitator.db.models import AgendaItem, Group, Meeting, Network
 from facilitator.flow import Action, Stage
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import AgendaItemInput
@@ -52,6 +52,8 @@ async def schedule_next(
     plan = MeetingPlan.checked(title, scheduled_on, starts_at, place)
 
     async def body(ctx: Context) -> Change:
+        group = await ctx.session.get_one(Group, ctx.meeting.group_id)
+        flow.check_group_open(group.archived_at is not None)
         flow.check_next_day(plan.day, ctx.today)
         items: list[AgendaItemInput] = []
         if copy_agenda:

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from facilitator.db import Database
-from facilitator.db.models import Meeting, MeetingEvent
+from facilitator.db.models import Group, Meeting, MeetingEvent
 from facilitator.errors import DomainError, Invalid, Refused
 from facilitator.flow import Stage
 from facilitator.i18n import translate
@@ -313,6 +313,25 @@ async def test_scheduling_the_next_meeting_is_refused_when_it_makes_no_sense(
             await session.scalars(select(Meeting.id).where(Meeting.group_id == world.group))
         )
     assert sorted(groups_meetings) == sorted([mid, open_one])
+
+
+async def test_an_archived_group_gets_no_next_meeting(db: Database, world: World) -> None:
+    mid = await closed_meeting(db, world)
+    async with db.write() as session:
+        await session.execute(
+            update(Group).where(Group.id == world.group).values(archived_at=db.now())
+        )
+    with pytest.raises(Refused) as archived:
+        await schedule.schedule_next(
+            db, mid, world.staff, "מפגש", TODAY + timedelta(days=7), starts_at=None, place=None,
+            copy_agenda=True,
+        )  # fmt: skip
+    assert archived.value.key == "group.archived"
+    async with db.read() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Meeting).where(Meeting.group_id == world.group)
+        )
+    assert count == 1
 
 
 async def test_a_resent_schedule_makes_one_meeting(db: Database, world: World) -> None:

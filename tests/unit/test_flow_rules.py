@@ -117,3 +117,10 @@ def test_made_is_confirmed_whatever_came_of_it() -> None:
     for status in CommitmentStatus:
         assert flow.is_made(status.value) is (status in made)
     assert not flow.is_made("nonsense")
+
+
+def test_an_archived_group_gets_no_new_meeting() -> None:
+    flow.check_group_open(False)
+    with pytest.raises(Refused) as archived:
+        flow.check_group_open(True)
+    assert archived.value.key == "group.archived"
