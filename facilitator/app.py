@@ -20,9 +20,14 @@ from starlette.templating import Jinja2Templates
 from facilitator.db import Database
 from facilitator.errors import NotFound
 from facilitator.http import (
+    admin_audit,
+    admin_blockers,
     admin_groups,
+    admin_import,
     admin_network,
     admin_people,
+    admin_strategies,
+    admin_values,
     api,
     auth,
     backbone,
@@ -122,7 +127,12 @@ ROUTES = [
     *setup.ROUTES,
     *admin_network.ROUTES,
     *admin_people.ROUTES,
+    *admin_import.ROUTES,
     *admin_groups.ROUTES,
+    *admin_strategies.ROUTES,
+    *admin_blockers.ROUTES,
+    *admin_values.ROUTES,
+    *admin_audit.ROUTES,
     WebSocketRoute("/ws/m/{meeting_id:id}", live_socket),
     Mount("/static", StaticFiles(directory=str(WEB / "static")), name="static"),
 ]

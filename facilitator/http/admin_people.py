@@ -1,45 +1,27 @@
-"""Organizations, people, their merges, and the import and export of the people spreadsheet:
-``/admin/organizations``, ``/admin/people``, ``/admin/people.csv``, ``/admin/import`` and their
-JSON twins. Backbone staff only."""
+"""Organizations, people and their merges: ``/admin/organizations``, ``/admin/people`` and their
+JSON twins (the people spreadsheet in and out: ``admin_import``). Backbone staff only."""
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
 from typing import Any
 
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from facilitator import exports, i18n
 from facilitator.db.models import SECTORS
 from facilitator.errors import DomainError, Invalid
 from facilitator.flow import Role
-from facilitator.http.admin_common import admin_json, back_with_error
-from facilitator.http.common import app_state, redirect, remember_typed, render
+from facilitator.http.admin_common import admin_json, back_with_error, posted_items, posted_text
+from facilitator.http.common import app_state, redirect, render
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, query_param
-from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
-from facilitator.services import (
-    import_plan,
-    importer,
-    organizations,
-    overview,
-    people,
-    people_merge,
-    people_search,
-    spreadsheet,
-)
+from facilitator.services import organizations, overview, people, people_merge, people_search
 from facilitator.validate import id_in
 
-#: The confirm form carries the file back as base64 (4/3 of it) with a few small fields.
-MAX_UPLOAD_BODY = 3 * 1024 * 1024
-#: Small forms: a person's edit form lists their groups, one field each.
 MAX_FORM_BODY = 64 * 1024
+
+
 NOTICES = frozenset(
     {
         "admin.saved",
@@ -55,32 +37,6 @@ NOTICES = frozenset(
 def _notice(request: Request) -> str | None:
     notice = request.query_params.get("notice")
     return notice if notice in NOTICES else None
-
-
-async def _posted(
-    request: Request, back: str, *, limit: int, files: int = 0
-) -> list[tuple[str, str | UploadFile]] | Response:
-    """A posted form with every value kept (a person's groups come as many fields, the import
-    as a file): size, origin and CSRF checked, as ``staff_form`` does."""
-    if int(request.headers.get("content-length") or 0) > limit:
-        return back_with_error(back, Invalid("import.too_large"))
-    if not origin_allowed(request, app_state(request).settings.public_url):
-        return back_with_error(back, DomainError("auth.csrf"))
-    try:
-        form = await request.form(max_files=files, max_fields=300, max_part_size=limit)
-    except MultiPartException:
-        return back_with_error(back, Invalid("import.too_large"))
-    items = list(form.multi_items())
-    sent = next((v for k, v in items if k == CSRF_FIELD and isinstance(v, str)), None)
-    if not csrf_ok(csrf_token(request), sent):
-        await form.close()
-        return back_with_error(back, DomainError("auth.csrf"))
-    remember_typed({k: v for k, v in items if isinstance(v, str)})
-    return items
-
-
-def _text(items: list[tuple[str, str | UploadFile]], name: str) -> str:
-    return next((v for k, v in items if k == name and isinstance(v, str)), "")
 
 
 # ---- organizations ----------------------------------------------------------------------------
@@ -230,7 +186,7 @@ async def person_page(request: Request, caller: Caller) -> Response:
 @staff_page(Role.BACKBONE)
 async def person_add(request: Request, admin: Caller) -> Response:
     back = "/admin/people"
-    items = await _posted(request, back, limit=MAX_FORM_BODY)
+    items = await posted_items(request, back, limit=MAX_FORM_BODY)
     if isinstance(items, Response):
         return items
     group_ids = [id_in(v) for k, v in items if k == "groups"]
@@ -239,10 +195,10 @@ async def person_add(request: Request, admin: Caller) -> Response:
             app_state(request).db,
             admin.staff.network_id,
             admin.staff.user_id,
-            name=_text(items, "name"),
-            organization_id=id_in(_text(items, "organization_id")) or 0,
-            email=_text(items, "email"),
-            phone=_text(items, "phone"),
+            name=posted_text(items, "name"),
+            organization_id=id_in(posted_text(items, "organization_id")) or 0,
+            email=posted_text(items, "email"),
+            phone=posted_text(items, "phone"),
             group_ids=[g for g in group_ids if g is not None],
         )
     except DomainError as error:
@@ -255,7 +211,7 @@ async def person_change(request: Request, admin: Caller) -> Response:
     person_id: int = request.path_params["person_id"]
     action = request.path_params.get("action", "save")
     back = f"/admin/people/{person_id}"
-    items = await _posted(request, back, limit=MAX_FORM_BODY)
+    items = await posted_items(request, back, limit=MAX_FORM_BODY)
     if isinstance(items, Response):
         return items
     db, nid, uid = app_state(request).db, admin.staff.network_id, admin.staff.user_id
@@ -267,10 +223,10 @@ async def person_change(request: Request, admin: Caller) -> Response:
                 nid,
                 uid,
                 person_id,
-                name=_text(items, "name"),
-                organization_id=id_in(_text(items, "organization_id")) or 0,
-                email=_text(items, "email"),
-                phone=_text(items, "phone"),
+                name=posted_text(items, "name"),
+                organization_id=id_in(posted_text(items, "organization_id")) or 0,
+                email=posted_text(items, "email"),
+                phone=posted_text(items, "phone"),
                 group_ids=[g for g in group_ids if g is not None],
             )
             notice = "admin.saved"
@@ -279,7 +235,7 @@ async def person_change(request: Request, admin: Caller) -> Response:
             await people.set_archived(db, nid, uid, person_id, archived=archived)
             notice = "admin.archived" if archived else "admin.unarchived"
         elif action == "merge":
-            keep = id_in(_text(items, "keep"))
+            keep = id_in(posted_text(items, "keep"))
             if keep is None:
                 raise Invalid("person.merge_choose")
             await people_merge.merge(db, nid, uid, keep, person_id)
@@ -291,150 +247,6 @@ async def person_change(request: Request, admin: Caller) -> Response:
     return redirect(f"{back}?notice={notice}")
 
 
-@staff_page(Role.BACKBONE)
-async def people_csv(request: Request, caller: Caller) -> Response:
-    lang = caller.lang
-    rows = await people_search.export_rows(app_state(request).db, caller.staff.network_id)
-    header = [i18n.translate(f"import.column.{name}", lang) for name in spreadsheet.FIELDS]
-    body = [
-        [
-            r["name"],
-            r["organization"],
-            i18n.translate(f"sector.{r['sector']}", lang) if r["sector"] else None,
-            r["email"],
-            r["phone"],
-            "; ".join(r["groups"]),
-        ]
-        for r in rows
-    ]
-    return Response(
-        exports.to_csv(header, body),
-        media_type="text/csv; charset=utf-8",
-        headers={"content-disposition": 'attachment; filename="people.csv"'},
-    )
-
-
-# ---- import -----------------------------------------------------------------------------------
-
-
-def _row_view(row: import_plan.Row, lang: str) -> dict[str, Any]:
-    """A planned row as the preview shows it: its result and its notes in words."""
-
-    def words(key: str, params: dict[str, Any]) -> str:
-        shown = dict(params)
-        if "sector" in shown:
-            shown["sector"] = i18n.translate(f"sector.{shown['sector']}", lang)
-        return i18n.translate(key, lang, **shown)
-
-    return {
-        "line": row.line,
-        "name": row.name,
-        "organization": row.organization,
-        "sector": row.sector,
-        "email": row.email,
-        "phone": row.phone,
-        "groups": row.groups,
-        "action": row.action,
-        "matched": row.matched,
-        "new_organization": row.organization_action in ("new", "new_again"),
-        "reason": words(*row.reason) if row.reason else None,
-        "notes": [words(key, params) for key, params in row.notes],
-    }
-
-
-def _import_page(request: Request, admin: Caller, status: int = 200, **context: Any) -> Response:
-    return render(
-        request,
-        "admin/import.html",
-        admin.lang,
-        status,
-        staff=admin.staff,
-        max_rows=spreadsheet.MAX_ROWS,
-        error=context.pop("error", request.query_params.get("error")),
-        **context,
-    )
-
-
-@staff_page(Role.BACKBONE)
-async def import_page(request: Request, caller: Caller) -> Response:
-    return _import_page(request, caller)
-
-
-async def _table(data: bytes, filename: str) -> spreadsheet.Table:
-    # Parsing a 2 MB spreadsheet takes a while: never on the event loop.
-    return await asyncio.to_thread(spreadsheet.read_table, data, filename)
-
-
-@staff_page(Role.BACKBONE)
-async def import_preview(request: Request, admin: Caller) -> Response:
-    back = "/admin/import"
-    items = await _posted(request, back, limit=MAX_UPLOAD_BODY, files=1)
-    if isinstance(items, Response):
-        return items
-    upload = next((v for k, v in items if k == "file" and isinstance(v, UploadFile)), None)
-    if upload is None or not upload.filename:
-        return back_with_error(back, Invalid("import.no_file"))
-    data = await upload.read(spreadsheet.MAX_BYTES + 1)
-    filename = (upload.filename or "")[-200:]
-    await upload.close()
-    try:
-        if len(data) > spreadsheet.MAX_BYTES:
-            raise Invalid("import.too_large")
-        table = await _table(data, filename)
-        plan = await import_plan.preview(app_state(request).db, admin.staff.network_id, table)
-    except DomainError as error:
-        return _import_page(
-            request, admin, 422, error=error.key, error_params=error.params, filename=filename
-        )
-    return _import_page(
-        request,
-        admin,
-        filename=filename,
-        plan=plan.counts,
-        ok=plan.ok,
-        rows=[_row_view(r, admin.lang) for r in plan.rows],
-        data=base64.b64encode(data).decode("ascii"),
-        fingerprint=plan.fingerprint,
-    )
-
-
-@staff_page(Role.BACKBONE)
-async def import_confirm(request: Request, admin: Caller) -> Response:
-    back = "/admin/import"
-    items = await _posted(request, back, limit=MAX_UPLOAD_BODY)
-    if isinstance(items, Response):
-        return items
-    filename = _text(items, "filename")[-200:]
-    try:
-        data = base64.b64decode(_text(items, "data"), validate=True)
-    except (binascii.Error, ValueError):
-        return back_with_error(back, Invalid("import.bad_file"))
-    try:
-        if not data:
-            raise Invalid("import.no_file")
-        table = await _table(data, filename)
-        plan = await importer.apply(
-            app_state(request).db,
-            admin.staff.network_id,
-            admin.staff.user_id,
-            table,
-            expected=_text(items, "fingerprint"),
-        )
-    except DomainError as error:
-        if error.key != "import.changed":
-            return _import_page(
-                request, admin, 422, error=error.key, error_params=error.params, filename=filename
-            )
-        # Someone changed the network since the preview: show what it would do now.
-        fresh = await import_plan.preview(app_state(request).db, admin.staff.network_id, table)
-        return _import_page(
-            request, admin, 409, error=error.key, filename=filename, plan=fresh.counts,
-            ok=fresh.ok, rows=[_row_view(r, admin.lang) for r in fresh.rows],
-            data=base64.b64encode(data).decode("ascii"), fingerprint=fresh.fingerprint,
-        )  # fmt: skip
-    return _import_page(request, admin, done=plan.counts, filename=filename)
-
-
 ROUTES: list[BaseRoute] = [
     Route("/admin/organizations", organizations_page, methods=["GET"]),
     Route("/admin/organizations", organization_add, methods=["POST"]),
@@ -443,18 +255,16 @@ ROUTES: list[BaseRoute] = [
     Route("/admin/organizations/{org_id:id}/{action:str}", organization_change, methods=["POST"]),
     Route("/admin/people", people_page, methods=["GET"]),
     Route("/admin/people", person_add, methods=["POST"]),
-    Route("/admin/people.csv", people_csv, methods=["GET"]),
     Route("/admin/people/{person_id:id}", person_page, methods=["GET"]),
     Route("/admin/people/{person_id:id}", person_change, methods=["POST"]),
     Route("/admin/people/{person_id:id}/{action:str}", person_change, methods=["POST"]),
-    Route("/admin/import", import_page, methods=["GET"]),
-    Route("/admin/import", import_preview, methods=["POST"]),
-    Route("/admin/import/confirm", import_confirm, methods=["POST"]),
     Route("/api/admin/organizations", api_organizations, methods=["GET"]),
     Route("/api/admin/people", api_people, methods=["GET"]),
 ]
 
 _BACKBONE = "signed-in backbone staff of the network"
+
+
 OPENAPI_PATHS: dict[str, Any] = {
     "/api/admin/organizations": {
         "get": op(

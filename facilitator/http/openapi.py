@@ -9,7 +9,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from facilitator import __version__
-from facilitator.http import admin_groups, admin_network, admin_people, roster, setup
+from facilitator.http import (
+    admin_audit,
+    admin_blockers,
+    admin_groups,
+    admin_network,
+    admin_people,
+    admin_strategies,
+    admin_values,
+    roster,
+    setup,
+)
 from facilitator.http.openapi_parts import op as _op
 from facilitator.http.openapi_parts import path_param as _path
 from facilitator.http.openapi_parts import query_param as _query
@@ -90,7 +100,17 @@ _schemas["Command"] = {
 _schemas["ClientMessage"] = {**_client, "description": "What a screen sends on the socket."}
 _schemas["ServerMessage"] = {**_server, "description": "What the server sends on the socket."}
 # Each administration module describes its own endpoints beside its routes.
-for _module in (setup, admin_network, admin_people, admin_groups, roster):
+for _module in (
+    setup,
+    admin_network,
+    admin_people,
+    admin_groups,
+    admin_strategies,
+    admin_blockers,
+    admin_values,
+    admin_audit,
+    roster,
+):
     SPEC["paths"].update(_module.OPENAPI_PATHS)
 
 

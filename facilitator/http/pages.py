@@ -1,4 +1,4 @@
-"""Staff pages (home, meeting preparation, shared values) and the three live faces' shells."""
+"""Staff pages (home, meeting preparation) and the three live faces' shells."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from starlette.responses import Response
 
 from facilitator import i18n, joincodes
 from facilitator.errors import DomainError, NotFound
-from facilitator.flow import Role
-from facilitator.http.admin_common import back_with_error
 from facilitator.http.auth import form_or_none, login_redirect
 from facilitator.http.common import (
     app_state,
@@ -22,12 +20,11 @@ from facilitator.http.common import (
     refused,
     render,
 )
-from facilitator.http.guard import Caller, staff_form, staff_page
-from facilitator.live.messages import Values, encode
-from facilitator.services import agenda, joining, lifecycle, network, overview, state
+from facilitator.http.guard import Caller, staff_page
+from facilitator.services import agenda, joining, lifecycle, overview, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.agenda import AgendaItemInput
-from facilitator.services.network import ValueWords, default_language
+from facilitator.services.network import default_language
 from facilitator.services.scope import reaches_meeting
 from facilitator.validate import id_in
 
@@ -207,50 +204,6 @@ async def meeting_change(request: Request, caller: Caller) -> Response:
     except DomainError as error:
         return refused(back, error)
     return redirect(back)
-
-
-@staff_page(Role.BACKBONE)
-async def values_page(request: Request, caller: Caller) -> Response:
-    """``/admin/values``: the backbone keeps the network's shared values."""
-    lists = await overview.network_lists(app_state(request).db, caller.staff.network_id)
-    return render(
-        request,
-        "admin/values.html",
-        caller.lang,
-        staff=caller.staff,
-        values=lists["values"],
-        error=request.query_params.get("error"),
-        notice="admin.saved" if request.query_params.get("saved") else None,
-    )
-
-
-@staff_form("/admin/values", Role.BACKBONE)
-async def values_change(request: Request, caller: Caller, fields: dict[str, str]) -> Response:
-    staff = caller.staff
-    db = app_state(request).db
-    value_id: int | None = request.path_params.get("value_id")
-    words = ValueWords(
-        title_he=fields.get("title_he", ""),
-        behaviours_he=fields.get("behaviours_he", "").splitlines(),
-        title_en=fields.get("title_en", ""),
-        behaviours_en=fields.get("behaviours_en", "").splitlines(),
-    )
-    try:
-        if value_id is None:
-            await network.add_value(db, staff.network_id, words, user_id=staff.user_id)
-        elif request.url.path.endswith("/remove"):
-            await network.remove_value(db, staff.network_id, value_id, user_id=staff.user_id)
-        else:
-            await network.update_value(db, staff.network_id, value_id, words, user_id=staff.user_id)
-    except DomainError as error:
-        return back_with_error("/admin/values", error)
-    # Every live screen of the network shows the values: tell the open meetings' rooms.
-    lists = await overview.network_lists(db, staff.network_id)
-    open_meetings = await overview.open_meetings(db, staff.network_id)
-    await app_state(request).live.broadcast_outside_log(
-        open_meetings, encode(Values(lists["values"]))
-    )
-    return redirect("/admin/values?saved=1")
 
 
 # --- the live faces ----------------------------------------------------------------------------
