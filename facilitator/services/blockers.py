@@ -10,9 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
-from facilitator.db.models import (
-    Blocker,
-)
+from facilitator.db.models import Blocker
 from facilitator.errors import Invalid, NotFound
 from facilitator.services import audit
 from facilitator.services.network import (

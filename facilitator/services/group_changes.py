@@ -12,14 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
-from facilitator.db.models import (
-    GROUP_KINDS,
-    Group,
-    GroupMember,
-    GroupStaff,
-    Person,
-    StaffUser,
-)
+from facilitator.db.models import GROUP_KINDS, Group, GroupMember, GroupStaff, Person, StaffUser
 from facilitator.errors import Forbidden, Invalid, NotFound
 from facilitator.flow import Role
 from facilitator.services import audit

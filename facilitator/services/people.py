@@ -11,12 +11,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
-from facilitator.db.models import (
-    Group,
-    GroupMember,
-    Organization,
-    Person,
-)
+from facilitator.db.models import Group, GroupMember, Organization, Person
 from facilitator.errors import Conflict, Invalid, NotFound
 from facilitator.names import match_key
 from facilitator.services import audit

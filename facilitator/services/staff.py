@@ -24,12 +24,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Conflict, DomainError, Invalid, NotFound
 from facilitator.services import audit, users
-from facilitator.services.staff_links import (
-    FieldError,
-    new_link,
-    revoke_sessions,
-    void_links,
-)
+from facilitator.services.staff_links import FieldError, new_link, revoke_sessions, void_links
 from facilitator.validate import clean_text
 
 INVITE_VALID = timedelta(days=7)
