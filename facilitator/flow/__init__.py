@@ -58,6 +58,7 @@ from facilitator.flow.senders import (
     check_newcomer,
     check_person_here,
     check_phone,
+    check_resend,
     check_roster_add,
     check_staff,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "check_person_here",
     "check_phone",
     "check_reschedule",
+    "check_resend",
     "check_resume",
     "check_roster_add",
     "check_staff",

@@ -60,6 +60,13 @@ def check_newcomer(role: Role, action: Action) -> None:
         raise Forbidden("role.forbidden", role=role.value, action=action.value)
 
 
+def check_resend(same_command: bool, same_sender: bool) -> None:
+    """A resent message id gets its stored answer only from the sender who sent it, for the
+    same command: anyone else reusing it is refused, and the stored answer is never theirs."""
+    if not (same_command and same_sender):
+        raise Forbidden("input.msg_id_reused")
+
+
 def check_person_here(person_network: int | None, network_id: int) -> None:
     """A person named by id belongs to the meeting's network (``None``: no such person)."""
     if person_network is None or person_network != network_id:

@@ -3,6 +3,11 @@
 Lock the meeting's sequence, replay a resent client message id, check role, stage and the
 sender's place in the meeting, apply the change and append the numbered event, all in one
 transaction. An error anywhere rolls everything back, the sequence number included.
+
+The prologue (``open_command``) and the epilogue (``log_event``) are plain statements over a
+connection, written once: ``run`` (one command, one transaction, an async body) calls them
+through its session's connection, and ``run_batched`` (a hall's answers, many to one commit in
+the group-commit writer) calls them directly. The rules they apply are the flow's.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from facilitator.db.models import (
     Person,
     StaffUser,
 )
-from facilitator.errors import Forbidden, NotFound
+from facilitator.errors import NotFound
 from facilitator.flow import Action, Role, Stage
 from facilitator.localtime import local_day
 from facilitator.services.actors import Actor
@@ -178,7 +183,7 @@ def open_command(
         stored = connection.execute(_STORED, {"m": meeting_id, "msg": msg_id}).first()
         if stored is not None:
             row = MeetingEvent(**stored._mapping)
-            raise _Replay(_replay_of(row, actor, action, same_request))
+            raise _Replay(replay_of(row, actor, action, same_request))
     network_id = _check_sender(connection, meeting_id, group_id, actor, action)
     flow.check_stage(Stage(stage), action)
     return Opened(seq, Stage(stage), group_id, network_id)
@@ -269,18 +274,15 @@ async def run(
         return replay.result
 
 
-def _replay_of(
+def replay_of(
     row: MeetingEvent, actor: Actor, action: Action, same_request: ReplayCheck | None
 ) -> Result:
     """The stored answer to a resent message id, if the same sender sent the same command."""
-    if row.action != action.value:
-        raise Forbidden("input.msg_id_reused")
     if actor.user_id is None and actor.person_id is None and same_request is not None:
         mine = same_request(row)
     else:
         mine = row.actor == actor.key
-    if not mine:
-        raise Forbidden("input.msg_id_reused")
+    flow.check_resend(row.action == action.value, mine)
     return Result(Event.of(row), replayed=True)
 
 

@@ -121,3 +121,11 @@ def test_marked_present_and_put_on_the_roster_once() -> None:
     with pytest.raises(Refused) as roster:
         flow.check_roster_add(True, "Dana")
     assert roster.value.key == "roster.already"
+
+
+def test_a_resent_message_id_answers_only_its_sender_and_command() -> None:
+    flow.check_resend(same_command=True, same_sender=True)
+    for same_command, same_sender in ((True, False), (False, True), (False, False)):
+        with pytest.raises(Forbidden) as reused:
+            flow.check_resend(same_command, same_sender)
+        assert reused.value.key == "input.msg_id_reused"
