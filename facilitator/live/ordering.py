@@ -95,6 +95,10 @@ class Ring(Generic[T]):
             self.floor = self._items[0][0]
         self._items.append((seq, item))
 
+    def reaches(self, after_seq: int) -> bool:
+        """Whether every event after ``after_seq`` is still held."""
+        return after_seq >= self.floor
+
     def since(self, after_seq: int, last_seq: int) -> list[T] | None:
         """The events after ``after_seq``, oldest first; ``None`` when out of reach."""
         if after_seq > last_seq or after_seq < self.floor:

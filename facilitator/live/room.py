@@ -24,7 +24,7 @@ from facilitator.live.hub import Hub
 from facilitator.live.messages import encode, server_tally
 from facilitator.live.ordering import GapFiller, Ring, Sequencer
 from facilitator.live.outbox import Connection
-from facilitator.live.snapshots import SnapshotCache
+from facilitator.live.snapshots import SHARE_EVENTS, SnapshotCache
 from facilitator.live.tallies import TallyCoalescer
 from facilitator.live.watchdog import Watchdog
 from facilitator.services.state import events_since, gates, tally_now
@@ -203,8 +203,9 @@ class Room:
     async def fresh(
         self, phone: bool, read: Callable[[], Awaitable[dict[str, Any]]]
     ) -> tuple[str, list[str]]:
-        """A snapshot for a screen with nothing to catch up from (shared by the screens that
-        arrive at the same point of the log), and the events after it."""
+        """A snapshot for a screen with nothing to catch up from, and the events after it:
+        the snapshot is shared by every screen arriving while fewer than ``SHARE_EVENTS``
+        events came after it, so a hall joining costs one read and one encoding, not one each."""
         while True:
             shared = await self.snapshots.get(self._shareable, lambda: self.last_seq, read)
             missed = self._since(shared.seq, phone)
@@ -213,7 +214,7 @@ class Room:
             self.snapshots.void()  # out of the ring's reach meanwhile: read a new one
 
     def _shareable(self, seq: int) -> bool:
-        return seq == self.last_seq
+        return self.ring.reaches(seq) and self.last_seq - seq <= SHARE_EVENTS
 
     def _since(self, after_seq: int, phone: bool) -> list[str] | None:
         held = self.ring.since(after_seq, self.last_seq)

@@ -10,12 +10,12 @@ import pytest
 
 from facilitator.db import Database
 from facilitator.flow import Role
-from facilitator.live import gates, outbox, tallies, watchdog
+from facilitator.live import gates, outbox, snapshots, tallies, watchdog
 from facilitator.live.envelope import Envelope, Kind
 from facilitator.live.hub import MemoryHub
 from facilitator.live.messages import encode, server_event, server_tally
 from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Live, Room, channel
-from facilitator.services import lifecycle
+from facilitator.services import lifecycle, state
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
 from tests.support.meetings import new_meeting
@@ -67,12 +67,7 @@ async def test_events_reach_screens_in_order_even_when_published_out_of_order(
     screen = wall()
     add(room, screen)
     start = room.last_seq
-    for seq in (
-        start + 2,
-        start + 1,
-        start + 3,
-        start + 3,
-    ):  # late, early, and a duplicate
+    for seq in (start + 2, start + 1, start + 3, start + 3):  # late, early, and a duplicate
         await hub.publish(channel(meeting_id), event(seq))
     await asyncio.sleep(0.05)
     assert [m["seq"] for m in drain(screen) if m] == [start + 1, start + 2, start + 3]
@@ -233,6 +228,40 @@ async def test_phones_are_not_told_who_arrived_and_the_wall_is(db: Database, wor
     assert [json.loads(t)["event"] for t in room.catch_up(start, phone=True) or []] == [
         "stage_changed"
     ]
+    await room.stop()
+
+
+async def test_a_hall_arriving_shares_one_snapshot_and_the_events_after_it(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    reads = 0
+
+    async def read() -> dict[str, object]:
+        nonlocal reads
+        reads += 1
+        return await state.snapshot(db, meeting_id)
+
+    start = room.last_seq
+    welcomes = []
+    for n in range(1, 51):  # fifty phones, each one's join an event before its welcome
+        await hub.publish(channel(meeting_id), event(start + n, "joined"))
+        await asyncio.sleep(0)
+        welcomes.append(await room.fresh(True, read))
+    assert reads == 1
+    snapshot, after = welcomes[-1]
+    assert "attendance" not in json.loads(snapshot)  # a phone never draws it
+    assert after == []  # and is told no joins
+    full, joins = await room.fresh(False, read)  # the console: the same read, and the joins
+    assert reads == 1
+    assert "attendance" in json.loads(full)
+    # Read as the first phone came (its own join in it), then every join after it.
+    assert [json.loads(t)["seq"] for t in joins] == list(range(start + 2, start + 51))
+    for n in range(51, 51 + snapshots.SHARE_EVENTS + 1):  # far enough on: a new read
+        await hub.publish(channel(meeting_id), event(start + n, "stage_changed"))
+    await asyncio.sleep(0)
+    await room.fresh(True, read)
+    assert reads == 2
     await room.stop()
 
 
