@@ -2,6 +2,10 @@
 
 It speaks just enough of our protocol for the same clients: hello → welcome; a `move` from the
 console → the same stage-change payload, broadcast to every socket; a `respond_opener` → ack.
+
+`python -m bench.floor join PORT DB` is the join wave's floor instead (`bench/join_wave.py`):
+the same uvicorn, a bare Starlette `POST /api/join` that writes one row durably (SQLite WAL,
+`synchronous=FULL`, one commit per request) and a bare socket that answers hello.
 """
 
 from __future__ import annotations
@@ -49,5 +53,60 @@ async def main(port: int) -> None:
         await asyncio.Future()
 
 
+def join_floor(port: int, db_path: str) -> None:
+    """The best this machine does for a join: one durable row, a token, a welcome."""
+    import secrets
+    import sqlite3
+    import threading
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket
+
+    db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE IF NOT EXISTS joins (id INTEGER PRIMARY KEY, name TEXT, token TEXT)")
+    lock = threading.Lock()
+
+    def write(name: str, token: str) -> int:
+        with lock:  # one writer, as SQLite has; each join its own transaction and fsync
+            db.execute("BEGIN IMMEDIATE")
+            row = db.execute("INSERT INTO joins (name, token) VALUES (?, ?)", (name, token))
+            db.execute("COMMIT")
+            return int(row.lastrowid or 0)
+
+    async def join(request: Request) -> JSONResponse:
+        data = json.loads(await request.body())
+        token = secrets.token_urlsafe(32)
+        person = await asyncio.to_thread(write, str(data.get("name")), token)
+        return JSONResponse({"meeting_id": 1, "person": {"id": person}, "token": token})
+
+    async def socket(ws: WebSocket) -> None:
+        await ws.accept()
+        await ws.receive_text()  # hello
+        await ws.send_text(json.dumps({"type": "welcome", "snapshot": {"meeting": {}}}))
+        while (await ws.receive())["type"] != "websocket.disconnect":
+            pass
+
+    async def healthz(_request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/api/join", join, methods=["POST"]),
+            WebSocketRoute("/ws/m/{meeting_id:int}", socket),
+        ]
+    )
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", ws_per_message_deflate=False)
+
+
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1])))
+    if sys.argv[1] == "join":
+        join_floor(int(sys.argv[2]), sys.argv[3])
+    else:
+        asyncio.run(main(int(sys.argv[1])))
