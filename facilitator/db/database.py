@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import SingletonThreadPool
 
 from facilitator.db.group_commit import GroupCommit
+from facilitator.localtime import local_day
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -44,6 +45,13 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _local_day_sql(moment: str | None, timezone: str | None) -> str | None:
+    """``local_day`` for SQL on SQLite: a stored UTC moment's day where the network meets."""
+    if moment is None or timezone is None:
+        return None
+    return local_day(datetime.fromisoformat(moment), timezone).isoformat()
+
+
 def _sqlite_setup(engine: Engine, busy_timeout_ms: int, immediate: bool) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -55,6 +63,8 @@ def _sqlite_setup(engine: Engine, busy_timeout_ms: int, immediate: bool) -> None
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+        # SQLite keeps no time zones: reports ask Python for the network's day of a moment.
+        dbapi_connection.create_function("local_day", 2, _local_day_sql, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
@@ -89,9 +99,17 @@ class Database:
             assert self._quick_reads is not None
             _sqlite_setup(self._quick_reads, busy_timeout_ms, immediate=False)
             self._reader = ThreadPoolExecutor(1, thread_name_prefix="quick-reads")
+            # Reports over years of history get a thread of their own, so they neither stall
+            # the event loop nor queue ahead of a hall of phones on the quick-reads thread.
+            self._heavy_reads: Engine | None = create_engine(
+                make_url(url).set(drivername="sqlite"), poolclass=SingletonThreadPool
+            )
+            assert self._heavy_reads is not None
+            _sqlite_setup(self._heavy_reads, busy_timeout_ms, immediate=False)
+            self._heavy_reader = ThreadPoolExecutor(1, thread_name_prefix="heavy-reads")
         else:
             self.write_engine = self.engine
-            batch_engine = self._quick_reads = None
+            batch_engine = self._quick_reads = self._heavy_reads = None
         self.group_commit = GroupCommit(self, batch_engine)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -133,6 +151,20 @@ class Database:
         async with self.engine.connect() as connection:
             return await connection.run_sync(self._read_in, read)
 
+    async def read_in_thread(self, read: Callable[[Connection], T]) -> T:
+        """Run a heavy read (a report over years of history) in one read transaction, off the
+        event loop: on SQLite on its own thread with the synchronous driver."""
+        if self._heavy_reads is not None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._heavy_reader, self._heavy_on_thread, read)
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(self._read_in, read)
+
+    def _heavy_on_thread(self, read: Callable[[Connection], T]) -> T:
+        assert self._heavy_reads is not None
+        with self._heavy_reads.connect() as connection:
+            return self._read_in(connection, read)
+
     def _read_on_thread(self, read: Callable[[Connection], T]) -> T:
         assert self._quick_reads is not None
         with self._quick_reads.connect() as connection:
@@ -149,6 +181,10 @@ class Database:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._reader, self._quick_reads.dispose)
             self._reader.shutdown(wait=True)
+        if self._heavy_reads is not None:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._heavy_reader, self._heavy_reads.dispose)
+            self._heavy_reader.shutdown(wait=True)
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (
-    CheckConstraint,
-    Date,
-    ForeignKey,
-    Index,
-    String,
-    UniqueConstraint,
-)
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.db.models.base import Base, one_of
@@ -24,7 +17,9 @@ class Commitment(Base):
     __tablename__ = "commitments"
     __table_args__ = (
         CheckConstraint(one_of("status", [s.value for s in CommitmentStatus]), name="status"),
-        Index("ix_commitments_group_status", "group_id", "status"),
+        # The backbone's reports read a group's commitments by status and due date, and the
+        # owner for the breakdown by organization, from this index alone.
+        Index("ix_commitments_group_status_due", "group_id", "status", "due_on", "owner_person_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,6 +42,17 @@ class CommitmentReview(Base):
     __table_args__ = (
         UniqueConstraint("commitment_id", "meeting_id"),
         CheckConstraint(one_of("outcome", [o.value for o in Outcome]), name="outcome"),
+        # A commitment's slips and its first "done" (backbone figures), and its reviews in
+        # the order they were reopened (was it heard late before it was done).
+        Index(
+            "ix_commitment_reviews_commitment_outcome", "commitment_id", "outcome", "reopened_at"
+        ),
+        Index(
+            "ix_commitment_reviews_commitment_reopened",
+            "commitment_id",
+            "reopened_at",
+            "meeting_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
