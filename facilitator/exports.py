@@ -17,10 +17,18 @@ BOM = "\ufeff"  # Excel reads UTF-8 only when the file says so
 
 def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     """CSV text with a BOM, so Excel on any locale shows Hebrew right."""
+    return csv_head(header) + csv_lines(rows)
+
+
+def csv_head(header: Sequence[str]) -> str:
+    """A streamed CSV's start: the BOM, then the header line."""
+    return BOM + csv_lines([header])
+
+
+def csv_lines(rows: Iterable[Sequence[object]]) -> str:
+    """CSV lines (each formula-safe) to follow ``csv_head``: a stream writes a batch at a time."""
     out = io.StringIO()
-    out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
     for row in rows:
         writer.writerow(["" if value is None else _safe_cell(value) for value in row])
     return out.getvalue()

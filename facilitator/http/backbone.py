@@ -1,53 +1,36 @@
-"""The backbone's pages, exports, calendar feeds, and the printable agenda and summary."""
+"""The backbone's pages, their JSON, the exports and the calendar feeds."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from facilitator import exports, i18n
 from facilitator.db.models import Network
 from facilitator.errors import DomainError, Invalid, NotFound
-from facilitator.http import phone_record
-from facilitator.http.auth import form_or_none, login_redirect
+from facilitator.http.auth import form_or_none
+from facilitator.http.backbone_filters import filters_query, page_links, parse_filters, parse_page
 from facilitator.http.common import (
     app_state,
-    current_staff,
     json_error,
-    language,
     public_base,
     render,
 )
-from facilitator.http.pages import meeting_viewer
-from facilitator.services import backbone, feeds, overview, state
+from facilitator.http.guard import Caller, staff_api, staff_page
+
+# The printable agenda and summary live in ``http.paper``; the routes still find them here.
+from facilitator.http.paper import agenda_print as agenda_print
+from facilitator.http.paper import summary_print as summary_print
+from facilitator.services import backbone, feeds, overview
 from facilitator.services.access import StaffIdentity
-from facilitator.services.backbone import Filters
+from facilitator.services.backbone import Filters, Reach
 from facilitator.services.commands import local_today
-from facilitator.services.network import default_language
-
-
-async def _staff(request: Request) -> tuple[StaffIdentity, str, list[int]] | Response:
-    staff = await current_staff(request)
-    if staff is None:
-        return login_redirect(request)
-    db = app_state(request).db
-    lang = language(request, await default_language(db), staff)
-    groups = await backbone.visible_groups(db, staff.network_id, staff.user_id, staff.role)
-    return staff, lang, groups
-
-
-async def _api_staff(request: Request) -> tuple[StaffIdentity, str, list[int]] | Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        lang = language(request, await default_language(app_state(request).db))
-        return json_error(DomainError("auth.required"), lang, status=403)
-    return found
 
 
 async def as_of(request: Request, network_id: int) -> date:
@@ -62,6 +45,15 @@ async def as_of(request: Request, network_id: int) -> date:
     return local_today(network, app_state(request).db.now())
 
 
+async def _groups(request: Request, staff: StaffIdentity) -> list[int]:
+    db = app_state(request).db
+    return await backbone.visible_groups(db, staff.network_id, staff.user_id, staff.role)
+
+
+def _reach(staff: StaffIdentity) -> Reach:
+    return backbone.reach_of(staff.network_id, staff.user_id, staff.role)
+
+
 async def _choices(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
     db = app_state(request).db
     lists = await overview.network_lists(db, staff.network_id)
@@ -73,65 +65,62 @@ async def _choices(request: Request, staff: StaffIdentity, groups: list[int]) ->
     }
 
 
-Report = Callable[[Request, StaffIdentity, list[int]], Awaitable[dict[str, Any]]]
+Report = Callable[[Request, StaffIdentity], Awaitable[dict[str, Any]]]
 
 
 def _api(report: Report) -> Callable[[Request], Awaitable[Response]]:
     """A JSON endpoint for staff: the report for the groups they see, or a readable refusal."""
 
-    async def endpoint(request: Request) -> Response:
-        found = await _api_staff(request)
-        if isinstance(found, Response):
-            return found
-        staff, lang, groups = found
+    @staff_api(signed_out=403)
+    async def endpoint(request: Request, caller: Caller) -> Response:
         try:
-            return JSONResponse(await report(request, staff, groups))
+            return JSONResponse(await report(request, caller.staff))
         except DomainError as refused:
-            return json_error(refused, lang)
+            return json_error(refused, caller.lang)
 
     return endpoint
 
 
-async def _carryover(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
-    filters = Filters.parse(request.query_params)
+async def _carryover(request: Request, staff: StaffIdentity) -> dict[str, Any]:
+    filters = parse_filters(request.query_params)
+    page = parse_page(request.query_params)
     day = await as_of(request, staff.network_id)
-    return await backbone.carryover(app_state(request).db, staff.network_id, groups, filters, day)
+    db = app_state(request).db
+    return await backbone.carryover(db, _reach(staff), filters, day, page)
 
 
-async def _accountability(
-    request: Request, staff: StaffIdentity, groups: list[int]
-) -> dict[str, Any]:
+async def _accountability(request: Request, staff: StaffIdentity) -> dict[str, Any]:
     by = request.query_params.get("by", "organization")
     day = await as_of(request, staff.network_id)
-    return await backbone.accountability(app_state(request).db, staff.network_id, groups, by, day)
+    return await backbone.accountability(app_state(request).db, _reach(staff), by, day)
 
 
-async def _attendance(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
-    return await backbone.attendance(app_state(request).db, staff.network_id, groups)
+async def _attendance(request: Request, staff: StaffIdentity) -> dict[str, Any]:
+    return await backbone.attendance(app_state(request).db, _reach(staff))
 
 
-async def _opener(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
-    return await backbone.opener_trends(app_state(request).db, staff.network_id, groups)
+async def _opener(request: Request, staff: StaffIdentity) -> dict[str, Any]:
+    return await backbone.opener_trends(app_state(request).db, _reach(staff))
 
 
-async def _history(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
+async def _history(request: Request, staff: StaffIdentity) -> dict[str, Any]:
     try:
-        return await backbone.history(
-            app_state(request).db, request.path_params["commitment_id"], groups
-        )
+        commitment_id = request.path_params["commitment_id"]
+        return await backbone.history(app_state(request).db, _reach(staff), commitment_id)
     except DomainError:
         raise NotFound("commitment.not_found") from None
 
 
-async def carryover_page(request: Request) -> Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
+@staff_page()
+async def carryover_page(request: Request, caller: Caller) -> Response:
+    staff, lang = caller.staff, caller.lang
+    groups = await _groups(request, staff)
     error, report, filters = None, None, Filters()
+    links: dict[str, str | None] = {}
     try:
-        filters = Filters.parse(request.query_params)
-        report = await _carryover(request, staff, groups)
+        filters = parse_filters(request.query_params)
+        report = await _carryover(request, staff)
+        links = page_links("/backbone", filters, request.query_params.get("as_of"), report)
     except DomainError as refused:
         error = i18n.translate(refused.key, lang, **refused.params)
     return render(
@@ -143,7 +132,8 @@ async def carryover_page(request: Request) -> Response:
         no_groups=not groups,
         report=report,
         filters=filters,
-        query=urlencode(filters.query()),
+        query=urlencode(filters_query(filters)),
+        links=links,
         bad_filter=error,
         choices=await _choices(request, staff, groups),
         statuses=backbone.STATUSES,
@@ -151,13 +141,11 @@ async def carryover_page(request: Request) -> Response:
     )
 
 
-async def history_page(request: Request) -> Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
+@staff_page()
+async def history_page(request: Request, caller: Caller) -> Response:
+    staff, lang = caller.staff, caller.lang
     try:
-        journey = await _history(request, staff, groups)
+        journey = await _history(request, staff)
     except DomainError:
         return render(request, "not_found.html", lang, 404, staff=staff)
     return render(
@@ -165,60 +153,55 @@ async def history_page(request: Request) -> Response:
         "backbone/history.html",
         lang,
         staff=staff,
-        no_groups=not groups,
+        no_groups=not await _groups(request, staff),
         journey=journey,
         tab="carryover",
     )
 
 
-async def accountability_page(request: Request) -> Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
+@staff_page()
+async def accountability_page(request: Request, caller: Caller) -> Response:
+    staff, lang = caller.staff, caller.lang
+    no_groups = not await _groups(request, staff)
     by = request.query_params.get("by", "organization")
     try:
-        report = await _accountability(request, staff, groups)
+        report = await _accountability(request, staff)
     except DomainError as refused:
         return render(
-            request, "backbone/accountability.html", lang, 400, staff=staff, no_groups=not groups, report=None,
+            request, "backbone/accountability.html", lang, 400, staff=staff, no_groups=no_groups, report=None,
             bad_filter=i18n.translate(refused.key, lang, **refused.params), by=by, tab="accountability",
         )  # fmt: skip
     return render(
-        request, "backbone/accountability.html", lang, staff=staff, no_groups=not groups, report=report, by=by,
+        request, "backbone/accountability.html", lang, staff=staff, no_groups=no_groups, report=report, by=by,
         bad_filter=None, tab="accountability",
     )  # fmt: skip
 
 
-async def attendance_page(request: Request) -> Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
-    report = await _attendance(request, staff, groups)
+@staff_page()
+async def attendance_page(request: Request, caller: Caller) -> Response:
+    staff = caller.staff
+    report = await _attendance(request, staff)
     return render(
         request,
         "backbone/attendance.html",
-        lang,
+        caller.lang,
         staff=staff,
-        no_groups=not groups,
+        no_groups=not report["groups"],
         report=report,
         tab="attendance",
     )
 
 
-async def opener_page(request: Request) -> Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
-    report = await _opener(request, staff, groups)
+@staff_page()
+async def opener_page(request: Request, caller: Caller) -> Response:
+    staff = caller.staff
+    report = await _opener(request, staff)
     return render(
         request,
         "backbone/opener.html",
-        lang,
+        caller.lang,
         staff=staff,
-        no_groups=not groups,
+        no_groups=not report["groups"],
         report=report,
         tab="opener",
     )
@@ -234,21 +217,24 @@ def _translator(lang: str) -> Callable[[str], str]:
     return t
 
 
-def _csv(text: str, filename: str) -> Response:
-    return Response(
-        text.encode("utf-8"),
+def _csv(body: AsyncIterator[str], filename: str) -> Response:
+    async def encoded() -> AsyncIterator[bytes]:
+        async for text in body:
+            yield text.encode("utf-8")
+
+    return StreamingResponse(
+        encoded(),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{filename}"'},
     )
 
 
-async def commitments_csv(request: Request) -> Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
+@staff_page()
+async def commitments_csv(request: Request, caller: Caller) -> Response:
+    staff, lang = caller.staff, caller.lang
     try:
-        report = await _carryover(request, staff, groups)
+        filters = parse_filters(request.query_params)
+        day = await as_of(request, staff.network_id)
     except DomainError as refused:
         return json_error(refused, lang)
     t = _translator(lang)
@@ -257,44 +243,52 @@ async def commitments_csv(request: Request) -> Response:
         t("csv.done_on_time"), t("field.owner"), t("field.organization"), t("csv.sector"),
         t("field.group"), t("field.strategy"), t("csv.made_at"), t("csv.made_on"),
     ]  # fmt: skip
-    rows = [
-        [
+
+    def line(r: dict[str, Any]) -> list[Any]:
+        return [
             r["id"], r["text"], t(f"status.{r['status']}"), r["due"], t(f"csv.{str(r['overdue']).lower()}"),
             r["times_slipped"], t(f"csv.{str(r['done_on_time']).lower()}"), (r["owner"] or {}).get("name"),
             (r["organization"] or {}).get("name"),
             t(f"sector.{r['organization']['sector']}") if r["organization"] and r["organization"]["sector"] else None,
             r["group"]["name"], (r["strategy"] or {}).get("title"), (r["origin"] or {}).get("title"),
             (r["origin"] or {}).get("day"),
-        ]
-        for r in report["commitments"]
-    ]  # fmt: skip
-    return _csv(exports.to_csv(header, rows), f"commitments-{report['as_of']}.csv")
+        ]  # fmt: skip
+
+    async def body() -> AsyncIterator[str]:
+        yield exports.csv_head(header)
+        db = app_state(request).db
+        async for batch in backbone.commitments_in_batches(db, _reach(staff), filters, day):
+            yield exports.csv_lines(line(r) for r in batch)
+
+    return _csv(body(), f"commitments-{day.isoformat()}.csv")
 
 
-async def attendance_csv(request: Request) -> Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        return found
-    _staff_id, lang, groups = found
-    rows = await overview.attendance_rows(app_state(request).db, groups)
+@staff_page()
+async def attendance_csv(request: Request, caller: Caller) -> Response:
+    lang = caller.lang
+    groups = await _groups(request, caller.staff)
     t = _translator(lang)
     header = [t("field.group"), t("field.meeting"), t("csv.made_on"), t("field.name"),
               t("field.organization"), t("csv.sector"), t("csv.on_roster")]  # fmt: skip
-    body = [
-        [*r[:5], t(f"sector.{r[5]}") if r[5] else None, t("csv.expected" if r[6] else "csv.guest")]
-        for r in rows
-    ]
-    return _csv(exports.to_csv(header, body), "attendance.csv")
+
+    async def body() -> AsyncIterator[str]:
+        yield exports.csv_head(header)
+        async for rows in overview.attendance_batches(app_state(request).db, groups):
+            yield exports.csv_lines(
+                [*r[:5], t(f"sector.{r[5]}") if r[5] else None, t("csv.expected" if r[6] else "csv.guest")]
+                for r in rows
+            )  # fmt: skip
+
+    return _csv(body(), "attendance.csv")
 
 
 # --- calendar feeds -----------------------------------------------------------------------------
 
 
-async def feeds_page(request: Request) -> Response:
-    found = await _staff(request)
-    if isinstance(found, Response):
-        return found
-    staff, lang, groups = found
+@staff_page()
+async def feeds_page(request: Request, caller: Caller) -> Response:
+    staff, lang = caller.staff, caller.lang
+    groups = await _groups(request, staff)
     db = app_state(request).db
     created, error = None, None
     details: dict[str, Any] = {}
@@ -341,61 +335,6 @@ async def feed_ics(request: Request) -> Response:
         media_type="text/calendar; charset=utf-8",
         headers={"cache-control": "private, max-age=300"},
     )
-
-
-# --- paper: the printable agenda and the meeting's record --------------------------------------
-
-
-async def _printable(request: Request) -> tuple[str, int, Any] | Response:
-    found = await meeting_viewer(request)
-    if isinstance(found, Response):
-        return found
-    lang, meeting_id, staff, _access = found
-    return lang, meeting_id, staff
-
-
-async def agenda_print(request: Request) -> Response:
-    found = await _printable(request)
-    if isinstance(found, Response):
-        return found
-    lang, meeting_id, staff = found
-    db = app_state(request).db
-    return render(
-        request, "paper/agenda.html", lang, staff=staff, snap=await state.snapshot(db, meeting_id),
-        carried=await state.carried_commitments(db, meeting_id),
-    )  # fmt: skip
-
-
-async def summary_print(request: Request) -> Response:
-    """The meeting's record: for staff and view-link holders, and (posted with its token, once
-    the meeting is closed) for the phone of anyone who attended."""
-    if request.method == "POST":
-        reader = await phone_record.record_reader(request)
-        if reader is None:
-            lang = language(request, await default_language(app_state(request).db))
-            return render(request, "not_found.html", lang, 404)
-        (lang, meeting_id), staff = reader, None
-    else:
-        found = await _printable(request)
-        if isinstance(found, Response):
-            return found
-        lang, meeting_id, staff = found
-    db = app_state(request).db
-    snap = await state.snapshot(db, meeting_id)
-    by_org: dict[str, list[str]] = {}
-    sectors: dict[str, int] = {}
-    for person in snap["attendance"]:
-        by_org.setdefault(person["organization"] or "—", []).append(person["name"])
-        if person["sector"]:
-            sectors[person["sector"]] = sectors.get(person["sector"], 0) + 1
-    share = await overview.meeting_access(db, meeting_id)
-    page = render(
-        request, "paper/summary.html", lang, staff=staff, snap=snap, by_org=by_org, sectors=sectors,
-        share_link=f"/m/{meeting_id}/summary?view={share[1]}" if share and share[1] and staff else None,
-    )  # fmt: skip
-    if request.method == "POST":
-        page.headers["cache-control"] = "no-store"  # opened with a person's token
-    return page
 
 
 # --- JSON behind the pages ----------------------------------------------------------------------

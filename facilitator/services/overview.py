@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, tuple_
 
 from facilitator.db import Database
 from facilitator.db.models import (
@@ -21,11 +23,13 @@ from facilitator.db.models import (
 )
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus, Stage
+from facilitator.services.backbone_queries import day_of
 from facilitator.services.commands import local_today, meeting_day
 from facilitator.services.scope import Scope
 from facilitator.services.views import meeting_view, value_view
 
 JSON = dict[str, Any]
+PAST_SHOWN = 5
 
 
 async def network_overview(db: Database, reach: Scope) -> JSON:
@@ -46,10 +50,29 @@ async def network_overview(db: Database, reach: Scope) -> JSON:
             )
             if reach.sees(g.id)
         ]
+        ids = [g.id for g in groups]
+        # Every meeting not closed yet, and the last five closed of each group: not the years.
+        latest = (
+            select(
+                Meeting.id,
+                func.row_number()
+                .over(
+                    partition_by=Meeting.group_id,
+                    order_by=(Meeting.scheduled_on.desc(), Meeting.id.desc()),
+                )
+                .label("back"),
+            )
+            .where(Meeting.group_id.in_(ids), Meeting.stage == Stage.CLOSED.value)
+            .subquery()
+        )
         meetings = (
             await session.scalars(
                 select(Meeting)
-                .where(Meeting.group_id.in_([g.id for g in groups]))
+                .where(
+                    Meeting.group_id.in_(ids),
+                    (Meeting.stage != Stage.CLOSED.value)
+                    | Meeting.id.in_(select(latest.c.id).where(latest.c.back <= PAST_SHOWN)),
+                )
                 .order_by(Meeting.scheduled_on.desc(), Meeting.id.desc())
             )
         ).all()
@@ -94,7 +117,9 @@ async def network_overview(db: Database, reach: Scope) -> JSON:
                 "open_commitments": open_counts.get(g.id, 0),
                 "overdue_commitments": overdue_counts.get(g.id, 0),
                 "upcoming": [m for m in by_group[g.id] if m["stage"] != Stage.CLOSED.value][::-1],
-                "past": [m for m in by_group[g.id] if m["stage"] == Stage.CLOSED.value][:5],
+                "past": [m for m in by_group[g.id] if m["stage"] == Stage.CLOSED.value][
+                    :PAST_SHOWN
+                ],
             }
             for g in groups
         ],
@@ -207,34 +232,66 @@ async def organizations(db: Database, network_id: int) -> list[JSON]:
         return [{"id": o.id, "name": o.name, "sector": o.sector} for o in rows]
 
 
-async def attendance_rows(db: Database, groups: list[int]) -> list[tuple[Any, ...]]:
+ATTENDANCE_BATCH = 100  # meetings a read
+
+
+async def attendance_batches(
+    db: Database, groups: list[int]
+) -> AsyncIterator[list[tuple[Any, ...]]]:
     """Who attended which meeting: group, meeting, day, person, organization, sector, and
-    whether they are on the group's roster (expected) or came as a guest."""
-    async with db.read() as session:
-        rows = await session.execute(
-            select(
-                Group.name,
-                Meeting,
-                Network,
-                Person.name,
-                Organization.name,
-                Organization.sector,
-                GroupMember.id,
-            )
-            .select_from(Attendance)
-            .join(Meeting, Meeting.id == Attendance.meeting_id)
-            .join(Group, Group.id == Meeting.group_id)
-            .join(Network, Network.id == Group.network_id)
-            .join(Person, Person.id == Attendance.person_id)
-            .outerjoin(Organization, Organization.id == Person.organization_id)
-            .outerjoin(
-                GroupMember,
-                (GroupMember.group_id == Group.id) & (GroupMember.person_id == Person.id),
-            )
-            .where(Group.id.in_(groups))
-            .order_by(Meeting.scheduled_on, Meeting.id, Person.name)
+    whether they are on the group's roster (expected) or came as a guest; a batch of meetings
+    at a time (each its own short read, off the event loop), so an export's memory stays flat."""
+    after: tuple[date, int] | None = None
+    while True:
+
+        def read(connection: Connection, at: tuple[date, int] | None = after) -> Any:
+            return _attendance_batch(connection, groups, at)
+
+        rows, after = await db.read_in_thread(read)
+        if rows:
+            yield rows
+        if after is None:
+            return
+
+
+def _attendance_batch(
+    connection: Connection, groups: list[int], after: tuple[date, int] | None
+) -> tuple[list[tuple[Any, ...]], tuple[date, int] | None]:
+    page = select(Meeting.id, Meeting.scheduled_on).where(Meeting.group_id.in_(groups))
+    if after is not None:
+        page = page.where(tuple_(Meeting.scheduled_on, Meeting.id) > tuple_(*after))
+    chosen = connection.execute(
+        page.order_by(Meeting.scheduled_on, Meeting.id).limit(ATTENDANCE_BATCH)
+    ).all()
+    if not chosen:
+        return [], None
+    network_id = connection.scalar(select(Group.network_id).where(Group.id == groups[0]))
+    timezone = connection.scalar(select(Network.timezone).where(Network.id == network_id))
+    rows = connection.execute(
+        select(
+            Group.name,
+            Meeting.title,
+            day_of(Meeting, timezone or "UTC"),
+            Person.name,
+            Organization.name,
+            Organization.sector,
+            GroupMember.id,
         )
-        return [
-            (g, m.title, meeting_day(m, n).isoformat(), p, o, s, member is not None)
-            for g, m, n, p, o, s, member in rows
-        ]
+        .select_from(Attendance)
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .join(Group, Group.id == Meeting.group_id)
+        .join(Person, Person.id == Attendance.person_id)
+        .outerjoin(Organization, Organization.id == Person.organization_id)
+        .outerjoin(
+            GroupMember,
+            (GroupMember.group_id == Group.id) & (GroupMember.person_id == Person.id),
+        )
+        .where(Attendance.meeting_id.in_([m[0] for m in chosen]))
+        .order_by(Meeting.scheduled_on, Meeting.id, Person.name)
+    )
+    found = [
+        (g, m, d.isoformat(), p, o, s, member is not None) for g, m, d, p, o, s, member in rows
+    ]
+    last = chosen[-1]
+    more = len(chosen) == ATTENDANCE_BATCH
+    return found, ((last[1], last[0]) if more else None)

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from starlette.testclient import TestClient
 
 from facilitator.app import ROUTES, create_app
 from facilitator.db import Database
-from facilitator.db.models import GroupStaff
+from facilitator.db.models import Commitment, GroupStaff
 from facilitator.flow import Stage
 from facilitator.services import commitments, lifecycle, network, users
 from facilitator.services.actors import Actor
@@ -387,3 +387,51 @@ def test_a_phone_token_opens_no_backbone_page_paper_or_feed(site: Site) -> None:
     assert (
         site.client.get(f"/feeds/{token}.ics").status_code == 404
     )  # a phone token is no feed link
+
+
+async def _many(url: str, seeded: Seeded, count: int) -> None:
+    """``count`` more open commitments like the carried one (same group, origin and owner)."""
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            carried = await session.get_one(Commitment, seeded.carried)
+            await session.execute(
+                insert(Commitment),
+                [
+                    {
+                        "group_id": carried.group_id, "origin_meeting_id": carried.origin_meeting_id,
+                        "text": f"עוד {n}", "owner_person_id": carried.owner_person_id,
+                        "due_on": date(2030, 1, 1) + timedelta(days=n), "status": "open",
+                        "created_at": carried.created_at, "confirmed_at": carried.created_at,
+                    }
+                    for n in range(count)
+                ],
+            )  # fmt: skip
+    finally:
+        await db.dispose()
+
+
+def test_long_lists_come_in_pages_that_keep_the_filters_and_exports_stream(site: Site) -> None:
+    asyncio.run(_many(site.url, site.seeded, 120))
+    site.login()
+    first = site.client.get("/backbone?status=open&lang=en")
+    assert first.status_code == 200
+    assert first.text.count('href="/backbone/commitments/') == 50
+    following = re.search(r'rel="next" href="([^"]+)"', first.text)
+    assert following is not None
+    link = following[1].replace("&amp;", "&")
+    assert "status=open" in link
+    second = site.client.get(link)
+    assert second.text.count('href="/backbone/commitments/') == 50
+    assert 'rel="prev"' in second.text
+    api = site.client.get("/api/backbone/carryover?status=open").json()
+    assert len(api["commitments"]) == 50
+    assert api["figures"]["open"] == 122
+    rest = site.client.get(
+        "/api/backbone/carryover", params={"status": "open", "after": api["next"]}
+    )
+    assert rest.json()["commitments"][0]["id"] not in {c["id"] for c in api["commitments"]}
+    assert site.client.get("/api/backbone/carryover?after=nonsense").status_code == 422
+    answer = site.client.get("/backbone/commitments.csv?status=open")
+    assert "content-length" not in answer.headers  # streamed, a batch at a time
+    assert len(list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))) == 1 + 122

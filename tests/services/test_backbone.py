@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
+from sqlalchemy import Connection, event
 
 from facilitator.db import Database
-from facilitator.errors import Invalid
+from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Role, Stage
+from facilitator.http.backbone_filters import filters_query, parse_filters, parse_page
 from facilitator.services import (
     backbone,
     commitments,
@@ -19,9 +22,12 @@ from facilitator.services import (
     state,
     users,
 )
+from facilitator.services import backbone_figures as figures
+from facilitator.services import backbone_meetings as meetings_report
+from facilitator.services import backbone_queries as queries
 from facilitator.services.actors import Actor
-from facilitator.services.backbone import Filters
-from tests.support.world import Clock, World
+from facilitator.services.backbone import Cursor, Filters, Page, Reach
+from tests.support.world import POSTGRES, Clock, World
 
 D1, D2, D3 = date(2026, 3, 2), date(2026, 3, 16), date(2026, 3, 30)
 AS_OF = date(2026, 3, 31)
@@ -97,16 +103,15 @@ async def history(db: Database, world: World, clock: Clock) -> dict[str, int]:
     return ids
 
 
-async def groups(db: Database, world: World) -> list[int]:
-    return await backbone.visible_groups(
-        db, world.network, world.backbone.user_id or 0, Role.BACKBONE
-    )
+async def groups(db: Database, world: World) -> Reach:
+    """The backbone's reach: the whole network."""
+    return backbone.reach_of(world.network, world.backbone.user_id or 0, Role.BACKBONE)
 
 
 async def test_carry_over_figures_and_order(
     db: Database, world: World, history: dict[str, int]
 ) -> None:
-    report = await backbone.carryover(db, world.network, await groups(db, world), Filters(), AS_OF)
+    report = await backbone.carryover(db, await groups(db, world), Filters(), AS_OF)
     assert report["figures"] == {
         "made": 7, "come_due": 5, "open": 3, "due_this_week": 1, "overdue": 1,
         "done": 3, "done_on_time": 2, "slipped": 1, "dropped": 1,
@@ -135,9 +140,7 @@ async def test_carry_over_figures_and_order(
 async def test_filters(
     db: Database, world: World, history: dict[str, int], query: dict[str, str], expected: list[str]
 ) -> None:
-    report = await backbone.carryover(
-        db, world.network, await groups(db, world), Filters.parse(query), AS_OF
-    )
+    report = await backbone.carryover(db, await groups(db, world), parse_filters(query), AS_OF)
     assert [r["text"] for r in report["commitments"]] == expected
 
 
@@ -145,15 +148,11 @@ async def test_filters_by_owner_and_organization(
     db: Database, world: World, history: dict[str, int]
 ) -> None:
     visible = await groups(db, world)
-    by_owner = await backbone.carryover(
-        db, world.network, visible, Filters(owner=world.people[1]), AS_OF
-    )
+    by_owner = await backbone.carryover(db, visible, Filters(owner=world.people[1]), AS_OF)
     assert [r["text"] for r in by_owner["commitments"]] == ["B", "F"]
-    by_org = await backbone.carryover(
-        db, world.network, visible, Filters(organization=world.orgs[0]), AS_OF
-    )
+    by_org = await backbone.carryover(db, visible, Filters(organization=world.orgs[0]), AS_OF)
     assert [r["text"] for r in by_org["commitments"]] == ["A", "D"]
-    assert Filters.parse(Filters(owner=3, due_to=date(2026, 4, 1)).query()) == Filters(
+    assert parse_filters(filters_query(Filters(owner=3, due_to=date(2026, 4, 1)))) == Filters(
         owner=3, due_to=date(2026, 4, 1)
     )
 
@@ -170,16 +169,14 @@ async def test_filters_by_owner_and_organization(
 )
 def test_bad_filters_are_refused_clearly(query: dict[str, str], key: str) -> None:
     with pytest.raises(Invalid) as refused:
-        Filters.parse(query)
+        parse_filters(query)
     assert refused.value.key == key
 
 
 async def test_accountability_by_organization(
     db: Database, world: World, history: dict[str, int]
 ) -> None:
-    report = await backbone.accountability(
-        db, world.network, await groups(db, world), "organization", AS_OF
-    )
+    report = await backbone.accountability(db, await groups(db, world), "organization", AS_OF)
     rows = {r["id"]: r for r in report["rows"]}
     org0, org1, org2 = world.orgs
     # org0: A done on time, D dropped → 1 of 2 come due.
@@ -196,9 +193,7 @@ async def test_accountability_by_organization(
         1,
         0.5,
     )
-    by_group = await backbone.accountability(
-        db, world.network, await groups(db, world), "group", AS_OF
-    )
+    by_group = await backbone.accountability(db, await groups(db, world), "group", AS_OF)
     assert [(r["name"], r["made"], r["on_time_rate"]) for r in by_group["rows"]] == [
         ("קבוצת עבודה", 7, 0.4)
     ]
@@ -207,7 +202,7 @@ async def test_accountability_by_organization(
 async def test_attendance_and_representation(
     db: Database, world: World, history: dict[str, int]
 ) -> None:
-    report = await backbone.attendance(db, world.network, await groups(db, world))
+    report = await backbone.attendance(db, await groups(db, world))
     group = next(g for g in report["groups"] if g["id"] == world.group)
     assert [(m["day"], m["attended"], m["sectors"]) for m in group["meetings"]] == [
         ("2026-03-02", 3, ["community", "government", "nonprofit"]),
@@ -220,7 +215,7 @@ async def test_attendance_and_representation(
 
 
 async def test_opener_trends(db: Database, world: World, history: dict[str, int]) -> None:
-    report = await backbone.opener_trends(db, world.network, await groups(db, world))
+    report = await backbone.opener_trends(db, await groups(db, world))
     group = next(g for g in report["groups"] if g["id"] == world.group)
     counts = {b["id"]: b["counts"] for b in group["blockers"]}
     assert counts[history["b0"]] == [2, 0, 0]
@@ -228,7 +223,7 @@ async def test_opener_trends(db: Database, world: World, history: dict[str, int]
 
 
 async def test_history_of_a_commitment(db: Database, world: World, history: dict[str, int]) -> None:
-    journey = await backbone.history(db, history["B"], await groups(db, world))
+    journey = await backbone.history(db, await groups(db, world), history["B"])
     assert journey["commitment"]["times_slipped"] == 2
     assert [
         (r["meeting"]["day"], r["outcome"], r["old_due"], r["new_due"]) for r in journey["reviews"]
@@ -255,5 +250,115 @@ async def test_a_facilitator_sees_only_their_groups(
     )
     assert everything == sorted([world.group, world.other_group])
     with pytest.raises(Exception) as hidden:
-        await backbone.history(db, history["B"], [])
+        await backbone.history(db, Reach(world.network, newcomer), history["B"])
     assert getattr(hidden.value, "key", None) == "commitment.not_found"
+
+
+async def test_pages_follow_the_order_both_ways_and_keep_the_figures(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    reach = await groups(db, world)
+    whole = await backbone.carryover(db, reach, Filters(), AS_OF)
+    assert (whole["previous"], whole["next"]) == (None, None)
+    seen: list[str] = []
+    pages = []
+    after: Cursor | None = None
+    while True:
+        page = await backbone.carryover(db, reach, Filters(), AS_OF, Page(after=after, size=3))
+        assert page["figures"] == whole["figures"]  # the tiles count everything, not the page
+        pages.append(page)
+        seen += [r["text"] for r in page["commitments"]]
+        if page["next"] is None:
+            break
+        after = parse_page({"after": page["next"]}).after
+    assert seen == ["B", "E", "A", "G", "D", "C", "F"]
+    assert [len(p["commitments"]) for p in pages] == [3, 3, 1]
+    assert pages[0]["previous"] is None
+    assert pages[1]["previous"] is not None
+    back = parse_page({"before": pages[2]["previous"]})
+    again = await backbone.carryover(db, reach, Filters(), AS_OF, Page(before=back.before, size=3))
+    assert [r["text"] for r in again["commitments"]] == ["G", "D", "C"]
+    assert again["next"] is not None
+    assert again["previous"] is not None
+
+
+async def test_an_export_reads_in_batches_in_the_pages_order(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    reach = await groups(db, world)
+    batches = [
+        [r["text"] for r in rows]
+        async for rows in backbone.commitments_in_batches(
+            db, reach, Filters(status="open"), AS_OF, batch=2
+        )
+    ]
+    assert batches == [["B", "E"], ["F"]]
+
+
+@pytest.mark.parametrize(
+    "raw", ["x", "4.2026-01-01.3", "1.2026-13-01.3", "1.2026-01-01." + "9" * 20]
+)
+def test_a_bad_page_link_is_refused_by_name(raw: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        parse_page({"after": raw})
+    assert refused.value.key == "filter.bad_page"
+
+
+async def test_a_facilitators_figures_count_only_their_groups(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    newcomer = await users.create_user(
+        db,
+        world.network,
+        "second-facilitator@example.org",
+        "a long password",
+        name="חדש",
+        role="facilitator",
+    )
+    mine = backbone.reach_of(world.network, newcomer, Role.FACILITATOR)
+    nothing = await backbone.carryover(db, mine, Filters(), AS_OF)
+    assert (nothing["figures"]["made"], nothing["commitments"]) == (0, [])
+    await network.assign_staff(db, world.group, newcomer)
+    report = await backbone.carryover(db, mine, Filters(), AS_OF)
+    assert report["figures"]["made"] == 7
+    with pytest.raises(NotFound):
+        await backbone.accountability(db, backbone.Reach(world.network + 1000), "group", AS_OF)
+
+
+BIG_TABLES = ("commitments", "commitment_reviews", "meeting_events", "attendance")
+
+
+@pytest.mark.skipif(bool(POSTGRES), reason="SQLite's query plans")
+async def test_the_reports_search_the_big_tables_by_index_never_scan_them(
+    db: Database, world: World, history: dict[str, int]
+) -> None:
+    reach = await groups(db, world)
+    statements: list[tuple[str, Any]] = []
+
+    def plans(connection: Connection) -> list[str]:
+        def note(_c: Any, _cur: Any, statement: str, params: Any, *_rest: Any) -> None:
+            if not statement.startswith("EXPLAIN"):
+                statements.append((statement, params))
+
+        event.listen(connection, "before_cursor_execute", note)
+        zone = "Asia/Jerusalem"
+        ids, _b, _a = queries.page_ids(connection, reach, Filters(), AS_OF, Page())
+        figures.figures(connection, reach, Filters(status="slipped"), AS_OF, zone)
+        figures.rows(connection, ids, AS_OF, zone)
+        figures.breakdown(connection, reach, "organization", AS_OF, zone)
+        figures.journey(connection, reach, history["B"])
+        meetings_report.attendance(connection, reach)
+        meetings_report.opener_trends(connection, reach)
+        event.remove(connection, "before_cursor_execute", note)
+        found = []
+        for statement, params in statements:
+            for row in connection.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params):
+                found.append(str(row[3]))
+        return found
+
+    steps = await db.read_in_thread(plans)
+    assert len(statements) >= 10
+    scans = [s for s in steps if s.startswith("SCAN") and s.split()[1] in BIG_TABLES]
+    assert scans == []
+    searched = {s.split()[1] for s in steps if s.startswith("SEARCH")}
+    assert {"commitments", "commitment_reviews", "attendance"} <= searched
