@@ -168,8 +168,8 @@ def _changes_made_by_services() -> set[str]:
 
 def test_the_event_kinds_are_the_ones_services_make() -> None:
     made = _changes_made_by_services()
-    assert made - m.EVENT_KINDS == set(), "a service makes an event kind messages.py lacks"
-    assert m.EVENT_KINDS - made == set(), "messages.py lists an event no service makes"
+    assert made - m.EVENT_KINDS == set(), "a service makes an event kind EventKind lacks"
+    assert m.EVENT_KINDS - made == set(), "EventKind lists an event no service makes"
 
 
 def _refs(node: Any) -> set[str]:

@@ -1,5 +1,5 @@
 """docs/protocol.md and the browser's live.js know every message type and every event kind that
-facilitator/live/messages.py defines."""
+facilitator/live/messages defines."""
 
 from __future__ import annotations
 
