@@ -55,6 +55,8 @@ async def join(request: Request) -> Response:
             if found is None:
                 raise Forbidden("join.token_unknown")
             person_id = found
+        # A new phone's token is stored with its attendance, in the same transaction.
+        fresh = access.new_token() if person_id is None else None
         result = await st.live.commit_and_tell(
             joining.join(
                 st.db,
@@ -64,16 +66,18 @@ async def join(request: Request) -> Response:
                 organization=data.organization,
                 sector=data.sector or None,
                 client_msg_id=data.client_msg_id,
+                token_hash=access.digest(fresh) if fresh is not None else None,
             )
         )
     except DomainError as error:
         return json_error(error, lang)
     person = result.event.payload["person"]
-    issued = (
-        token
-        if person_id is not None
-        else await access.issue_participant_token(st.db, int(person["id"]))
-    )
+    if person_id is not None:
+        issued = token
+    elif fresh is not None and not result.replayed:
+        issued = fresh
+    else:  # a join answered again (a resend, or someone already in): a token of its own
+        issued = await access.issue_participant_token(st.db, int(person["id"]))
     return JSONResponse({"meeting_id": meeting_id, "person": person, "token": issued})
 
 

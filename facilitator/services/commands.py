@@ -310,8 +310,10 @@ async def run_batched(
     body: BatchBody,
     *,
     client_msg_id: str | None = None,
+    same_request: ReplayCheck | None = None,
 ) -> Result:
-    """``run`` for the commands a whole hall sends at once (a participant's opener answer).
+    """``run`` for the commands a whole hall sends at once (a participant's opener answer, a
+    phone joining).
 
     The same prologue and epilogue, in the group-commit writer's next batch: many answers share
     one transaction and one fsync, each in its own savepoint, and the result comes back only
@@ -321,7 +323,7 @@ async def run_batched(
     flow.authorize(actor.role, action)
 
     def work(connection: Connection, memo: dict[Any, Any]) -> Result:
-        opened = open_command(connection, meeting_id, actor, action, msg_id)
+        opened = open_command(connection, meeting_id, actor, action, msg_id, same_request)
         now = db.now()
         batch = BatchContext(
             connection, memo, meeting_id, opened.seq, opened.network_id, actor, now

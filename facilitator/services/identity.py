@@ -8,10 +8,12 @@ the network's own spellings as it types.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from facilitator import flow
 from facilitator.db import Database
@@ -29,7 +31,6 @@ from facilitator.db.models import (
 from facilitator.errors import Invalid
 from facilitator.names import match_key
 from facilitator.services import roster
-from facilitator.services.commands import Context
 
 #: At most this many organizations are offered for what was typed so far.
 MAX_ORGANIZATIONS = 8
@@ -49,26 +50,21 @@ def person_key(name: str) -> str:
 async def organizations_named(
     session: AsyncSession, network_id: int, name: str
 ) -> list[Organization]:
+    """The network's organizations that ``name`` spells (see ``organizations_named_on``)."""
+    return await session.run_sync(organizations_named_on, network_id, name)
+
+
+def organizations_named_on(session: Session, network_id: int, name: str) -> list[Organization]:
     """The network's organizations that ``name`` spells (or one of their other spellings), the
     exact spelling first, then the oldest (a network may hold two spellings of one from before
     names were matched). A merged organization stands for the one it was merged into; an
     archived one is still found, so that typing it never makes a second one."""
     key = organization_key(name)
-    rows = list(
-        await session.scalars(
-            select(Organization)
-            .where(Organization.network_id == network_id, Organization.name_key == key)
-            .order_by(case((Organization.name == name, 0), else_=1), Organization.id)
-        )
-    )
+    rows = list(session.scalars(_ORGANIZATIONS, {"n": network_id, "k": key, "name": name}))
     if not rows and key:
         # Other spellings live in a JSON list, so they are compared here; a network has
         # hundreds of organizations at most, and only those with other spellings are read.
-        spelled = await session.scalars(
-            select(Organization)
-            .where(Organization.network_id == network_id, Organization.aliases.is_not(None))
-            .order_by(Organization.id)
-        )
+        spelled = session.scalars(_SPELLED, {"n": network_id})
         rows = [
             org
             for org in spelled
@@ -78,14 +74,14 @@ async def organizations_named(
     # spellings follow, so that someone not moved with them is still found.
     found: list[Organization] = []
     for org in rows:
-        final = await roster.final_organization(session, org)
+        final = roster.final_organization_on(session, org)
         if final not in found:
             found.append(final)
     return found + [org for org in rows if org not in found]
 
 
-async def person_named(
-    session: AsyncSession, network_id: int, organizations: list[Organization], name: str
+def person_named_on(
+    session: Session, network_id: int, organizations: list[Organization], name: str
 ) -> Person | None:
     """The person ``name`` spells in one of these organizations (which are one, by key), the
     first organization's first, someone current before an archived or merged spelling of them;
@@ -93,53 +89,74 @@ async def person_named(
     if not organizations:
         return None
     order = {org.id: rank for rank, org in enumerate(organizations)}
-    found = await session.scalars(
-        select(Person)
-        .where(
-            Person.network_id == network_id,
-            Person.organization_id.in_(list(order)),
-            Person.name_key == person_key(name),
-        )
-        .order_by(
-            case((Person.merged_into_id.is_(None), 0), else_=1),
-            case((Person.archived_at.is_(None), 0), else_=1),
-            case((Person.name == name, 0), else_=1),
-            Person.id,
-        )
-    )
+    facts = {"n": network_id, "orgs": list(order), "k": person_key(name), "name": name}
+    found = session.scalars(_PEOPLE, facts)
     people = list(found)
     people.sort(key=lambda p: order.get(p.organization_id or 0, len(order)))
-    return await roster.final_person(session, people[0]) if people else None
+    return roster.final_person_on(session, people[0]) if people else None
 
 
-async def find_or_create_person(ctx: Context, name: str, org_name: str, sector: str | None) -> int:
+# Built once: a hall of phones joining runs these a thousand times a minute.
+_ORGANIZATIONS = (
+    select(Organization)
+    .where(Organization.network_id == bindparam("n"), Organization.name_key == bindparam("k"))
+    .order_by(case((Organization.name == bindparam("name"), 0), else_=1), Organization.id)
+)
+_SPELLED = (
+    select(Organization)
+    .where(Organization.network_id == bindparam("n"), Organization.aliases.is_not(None))
+    .order_by(Organization.id)
+)
+_PEOPLE = (
+    select(Person)
+    .where(
+        Person.network_id == bindparam("n"),
+        Person.organization_id.in_(bindparam("orgs", expanding=True)),
+        Person.name_key == bindparam("k"),
+    )
+    .order_by(
+        case((Person.merged_into_id.is_(None), 0), else_=1),
+        case((Person.archived_at.is_(None), 0), else_=1),
+        case((Person.name == bindparam("name"), 0), else_=1),
+        Person.id,
+    )
+)
+_CLAIMED = select(ParticipantToken.id).where(
+    ParticipantToken.person_id == bindparam("p"), ParticipantToken.revoked_at.is_(None)
+)
+
+
+def find_or_create_person_on(
+    session: Session,
+    network_id: int,
+    name: str,
+    org_name: str,
+    sector: str | None,
+    now: datetime,
+) -> int:
     """The person a joining phone names, in the network's own spelling of them; a new person
-    (and organization) only when no spelling of them is there yet."""
+    (and organization) only when no spelling of them is there yet. Synchronous: a hall's joins
+    run together in the group-commit writer's transaction."""
     if sector is not None and sector not in SECTORS:
         raise Invalid("organization.bad_sector")
-    network_id = ctx.network.id
-    organizations = await organizations_named(ctx.session, network_id, org_name)
-    person = await person_named(ctx.session, network_id, organizations, name)
+    organizations = organizations_named_on(session, network_id, org_name)
+    person = person_named_on(session, network_id, organizations, name)
     if person is not None:
         # Typing a name may claim a person no phone holds yet (people the backbone entered, or
         # a name the facilitator released), never one another phone speaks for: that would let
         # anyone act as them.
-        claimed = await ctx.session.scalar(
-            select(ParticipantToken.id).where(
-                ParticipantToken.person_id == person.id, ParticipantToken.revoked_at.is_(None)
-            )
-        )
+        claimed = session.scalar(_CLAIMED, {"p": person.id})
         flow.check_name_free(claimed is not None, person.name)
         return person.id
     if organizations:
         org = organizations[0]
     else:
         org = Organization(network_id=network_id, name=org_name, sector=sector)
-        ctx.session.add(org)
-        await ctx.session.flush()
-    person = Person(network_id=network_id, organization_id=org.id, name=name, created_at=ctx.now)
-    ctx.session.add(person)
-    await ctx.session.flush()
+        session.add(org)
+        session.flush()
+    person = Person(network_id=network_id, organization_id=org.id, name=name, created_at=now)
+    session.add(person)
+    session.flush()
     return person.id
 
 

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import Session
 
 from facilitator import flow, joincodes, names
 from facilitator.db import Database
-from facilitator.db.models import Attendance, Meeting, MeetingEvent
+from facilitator.db.models import (
+    Attendance,
+    Meeting,
+    MeetingEvent,
+    Organization,
+    ParticipantToken,
+    Person,
+)
 from facilitator.errors import Conflict, NotFound
 from facilitator.flow import Action, Stage
 from facilitator.services import identity, roster
 from facilitator.services.actors import Actor
-from facilitator.services.commands import Change, Context, Event, Result, run
-from facilitator.services.views import person_view
+from facilitator.services.commands import BatchContext, Change, Event, Result, run_batched
+from facilitator.services.views import person_json
 from facilitator.validate import clean_text, positive_id
+
+_OPEN = select(Meeting.id).where(
+    Meeting.join_code == bindparam("code"), Meeting.stage != Stage.CLOSED.value
+)
 
 
 async def find_open_meeting(db: Database, code: str) -> int:
@@ -21,12 +33,10 @@ async def find_open_meeting(db: Database, code: str) -> int:
     normalized = joincodes.normalize(code) if isinstance(code, str) else ""
     if not joincodes.looks_valid(normalized):
         raise NotFound("join.bad_code")
-    async with db.read() as session:
-        meeting_id = await session.scalar(
-            select(Meeting.id).where(
-                Meeting.join_code == normalized, Meeting.stage != Stage.CLOSED.value
-            )
-        )
+    # In one hop on the quick-reads thread: a hall of phones asks this at once.
+    meeting_id = await db.read_sync(
+        lambda connection: connection.execute(_OPEN, {"code": normalized}).scalar()
+    )
     if meeting_id is None:
         raise NotFound("join.bad_code")
     return meeting_id
@@ -41,9 +51,14 @@ async def join(
     organization: str | None = None,
     sector: str | None = None,
     client_msg_id: str | None = None,
+    token_hash: str | None = None,
 ) -> Result:
     """Record attendance once per person. A returning phone names its person; a new one gives a
-    name and organization, matched to an existing person of that organization when one fits."""
+    name and organization, matched to an existing person of that organization when one fits.
+    ``token_hash`` (a new phone's token) is stored with the attendance, in its transaction.
+
+    Joins go through the group-commit writer: a hall arriving shares transactions and fsyncs,
+    each join in its own savepoint, and runs on one thread with the synchronous driver."""
     if person_id is None:
         # Invisible characters are dropped from what is stored: a name with a zero-width
         # space in it must not become a second, identical-looking person.
@@ -53,23 +68,23 @@ async def join(
         positive_id(person_id, "person")
     actor = Actor.participant(person_id)
 
-    async def body(ctx: Context) -> Change:
-        if person_id is not None:
-            pid = person_id
-        else:
-            pid = await identity.find_or_create_person(ctx, clean_name, org_name, sector)
-        existing = await ctx.session.scalar(
-            select(Attendance).where(
-                Attendance.meeting_id == ctx.meeting.id, Attendance.person_id == pid
-            )
-        )
-        flow.check_first_join(existing is not None, pid)
-        ctx.session.add(Attendance(meeting_id=ctx.meeting.id, person_id=pid, joined_at=ctx.now))
-        await ctx.session.flush()
-        count = await ctx.session.scalar(
-            select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
-        )
-        person = await person_view(ctx.session, pid)
+    def body(batch: BatchContext) -> Change:
+        with Session(bind=batch.connection) as session:
+            if person_id is not None:
+                pid = person_id
+            else:
+                pid = identity.find_or_create_person_on(
+                    session, batch.network_id, clean_name, org_name, sector, batch.now
+                )
+            facts = {"m": meeting_id, "p": pid, "at": batch.now}
+            existing = session.scalar(_PRESENT, facts)
+            flow.check_first_join(existing is not None, pid)
+            session.execute(_ATTEND, facts)
+            if token_hash is not None:
+                session.execute(_TOKEN, {**facts, "h": token_hash})
+            count = session.scalar(_COUNT, facts)
+            person = person_json(*session.execute(_PERSON, facts).one())
+            session.commit()  # its own savepoint, inside the writer's transaction
         return Change("joined", {"person": person, "attendance": count}, f"person:{pid}")
 
     def same_request(row: MeetingEvent) -> bool:
@@ -81,7 +96,7 @@ async def join(
         )
 
     try:
-        return await run(
+        return await run_batched(
             db,
             meeting_id,
             actor,
@@ -93,6 +108,24 @@ async def join(
     except Conflict as already:
         # Joining twice is no error for the phone: it gets its first join back, unchanged.
         return await _first_join(db, meeting_id, int(already.params["person_id"]))
+
+
+# Built once: a hall of phones joining runs these a thousand times a minute.
+_PRESENT = select(Attendance.id).where(
+    Attendance.meeting_id == bindparam("m"), Attendance.person_id == bindparam("p")
+)
+_ATTEND = insert(Attendance).values(
+    meeting_id=bindparam("m"), person_id=bindparam("p"), joined_at=bindparam("at")
+)
+_TOKEN = insert(ParticipantToken).values(
+    token_hash=bindparam("h"), person_id=bindparam("p"), created_at=bindparam("at")
+)
+_COUNT = select(func.count()).where(Attendance.meeting_id == bindparam("m"))
+_PERSON = (
+    select(Person.id, Person.name, Organization.id, Organization.name, Organization.sector)
+    .outerjoin(Organization, Organization.id == Person.organization_id)
+    .where(Person.id == bindparam("p"))
+)
 
 
 def _visible(text: object) -> object:

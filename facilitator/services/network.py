@@ -258,9 +258,12 @@ def record_changes(
 
 async def default_language(db: Database) -> str:
     """The first network's language: pages before sign-in speak it."""
-    async with db.read() as session:
-        lang = await session.scalar(select(Network.default_language).order_by(Network.id).limit(1))
+    # In one hop (Database.read_sync): every page and a hall of phones joining ask it.
+    lang = await db.read_sync(lambda connection: connection.execute(_FIRST_LANGUAGE).scalar())
     return lang or "he"
+
+
+_FIRST_LANGUAGE = select(Network.default_language).order_by(Network.id).limit(1)
 
 
 async def assign_staff(db: Database, group_id: int, user_id: int) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from facilitator import flow
 from facilitator.db import Database
@@ -59,11 +60,16 @@ def _live_organization() -> ColumnElement[bool]:
 
 async def final_person(session: AsyncSession, person: Person) -> Person:
     """The person a merged person now lives on as (the end of the merge chain)."""
+    return await session.run_sync(final_person_on, person)
+
+
+def final_person_on(session: Session, person: Person) -> Person:
+    """``final_person`` in a synchronous session (the group-commit writer's)."""
     seen = {person.id}
     for _ in range(MAX_MERGE_HOPS):
         if person.merged_into_id is None or person.merged_into_id in seen:
             return person
-        target = await session.get(Person, person.merged_into_id)
+        target = session.get(Person, person.merged_into_id)
         if target is None:
             return person
         seen.add(target.id)
@@ -71,13 +77,13 @@ async def final_person(session: AsyncSession, person: Person) -> Person:
     return person
 
 
-async def final_organization(session: AsyncSession, org: Organization) -> Organization:
+def final_organization_on(session: Session, org: Organization) -> Organization:
     """The organization a merged one now lives on as."""
     seen = {org.id}
     for _ in range(MAX_MERGE_HOPS):
         if org.merged_into_id is None or org.merged_into_id in seen:
             return org
-        target = await session.get(Organization, org.merged_into_id)
+        target = session.get(Organization, org.merged_into_id)
         if target is None:
             return org
         seen.add(target.id)
