@@ -69,22 +69,23 @@ async def join(
     actor = Actor.participant(person_id)
 
     def body(batch: BatchContext) -> Change:
-        with Session(bind=batch.connection) as session:
+        # In the writer's transaction and savepoint: the session flushes there, commits nothing.
+        with Session(bind=batch.connection, join_transaction_mode="rollback_only") as session:
             if person_id is not None:
                 pid = person_id
             else:
                 pid = identity.find_or_create_person_on(
                     session, batch.network_id, clean_name, org_name, sector, batch.now
                 )
-            facts = {"m": meeting_id, "p": pid, "at": batch.now}
-            existing = session.scalar(_PRESENT, facts)
-            flow.check_first_join(existing is not None, pid)
-            session.execute(_ATTEND, facts)
-            if token_hash is not None:
-                session.execute(_TOKEN, {**facts, "h": token_hash})
-            count = session.scalar(_COUNT, facts)
-            person = person_json(*session.execute(_PERSON, facts).one())
-            session.commit()  # its own savepoint, inside the writer's transaction
+        # Plain statements on the writer's connection: the ORM only finds or makes the person.
+        connection, facts = batch.connection, {"m": meeting_id, "p": pid, "at": batch.now}
+        existing = connection.execute(_PRESENT, facts).first()
+        flow.check_first_join(existing is not None, pid)
+        connection.execute(_ATTEND, facts)
+        if token_hash is not None:
+            connection.execute(_TOKEN, {**facts, "h": token_hash})
+        count = connection.execute(_COUNT, facts).scalar_one()
+        person = person_json(*connection.execute(_PERSON, facts).one())
         return Change("joined", {"person": person, "attendance": count}, f"person:{pid}")
 
     def same_request(row: MeetingEvent) -> bool:
