@@ -8,7 +8,7 @@ import asyncio
 from sqlalchemy import func, select
 
 from facilitator.db import Database
-from facilitator.db.models import Attendance, ParticipantToken
+from facilitator.db.models import Attendance, ParticipantToken, Person
 from facilitator.services import access, joining
 from tests.support.meetings import new_meeting
 from tests.support.world import World
@@ -42,6 +42,9 @@ async def test_a_hall_joining_at_once_shares_transactions(db: Database, world: W
             select(func.count()).where(Attendance.meeting_id == meeting_id)
         )
         stored = await session.scalar(select(func.count()).select_from(ParticipantToken))
+        person = await session.get_one(Person, results[7].event.payload["person"]["id"])
+    # Made by a plain insert: the key a later spelling finds them by is the model's own.
+    assert person.name_key == Person(name=person.name).name_key
     assert present == HALL
     assert stored is not None
     assert stored >= HALL
