@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
@@ -45,6 +46,12 @@ async def as_of(request: Request, network_id: int) -> date:
     return local_today(network, app_state(request).db.now())
 
 
+async def _render(request: Request, *args: Any, **context: Any) -> Response:
+    """``render`` on a thread: a report's page is long, and rendering it on the event loop
+    would hold up every live room's socket for as long."""
+    return await asyncio.to_thread(render, request, *args, **context)
+
+
 async def _groups(request: Request, staff: StaffIdentity) -> list[int]:
     db = app_state(request).db
     return await backbone.visible_groups(db, staff.network_id, staff.user_id, staff.role)
@@ -74,7 +81,7 @@ def _api(report: Report) -> Callable[[Request], Awaitable[Response]]:
     @staff_api(signed_out=403)
     async def endpoint(request: Request, caller: Caller) -> Response:
         try:
-            return JSONResponse(await report(request, caller.staff))
+            return await asyncio.to_thread(JSONResponse, await report(request, caller.staff))
         except DomainError as refused:
             return json_error(refused, caller.lang)
 
@@ -123,7 +130,7 @@ async def carryover_page(request: Request, caller: Caller) -> Response:
         links = page_links("/backbone", filters, request.query_params.get("as_of"), report)
     except DomainError as refused:
         error = i18n.translate(refused.key, lang, **refused.params)
-    return render(
+    return await _render(
         request,
         "backbone/carryover.html",
         lang,
@@ -147,8 +154,8 @@ async def history_page(request: Request, caller: Caller) -> Response:
     try:
         journey = await _history(request, staff)
     except DomainError:
-        return render(request, "not_found.html", lang, 404, staff=staff)
-    return render(
+        return await _render(request, "not_found.html", lang, 404, staff=staff)
+    return await _render(
         request,
         "backbone/history.html",
         lang,
@@ -167,11 +174,11 @@ async def accountability_page(request: Request, caller: Caller) -> Response:
     try:
         report = await _accountability(request, staff)
     except DomainError as refused:
-        return render(
+        return await _render(
             request, "backbone/accountability.html", lang, 400, staff=staff, no_groups=no_groups, report=None,
             bad_filter=i18n.translate(refused.key, lang, **refused.params), by=by, tab="accountability",
         )  # fmt: skip
-    return render(
+    return await _render(
         request, "backbone/accountability.html", lang, staff=staff, no_groups=no_groups, report=report, by=by,
         bad_filter=None, tab="accountability",
     )  # fmt: skip
@@ -181,7 +188,7 @@ async def accountability_page(request: Request, caller: Caller) -> Response:
 async def attendance_page(request: Request, caller: Caller) -> Response:
     staff = caller.staff
     report = await _attendance(request, staff)
-    return render(
+    return await _render(
         request,
         "backbone/attendance.html",
         caller.lang,
@@ -196,7 +203,7 @@ async def attendance_page(request: Request, caller: Caller) -> Response:
 async def opener_page(request: Request, caller: Caller) -> Response:
     staff = caller.staff
     report = await _opener(request, staff)
-    return render(
+    return await _render(
         request,
         "backbone/opener.html",
         caller.lang,
@@ -308,7 +315,7 @@ async def feeds_page(request: Request, caller: Caller) -> Response:
                     created = f"{base}/feeds/{token}.ics"
             except DomainError as refusal:
                 error, details = refusal.key, refusal.params
-    return render(
+    return await _render(
         request, "backbone/feeds.html", lang, 400 if error else 200, staff=staff, no_groups=not groups, error=error,
         error_params=details,
         created=created, feeds=await feeds.list_feeds(db, staff),
