@@ -168,6 +168,10 @@ class Room:
             self.gates.touch()  # the names shown with answers
             return
         self.ring.add(envelope.seq, envelope)
+        if envelope.released is not None:
+            # A phone arriving later must not be handed this after its snapshot: the person's
+            # next phone would read its own release as news and sign itself out.
+            self.snapshots.void()
         started = time.perf_counter()
         self.tallies.finish()
         targets = self.screens if envelope.event in NOT_FOR_PHONES else self.connections

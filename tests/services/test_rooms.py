@@ -265,6 +265,27 @@ async def test_a_hall_arriving_shares_one_snapshot_and_the_events_after_it(
     await room.stop()
 
 
+async def test_a_phone_arriving_after_a_release_is_not_handed_it_as_news(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+
+    async def read() -> dict[str, object]:
+        return await state.snapshot(db, meeting_id)
+
+    start = room.last_seq
+    await room.fresh(True, read)  # a snapshot shared from here
+    released = event(start + 1, "name_released")
+    await hub.publish(
+        channel(meeting_id), Envelope(Kind.EVENT, start + 1, "name_released", 9, released.text)
+    )
+    await asyncio.sleep(0.05)
+    # The person's next phone: a snapshot read after the release, not the release after it.
+    _snapshot, after = await room.fresh(True, read)
+    assert after == []
+    await room.stop()
+
+
 async def test_a_burst_of_events_costs_the_console_one_reading_of_the_gates(
     db: Database, world: World
 ) -> None:
