@@ -199,7 +199,7 @@ def ours(phones: int, over: float, profile: Path | None = None) -> dict[str, Any
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITATOR_")}
     env.update(DATABASE_URL=db_url, FACILITATOR_HOST="127.0.0.1", FACILITATOR_LOG_LEVEL="warning")
     cmd = [str(BIN / "facilitator"), "serve", "--port", str(port)]
-    if profile is not None:  # py-spy samples the server; its CPU is then py-spy's as well
+    if profile is not None:  # py-spy samples the server (the CPU figure is then py-spy's)
         fmt = "raw" if profile.suffix == ".txt" else "flamegraph"
         cmd = [
             str(BIN / "py-spy"),
