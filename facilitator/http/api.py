@@ -105,6 +105,8 @@ async def snapshot(request: Request) -> Response:
         return json_error(Forbidden("auth.required"), lang)
     db = app_state(request).db
     data = await state.snapshot(db, meeting_id)
+    if who.role is Role.PARTICIPANT:
+        data = state.for_phones(data)  # what a phone draws, as its socket's welcome has it
     if who.role in (Role.FACILITATOR, Role.BACKBONE):
         # Names people chose to show with their opener answer: for the console only.
         data["named_answers"] = await opener.named_answers(db, meeting_id)

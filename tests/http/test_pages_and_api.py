@@ -196,6 +196,7 @@ def test_phone_join_and_its_token(site: Site) -> None:
     site.client.post("/logout", data={"csrf": site.csrf()})
     snap = site.client.get(f"/api/m/{meeting_id}/snapshot", headers=phone).json()
     assert snap["me"]["person"]["id"] == joined["person"]["id"]
+    assert "attendance" not in snap  # a phone never draws who else is here
     moved = site.client.post(
         f"/api/m/{meeting_id}/commands", headers=phone, json={"type": "move", "stage": "review"}
     )
