@@ -30,6 +30,7 @@ from facilitator.services.backbone_queries import (
     Filters,
     Page,
     Reach,
+    ordered_ids,
     page_ids,
     timezone_of,
 )
@@ -78,23 +79,20 @@ async def carryover(
 async def commitments_in_batches(
     db: Database, reach: Reach, filters: Filters, as_of: date, batch: int = EXPORT_BATCH
 ) -> AsyncIterator[list[JSON]]:
-    """Every commitment the filters keep, in the carry-over order, a batch at a time: each
-    batch its own short read, so an export's memory stays flat whatever its length."""
-    after: Cursor | None = None
-    while True:
+    """Every commitment the filters keep, in the carry-over order, a batch at a time: the
+    order is read once (ids only), then each batch of rows in its own short read, so an
+    export holds one batch of rows whatever its length."""
 
-        def read(connection: Connection, at: Cursor | None = after) -> tuple[Any, ...]:
-            timezone = timezone_of(connection, reach.network_id)
-            ids, _before, following = page_ids(
-                connection, reach, filters, as_of, Page(after=at, size=batch)
-            )
-            return figures.rows(connection, ids, as_of, timezone), following
+    def order(connection: Connection) -> list[int]:
+        return ordered_ids(connection, reach, filters, as_of)
 
-        rows, after = await db.read_in_thread(read)
-        if rows:
-            yield rows
-        if after is None:
-            return
+    ids = await db.read_in_thread(order)
+    for start in range(0, len(ids), batch):
+
+        def read(connection: Connection, chunk: list[int] = ids[start : start + batch]) -> Any:
+            return figures.rows(connection, chunk, as_of, timezone_of(connection, reach.network_id))
+
+        yield await db.read_in_thread(read)
 
 
 async def accountability(db: Database, reach: Reach, by: str, as_of: date) -> JSON:

@@ -302,6 +302,13 @@ def facts(reach: Reach, filters: Filters, as_of: date, timezone: str) -> Select[
     ).where(*matching(reach, filters, as_of))
 
 
+def ordered_ids(connection: Connection, reach: Reach, filters: Filters, as_of: date) -> list[int]:
+    """Every id the filters keep, in the carry-over order (what an export walks through)."""
+    query = select(Commitment.id).where(*matching(reach, filters, as_of))
+    found = connection.scalars(query.order_by(rank(as_of), Commitment.due_on, Commitment.id))
+    return list(found)
+
+
 def page_ids(
     connection: Connection, reach: Reach, filters: Filters, as_of: date, page: Page
 ) -> tuple[list[int], Cursor | None, Cursor | None]:
