@@ -87,7 +87,7 @@ async def create_meeting(
         if msg_id is not None:
             existing = await session.scalar(select(Meeting).where(Meeting.create_msg_id == msg_id))
             if existing is not None:
-                return await _creation_replay(session, existing, actor)
+                return await _creation_replay(session, existing, actor, group.id)
         now = db.now()
         flow.check_next_day(plan.day, local_today(network, now))
         for item in items:
@@ -167,7 +167,13 @@ async def open_meeting(
     return meeting, event
 
 
-async def _creation_replay(session: AsyncSession, meeting: Meeting, actor: Actor) -> Result:
+async def _creation_replay(
+    session: AsyncSession, meeting: Meeting, actor: Actor, group_id: int
+) -> Result:
+    """The stored answer to a resent creation: only for the same sender and the same group (the
+    group checked above is the one asked for now, not the one the stored meeting is in)."""
+    if meeting.group_id != group_id:
+        raise Forbidden("input.msg_id_reused")
     row = await session.scalar(
         select(MeetingEvent).where(MeetingEvent.meeting_id == meeting.id, MeetingEvent.seq == 1)
     )

@@ -125,6 +125,13 @@ async def test_a_message_id_answers_only_its_own_request(db: Database, world: Wo
             db, world.backbone, world.group, "theirs", TODAY, client_msg_id="n-1"
         )
     assert reused.value.key == "input.msg_id_reused"
+    # Nor is one's own id for a meeting of another group: the group asked for now is the one
+    # checked, and the stored meeting (its join code included) is not handed back for it.
+    with pytest.raises(Forbidden) as elsewhere:
+        await lifecycle.create_meeting(
+            db, world.staff, world.other_group, "mine", TODAY, client_msg_id="n-1"
+        )
+    assert elsewhere.value.key == "input.msg_id_reused"
 
 
 async def test_people_and_staff_of_another_network_are_strangers(
