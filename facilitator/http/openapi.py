@@ -27,6 +27,10 @@ from facilitator.http.openapi_parts import ref as _ref
 from facilitator.live import messages
 
 MEETING = _path("meeting_id", "the meeting")
+PAGE = [
+    _query("after", "a `next` cursor: the page after it"),
+    _query("before", "a `previous` cursor: the page before it"),
+]
 FILTERS = [
     _query("group", "a group id", "integer"),
     _query("organization", "an organization id", "integer"),
@@ -55,7 +59,7 @@ SPEC: dict[str, Any] = {
         "/api/m/{meeting_id}/commands": {"post": _op("One command, as on the socket", "staff with the X-CSRF-Token header, or a participant token", body="Command", params=[MEETING], answer=_ref("Ack"))},
         "/api/m/{meeting_id}/names": {"get": _op("Which phone holds which name: the people present (or, with q, the network's people by name or organization), whether a phone holds each name, since when, and whether it is connected; never a token", "the meeting's network staff", params=[MEETING, {**_query("q", "a name or organization to look for"), "schema": {"type": "string", "maxLength": 120}}])},
         "/api/live/stats": {"get": _op("How this process's live rooms hold: rooms, sockets, recent fan-out times, phones dropped for reading nothing, group commits", "signed-in staff")},
-        "/api/backbone/carryover": {"get": _op("Carry-over across groups with its figures", STAFF, params=FILTERS)},
+        "/api/backbone/carryover": {"get": _op("Carry-over across groups with its figures: 50 commitments a page, `next` and `previous` the cursors of the pages around it", STAFF, params=[*FILTERS, *PAGE])},
         "/api/backbone/accountability": {"get": _op("Accountability by organization or group", STAFF, params=[_query("by", "organization | group"), FILTERS[-1]])},
         "/api/backbone/attendance": {"get": _op("Attendance and representation per group", STAFF)},
         "/api/backbone/opener": {"get": _op("Opener trends per group", STAFF)},
