@@ -90,6 +90,8 @@ def person_named_on(
         return None
     order = {org.id: rank for rank, org in enumerate(organizations)}
     facts = {"n": network_id, "orgs": list(order), "k": person_key(name), "name": name}
+    if session.connection().execute(_ANYONE, facts).first() is None:
+        return None  # a new name (most of a hall arriving): no person to load
     found = session.scalars(_PEOPLE, facts)
     people = list(found)
     people.sort(key=lambda p: order.get(p.organization_id or 0, len(order)))
@@ -131,6 +133,15 @@ _NEW_PERSON = (
         created_at=bindparam("at"),
     )
     .returning(Person.id)
+)
+_ANYONE = (
+    select(Person.id)
+    .where(
+        Person.network_id == bindparam("n"),
+        Person.organization_id.in_(bindparam("orgs", expanding=True)),
+        Person.name_key == bindparam("k"),
+    )
+    .limit(1)
 )
 _CLAIMED = select(ParticipantToken.id).where(
     ParticipantToken.person_id == bindparam("p"), ParticipantToken.revoked_at.is_(None)
