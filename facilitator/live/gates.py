@@ -15,7 +15,7 @@ from facilitator.live.outbox import Connection
 
 log = logging.getLogger(__name__)
 
-GATES_DELAY = 0.1  # seconds a burst of events has to settle before the gates are read
+GATES_DELAY = 0.25  # seconds a burst has to settle before the gates are read (as the console did)
 CONSOLES = (Role.FACILITATOR, Role.BACKBONE)
 
 Reading = tuple[int, list[dict[str, Any]], dict[str, list[str]]]
