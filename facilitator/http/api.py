@@ -34,12 +34,12 @@ async def _lang(request: Request) -> str:
 async def join(request: Request) -> Response:
     """A phone joins with the code: by its token, or by name and organization the first time."""
     st = app_state(request)
-    lang = await _lang(request)
+    # The language is asked only for a refusal: a hall joining is never refused.
     ip = _client(request)
     if not origin_allowed(request, st.settings.public_url):
-        return json_error(Forbidden("auth.bad_origin"), lang)
+        return json_error(Forbidden("auth.bad_origin"), await _lang(request))
     if st.join_limiter.over(ip):
-        return json_error(DomainError("join.too_many"), lang, status=429)
+        return json_error(DomainError("join.too_many"), await _lang(request), status=429)
     # A person already claimed by another phone is not handed over by typing their name.
     try:
         data = messages.parse_join(await request.body())
@@ -70,7 +70,7 @@ async def join(request: Request) -> Response:
             )
         )
     except DomainError as error:
-        return json_error(error, lang)
+        return json_error(error, await _lang(request))
     person = result.event.payload["person"]
     if person_id is not None:
         issued = token
