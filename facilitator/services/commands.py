@@ -321,6 +321,9 @@ async def run_batched(
     """
     msg_id = check_msg_id(client_msg_id)
     flow.authorize(actor.role, action)
+    if not actor.is_staff and actor.person_id is None:
+        # Refused before it takes a place in a batch (the prologue would refuse it there too).
+        flow.check_newcomer(actor.role, action)
 
     def work(connection: Connection, memo: dict[Any, Any]) -> Result:
         opened = open_command(connection, meeting_id, actor, action, msg_id, same_request)
