@@ -75,6 +75,11 @@ class Room:
         self._pump: asyncio.Task[None] | None = None
         #: Seconds each recent event took to hand to every socket (for Live.stats).
         self.fanouts: deque[float] = deque(maxlen=FANOUTS_KEPT)
+        #: The last event phones are told (they are told no joins), and how many such events
+        #: came before the shared snapshot was read and since: a hall joining moves neither.
+        self._phone_seq = 0
+        self._phone_events = 0
+        self._phone_events_at_snapshot = 0
 
     @property
     def last_seq(self) -> int:
@@ -174,7 +179,12 @@ class Room:
             self.snapshots.void()
         started = time.perf_counter()
         self.tallies.finish()
-        targets = self.screens if envelope.event in NOT_FOR_PHONES else self.connections
+        if envelope.event in NOT_FOR_PHONES:
+            targets = self.screens
+        else:
+            targets = self.connections
+            self._phone_seq = envelope.seq
+            self._phone_events += 1
         for connection in targets:
             connection.offer(envelope.text)
         self.fanouts.append(time.perf_counter() - started)
@@ -211,16 +221,27 @@ class Room:
         the snapshot is shared by every screen arriving while fewer than ``SHARE_EVENTS``
         events came after it, so a hall joining costs one read and one encoding, not one each."""
         while True:
-            shared = await self.snapshots.get(self._shareable, lambda: self.last_seq, read)
+            shared = await self.snapshots.get(self._shareable, self._snapshot_point, read)
             missed = self._since(shared.seq, phone)
             if missed is not None:
                 return (shared.phones if phone else shared.full), missed
             self.snapshots.void()  # out of the ring's reach meanwhile: read a new one
 
     def _shareable(self, seq: int) -> bool:
-        return self.ring.reaches(seq) and self.last_seq - seq <= SHARE_EVENTS
+        # While the ring holds every event after it and phones were told few since: joins
+        # change no phone's copy, and a console gets them from the ring after the snapshot.
+        told = self._phone_events - self._phone_events_at_snapshot
+        return self.ring.reaches(seq) and told <= SHARE_EVENTS
+
+    def _snapshot_point(self) -> int:
+        """Where the log stands as a shared snapshot is read."""
+        self._phone_events_at_snapshot = self._phone_events
+        return self.last_seq
 
     def _since(self, after_seq: int, phone: bool) -> list[str] | None:
+        if phone and self._phone_seq <= after_seq and self.ring.reaches(after_seq):
+            # Only joins since (or nothing): a phone arriving in a hall costs no scan.
+            return [] if after_seq <= self.last_seq else None
         held = self.ring.since(after_seq, self.last_seq)
         if held is None:
             return None

@@ -12,7 +12,7 @@ from typing import Any
 from facilitator.live.messages import encode
 from facilitator.services.state import for_phones
 
-SHARE_EVENTS = 256  # events after a snapshot before a screen arriving gets a fresh one
+SHARE_EVENTS = 256  # events phones draw after a snapshot before a screen arriving gets a fresh one
 
 
 @dataclass(frozen=True, slots=True)

@@ -244,7 +244,8 @@ async def test_a_hall_arriving_shares_one_snapshot_and_the_events_after_it(
 
     start = room.last_seq
     welcomes = []
-    for n in range(1, 51):  # fifty phones, each one's join an event before its welcome
+    hall = snapshots.SHARE_EVENTS + 50  # more joins than events a snapshot is shared across
+    for n in range(1, hall + 1):  # each phone's join an event before its welcome
         await hub.publish(channel(meeting_id), event(start + n, "joined"))
         await asyncio.sleep(0)
         welcomes.append(await room.fresh(True, read))
@@ -256,8 +257,8 @@ async def test_a_hall_arriving_shares_one_snapshot_and_the_events_after_it(
     assert reads == 1
     assert "attendance" in json.loads(full)
     # Read as the first phone came (its own join in it), then every join after it.
-    assert [json.loads(t)["seq"] for t in joins] == list(range(start + 2, start + 51))
-    for n in range(51, 51 + snapshots.SHARE_EVENTS + 1):  # far enough on: a new read
+    assert [json.loads(t)["seq"] for t in joins] == list(range(start + 2, start + hall + 1))
+    for n in range(hall + 1, hall + snapshots.SHARE_EVENTS + 2):  # what phones draw: re-read
         await hub.publish(channel(meeting_id), event(start + n, "stage_changed"))
     await asyncio.sleep(0)
     await room.fresh(True, read)
