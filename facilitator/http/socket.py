@@ -20,7 +20,9 @@ from facilitator.http.server_hooks import ABORT, DIRECT, ServerHooks
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
 from facilitator.live.messages import encode
-from facilitator.live.rooms import RESYNC, Connection, Room
+from facilitator.live.outbox import RESYNC, Connection
+from facilitator.live.room import Room
+from facilitator.logs import fields
 from facilitator.services import state
 
 # ServerHooks is the app's outermost middleware; it stays importable from here.
@@ -232,10 +234,10 @@ async def _receive_loop(
 async def _handle(
     raw: str | bytes, meeting_id: int, connection: Connection, who: Who, app: AppState
 ) -> None:
-    msg_id = None
+    msg_id = kind = None
     try:
         parsed = messages.parse(raw)
-        msg_id = parsed.id
+        msg_id, kind = parsed.id, parsed.type
         if isinstance(parsed, messages.Ping):
             connection.offer(messages.PONG)
             return
@@ -252,11 +254,13 @@ async def _handle(
             return
         result = await app.live.commit_and_tell(execute(app.db, meeting_id, who.actor, parsed))
     except DomainError as error:
+        said = fields(command=kind, role=connection.role.value, key=error.key)
+        log.info("command refused", extra=said)
         connection.offer(encode(_error(msg_id, error, connection.lang)))
         return
     except Exception:
         # The room keeps serving: the sender hears that nothing was changed.
-        log.exception("command failed")
+        log.exception("command failed", extra=fields(command=kind, role=connection.role.value))
         connection.offer(encode(_error(msg_id, DomainError("server.error"), connection.lang)))
         return
     connection.offer(encode(messages.Ack(msg_id, result.event.seq, result.replayed)))
