@@ -67,7 +67,7 @@ async def carryover(
         ids, before, after = page_ids(connection, reach, filters, as_of, page or Page())
         return {
             "as_of": as_of.isoformat(),
-            "figures": figures.figures(connection, reach, filters, as_of, timezone),
+            "figures": figures.figures(connection, reach, filters, as_of),
             "commitments": figures.rows(connection, ids, as_of, timezone),
             "previous": before.text() if before else None,
             "next": after.text() if after else None,
@@ -102,8 +102,8 @@ async def accountability(db: Database, reach: Reach, by: str, as_of: date) -> JS
         raise Invalid("filter.bad_breakdown")
 
     def read(connection: Connection) -> JSON:
-        timezone = timezone_of(connection, reach.network_id)
-        rows = figures.breakdown(connection, reach, by, as_of, timezone)
+        timezone_of(connection, reach.network_id)  # an unknown network is not found
+        rows = figures.breakdown(connection, reach, by, as_of)
         return {"as_of": as_of.isoformat(), "by": by, "rows": rows}
 
     return await db.read_in_thread(read)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, true
 
 from facilitator.db.models import (
     Commitment,
@@ -48,11 +48,9 @@ def _sums(facts: Any) -> list[Any]:
     ]
 
 
-def figures(
-    connection: Connection, reach: q.Reach, filters: q.Filters, as_of: date, timezone: str
-) -> JSON:
+def figures(connection: Connection, reach: q.Reach, filters: q.Filters, as_of: date) -> JSON:
     """The carry-over's tiles over everything the filters keep."""
-    facts = q.facts(reach, filters, as_of, timezone).subquery()
+    facts = q.facts(reach, filters, as_of).subquery()
     row = connection.execute(select(*_sums(facts))).one()
     return {name: int(value) for name, value in zip(FIGURES, row, strict=True)}
 
@@ -61,12 +59,10 @@ def rate(done_on_time: int, made: int) -> float | None:
     return round(done_on_time / made, 3) if made else None
 
 
-def breakdown(
-    connection: Connection, reach: q.Reach, by: str, as_of: date, timezone: str
-) -> list[JSON]:
+def breakdown(connection: Connection, reach: q.Reach, by: str, as_of: date) -> list[JSON]:
     """The figures per organization (the owner's) or per group, biggest first."""
     # OFFSET 0 keeps the facts a subquery of their own, each worked out once.
-    facts = q.facts(reach, q.Filters(), as_of, timezone).offset(0).subquery()
+    facts = q.facts(reach, q.Filters(), as_of).offset(0).subquery()
     # Summed in SQL by a column of the index the commitments are read in, so the sums stream
     # (grouped by anything else, SQLite works every commitment's facts out twice); per
     # organization, the owners' sums are then added up here.
@@ -130,8 +126,8 @@ def rows(
             origin.c.id,
             origin.c.title,
             q.day_of(origin, timezone),
-            q.slips(),
-            q.flag(q.done_on_time(timezone)),
+            Commitment.slips,
+            q.flag(Commitment.done_on_time == true()),
             q.flag(q.overdue(as_of or date.min)),
             q.flag(q.due_this_week(as_of or date.min)),
         )

@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
     Connection,
     Date,
@@ -27,6 +26,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -172,24 +172,11 @@ def slips() -> ColumnElement[int]:
     )
 
 
-def meeting_days(reach: Reach, timezone: str) -> CTE:
-    """Each meeting within reach with its day, worked out once per query: a report over every
-    commitment then looks a day up instead of working it out for each review."""
-    days = select(_HEARD.c.id, day_of(_HEARD, timezone).label("day")).where(
-        in_reach(reach, _HEARD.c.group_id)
-    )
-    return days.cte("meeting_days").prefix_with("MATERIALIZED")
-
-
-def done_on_time(timezone: str, days: CTE | None = None) -> ColumnElement[bool]:
+def done_on_time(timezone: str) -> ColumnElement[bool]:
     """Done, never slipped, and reported done before any meeting on or after its due date
-    heard it was not done yet (reviews in the order they were reopened). ``days``: the
-    ``meeting_days`` of a report over many commitments."""
+    heard it was not done yet (reviews in the order they were reopened). Worked out once per
+    review and stored (``backbone_facts``); the reports sum the stored flag."""
     done, earlier = _DONE, _EARLIER
-    if days is None:
-        heard_id, heard_day = _HEARD.c.id, day_of(_HEARD, timezone)
-    else:
-        heard_id, heard_day = days.c.id, days.c.day
     lapsed_first = (
         exists_one()
         .where(
@@ -197,8 +184,8 @@ def done_on_time(timezone: str, days: CTE | None = None) -> ColumnElement[bool]:
             # The range alone lets the index skip every later review; the rest breaks ties.
             earlier.c.reopened_at <= done.c.reopened_at,
             or_(earlier.c.reopened_at < done.c.reopened_at, earlier.c.id < done.c.id),
-            heard_id == earlier.c.meeting_id,
-            heard_day >= Commitment.due_on,
+            _HEARD.c.id == earlier.c.meeting_id,
+            day_of(_HEARD, timezone) >= Commitment.due_on,
         )
         .correlate(Commitment, done)
     )
@@ -236,7 +223,7 @@ def due_this_week(as_of: date) -> ColumnElement[bool]:
 def rank(as_of: date) -> ColumnElement[int]:
     """The carry-over order's first key: open and slipped twice or more first (0–1), then
     overdue before the rest (even before odd)."""
-    chronic = and_(Commitment.status == CommitmentStatus.OPEN.value, slips() >= 2)
+    chronic = and_(Commitment.status == CommitmentStatus.OPEN.value, Commitment.slips >= 2)
     return case((chronic, 0), else_=2) + case((overdue(as_of), 0), else_=1)
 
 
@@ -271,20 +258,15 @@ def matching(reach: Reach, filters: Filters, as_of: date) -> list[ColumnElement[
     if f.status == "overdue":
         where.append(overdue(as_of))
     elif f.status == "slipped":
-        where.append(
-            exists_one().where(
-                CommitmentReview.commitment_id == Commitment.id,
-                CommitmentReview.outcome == Outcome.SLIPPED.value,
-            )
-        )
+        where.append(Commitment.slips > 0)
     elif f.status is not None:
         where.append(Commitment.status == f.status)
     return where
 
 
-def facts(reach: Reach, filters: Filters, as_of: date, timezone: str) -> Select[*tuple[Any, ...]]:
-    """One row of facts per commitment in the report, to aggregate."""
-    days = meeting_days(reach, timezone)
+def facts(reach: Reach, filters: Filters, as_of: date) -> Select[*tuple[Any, ...]]:
+    """One row of facts per commitment in the report, to aggregate: the stored facts its
+    reviews decided (``backbone_facts``) and the ones the day asked about decides."""
     return select(
         Commitment.id,
         Commitment.group_id,
@@ -292,13 +274,8 @@ def facts(reach: Reach, filters: Filters, as_of: date, timezone: str) -> Select[
         Commitment.status,
         flag(overdue(as_of)).label("overdue"),
         flag(due_this_week(as_of)).label("due_this_week"),
-        flag(done_on_time(timezone, days)).label("done_on_time"),
-        flag(
-            exists_one().where(
-                CommitmentReview.commitment_id == Commitment.id,
-                CommitmentReview.outcome == Outcome.SLIPPED.value,
-            )
-        ).label("slipped"),
+        flag(Commitment.done_on_time == true()).label("done_on_time"),
+        flag(Commitment.slips > 0).label("slipped"),
     ).where(*matching(reach, filters, as_of))
 
 

@@ -14,6 +14,7 @@ from facilitator.db import Database
 from facilitator.db.models import Commitment, CommitmentReview, Meeting, Person
 from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Action, CommitmentStatus, Outcome, Stage
+from facilitator.services import backbone_facts
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import check_strategy
 from facilitator.services.commands import Change, Context, Result, run
@@ -314,6 +315,11 @@ async def review(
         row.reviewer_user_id = actor.user_id
         row.reviewed_at = ctx.now
         await ctx.session.flush()
+        # The facts this report decides, kept on the row in the same transaction: the backbone's
+        # figures sum them instead of searching every commitment's reviews.
+        decided = backbone_facts.decided(commitment.id, ctx.network.timezone)
+        slips, on_time = (await ctx.session.execute(decided)).one()
+        commitment.slips, commitment.done_on_time = int(slips), bool(on_time)
         return Change(
             "commitment_reviewed",
             {

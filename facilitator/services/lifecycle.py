@@ -25,7 +25,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Conflict, Forbidden, Invalid, NotFound
 from facilitator.flow import Action, CommitmentStatus, Stage
-from facilitator.services import commitments
+from facilitator.services import backbone_facts, commitments
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import (
     AgendaItemInput,
@@ -361,11 +361,17 @@ async def cancel(
             )
             .values(status=CommitmentStatus.REJECTED.value)
         )
-        await ctx.session.execute(
-            delete(CommitmentReview).where(
-                CommitmentReview.meeting_id == ctx.meeting.id, CommitmentReview.outcome.is_(None)
-            )
+        here = CommitmentReview.meeting_id == ctx.meeting.id
+        unheard = here & CommitmentReview.outcome.is_(None)
+        carried = list(
+            await ctx.session.scalars(select(CommitmentReview.commitment_id).where(unheard))
         )
+        await ctx.session.execute(delete(CommitmentReview).where(unheard))
+        if carried:
+            # A reopening that no longer happened may have been what made one of them late.
+            await ctx.session.execute(
+                backbone_facts.refresh(Commitment.id.in_(carried), ctx.network.timezone)
+            )
         previous = ctx.meeting.stage
         ctx.meeting.stage = Stage.CLOSED.value
         ctx.meeting.closed_at = ctx.meeting.cancelled_at = ctx.now

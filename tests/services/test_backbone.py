@@ -343,9 +343,9 @@ async def test_the_reports_search_the_big_tables_by_index_never_scan_them(
         event.listen(connection, "before_cursor_execute", note)
         zone = "Asia/Jerusalem"
         ids, _b, _a = queries.page_ids(connection, reach, Filters(), AS_OF, Page())
-        figures.figures(connection, reach, Filters(status="slipped"), AS_OF, zone)
+        figures.figures(connection, reach, Filters(status="slipped"), AS_OF)
         figures.rows(connection, ids, AS_OF, zone)
-        figures.breakdown(connection, reach, "organization", AS_OF, zone)
+        figures.breakdown(connection, reach, "organization", AS_OF)
         figures.journey(connection, reach, history["B"])
         meetings_report.attendance(connection, reach)
         meetings_report.opener_trends(connection, reach)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.db.models.base import Base, one_of
@@ -17,9 +17,17 @@ class Commitment(Base):
     __tablename__ = "commitments"
     __table_args__ = (
         CheckConstraint(one_of("status", [s.value for s in CommitmentStatus]), name="status"),
-        # The backbone's reports read a group's commitments by status and due date, and the
-        # owner for the breakdown by organization, from this index alone.
-        Index("ix_commitments_group_status_due", "group_id", "status", "due_on", "owner_person_id"),
+        # The backbone's reports read a group's commitments by status and due date, the owner
+        # for the breakdown by organization, and the stored facts they sum, from this index alone.
+        Index(
+            "ix_commitments_group_status_due_facts",
+            "group_id",
+            "status",
+            "due_on",
+            "owner_person_id",
+            "slips",
+            "done_on_time",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -33,6 +41,11 @@ class Commitment(Base):
     proposed_by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
+    # Facts its reviews decide, kept by the review that decides them (``services.backbone_facts``)
+    # so the backbone's figures are plain sums: how often it slipped, and whether it was done on
+    # time (the README's definition).
+    slips: Mapped[int] = mapped_column(default=0, server_default="0")
+    done_on_time: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class CommitmentReview(Base):
