@@ -212,7 +212,7 @@ async def test_attendance_compares_who_came_with_who_was_expected(
     first = await held_meeting(db, world, clock, date(2026, 3, 2), [p[0], p[1], p[4]])
     await close(db, world, first, date(2026, 3, 2))
     await held_meeting(db, world, clock, date(2026, 3, 9), [p[0], p[1], p[2], p[3], p[5]])
-    report = await backbone.attendance(db, world.network, [world.group, world.other_group])
+    report = await backbone.attendance(db, backbone.reach_of(world.network, 0, Role.BACKBONE))
     group = next(g for g in report["groups"] if g["id"] == world.group)
     assert [(m["expected"], m["came"], m["guests"], m["rate"]) for m in group["meetings"]] == [
         (4, 2, 1, 0.5),
@@ -245,7 +245,7 @@ async def test_blockers_retire_restore_and_trends_keep_retired_answers(
     listed = await blockers.blocker_list(db, world.network)
     assert [b["id"] for b in listed if not b["active"]] == first[:2]
     # The trends still count the answers given to retired lines.
-    trends = await backbone.opener_trends(db, world.network, [world.group])
+    trends = await backbone.opener_trends(db, backbone.reach_of(world.network, 0, Role.BACKBONE))
     counts = {b["id"]: b["total"] for b in trends["groups"][0]["blockers"]}
     assert (counts[first[0]], counts[first[1]]) == (1, 1)
 

@@ -133,9 +133,10 @@ async def test_person_merge_moves_every_record_and_the_figures_follow(
     await commitments.confirm(db, m2, world.staff, c)
     await lifecycle.close(db, m2, world.staff)
 
-    groups = await _groups(db, world)
     before = _by_name(
-        await backbone.accountability(db, world.network, groups, "organization", AS_OF)
+        await backbone.accountability(
+            db, backbone.reach_of(world.network, 0, Role.BACKBONE), "organization", AS_OF
+        )
     )
     # By hand. B (p0, עירייה): slipped to 30.3, open on 31.3: overdue. A (dup, עמותה): done at
     # the first meeting after its due day: on time. C (dup, עמותה): due 20.3, open: overdue.
@@ -147,7 +148,9 @@ async def test_person_merge_moves_every_record_and_the_figures_follow(
     assert before["עמותה"]["made"] == 2
     assert (before["עמותה"]["done_on_time"], before["עמותה"]["overdue"]) == (1, 1)
     assert before["עמותה"]["on_time_rate"] == 0.5
-    seen = (await backbone.attendance(db, world.network, groups))["groups"]
+    seen = (await backbone.attendance(db, backbone.reach_of(world.network, 0, Role.BACKBONE)))[
+        "groups"
+    ]
     first = next(g for g in seen if g["id"] == world.group)["meetings"]
     assert [(m["attended"], m["organizations"]) for m in first] == [(2, 2), (1, 1)]
     assert first[0]["sectors"] == ["government", "nonprofit"]
@@ -160,7 +163,9 @@ async def test_person_merge_moves_every_record_and_the_figures_follow(
     }  # fmt: skip
 
     after = _by_name(
-        await backbone.accountability(db, world.network, groups, "organization", AS_OF)
+        await backbone.accountability(
+            db, backbone.reach_of(world.network, 0, Role.BACKBONE), "organization", AS_OF
+        )
     )
     # Everything is p0's, so עירייה's: made 3 (A, B, C), done on time 1 (A), slipped 1 (B),
     # overdue 2 (B, C), come due 3: on time 1/3. עמותה made nothing of its own.
@@ -174,7 +179,9 @@ async def test_person_merge_moves_every_record_and_the_figures_follow(
         2,
     )
     assert row["on_time_rate"] == 0.333
-    seen = (await backbone.attendance(db, world.network, groups))["groups"]
+    seen = (await backbone.attendance(db, backbone.reach_of(world.network, 0, Role.BACKBONE)))[
+        "groups"
+    ]
     first = next(g for g in seen if g["id"] == world.group)["meetings"]
     assert [(m["attended"], m["organizations"]) for m in first] == [(1, 1), (1, 1)]
     assert first[0]["sectors"] == ["government"]
@@ -241,9 +248,10 @@ async def test_organization_merge_moves_people_and_spellings(
     await _add(db, world, m1, "Y", p0, "2026-04-20")
     await _add(db, world, m1, "Z", p4, "2026-04-20")
     await lifecycle.close(db, m1, world.staff)
-    groups = await _groups(db, world)
     before = _by_name(
-        await backbone.accountability(db, world.network, groups, "organization", AS_OF)
+        await backbone.accountability(
+            db, backbone.reach_of(world.network, 0, Role.BACKBONE), "organization", AS_OF
+        )
     )
     assert (before["עירייה"]["made"], before["עמותה"]["made"], before["עמותה"]["overdue"]) == (
         1,
@@ -256,7 +264,9 @@ async def test_organization_merge_moves_people_and_spellings(
     moved = await organizations.merge(db, world.network, world.backbone.user_id, ngo, gov)
     assert moved == [p1, p4]
     after = _by_name(
-        await backbone.accountability(db, world.network, groups, "organization", AS_OF)
+        await backbone.accountability(
+            db, backbone.reach_of(world.network, 0, Role.BACKBONE), "organization", AS_OF
+        )
     )
     # X, Y and Z are all עירייה's now: made 3, overdue 1 (X, due 9.3), come due 1, none on time.
     assert list(after) == ["עירייה"]
@@ -265,7 +275,9 @@ async def test_organization_merge_moves_people_and_spellings(
         after["עירייה"]["overdue"],
         after["עירייה"]["on_time_rate"],
     ) == (3, 1, 0.0)
-    seen = (await backbone.attendance(db, world.network, groups))["groups"]
+    seen = (await backbone.attendance(db, backbone.reach_of(world.network, 0, Role.BACKBONE)))[
+        "groups"
+    ]
     meeting = next(g for g in seen if g["id"] == world.group)["meetings"][0]
     assert (meeting["attended"], meeting["organizations"], meeting["sectors"]) == (
         3,
