@@ -30,11 +30,13 @@ AXE := .cache/npm/node_modules/axe-core/axe.min.js
 ## test-fast: the pure flow and the services on real SQLite files (under 30 s; no servers,
 ## no browser): what to run after each change
 test-fast: $(VENV)/.test-installed
-	$(BIN)/pytest tests/unit tests/services -q
+	$(BIN)/pytest -n auto tests/unit tests/services -q
 
-## test: install what the tests need, then lint, type-check and run every test
+## test: install what the tests need, then lint, type-check and run every test (the in-process
+## tiers spread over the cores; the tiers with real servers and Chromium one at a time)
 test: $(VENV)/.test-installed browser-deps lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto tests/unit tests/services tests/http
+	$(BIN)/pytest tests/live tests/browser
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not used), and
 # axe-core from the npm registry for the accessibility check. Each only when missing.
