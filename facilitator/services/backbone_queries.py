@@ -16,7 +16,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Date,
-    Select,
     and_,
     case,
     exists,
@@ -26,7 +25,6 @@ from sqlalchemy import (
     not_,
     or_,
     select,
-    true,
     tuple_,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -262,21 +260,6 @@ def matching(reach: Reach, filters: Filters, as_of: date) -> list[ColumnElement[
     elif f.status is not None:
         where.append(Commitment.status == f.status)
     return where
-
-
-def facts(reach: Reach, filters: Filters, as_of: date) -> Select[*tuple[Any, ...]]:
-    """One row of facts per commitment in the report, to aggregate: the stored facts its
-    reviews decided (``backbone_facts``) and the ones the day asked about decides."""
-    return select(
-        Commitment.id,
-        Commitment.group_id,
-        Commitment.owner_person_id,
-        Commitment.status,
-        flag(overdue(as_of)).label("overdue"),
-        flag(due_this_week(as_of)).label("due_this_week"),
-        flag(Commitment.done_on_time == true()).label("done_on_time"),
-        flag(Commitment.slips > 0).label("slipped"),
-    ).where(*matching(reach, filters, as_of))
 
 
 def ordered_ids(connection: Connection, reach: Reach, filters: Filters, as_of: date) -> list[int]:
