@@ -184,34 +184,41 @@ async def accountability_page(request: Request, caller: Caller) -> Response:
     )  # fmt: skip
 
 
-@staff_page()
-async def attendance_page(request: Request, caller: Caller) -> Response:
-    staff = caller.staff
-    report = await _attendance(request, staff)
+def _one_group(request: Request, report: dict[str, Any]) -> tuple[bool, dict[str, Any] | None]:
+    """The group ``?group=`` opens in a report of every group (``None``: none asked for, the
+    page sums each group up in a line); ``False`` when it is not one the report shows."""
+    raw = request.query_params.get("group")
+    if raw is None:
+        return True, None
+    found = next((g for g in report["groups"] if str(g["id"]) == raw), None)
+    return found is not None, found
+
+
+async def _by_group(request: Request, caller: Caller, report: dict[str, Any], tab: str) -> Response:
+    """A report over meetings: every group in a line, or one group meeting by meeting."""
+    known, group = _one_group(request, report)
+    if not known:
+        return await _render(request, "not_found.html", caller.lang, 404, staff=caller.staff)
     return await _render(
         request,
-        "backbone/attendance.html",
+        f"backbone/{tab}.html",
         caller.lang,
-        staff=staff,
+        staff=caller.staff,
         no_groups=not report["groups"],
         report=report,
-        tab="attendance",
+        group=group,
+        tab=tab,
     )
+
+
+@staff_page()
+async def attendance_page(request: Request, caller: Caller) -> Response:
+    return await _by_group(request, caller, await _attendance(request, caller.staff), "attendance")
 
 
 @staff_page()
 async def opener_page(request: Request, caller: Caller) -> Response:
-    staff = caller.staff
-    report = await _opener(request, staff)
-    return await _render(
-        request,
-        "backbone/opener.html",
-        caller.lang,
-        staff=staff,
-        no_groups=not report["groups"],
-        report=report,
-        tab="opener",
-    )
+    return await _by_group(request, caller, await _opener(request, caller.staff), "opener")
 
 
 # --- exports ------------------------------------------------------------------------------------

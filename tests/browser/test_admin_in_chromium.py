@@ -145,6 +145,20 @@ def test_the_same_pages_in_english(browser: Browser, demo_server: DemoServer) ->
     page.goto(f"{demo_server.base}/backbone/attendance")
     expect(page.locator("main")).to_contain_text(tr("en", "backbone.came_of_expected"))
     shot(page, "backbone-attendance-en")
+    # Each group in a line; a group's link opens it meeting by meeting.
+    page.locator("main table.data a").first.click()
+    expect(page.locator("main")).to_contain_text(tr("en", "backbone.present"))
+    shot(page, "backbone-attendance-group-en")
+    for lang in ("en", "he"):
+        page.goto(f"{demo_server.base}/backbone/opener?lang={lang}")
+        expect(page.locator("main table.data a").first).to_be_visible()
+        shot(page, f"backbone-opener-{lang}")
+        page.locator("main table.data a").first.click()
+        expect(page.locator("main")).to_contain_text(tr(lang, "backbone.over_time"))
+        shot(page, f"backbone-opener-group-{lang}")
+    page.goto(f"{demo_server.base}/backbone/attendance?lang=he")
+    expect(page.locator("main")).to_contain_text(tr("he", "backbone.came_of_expected"))
+    shot(page, "backbone-attendance-he")
     # A facilitator reaches only the groups they look after, and no backbone page.
     facilitator_context, facilitator = sign_in(browser, demo_server, "en")
     facilitator.goto(f"{demo_server.base}/admin/groups")

@@ -435,3 +435,32 @@ def test_long_lists_come_in_pages_that_keep_the_filters_and_exports_stream(site:
     answer = site.client.get("/backbone/commitments.csv?status=open")
     assert "content-length" not in answer.headers  # streamed, a batch at a time
     assert len(list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))) == 1 + 122
+
+
+@pytest.mark.parametrize("tab", ["attendance", "opener"])
+def test_meeting_reports_sum_each_group_up_and_open_one_meeting_by_meeting(
+    site: Site, tab: str
+) -> None:
+    site.login()
+    group = site.seeded.group
+    report = site.client.get(f"/api/backbone/{tab}").json()["groups"]
+    mine = next(g for g in report if g["id"] == group)
+    summary = site.client.get(f"/backbone/{tab}", params={"lang": "en"}).text
+    # Every group in a line, linking to its meetings; no meeting's own row or chart.
+    for g in report:
+        assert f'href="/backbone/{tab}?group={g["id"]}"' in summary
+    assert "<svg" not in summary
+    one = site.client.get(f"/backbone/{tab}", params={"group": group, "lang": "en"})
+    assert one.status_code == 200
+    assert 'href="/backbone/' + tab + '"' in one.text
+    assert one.text.count("<svg") >= 1
+    if tab == "attendance":
+        assert mine["meetings"]
+        assert all(m["title"] in one.text for m in mine["meetings"])
+        assert f'<td class="num">{mine["held"]}</td>' in summary
+    else:
+        totals = "".join(f'<td class="num">{b["total"]}</td>' for b in mine["blockers"])
+        assert totals in summary.replace("\n", "")
+    for unknown in ("999999", "x"):
+        answer = site.client.get(f"/backbone/{tab}", params={"group": unknown})
+        assert answer.status_code == 404
