@@ -40,8 +40,10 @@ PAGES = [
     ("/backbone/accountability", "accountability"),
     ("/api/backbone/accountability?by=group", "accountability API, by group"),
     ("/backbone/attendance", "attendance"),
+    ("/backbone/attendance?group={gid}", "attendance, one group"),
     ("/api/backbone/attendance", "attendance API"),
     ("/backbone/opener", "opener trends"),
+    ("/backbone/opener?group={gid}", "opener trends, one group"),
     ("/api/backbone/opener", "opener trends API"),
     ("/backbone/commitments/{cid}", "a commitment's journey"),
     ("/api/commitments/{cid}/history", "a commitment's journey, API"),
@@ -69,7 +71,8 @@ def login(base: str) -> httpx.Client:
 
 def measure_pages(client: httpx.Client, requests: int) -> list[dict[str, Any]]:
     first = client.get("/api/backbone/carryover").json()
-    fill = {"next": f"after={first['next']}", "cid": first["commitments"][0]["id"]}
+    top = first["commitments"][0]
+    fill = {"next": f"after={first['next']}", "cid": top["id"], "gid": top["group"]["id"]}
     rows = []
     for path, name in PAGES:
         url = path.format(**fill)
