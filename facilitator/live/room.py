@@ -27,14 +27,12 @@ from facilitator.live.outbox import Connection
 from facilitator.live.snapshots import SHARE_EVENTS, SnapshotCache
 from facilitator.live.tallies import TallyCoalescer
 from facilitator.live.watchdog import Watchdog
-from facilitator.services.state import events_since, gates, tally_now
+from facilitator.services.state import EVENTS_NOT_FOR_PHONES, events_since, gates, tally_now
 
 __all__ = ["Room", "channel", "message_for"]
 
 FANOUTS_KEPT = 100  # recent fan-out times kept per room
-# Events a phone never draws: who arrived (the console and the wall count them). A hall of N
-# phones arriving would otherwise send N² of them.
-NOT_FOR_PHONES = frozenset({"joined"})
+NOT_FOR_PHONES = EVENTS_NOT_FOR_PHONES
 # Events that change nothing the console's gates show.
 GATES_UNCHANGED = frozenset({"joined", "marked_present", "agenda_focus", "agenda_timer"})
 

@@ -167,6 +167,12 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
 NOT_FOR_PHONES = ("attendance", "gates", "opener_actions")
 
 
+# Events a phone never draws, for the same reasons: who arrived or was marked present (names the
+# console and the wall count; a hall of N phones arriving would otherwise send N² of them) and
+# the facilitator's opener notes. The socket and the events API both leave them out for phones.
+EVENTS_NOT_FOR_PHONES = frozenset({"joined", "marked_present", "opener_action"})
+
+
 def for_phones(snapshot: JSON) -> JSON:
     """The snapshot a phone is sent: the same, without what a phone never draws."""
     return {key: value for key, value in snapshot.items() if key not in NOT_FOR_PHONES}
