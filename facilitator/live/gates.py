@@ -51,7 +51,8 @@ class GatesCoalescer:
                     seq, gates, named = await self._read()
                 except Exception:
                     log.exception("reading the gates failed")
-                    return
+                    again = self._again  # a change since then: try again after it settles
+                    continue
                 text = encode(Gates(seq, gates, named))
                 for connection in self.connections:
                     if connection.role in CONSOLES:

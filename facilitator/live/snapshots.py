@@ -30,11 +30,15 @@ class SnapshotCache:
     def __init__(self) -> None:
         self._cached: Shared | None = None
         self._lock = asyncio.Lock()
+        #: Bumped by every ``void``: a read that began before one is out of date when it ends.
+        self._generation = 0
         self.reads = 0  # how many times it was read (for tests and stats)
 
     def void(self) -> None:
-        """What it shows changed outside the log (the network's values): read it anew."""
+        """What it shows changed outside the log (the network's values, a released name): read
+        it anew, even if a read is under way now (it may have read the old)."""
         self._cached = None
+        self._generation += 1
 
     async def get(
         self,
@@ -48,9 +52,12 @@ class SnapshotCache:
             cached = self._cached
             if cached is not None and usable(cached.seq):
                 return cached
-            seq = last_seq()
-            data = await read()
-            self.reads += 1
+            while True:
+                generation, seq = self._generation, last_seq()
+                data = await read()
+                self.reads += 1
+                if generation == self._generation:
+                    break
             shared = Shared(seq, encode(data), encode(for_phones(data)))
             self._cached = shared
             return shared

@@ -219,11 +219,13 @@ async def test_phones_are_not_told_who_arrived_and_the_wall_is(db: Database, wor
     hall, screen = phone(), wall()
     add(room, hall, screen)
     start = room.last_seq
-    await hub.publish(channel(meeting_id), event(start + 1, "joined"))
-    await hub.publish(channel(meeting_id), event(start + 2, "stage_changed"))
+    kinds = ["joined", "marked_present", "opener_action", "stage_changed"]
+    for n, kind in enumerate(kinds, start=1):
+        await hub.publish(channel(meeting_id), event(start + n, kind))
     await asyncio.sleep(0.05)
+    # Names of who came and the facilitator's notes are the console's and the wall's to draw.
     assert [m["event"] for m in drain(hall) if m] == ["stage_changed"]
-    assert [m["event"] for m in drain(screen) if m] == ["joined", "stage_changed"]
+    assert [m["event"] for m in drain(screen) if m] == kinds
     # Catching up from the ring is the same: a phone misses no event it draws.
     assert [json.loads(t)["event"] for t in room.catch_up(start, phone=True) or []] == [
         "stage_changed"
@@ -306,4 +308,33 @@ async def test_a_burst_of_events_costs_the_console_one_reading_of_the_gates(
     assert told[0]["gates"] == [{"key": "gate.no_commitment", "params": {}}]
     assert told[0]["named_answers"] == {}
     assert not [m for m in drain(hall) if m and m["type"] == "gates"]  # phones draw none
+    await room.stop()
+
+
+async def test_a_change_outside_the_log_during_a_shared_read_is_not_lost(
+    db: Database, world: World
+) -> None:
+    room, _hub, meeting_id = await started_room(db, world)
+    values = ["old"]
+    reading = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def slow_read() -> dict[str, object]:
+        seen = values[-1]
+        reading.set()
+        await go_on.wait()
+        return {**await state.snapshot(db, meeting_id), "values": seen}
+
+    first = asyncio.create_task(room.fresh(True, slow_read))
+    await reading.wait()
+    values.append("new")
+    room.snapshots.void()  # the network's values changed while the read was under way
+    go_on.set()
+    await first
+
+    async def read() -> dict[str, object]:
+        return {**await state.snapshot(db, meeting_id), "values": values[-1]}
+
+    later, _after = await room.fresh(True, read)
+    assert json.loads(later)["values"] == "new"
     await room.stop()
