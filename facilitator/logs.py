@@ -24,7 +24,8 @@ _GIVEN_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")  # what a proxy's id may be; a
 _MEETING_PATH = re.compile(r"^/(?:ws/|api/)?m/(\d{1,18})(?:/|$)")
 #: Fields a line may carry besides the message, in the order they are written.
 FIELDS = ("request_id", "connection", "meeting", "command", "role", "key")
-_VALUE_NEEDS_QUOTES = re.compile(r'[\s"=\\]')
+_VALUE_NEEDS_QUOTES = re.compile(r'[\s"=\\\x00-\x1f\x7f]')
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def fields(**values: Any) -> dict[str, Any]:
@@ -48,7 +49,9 @@ class ContextFilter(logging.Filter):
 def _quoted(value: object) -> str:
     text = str(value)
     if text == "" or _VALUE_NEEDS_QUOTES.search(text):
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        # A line is one record: no control character (a newline, a CR) may start a forged one.
+        return '"' + _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", escaped) + '"'
     return text
 
 
@@ -108,7 +111,7 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
-        ident = given if _GIVEN_ID.match(given) else secrets.token_hex(8)
+        ident = given if _GIVEN_ID.fullmatch(given) else secrets.token_hex(8)
         found = _MEETING_PATH.match(scope.get("path", ""))
         # A socket is one long connection: its lines name it, not a request.
         (connection_id if scope["type"] == "websocket" else request_id).set(ident)
