@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,41 +20,15 @@ from tests.support.live_server import (
     PASSWORD,
     Client,
     Server,
-    close_all_clients,
     cookie_header,
     csrf_of,
     join_phone,
     new_meeting,
     open_client,
     staff_client,
-    start_server,
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(migrated_template, tmp_path_factory.mktemp("live"))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(autouse=True)
-async def _close_clients() -> AsyncIterator[None]:
-    yield
-    await close_all_clients()
-
-
-@pytest.fixture
-async def staff(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    client = await staff_client(server)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def read_db(server: Server, query):  # type: ignore[no-untyped-def]

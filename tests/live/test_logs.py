@@ -5,38 +5,25 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
 from tests.support.live_server import (
     Server,
-    close_all_clients,
     cookie_header,
     join_phone,
     new_meeting,
     open_client,
     staff_client,
-    start_server,
 )
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(migrated_template, tmp_path_factory.mktemp("logs"), log_level="info")
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(autouse=True)
-async def _close_clients() -> AsyncIterator[None]:
-    yield
-    await close_all_clients()
+def server_log_level() -> str:
+    return "info"  # the lines read here are written at info
 
 
 def lines_with(server: Server, needle: str, within: float = 5) -> list[str]:

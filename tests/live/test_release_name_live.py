@@ -4,47 +4,18 @@ and gets that person, carried commitment and all."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import httpx
 import pytest
 
 from tests.support.live_server import (
     Server,
-    close_all_clients,
     cookie_header,
     join_phone,
     new_meeting,
     open_client,
-    staff_client,
-    start_server,
 )
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(migrated_template, tmp_path_factory.mktemp("release"))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(autouse=True)
-async def _close_clients() -> AsyncIterator[None]:
-    yield
-    await close_all_clients()
-
-
-@pytest.fixture
-async def staff(server: Server) -> AsyncIterator[httpx.AsyncClient]:
-    client = await staff_client(server)
-    try:
-        yield client
-    finally:
-        await client.aclose()
 
 
 async def test_the_facilitator_frees_a_held_name_for_the_right_phone(

@@ -7,7 +7,6 @@ name finds its person instead of making a second one."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -17,7 +16,7 @@ from sqlalchemy import func, select
 
 from facilitator.db import Database
 from facilitator.db.models import Group, GroupMember, GroupStaff, Organization, Person, StaffUser
-from tests.support.live_server import Server, new_meeting, staff_client, start_server
+from tests.support.live_server import Server, new_meeting, staff_client
 
 pytestmark = pytest.mark.slow
 
@@ -80,15 +79,6 @@ async def _furnish(server: Server) -> Door:
             return Door(group.id, city.id, fund.id, {n: p.id for n, p in people.items()})
     finally:
         await db.dispose()
-
-
-@pytest.fixture(scope="module")
-def server(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    running = start_server(migrated_template, tmp_path_factory.mktemp("roster-join"))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 async def _open_door(server: Server) -> tuple[Door, str]:
