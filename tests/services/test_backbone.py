@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from facilitator.db import Database
 from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Role
 from facilitator.http.backbone_filters import filters_query, parse_filters, parse_page
+from facilitator.localtime import local_day
 from facilitator.services import (
     backbone,
     network,
@@ -21,6 +23,7 @@ from facilitator.services import backbone_figures as figures
 from facilitator.services import backbone_meetings as meetings_report
 from facilitator.services import backbone_queries as queries
 from facilitator.services.backbone import Cursor, Filters, Page, Reach
+from facilitator.services.backbone_meetings import SHOWN
 from tests.support.backbone_history import AS_OF, build_history
 from tests.support.world import POSTGRES, Clock, World
 
@@ -290,3 +293,20 @@ async def test_the_reports_search_the_big_tables_by_index_never_scan_them(
     assert scans == []
     searched = {s.split()[1] for s in steps if s.startswith("SEARCH")}
     assert {"commitments", "commitment_reviews", "attendance"} <= searched
+
+
+def test_the_latest_meetings_are_picked_by_day_then_id_as_before() -> None:
+    """``_latest`` works a day out only for the last meetings and those sharing their earliest
+    day; it must pick what sorting every meeting by (day, id) picks, ties and all."""
+    zone = "Asia/Jerusalem"
+    rng = random.Random(12)
+    for _ in range(200):
+        ran = []
+        for meeting_id in rng.sample(range(1, 1000), rng.randint(0, 30)):
+            start = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=rng.randint(0, 24 * 6))
+            ran.append((start.replace(tzinfo=None).isoformat(" "), meeting_id, f"m{meeting_id}"))
+        everything = sorted(
+            (local_day(datetime.fromisoformat(s), zone), mid, title) for s, mid, title in ran
+        )
+        expected = [(mid, title, day.isoformat()) for day, mid, title in everything[-SHOWN:]]
+        assert meetings_report._latest(list(ran), zone) == expected
