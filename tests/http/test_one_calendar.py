@@ -109,6 +109,9 @@ def test_pages_and_exports_show_the_networks_day(db_url: str) -> None:
                 "password": PASSWORD,
             },
         )
+        # The attendance page shows a group's meetings (and their days) once it is opened.
+        group = client.get("/api/backbone/attendance").json()["groups"][0]["id"]
+        opened = {"/backbone/attendance": {"group": str(group)}}
         pages = [
             "/",
             "/backbone/attendance",
@@ -117,7 +120,7 @@ def test_pages_and_exports_show_the_networks_day(db_url: str) -> None:
             f"/m/{meeting}/summary",
         ]
         for path in pages:
-            text = client.get(path, params={"lang": "en"}).text
+            text = client.get(path, params={"lang": "en", **opened.get(path, {})}).text
             assert "1 December 2026" in text, path
             assert "30 November 2026" not in text, path
         made_on = csv.DictReader(
