@@ -127,7 +127,9 @@ async def carryover_page(request: Request, caller: Caller) -> Response:
     try:
         filters = parse_filters(request.query_params)
         report = await _carryover(request, staff)
-        links = page_links("/backbone", filters, request.query_params.get("as_of"), report)
+        # The day the page was counted on stays in its links: the order depends on it, so paging
+        # across midnight would otherwise skip or repeat commitments.
+        links = page_links("/backbone", filters, report["as_of"], report)
     except DomainError as refused:
         error = i18n.translate(refused.key, lang, **refused.params)
     return await _render(

@@ -421,6 +421,8 @@ def test_long_lists_come_in_pages_that_keep_the_filters_and_exports_stream(site:
     assert following is not None
     link = following[1].replace("&amp;", "&")
     assert "status=open" in link
+    # The day it was counted on goes with it: the order depends on it (paging across midnight).
+    assert re.search(r"as_of=\d{4}-\d\d-\d\d", link)
     second = site.client.get(link)
     assert second.text.count('href="/backbone/commitments/') == 50
     assert 'rel="prev"' in second.text
