@@ -10,6 +10,10 @@ SQLite-specific leaks past this module.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext
@@ -106,7 +110,9 @@ class Database:
             )
             assert self._heavy_reads is not None
             _sqlite_setup(self._heavy_reads, busy_timeout_ms, immediate=False)
-            self._heavy_reader = ThreadPoolExecutor(1, thread_name_prefix="heavy-reads")
+            self._heavy_reader = ThreadPoolExecutor(
+                1, thread_name_prefix="heavy-reads", initializer=_yield_to_the_live_rooms
+            )
         else:
             self.write_engine = self.engine
             batch_engine = self._quick_reads = self._heavy_reads = None
@@ -151,6 +157,13 @@ class Database:
         async with self.engine.connect() as connection:
             return await connection.run_sync(self._read_in, read)
 
+    async def in_background(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run CPU-heavy work that is no database read (rendering a long report page) on the
+        heavy reads' low-priority thread where there is one, else on the default executor."""
+        loop = asyncio.get_running_loop()
+        executor = self._heavy_reader if self._heavy_reads is not None else None
+        return await loop.run_in_executor(executor, functools.partial(work, *args, **kwargs))
+
     async def read_in_thread(self, read: Callable[[Connection], T]) -> T:
         """Run a heavy read (a report over years of history) in one read transaction, off the
         event loop: on SQLite on its own thread with the synchronous driver."""
@@ -188,3 +201,13 @@ class Database:
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()
+
+
+def _yield_to_the_live_rooms() -> None:
+    """Lower the priority of the heavy reads' thread (Linux lets a thread have its own nice):
+    on a busy core, years of history give way to the event loop serving the live rooms."""
+    with contextlib.suppress(AttributeError, OSError):
+        thread = threading.get_native_id()
+        os.setpriority(
+            os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + 10)
+        )

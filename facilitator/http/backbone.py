@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
@@ -49,7 +48,7 @@ async def as_of(request: Request, network_id: int) -> date:
 async def _render(request: Request, *args: Any, **context: Any) -> Response:
     """``render`` on a thread: a report's page is long, and rendering it on the event loop
     would hold up every live room's socket for as long."""
-    return await asyncio.to_thread(render, request, *args, **context)
+    return await app_state(request).db.in_background(render, request, *args, **context)
 
 
 async def _groups(request: Request, staff: StaffIdentity) -> list[int]:
@@ -81,7 +80,8 @@ def _api(report: Report) -> Callable[[Request], Awaitable[Response]]:
     @staff_api(signed_out=403)
     async def endpoint(request: Request, caller: Caller) -> Response:
         try:
-            return await asyncio.to_thread(JSONResponse, await report(request, caller.staff))
+            found = await report(request, caller.staff)
+            return await app_state(request).db.in_background(JSONResponse, found)
         except DomainError as refused:
             return json_error(refused, caller.lang)
 

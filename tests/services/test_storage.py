@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,19 @@ async def test_a_failed_write_leaves_nothing(db: Database) -> None:
         pass
     async with db.read() as session:
         assert (await session.execute(text("SELECT count(*) FROM networks"))).scalar_one() == 0
+
+
+async def test_heavy_work_runs_on_a_thread_that_gives_way_to_the_live_rooms(db: Database) -> None:
+    """Reports and their pages run on the heavy reads' thread, niced below the event loop's, so
+    on a busy core years of history give way to the meeting happening now."""
+    if POSTGRES:
+        pytest.skip("the heavy reads' thread is SQLite's")
+
+    def where() -> tuple[str, int]:
+        return threading.current_thread().name, os.getpriority(
+            os.PRIO_PROCESS, threading.get_native_id()
+        )
+
+    name, nice = await db.in_background(where)
+    assert name.startswith("heavy-reads")
+    assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
