@@ -225,9 +225,6 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    # A thread rendering a report holds the interpreter for up to this long before the event
-    # loop may take it back: 5 ms by default, a stall every live room would feel.
-    sys.setswitchinterval(0.001)
     uvicorn.run(
         create_app(settings),
         host=host,
