@@ -166,6 +166,8 @@ async def probe(ws_url: str, meeting_id: int, cookie: str, seconds: float) -> di
             )
             n += 1
             await asyncio.sleep(PROBE_GAP)
+        if n % 2:  # back where it began, so the next probe (and the next run) may move again
+            await command(ws, {"type": "move", "id": f"back-{time.time()}", "stage": "review"})
     finally:
         await ws.close()
     return {"ping_p99": pct(pings, 0.99), "move_p99": pct(moves, 0.99), "samples": len(pings)}
