@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from starlette.testclient import TestClient
 
-from facilitator.app import create_app
 from facilitator.db import Database
 from facilitator.services import (
     network,
     users,
 )
-from facilitator.settings import Settings
-from tests.support.world import POSTGRES
 
 PASSWORD = "a long test password"
 
@@ -62,15 +53,3 @@ async def seed_admin_network(url: str) -> dict[str, int]:
         return ids
     finally:
         await db.dispose()
-
-
-@pytest.fixture
-def site(migrated_template: str, tmp_path: Path) -> Iterator[Site]:
-    if POSTGRES:
-        pytest.skip("runs on its own SQLite file")
-    db_file = tmp_path / "admin.db"
-    shutil.copyfile(migrated_template, db_file)
-    url = f"sqlite+aiosqlite:///{db_file}"
-    ids = asyncio.run(seed_admin_network(url))
-    with TestClient(create_app(Settings(database_url=url)), base_url="http://testserver") as client:
-        yield Site(client, ids)

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from starlette.testclient import TestClient
 
-from facilitator.app import create_app
-from facilitator.settings import Settings
-from tests.support.live_server import PASSWORD, Seeded, local_today, seed
+from tests.support.live_server import PASSWORD, Seeded, local_today
 
 
 class Site:
@@ -59,13 +52,3 @@ class Site:
         )
         assert found is not None
         return found.group(1)
-
-
-@pytest.fixture
-def site(migrated_template: str, tmp_path: Path) -> Iterator[Site]:
-    db_file = tmp_path / "site.db"
-    shutil.copyfile(migrated_template, db_file)
-    url = f"sqlite+aiosqlite:///{db_file}"
-    seeded = asyncio.run(seed(url))
-    with TestClient(create_app(Settings(database_url=url)), base_url="http://testserver") as client:
-        yield Site(client, seeded)
