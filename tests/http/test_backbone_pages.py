@@ -110,6 +110,29 @@ BACKBONE_API = [
 
 
 @pytest.mark.parametrize("lang", ["he", "en"])
+def a_phone_in_a_new_meeting(site: Site) -> tuple[int, dict[str, str]]:
+    """A meeting made by the signed-in facilitator, and the headers of a phone that joined it
+    (the staff session signed out)."""
+    site.login()
+    made = site.client.post(
+        "/meetings",
+        data={
+            "csrf": site.csrf(),
+            "group_id": str(site.seeded.group),
+            "title": "x",
+            "scheduled_on": local_today(),
+        },
+        follow_redirects=False,
+    )
+    meeting_id = int(made.headers["location"].split("/")[2])
+    code = site.client.get(f"/api/m/{meeting_id}/snapshot").json()["meeting"]["join_code"]
+    site.logout()
+    token = site.client.post(
+        "/api/join", json={"code": code, "name": "Phone", "organization": "Org"}
+    ).json()["token"]
+    return meeting_id, {"authorization": f"Bearer {token}"}
+
+
 def test_every_backbone_page_in_both_languages(site: Site, lang: str) -> None:
     site.login()
     for path in [*BACKBONE_PAGES, "/backbone/commitments/1", "/m/1/agenda", "/m/1/summary"]:
@@ -128,24 +151,7 @@ def test_no_session_and_no_phone_reach_any_of_it(site: Site) -> None:
         assert answer.headers["location"].startswith("/login")
     for path in [*BACKBONE_API, "/api/commitments/1/history"]:
         assert site.client.get(path).status_code == 403, path
-    site.login()
-    code = site.client.post(
-        "/meetings",
-        data={
-            "csrf": site.csrf(),
-            "group_id": str(site.seeded.group),
-            "title": "x",
-            "scheduled_on": local_today(),
-        },
-        follow_redirects=False,
-    )
-    meeting_id = int(code.headers["location"].split("/")[2])
-    join_code = site.client.get(f"/api/m/{meeting_id}/snapshot").json()["meeting"]["join_code"]
-    site.logout()
-    token = site.client.post(
-        "/api/join", json={"code": join_code, "name": "Phone", "organization": "Org"}
-    ).json()["token"]
-    phone = {"authorization": f"Bearer {token}"}
+    _meeting, phone = a_phone_in_a_new_meeting(site)
     for path in BACKBONE_API:
         assert site.client.get(path, headers=phone).status_code == 403, path
     for path in BACKBONE_PAGES:
@@ -349,24 +355,7 @@ def test_a_facilitator_with_a_group_sees_that_group_only(site: Site) -> None:
 
 
 def test_a_phone_token_opens_no_backbone_page_paper_or_feed(site: Site) -> None:
-    site.login()
-    made = site.client.post(
-        "/meetings",
-        data={
-            "csrf": site.csrf(),
-            "group_id": str(site.seeded.group),
-            "title": "x",
-            "scheduled_on": local_today(),
-        },
-        follow_redirects=False,
-    )
-    meeting_id = int(made.headers["location"].split("/")[2])
-    code = site.client.get(f"/api/m/{meeting_id}/snapshot").json()["meeting"]["join_code"]
-    site.logout()
-    token = site.client.post(
-        "/api/join", json={"code": code, "name": "Phone", "organization": "Org"}
-    ).json()["token"]
-    phone = {"authorization": f"Bearer {token}"}
+    meeting_id, phone = a_phone_in_a_new_meeting(site)
     for path in (
         f"/m/{meeting_id}/agenda",
         f"/m/{meeting_id}/summary",
@@ -385,7 +374,8 @@ def test_a_phone_token_opens_no_backbone_page_paper_or_feed(site: Site) -> None:
         == 303
     )
     assert (
-        site.client.get(f"/feeds/{token}.ics").status_code == 404
+        site.client.get(f"/feeds/{phone['authorization'].removeprefix('Bearer ')}.ics").status_code
+        == 404
     )  # a phone token is no feed link
 
 
