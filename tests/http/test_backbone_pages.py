@@ -109,7 +109,6 @@ BACKBONE_API = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("lang", ["he", "en"])
 def a_phone_in_a_new_meeting(site: Site) -> tuple[int, dict[str, str]]:
     """A meeting made by the signed-in facilitator, and the headers of a phone that joined it
     (the staff session signed out)."""
@@ -133,6 +132,7 @@ def a_phone_in_a_new_meeting(site: Site) -> tuple[int, dict[str, str]]:
     return meeting_id, {"authorization": f"Bearer {token}"}
 
 
+@pytest.mark.parametrize("lang", ["he", "en"])
 def test_every_backbone_page_in_both_languages(site: Site, lang: str) -> None:
     site.login()
     for path in [*BACKBONE_PAGES, "/backbone/commitments/1", "/m/1/agenda", "/m/1/summary"]:
