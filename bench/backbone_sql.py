@@ -61,7 +61,7 @@ def measure(path: Path, network_id: int, runs: int) -> dict[str, tuple[float, fl
     async def go() -> dict[str, tuple[float, float]]:
         db = Database(f"sqlite+aiosqlite:///{path}")
         try:
-            return await db.read_in_thread(timed)
+            return await db.read_sync(timed)
         finally:
             await db.dispose()
 

@@ -274,7 +274,7 @@ def check(path: Path, made: Made) -> list[str]:
         try:
             reach = backbone.Reach(made.network_id)
             report = await backbone.carryover(db, reach, backbone.Filters(), made.today)
-            return dict(report["figures"]), await db.read_in_thread(_unlike_reviews)
+            return dict(report["figures"]), await db.read_sync(_unlike_reviews)
         finally:
             await db.dispose()
 

@@ -20,6 +20,7 @@ from facilitator import demo, logs, migrate
 from facilitator.db import Database
 from facilitator.db.database import sqlite_file
 from facilitator.db.models import Network
+from facilitator.db.report_process import ReportProcess
 from facilitator.errors import DomainError
 from facilitator.i18n import translate
 from facilitator.services import network_settings, setup, users
@@ -225,17 +226,20 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_level=settings.log_level,
-        log_config=logs.config(settings.log_level),
-        # Compression off (it doubles the cost of every broadcast); frames over 64 KiB close
-        # the socket with 1009.
-        ws_per_message_deflate=False,
-        ws_max_size=MAX_MESSAGE_BYTES,
-    )
+    try:
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level=settings.log_level,
+            log_config=logs.config(settings.log_level),
+            # Compression off (it doubles the cost of every broadcast); frames over 64 KiB
+            # close the socket with 1009.
+            ws_per_message_deflate=False,
+            ws_max_size=MAX_MESSAGE_BYTES,
+        )
+    finally:
+        ReportProcess.stop()
     return 0
 
 

@@ -22,6 +22,18 @@ class DomainError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.key!r}, {self.params!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Reports are read in a worker process: a refusal raised there must arrive whole,
+        # params included (the default pickling would call ``cls(key)`` and lose them).
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[DomainError], args: tuple[Any, ...], state: dict[str, Any]) -> DomainError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class Invalid(DomainError):
     """The input itself is wrong (empty, too long, bad date)."""

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncSession,
@@ -31,7 +31,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import SingletonThreadPool
 
 from facilitator.db.group_commit import GroupCommit
-from facilitator.localtime import local_day
+from facilitator.db.report_process import ReportProcess
+from facilitator.db.sqlite_setup import sqlite_setup
 
 Clock = Callable[[], datetime]
 T = TypeVar("T")
@@ -49,32 +50,6 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def _local_day_sql(moment: str | None, timezone: str | None) -> str | None:
-    """``local_day`` for SQL on SQLite: a stored UTC moment's day where the network meets."""
-    if moment is None or timezone is None:
-        return None
-    return local_day(datetime.fromisoformat(moment), timezone).isoformat()
-
-
-def _sqlite_setup(engine: Engine, busy_timeout_ms: int, immediate: bool) -> None:
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take BEGIN out of the driver's hands so the "begin" hook below decides its kind.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = FULL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-        # SQLite keeps no time zones: reports ask Python for the network's day of a moment.
-        dbapi_connection.create_function("local_day", 2, _local_day_sql, deterministic=True)
-
-    @event.listens_for(engine, "begin")
-    def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
 class Database:
     """Engines and sessions for one database, plus the clock services read "now" from."""
 
@@ -89,33 +64,32 @@ class Database:
         if self.is_sqlite:
             # Readers get their own engine so a plain BEGIN never takes the write lock.
             self.write_engine = create_async_engine(url)
-            _sqlite_setup(self.engine.sync_engine, busy_timeout_ms, immediate=False)
-            _sqlite_setup(self.write_engine.sync_engine, busy_timeout_ms, immediate=True)
+            sqlite_setup(self.engine.sync_engine, busy_timeout_ms, immediate=False)
+            sqlite_setup(self.write_engine.sync_engine, busy_timeout_ms, immediate=True)
             # The group-commit writer's own connection, used from its thread only.
             batch_engine: Engine | None = create_engine(
                 make_url(url).set(drivername="sqlite"), poolclass=SingletonThreadPool
             )
             assert batch_engine is not None
-            _sqlite_setup(batch_engine, busy_timeout_ms, immediate=True)
+            sqlite_setup(batch_engine, busy_timeout_ms, immediate=True)
             self._quick_reads: Engine | None = create_engine(
                 make_url(url).set(drivername="sqlite"), poolclass=SingletonThreadPool
             )
             assert self._quick_reads is not None
-            _sqlite_setup(self._quick_reads, busy_timeout_ms, immediate=False)
+            sqlite_setup(self._quick_reads, busy_timeout_ms, immediate=False)
             self._reader = ThreadPoolExecutor(1, thread_name_prefix="quick-reads")
-            # Reports over years of history get a thread of their own, so they neither stall
-            # the event loop nor queue ahead of a hall of phones on the quick-reads thread.
-            self._heavy_reads: Engine | None = create_engine(
-                make_url(url).set(drivername="sqlite"), poolclass=SingletonThreadPool
-            )
-            assert self._heavy_reads is not None
-            _sqlite_setup(self._heavy_reads, busy_timeout_ms, immediate=False)
-            self._heavy_reader = ThreadPoolExecutor(
+            # Rendering a report's long page gets a thread of its own, niced, so it neither
+            # stalls the event loop nor queues ahead of a hall of phones on the quick reads.
+            self._heavy_reader: ThreadPoolExecutor | None = ThreadPoolExecutor(
                 1, thread_name_prefix="heavy-reads", initializer=_yield_to_the_live_rooms
             )
         else:
             self.write_engine = self.engine
-            batch_engine = self._quick_reads = self._heavy_reads = None
+            batch_engine = self._quick_reads = None
+            self._heavy_reader = None
+        self._busy_timeout_ms = busy_timeout_ms
+        # An in-memory database lives in this process only: its reports cannot go elsewhere.
+        self._reports_elsewhere = path is not None
         self.group_commit = GroupCommit(self, batch_engine)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -161,22 +135,21 @@ class Database:
         """Run CPU-heavy work that is no database read (rendering a long report page) on the
         heavy reads' low-priority thread where there is one, else on the default executor."""
         loop = asyncio.get_running_loop()
-        executor = self._heavy_reader if self._heavy_reads is not None else None
-        return await loop.run_in_executor(executor, functools.partial(work, *args, **kwargs))
+        return await loop.run_in_executor(
+            self._heavy_reader, functools.partial(work, *args, **kwargs)
+        )
 
-    async def read_in_thread(self, read: Callable[[Connection], T]) -> T:
-        """Run a heavy read (a report over years of history) in one read transaction, off the
-        event loop: on SQLite on its own thread with the synchronous driver."""
-        if self._heavy_reads is not None:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._heavy_reader, self._heavy_on_thread, read)
+    async def read_report(self, read: Callable[..., T], *args: Any) -> T:
+        """Run a heavy read (a report over years of history), ``read(connection, *args)``, in
+        one read transaction off the event loop: on a SQLite file in the reports' worker
+        process (``db.report_process``), so ``read`` is a module-level function and ``args``
+        and its result plain data; elsewhere on the async driver's connection."""
+        if self._reports_elsewhere:
+            return await ReportProcess.read(self.url, self._busy_timeout_ms, read, args)
         async with self.engine.connect() as connection:
-            return await connection.run_sync(self._read_in, read)
-
-    def _heavy_on_thread(self, read: Callable[[Connection], T]) -> T:
-        assert self._heavy_reads is not None
-        with self._heavy_reads.connect() as connection:
-            return self._read_in(connection, read)
+            return await connection.run_sync(
+                self._read_in, lambda connection: read(connection, *args)
+            )
 
     def _read_on_thread(self, read: Callable[[Connection], T]) -> T:
         assert self._quick_reads is not None
@@ -194,10 +167,10 @@ class Database:
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(self._reader, self._quick_reads.dispose)
             self._reader.shutdown(wait=True)
-        if self._heavy_reads is not None:
-            loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self._heavy_reader, self._heavy_reads.dispose)
+        if self._heavy_reader is not None:
             self._heavy_reader.shutdown(wait=True)
+        if self._reports_elsewhere:
+            await ReportProcess.forget(self.url)
         await self.engine.dispose()
         if self.write_engine is not self.engine:
             await self.write_engine.dispose()

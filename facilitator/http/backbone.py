@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from facilitator import exports, i18n
-from facilitator.db.models import Network
 from facilitator.errors import DomainError, Invalid, NotFound
 from facilitator.http.auth import form_or_none
 from facilitator.http.backbone_filters import filters_query, page_links, parse_filters, parse_page
@@ -30,7 +29,6 @@ from facilitator.http.paper import summary_print as summary_print
 from facilitator.services import backbone, feeds, overview
 from facilitator.services.access import StaffIdentity
 from facilitator.services.backbone import Filters, Reach
-from facilitator.services.commands import local_today
 
 
 async def as_of(request: Request, network_id: int) -> date:
@@ -40,9 +38,7 @@ async def as_of(request: Request, network_id: int) -> date:
             return date.fromisoformat(raw)
         except ValueError:
             raise Invalid("input.bad_date", field="as_of") from None
-    async with app_state(request).db.read() as session:
-        network = await session.get_one(Network, network_id)
-    return local_today(network, app_state(request).db.now())
+    return await backbone.today(app_state(request).db, network_id)
 
 
 async def _render(request: Request, *args: Any, **context: Any) -> Response:
@@ -61,14 +57,7 @@ def _reach(staff: StaffIdentity) -> Reach:
 
 
 async def _choices(request: Request, staff: StaffIdentity, groups: list[int]) -> dict[str, Any]:
-    db = app_state(request).db
-    lists = await overview.network_lists(db, staff.network_id)
-    return {
-        "groups": [g for g in lists["groups"] if g["id"] in groups],
-        "people": lists["people"],
-        "strategies": await overview.every_strategy(db, staff.network_id),
-        "organizations": await overview.organizations(db, staff.network_id),
-    }
+    return await backbone.filter_choices(app_state(request).db, staff.network_id, groups)
 
 
 Report = Callable[[Request, StaffIdentity], Awaitable[dict[str, Any]]]

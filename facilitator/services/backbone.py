@@ -1,6 +1,7 @@
 """The backbone's review: carry-over across groups, accountability, attendance and
 representation, opener trends. Read-only; the queries are in ``backbone_queries``, the figures
-in ``backbone_figures`` and ``backbone_meetings``; every report runs off the event loop.
+in ``backbone_figures`` and ``backbone_meetings``; every report runs off the event loop, in
+the reports' worker process (``db.report_process``).
 
 Definitions (also in the README). The day ("as of", default today) is the cut-off for what is
 due: *overdue* — open and due before the day; *due this week* — open and due within seven days
@@ -16,12 +17,13 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from facilitator.db import Database
-from facilitator.db.models import Group
+from facilitator.db.models import Group, Organization, Person, Strategy
 from facilitator.errors import Invalid
 from facilitator.flow import Role
+from facilitator.localtime import local_day
 from facilitator.services import backbone_figures as figures
 from facilitator.services import backbone_meetings as meetings
 from facilitator.services.backbone_queries import (
@@ -49,11 +51,33 @@ def reach_of(network_id: int, user_id: int, role: Role) -> Reach:
 async def visible_groups(db: Database, network_id: int, user_id: int, role: Role) -> list[int]:
     """The network's groups within the user's reach (``services.scope``, the one rule)."""
     reach = await scope_of(db, network_id, user_id, role)
-    async with db.read() as session:
-        ids = await session.scalars(
-            select(Group.id).where(Group.network_id == network_id).order_by(Group.id)
-        )
-        return reach.only(ids)
+    ids = await db.read_sync(
+        lambda connection: list(connection.execute(_GROUPS, {"network": network_id}).scalars())
+    )
+    return reach.only(ids)
+
+
+_GROUPS = select(Group.id).where(Group.network_id == bindparam("network")).order_by(Group.id)
+
+
+async def today(db: Database, network_id: int) -> date:
+    """The date it is now where the network meets (in one hop: every report asks)."""
+    zone = await db.read_sync(lambda connection: timezone_of(connection, network_id))
+    return local_day(db.now(), zone)
+
+
+def _carryover(
+    connection: Connection, reach: Reach, filters: Filters, as_of: date, page: Page
+) -> JSON:
+    timezone = timezone_of(connection, reach.network_id)
+    ids, before, after = page_ids(connection, reach, filters, as_of, page)
+    return {
+        "as_of": as_of.isoformat(),
+        "figures": figures.figures(connection, reach, filters, as_of),
+        "commitments": figures.rows(connection, ids, as_of, timezone),
+        "previous": before.text() if before else None,
+        "next": after.text() if after else None,
+    }
 
 
 async def carryover(
@@ -61,19 +85,11 @@ async def carryover(
 ) -> JSON:
     """The figures of every confirmed commitment the filters keep, and one page of them:
     slipped twice or more first, then overdue, then by due date."""
+    return await db.read_report(_carryover, reach, filters, as_of, page or Page())
 
-    def read(connection: Connection) -> JSON:
-        timezone = timezone_of(connection, reach.network_id)
-        ids, before, after = page_ids(connection, reach, filters, as_of, page or Page())
-        return {
-            "as_of": as_of.isoformat(),
-            "figures": figures.figures(connection, reach, filters, as_of),
-            "commitments": figures.rows(connection, ids, as_of, timezone),
-            "previous": before.text() if before else None,
-            "next": after.text() if after else None,
-        }
 
-    return await db.read_in_thread(read)
+def _rows(connection: Connection, reach: Reach, ids: list[int], as_of: date) -> list[JSON]:
+    return figures.rows(connection, ids, as_of, timezone_of(connection, reach.network_id))
 
 
 async def commitments_in_batches(
@@ -82,17 +98,15 @@ async def commitments_in_batches(
     """Every commitment the filters keep, in the carry-over order, a batch at a time: the
     order is read once (ids only), then each batch of rows in its own short read, so an
     export holds one batch of rows whatever its length."""
-
-    def order(connection: Connection) -> list[int]:
-        return ordered_ids(connection, reach, filters, as_of)
-
-    ids = await db.read_in_thread(order)
+    ids = await db.read_report(ordered_ids, reach, filters, as_of)
     for start in range(0, len(ids), batch):
+        yield await db.read_report(_rows, reach, ids[start : start + batch], as_of)
 
-        def read(connection: Connection, chunk: list[int] = ids[start : start + batch]) -> Any:
-            return figures.rows(connection, chunk, as_of, timezone_of(connection, reach.network_id))
 
-        yield await db.read_in_thread(read)
+def _accountability(connection: Connection, reach: Reach, by: str, as_of: date) -> JSON:
+    timezone_of(connection, reach.network_id)  # an unknown network is not found
+    rows = figures.breakdown(connection, reach, by, as_of)
+    return {"as_of": as_of.isoformat(), "by": by, "rows": rows}
 
 
 async def accountability(db: Database, reach: Reach, by: str, as_of: date) -> JSON:
@@ -100,13 +114,7 @@ async def accountability(db: Database, reach: Reach, by: str, as_of: date) -> JS
     dropped, and the on-time rate."""
     if by not in ("organization", "group"):
         raise Invalid("filter.bad_breakdown")
-
-    def read(connection: Connection) -> JSON:
-        timezone_of(connection, reach.network_id)  # an unknown network is not found
-        rows = figures.breakdown(connection, reach, by, as_of)
-        return {"as_of": as_of.isoformat(), "by": by, "rows": rows}
-
-    return await db.read_in_thread(read)
+    return await db.read_report(_accountability, reach, by, as_of)
 
 
 async def attendance(db: Database, reach: Reach) -> JSON:
@@ -116,18 +124,58 @@ async def attendance(db: Database, reach: Reach) -> JSON:
     *expected* — the roster's size; *came* — how many of the expected came; *guests* — who came
     and is not on the roster; *rate* — came ÷ expected (per group: over all its meetings).
     Totals count every meeting held; the latest ``meetings.SHOWN`` are listed one by one."""
-    return await db.read_in_thread(lambda connection: meetings.attendance(connection, reach))
+    return await db.read_report(meetings.attendance, reach)
 
 
 async def opener_trends(db: Database, reach: Reach) -> JSON:
     """For each blocker, how many flagged it at each of a group's latest meetings, oldest
     first, and in all the group's meetings (``total``)."""
-    return await db.read_in_thread(lambda connection: meetings.opener_trends(connection, reach))
+    return await db.read_report(meetings.opener_trends, reach)
 
 
 async def history(db: Database, reach: Reach, commitment_id: int) -> JSON:
     """One commitment's journey: where it was made, every meeting that reviewed it, with the
     outcome, old and new due date, reason, and who reported it."""
-    return await db.read_in_thread(
-        lambda connection: figures.journey(connection, reach, commitment_id)
+    return await db.read_report(figures.journey, reach, commitment_id)
+
+
+def _filter_choices(connection: Connection, network_id: int, groups: list[int]) -> JSON:
+    shown = set(groups)
+    group_rows = connection.execute(
+        select(Group.id, Group.name, Group.kind)
+        .where(Group.network_id == network_id)
+        .order_by(Group.id)
     )
+    people = connection.execute(
+        select(Person.id, Person.name, Organization.name)
+        .outerjoin(Organization, Organization.id == Person.organization_id)
+        # Archived and merged people are not offered (their history keeps them).
+        .where(Person.network_id == network_id, Person.archived_at.is_(None))
+        .order_by(Person.name)
+    )
+    strategies = connection.execute(
+        select(Strategy.id, Strategy.title, Strategy.target, Strategy.archived_at)
+        .where(Strategy.network_id == network_id)
+        .order_by(Strategy.id)
+    )
+    organizations = connection.execute(
+        select(Organization.id, Organization.name, Organization.sector)
+        .where(Organization.network_id == network_id, Organization.archived_at.is_(None))
+        .order_by(Organization.name)
+    )
+    return {
+        "groups": [{"id": g, "name": n, "kind": k} for g, n, k in group_rows if g in shown],
+        "people": [{"id": p, "name": n, "organization": o} for p, n, o in people],
+        # Archived strategies too: past work is filtered by them.
+        "strategies": [
+            {"id": s, "title": t, "target": g, "archived": a is not None}
+            for s, t, g, a in strategies
+        ],
+        "organizations": [{"id": o, "name": n, "sector": s} for o, n, s in organizations],
+    }
+
+
+async def filter_choices(db: Database, network_id: int, groups: list[int]) -> JSON:
+    """What the reports' filters offer: the groups within reach, people, every strategy and
+    the organizations (a network's whole people list: read with the reports, off the loop)."""
+    return await db.read_report(_filter_choices, network_id, groups)

@@ -3,7 +3,7 @@ slipped, done on time, overdue) in SQL, so a report reads the rows it shows and 
 it counts, never the network's whole history.
 
 Definitions are in ``services/backbone.py``. Synchronous Core over one ``Connection``: the
-reports run them off the event loop (``Database.read_in_thread``).
+reports run them off the event loop (``Database.read_report``).
 """
 
 from __future__ import annotations

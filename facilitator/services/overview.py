@@ -243,11 +243,7 @@ async def attendance_batches(
     at a time (each its own short read, off the event loop), so an export's memory stays flat."""
     after: tuple[date, int] | None = None
     while True:
-
-        def read(connection: Connection, at: tuple[date, int] | None = after) -> Any:
-            return _attendance_batch(connection, groups, at)
-
-        rows, after = await db.read_in_thread(read)
+        rows, after = await db.read_report(_attendance_batch, groups, after)
         if rows:
             yield rows
         if after is None:

@@ -287,7 +287,7 @@ async def test_the_reports_search_the_big_tables_by_index_never_scan_them(
                 found.append(str(row[3]))
         return found
 
-    steps = await db.read_in_thread(plans)
+    steps = await db.read_sync(plans)
     assert len(statements) >= 10
     scans = [s for s in steps if s.startswith("SCAN") and s.split()[1] in BIG_TABLES]
     assert scans == []

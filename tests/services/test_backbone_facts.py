@@ -39,7 +39,7 @@ async def stored_and_worked_out(db: Database, world: World) -> dict[int, tuple[A
         )
         return {r[0]: (r[1], bool(r[2]), r[3], bool(r[4])) for r in found}
 
-    return await db.read_in_thread(read)
+    return await db.read_sync(read)
 
 
 def stored(facts: dict[int, tuple[Any, ...]]) -> dict[int, tuple[int, bool]]:

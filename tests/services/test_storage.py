@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+import signal
 import threading
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from facilitator import migrate
 from facilitator.db import Database
+from facilitator.errors import NotFound
 from tests.support.world import POSTGRES
 
 
@@ -74,7 +78,7 @@ async def test_a_failed_write_leaves_nothing(db: Database) -> None:
 
 
 async def test_heavy_work_runs_on_a_thread_that_gives_way_to_the_live_rooms(db: Database) -> None:
-    """Reports and their pages run on the heavy reads' thread, niced below the event loop's, so
+    """Report pages are rendered on the heavy reads' thread, niced below the event loop's, so
     on a busy core years of history give way to the meeting happening now."""
     if POSTGRES:
         pytest.skip("the heavy reads' thread is SQLite's")
@@ -87,3 +91,45 @@ async def test_heavy_work_runs_on_a_thread_that_gives_way_to_the_live_rooms(db: 
     name, nice = await db.in_background(where)
     assert name.startswith("heavy-reads")
     assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+
+
+def _where_read(connection: Connection, *extra: Any) -> tuple[int, int, int, tuple[Any, ...]]:
+    networks = connection.execute(text("SELECT count(*) FROM networks")).scalar_one()
+    return os.getpid(), os.getpriority(os.PRIO_PROCESS, 0), networks, extra
+
+
+def _refuse(_connection: Connection, key: str) -> None:
+    raise NotFound(key, commitment=7)
+
+
+@pytest.mark.skipif(bool(POSTGRES), reason="the reports' worker reads SQLite files")
+async def test_reports_are_read_in_a_worker_process_that_gives_way_to_the_live_rooms(
+    db: Database,
+) -> None:
+    """A thread shares the interpreter with the event loop; a process at a lower priority
+    does not: reports are read there, see what was just committed, and bring refusals back
+    whole."""
+    async with db.write() as session:
+        await session.execute(
+            text(
+                "INSERT INTO networks (name, default_language, timezone, created_at) VALUES ('N', 'he', 'UTC', '2026-01-01')"
+            )
+        )
+    pid, nice, networks, extra = await db.read_report(_where_read, date(2026, 1, 2), [3])
+    assert pid != os.getpid()
+    assert nice == min(19, os.getpriority(os.PRIO_PROCESS, 0) + 10)
+    assert networks == 1
+    assert extra == (date(2026, 1, 2), [3])
+    with pytest.raises(NotFound) as refused:
+        await db.read_report(_refuse, "backbone.unknown_commitment")
+    assert refused.value.key == "backbone.unknown_commitment"
+    assert refused.value.params == {"commitment": 7}
+
+
+@pytest.mark.skipif(bool(POSTGRES), reason="the reports' worker reads SQLite files")
+async def test_a_worker_that_died_is_replaced(db: Database) -> None:
+    first, *_rest = await db.read_report(_where_read)
+    os.kill(first, signal.SIGKILL)
+    second, *_rest = await db.read_report(_where_read)
+    assert second != first
+    assert (await db.read_report(_where_read))[0] == second
