@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
@@ -40,17 +40,27 @@ class Scope:
 async def scope_in(session: AsyncSession, network_id: int, user_id: int, role: Role) -> Scope:
     if role is Role.BACKBONE:
         return Scope(network_id, role, None)
-    rows = await session.scalars(
-        select(GroupStaff.group_id)
-        .join(Group, Group.id == GroupStaff.group_id)
-        .where(GroupStaff.user_id == user_id, Group.network_id == network_id)
-    )
+    rows = await session.scalars(_REACH, {"user": user_id, "network": network_id})
     return Scope(network_id, role, frozenset(rows))
 
 
+_REACH = (
+    select(GroupStaff.group_id)
+    .join(Group, Group.id == GroupStaff.group_id)
+    .where(GroupStaff.user_id == bindparam("user"), Group.network_id == bindparam("network"))
+)
+
+
 async def scope_of(db: Database, network_id: int, user_id: int, role: Role) -> Scope:
-    async with db.read() as session:
-        return await scope_in(session, network_id, user_id, role)
+    if role is Role.BACKBONE:
+        return Scope(network_id, role, None)
+    # In one hop (Database.read_sync): every staff request asks.
+    groups = await db.read_sync(
+        lambda connection: frozenset(
+            connection.execute(_REACH, {"user": user_id, "network": network_id}).scalars()
+        )
+    )
+    return Scope(network_id, role, groups)
 
 
 async def reaches_meeting(
