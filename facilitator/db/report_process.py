@@ -8,6 +8,10 @@ the kernel gives the core to the live rooms first.
 One worker serves every ``Database`` of the server process, started on the first report. It
 keeps a connection per database file (a few at most); a read is a module-level function with
 plain arguments, so it can be sent there, and what it returns comes back by pickle.
+
+As with any ``multiprocessing`` start method but fork, the worker imports the script that
+started the server (as ``__mp_main__``): a script that opens a ``Database`` keeps its work under
+``if __name__ == "__main__":``, as ``bench`` and ``scripts`` do.
 """
 
 from __future__ import annotations
