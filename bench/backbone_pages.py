@@ -334,6 +334,7 @@ def write_section(path: Path, section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         end = text.find("\n## ", start + 1)
+        section = section.rstrip("\n") + "\n\n"
         text = text[:start] + section + ("" if end < 0 else text[end + 1 :])
     path.write_text(text)
 
