@@ -51,11 +51,19 @@ async def login(request: Request) -> Response:
         return render(request, "login.html", lang, 400, error="auth.csrf", email="")
     email = fields.get("email", "")[:254]
     client = request.client.host if request.client else "?"
-    if not state.login_limiter.allow(f"ip:{client}") or not state.login_limiter.allow(
-        f"email:{email.lower()}"
+    # The account's limit is keyed on the address as sign-in reads it, so " a@b", "A@B" and
+    # "a@b\t" are one account to the limiter as they are to the password check.
+    try:
+        address: str | None = users.normalize_email(email)
+    except DomainError:
+        address = None
+    if not state.login_limiter.allow(f"ip:{client}") or (
+        address is not None and not state.login_limiter.allow(f"email:{address}")
     ):
         return render(request, "login.html", lang, 429, error="auth.too_many", email=email)
-    user_id = await users.authenticate(state.db, email, fields.get("password", ""))
+    if address is None:  # no account has such an address
+        return render(request, "login.html", lang, 401, error="auth.bad_login", email=email)
+    user_id = await users.authenticate(state.db, address, fields.get("password", ""))
     if user_id is None:
         return render(request, "login.html", lang, 401, error="auth.bad_login", email=email)
     token = await access.start_session(state.db, user_id)

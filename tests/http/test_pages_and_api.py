@@ -55,6 +55,32 @@ def test_sign_in_refuses_wrong_password_missing_csrf_and_floods(site: Site) -> N
     assert last.status_code == 429
 
 
+def test_a_locked_account_stays_locked_however_its_address_is_typed(site: Site) -> None:
+    """The per-account limit reads the address as sign-in does: spaces, case and control
+    characters do not make another account, and the right password waits like the wrong."""
+    email = site.seeded.staff_email
+    csrf = site.csrf()
+
+    def attempt(number: int, typed: str, password: str) -> int:
+        site.client._transport.client = (f"10.0.0.{number}", 5000)  # type: ignore[attr-defined]
+        answer = site.client.post(
+            "/login",
+            data={"csrf": csrf, "email": typed, "password": password},
+            follow_redirects=False,
+        )
+        return answer.status_code
+
+    try:
+        assert [attempt(n, email, "nope") for n in range(10)] == [401] * 10
+        spellings = [f" {email}", f"{email} ", f"\t{email}", f"{email}\x01", email.upper()]
+        assert [attempt(20 + n, s, "nope") for n, s in enumerate(spellings)] == [429] * 5
+        assert attempt(40, f" {email} ", PASSWORD) == 429
+        # Another account from the same kind of address is not locked with it.
+        assert attempt(41, "someone@example.org", "nope") == 401
+    finally:
+        site.client._transport.client = ("testclient", 50000)  # type: ignore[attr-defined]
+
+
 def test_the_next_target_is_never_another_site(site: Site) -> None:
     answer = site.client.post(
         "/login",
