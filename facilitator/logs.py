@@ -4,6 +4,7 @@ A request (or a socket, for as long as it is open) gets an id, taken from a sane
 sent by a proxy or made here, and echoed in the response. The ids live in context variables, so
 any log line written while serving it carries them, uvicorn's access line included, without
 being passed around. Lines are ``logfmt`` (``key=value``), which people read and log tools parse.
+No line carries a secret from a URL (``redact``): logs are read by more people than tokens are.
 """
 
 from __future__ import annotations
@@ -26,6 +27,17 @@ _MEETING_PATH = re.compile(r"^/(?:ws/|api/)?m/(\d{1,18})(?:/|$)")
 FIELDS = ("request_id", "connection", "meeting", "command", "role", "key")
 _VALUE_NEEDS_QUOTES = re.compile(r'[\s"=\\\x00-\x1f\x7f]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Secrets that travel in URLs (a projector's view token, a calendar feed, the setup, invitation
+# and reset links, a person's own page): a log line keeps the route and drops the secret.
+_SECRET_SEGMENT = re.compile(r"(/(?:feeds|setup|invite|reset|me)/)[A-Za-z0-9_-]{8,}")
+_SECRET_PARAMETER = re.compile(r"([?&](?:view|token)=)[^&\s\"']+")
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret a URL may carry replaced by ``[redacted]``."""
+    text = _SECRET_SEGMENT.sub(rf"\g<1>{REDACTED}", text)
+    return _SECRET_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
 
 
 def fields(**values: Any) -> dict[str, Any]:
@@ -72,7 +84,7 @@ class LogfmtFormatter(logging.Formatter):
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return line
+        return redact(line)
 
 
 def config(level: str) -> dict[str, Any]:

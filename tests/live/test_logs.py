@@ -73,3 +73,27 @@ async def test_a_refused_command_names_its_type_role_meeting_and_socket(server: 
     assert fields["meeting"] == str(meeting_id)
     assert fields["key"] == "role.forbidden"
     assert re.fullmatch(r"[0-9a-f]{16}", fields["connection"])
+
+
+async def test_no_log_line_carries_a_secret_from_a_url(server: Server) -> None:
+    """The projector's view token, feed tokens and the setup, invitation, reset and personal
+    links are secrets: the access lines keep the route, never the token."""
+    secret = "S3cretTok3n_" + "x" * 30
+    paths = [
+        f"/m/1/projector?view={secret}",
+        f"/api/m/1/state?lang=en&view={secret}",
+        f"/feeds/{secret}.ics",
+        f"/setup/{secret}",
+        f"/invite/{secret}",
+        f"/reset/{secret}",
+        f"/me/{secret}",
+        f"/join?token={secret}",
+    ]
+    async with httpx.AsyncClient(base_url=server.base) as client:
+        for path in paths:
+            await client.get(path, headers={"X-Request-ID": "secret-check"})
+    logged = lines_with(server, "request_id=secret-check")
+    assert len(logged) >= len(paths)
+    assert not [line for line in server.log.read_text().splitlines() if secret in line]
+    for route in ("/feeds/[redacted].ics", "/invite/[redacted]", "projector?view=[redacted]"):
+        assert any(route in line for line in logged), route
