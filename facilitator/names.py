@@ -5,10 +5,14 @@ hyphen where the network stored an en dash, ASCII quotes for Hebrew geresh and g
 an invisible direction mark pasted from a chat, two spaces, another case. ``match_key`` folds all
 of these away so that matching never depends on exact spelling; ``strip_invisible`` removes the
 format characters from what is stored, so two names that look the same are the same.
+``look_key`` goes further, for telling apart two names that are not the same but look it: each
+letter becomes its look-alike class from Unicode's confusables data (a Cyrillic "а" is a Latin
+"a", "I" is "l"), so a new name that only looks like one already in the room can be refused.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -45,6 +49,24 @@ def match_key(text: str) -> str:
     cantillation (nor other combining accents), one kind of dash with no spaces around it, one
     kind of double and of single quote, single spaces, and no case.
     """
+    return _folded(text).casefold()
+
+
+def look_key(text: str) -> str:
+    """The form two names that look the same on screen share (UTS #39's skeleton, after the
+    folds of ``match_key``): each character its look-alike class, in either case. Hebrew letters
+    keep their own: the confusables data counts vav and final nun as one, readers do not."""
+    classes = _look_alike_classes()
+
+    def alike(text: str) -> str:
+        return "".join(classes.get(ch, ch) for ch in text)
+
+    # Before the case fold, so "I" meets "l"; after it too, so "L" does.
+    return alike(alike(_folded(text)).casefold())
+
+
+def _folded(text: str) -> str:
+    """``match_key`` but for the case."""
     # The acute accent goes first: NFKC would split it into a space and a combining mark.
     text = unicodedata.normalize("NFKC", strip_invisible(text).replace("\u00b4", "'"))
     # Niqqud and cantillation are combining marks; decomposing first catches precomposed forms.
@@ -54,5 +76,31 @@ def match_key(text: str) -> str:
     text = _DOUBLE_QUOTES.sub('"', text)
     text = _DASHES.sub("-", text)
     text = _SPACE.sub(" ", text).strip()
-    text = _AROUND_DASH.sub("-", text)
-    return text.casefold()
+    return _AROUND_DASH.sub("-", text)
+
+
+_HEBREW = re.compile("[\u0590-\u05ff\ufb1d-\ufb4f]")
+
+
+@functools.cache
+def _look_alike_classes() -> dict[str, str]:
+    """Each character that looks like another → one member of its class (the lowest), from
+    the confusables data of ``confusable_homoglyphs``; single characters only."""
+    from confusable_homoglyphs.confusables import confusables_data  # type: ignore[import-untyped]
+
+    parent: dict[str, str] = {}
+
+    def root(ch: str) -> str:
+        while parent.get(ch, ch) != ch:
+            ch = parent[ch]
+        return ch
+
+    for ch, alikes in confusables_data.items():
+        for alike in alikes:
+            other = alike["c"].strip("\u200e\u200f")
+            if len(ch) != 1 or len(other) != 1 or _HEBREW.match(ch) or _HEBREW.match(other):
+                continue
+            a, b = root(ch), root(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return {ch: root(ch) for ch in parent}

@@ -29,7 +29,7 @@ from facilitator.db.models import (
     Person,
 )
 from facilitator.errors import Invalid
-from facilitator.names import match_key
+from facilitator.names import look_key, match_key
 from facilitator.services import roster
 
 #: At most this many organizations are offered for what was typed so far.
@@ -130,9 +130,23 @@ _NEW_PERSON = (
         organization_id=bindparam("o"),
         name=bindparam("name"),
         name_key=bindparam("k"),  # what Person's validator keeps: person_key(name)
+        look_key=bindparam("l"),  # and look_key(name)
         created_at=bindparam("at"),
     )
     .returning(Person.id)
+)
+# Someone in the meeting whose name is not this one but looks it.
+_LOOKS_ALIKE = (
+    select(Person.name)
+    .where(
+        Person.network_id == bindparam("n"),
+        Person.look_key == bindparam("l"),
+        Person.name_key != bindparam("k"),
+        select(Attendance.id)
+        .where(Attendance.meeting_id == bindparam("m"), Attendance.person_id == Person.id)
+        .exists(),
+    )
+    .limit(1)
 )
 _ANYONE = (
     select(Person.id)
@@ -150,6 +164,7 @@ _CLAIMED = select(ParticipantToken.id).where(
 
 def find_or_create_person_on(
     session: Session,
+    meeting_id: int,
     network_id: int,
     name: str,
     org_name: str,
@@ -170,6 +185,9 @@ def find_or_create_person_on(
         claimed = session.scalar(_CLAIMED, {"p": person.id})
         flow.check_name_free(claimed is not None, person.name)
         return person.id
+    looks, key = look_key(name)[:120], person_key(name)
+    alike = session.scalar(_LOOKS_ALIKE, {"n": network_id, "m": meeting_id, "l": looks, "k": key})
+    flow.check_name_distinct(alike, name)
     if organizations:
         org = organizations[0]
     else:
@@ -177,7 +195,7 @@ def find_or_create_person_on(
         session.add(org)
         session.flush()
     # A plain insert: the ORM's unit of work was the largest part of a joining phone's cost.
-    facts = {"n": network_id, "o": org.id, "name": name, "k": person_key(name), "at": now}
+    facts = {"n": network_id, "o": org.id, "name": name, "k": key, "l": looks, "at": now}
     return int(session.connection().execute(_NEW_PERSON, facts).scalar_one())
 
 

@@ -105,6 +105,16 @@ def test_a_name_a_phone_holds_is_not_claimed_and_only_a_held_one_is_released() -
     assert (free.value.key, free.value.params) == ("release.not_held", {"name": "Dana"})
 
 
+def test_a_new_name_that_only_looks_like_one_here_is_refused() -> None:
+    flow.check_name_distinct(None, "Dana")
+    with pytest.raises(Refused) as alike:
+        flow.check_name_distinct("Dana", "D\u0430na")
+    assert (alike.value.key, alike.value.params) == (
+        "join.name_looks_taken",
+        {"name": "D\u0430na", "other": "Dana"},
+    )
+
+
 def test_joining_twice_carries_the_person_back() -> None:
     flow.check_first_join(False, 7)
     with pytest.raises(Conflict) as twice:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from facilitator.names import match_key, strip_invisible
+from facilitator.names import look_key, match_key, strip_invisible
 
 MUNICIPALITY = "עיריית באר שבע – אגף החינוך"  # as the network stores it: an en dash
 COMPANY = "נגב טק בע״מ"  # gershayim
@@ -104,3 +104,28 @@ def test_stored_names_keep_what_shows() -> None:
     # Only what shows nothing goes; niqqud, dashes and quotes as typed are kept for display.
     assert strip_invisible("\u200fנגב טק בע״מ\u200b") == "נגב טק בע״מ"
     assert strip_invisible("שָׁלוֹם - עולם") == "שָׁלוֹם - עולם"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("Anna", "\u0410nna"),  # a Cyrillic capital A
+        ("Paul", "Pau1"),  # a digit one for an l
+        ("Ian", "lan"),  # a capital I for an l
+        ("dana", "\uff44\uff41\uff4e\uff41"),  # full-width letters
+        ("Olga", "\u039flga"),  # a Greek capital omicron
+        ("שרה", "ש\u200bרה"),  # an invisible space
+    ],
+)
+def test_names_that_only_look_alike_share_a_look_key(one: str, other: str) -> None:
+    assert look_key(one) == look_key(other)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("דן", "דו"), ("מרים", "מריס"), ("Dan", "Don"), ("Anna", "Anne"), ("רון", "רוו")],
+)
+def test_names_that_differ_keep_apart_and_hebrew_letters_keep_their_own(
+    one: str, other: str
+) -> None:
+    assert look_key(one) != look_key(other)

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from facilitator.db.models.base import Base, one_of
+from facilitator.names import look_key as look_alike_key
 from facilitator.names import match_key
 
 SECTORS = (
@@ -96,7 +97,10 @@ class Organization(Base):
 
 class Person(Base):
     __tablename__ = "people"
-    __table_args__ = (Index("ix_people_network_name_key", "network_id", "name_key"),)
+    __table_args__ = (
+        Index("ix_people_network_name_key", "network_id", "name_key"),
+        Index("ix_people_network_look_key", "network_id", "look_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     network_id: Mapped[int] = mapped_column(ForeignKey("networks.id"), index=True)
@@ -104,6 +108,8 @@ class Person(Base):
     name: Mapped[str] = mapped_column(String(120))
     # ``names.match_key(name)``: how a typed spelling finds this person.
     name_key: Mapped[str] = mapped_column(String(120))
+    # ``names.look_key(name)``: what a name that only looks like this one shares with it.
+    look_key: Mapped[str] = mapped_column(String(120), server_default="")
     created_at: Mapped[datetime]
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
@@ -114,6 +120,7 @@ class Person(Base):
     @validates("name")
     def _keep_key(self, _key: str, name: str) -> str:
         self.name_key = match_key(name)[:120]
+        self.look_key = look_alike_key(name)[:120]
         return name
 
 
