@@ -107,6 +107,7 @@ async def open_screen(
         additional_headers=headers,
         compression=None,
         max_size=2**24,
+        max_queue=None,  # see open_probe
     )
     await ws.send(json.dumps({"type": "hello"}))
     await ws.recv()
@@ -114,7 +115,12 @@ async def open_screen(
 
 
 async def open_probe(ws_url: str, meeting_id: int, token: str) -> ClientConnection:
-    ws = await connect(f"{ws_url}/ws/m/{meeting_id}?face=phone", compression=None, max_size=2**24)
+    # No flow control on our side: a probe reads only what it times, and with the rest queued
+    # past websockets' limit it would stop reading, miss the server's close frame and wait
+    # out the ten-second close timeout at every close.
+    ws = await connect(
+        f"{ws_url}/ws/m/{meeting_id}?face=phone", compression=None, max_size=2**24, max_queue=None
+    )
     await ws.send(json.dumps({"type": "hello", "token": token}))
     while json.loads(await ws.recv())["type"] != "welcome":
         pass
