@@ -33,11 +33,11 @@ test-fast: $(VENV)/.test-installed
 	$(BIN)/pytest -n auto tests/unit tests/services -q
 
 ## test: install what the tests need, then lint, type-check and run every test (the in-process
-## tiers spread over the cores; the tiers with real servers and Chromium two files at a time,
-## each file's servers and browser on one worker)
+## tiers spread over the cores; the tiers with real servers and Chromium four files at a time,
+## each file's servers and browser on one worker: they wait on sockets and pages half the time)
 test: $(VENV)/.test-installed browser-deps lint
 	$(BIN)/pytest -n auto tests/unit tests/services tests/http
-	$(BIN)/pytest -n 2 --dist loadfile tests/live tests/browser
+	$(BIN)/pytest -n 4 --dist loadfile tests/live tests/browser
 
 # Debian's Chromium for the browser tests (Playwright's own browser download is not used), and
 # axe-core from the npm registry for the accessibility check. Each only when missing.

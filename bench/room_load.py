@@ -304,6 +304,7 @@ def slow_readers(
     changes: int,
     within: float,
     fraction: float = SLOW_FRACTION,
+    probes_timed: int = SLOW_PROBES,
 ) -> dict[str, Any]:
     """Some phones stop reading (none, for the control run: then the two p99s differ only by
     chance and by what 200 more events change): the others' stage change before and with them, the server's
@@ -312,7 +313,7 @@ def slow_readers(
     ws_url = f"ws://127.0.0.1:{port}"
     probes = room.tokens[phones:]
     before = asyncio.run(
-        probe_fanout(ws_url, room.meeting_id, probes, room.session_cookie, SLOW_PROBES, False)
+        probe_fanout(ws_url, room.meeting_id, probes, room.session_cookie, probes_timed, False)
     )
     stalled = 0
     for (process, pipe), count in zip(workers, slow_counts(workers, fraction), strict=True):
@@ -327,7 +328,7 @@ def slow_readers(
     rss_after = rss_kib(pid)
     unsent = [n for n in unsent_by_server(port) if n >= BACKED_UP]
     with_slow = asyncio.run(
-        probe_fanout(ws_url, room.meeting_id, probes, room.session_cookie, SLOW_PROBES, False)
+        probe_fanout(ws_url, room.meeting_id, probes, room.session_cookie, probes_timed, False)
     )
     drops = ask(workers, {"do": "dropped", "until": until})
     dropped_after = sorted(t for d in drops for t in d["dropped_after_s"])
@@ -445,6 +446,7 @@ def one_run(
     *,
     slow_changes: int = SLOW_CHANGES,
     slow_within: float = SLOW_WITHIN,
+    slow_probes: int = SLOW_PROBES,
 ) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="room-load-"))
     db_url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
@@ -524,7 +526,14 @@ def one_run(
             )
         if "slow" in scenarios:  # last: the stalled phones stay stalled
             result["slow"] = slow_readers(
-                workers, pid, port, room, phones, slow_changes, slow_within
+                workers,
+                pid,
+                port,
+                room,
+                phones,
+                slow_changes,
+                slow_within,
+                probes_timed=slow_probes,
             )
         stop(workers)
     finally:

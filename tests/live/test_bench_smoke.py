@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench import join_wave
 from bench.room_load import PROBES, TALLY_ANSWERS, one_run
-from bench.writes import measure
 from tests.support.world import POSTGRES
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(POSTGRES), reason="benchmarks SQLite")]
@@ -19,8 +15,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(POSTGRES), reason="bench
 @pytest.fixture(scope="module")
 def small_run() -> dict[str, Any]:
     # 100 stage changes past the stalled phones: enough that their data waits in the server.
+    # Ten changes timed before and with them: correctness, not a p99.
     return one_run(
-        100, window=2.0, scenarios={"burst", "fanout", "slow"}, slow_changes=100, slow_within=1.0
+        100,
+        window=2.0,
+        scenarios={"burst", "fanout", "slow"},
+        slow_changes=100,
+        slow_within=1.0,
+        slow_probes=10,
     )
 
 
@@ -57,33 +59,3 @@ def test_slow_readers_stall_and_the_others_still_get_every_change(
     assert 1 <= slow["server_sockets_backed_up"] <= slow["stalled"]
     assert 0 <= slow["dropped"] <= slow["stalled"]
     assert len(slow["dropped_after_stall_s"]) == slow["dropped"]
-
-
-def test_the_write_measurement_runs() -> None:
-    figures = asyncio.run(measure(commits=50, rows=1000))
-    assert figures["commits_per_s"] > 0
-    assert figures["group_commits_per_s"] > 0
-    assert figures["commits_per_fsync"] > 1  # senders at once did share commits
-    assert figures["batched_rows_per_s"] > 0
-
-
-def test_a_small_join_wave_welcomes_every_phone_here_and_at_the_floor(tmp_path: Path) -> None:
-    ours = join_wave.ours(40, 1.0)
-    assert ours["welcomed"] == 40
-    assert ours["errors"] == {}
-    assert ours["join_to_welcome_p99_s"] >= ours["join_to_welcome_p50_s"] > 0
-    assert ours["server_cpu_ms_per_join"] > 0
-    floor = join_wave.floor(40, 1.0)
-    assert floor["welcomed"] == 40
-    section = join_wave.table([(ours, floor)], 1.0)
-    page = tmp_path / "performance.md"
-    page.write_text(
-        "# Performance\n\n## Results\n\nkept\n\n## Join wave\n\nold\n\n## Later\n\nkept too\n"
-    )
-    join_wave.write_section(page, section)
-    text = page.read_text()
-    assert text.count("## Join wave") == 1
-    assert "old" not in text
-    assert "kept\n" in text
-    assert "kept too" in text
-    assert "| 40 | errors | 0 | 0 |" in text
