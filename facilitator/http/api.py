@@ -74,7 +74,7 @@ async def join(request: Request) -> Response:
     person = result.event.payload["person"]
     if person_id is not None:
         issued = token
-    elif fresh is not None and not result.replayed:
+    elif fresh is not None and (not result.replayed or result.claimed):
         issued = fresh
     else:  # a join answered again (a resend, or someone already in): a token of its own
         issued = await access.issue_participant_token(st.db, int(person["id"]))

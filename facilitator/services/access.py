@@ -9,9 +9,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TypeGuard
+from typing import TypeGuard, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
 from facilitator.db import Database
 from facilitator.db.models import (
@@ -138,6 +138,27 @@ async def issue_participant_token(db: Database, person_id: int) -> str:
             ParticipantToken(token_hash=digest(token), person_id=person_id, created_at=db.now())
         )
     return token
+
+
+async def claim_person(db: Database, person_id: int, token_hash: str) -> bool:
+    """Store ``token_hash`` for the person unless a phone already holds them (a live token):
+    one statement, so of phones claiming at once exactly one does. ``False``: already held."""
+    async with db.write() as session:
+        connection = await session.connection()
+        stored = await connection.execute(_CLAIM, {"h": token_hash, "p": person_id, "at": db.now()})
+    return stored.rowcount == 1
+
+
+# Core: an insert from a select is no ORM bulk insert.
+_TOKENS = cast(Table, ParticipantToken.__table__)
+_CLAIM = insert(_TOKENS).from_select(
+    ["token_hash", "person_id", "created_at"],
+    select(bindparam("h"), bindparam("p"), bindparam("at")).where(
+        ~select(ParticipantToken.id)
+        .where(ParticipantToken.person_id == bindparam("p"), ParticipantToken.revoked_at.is_(None))
+        .exists()
+    ),
+)
 
 
 async def person_for(db: Database, token: str | None, network_id: int | None = None) -> int | None:

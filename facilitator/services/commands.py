@@ -60,6 +60,8 @@ class Result:
     event: Event
     #: True when the client message id was seen before: nothing changed this time.
     replayed: bool = False
+    #: A join answered again that stored the new phone's token: the person is now this phone's.
+    claimed: bool = False
 
 
 @dataclass

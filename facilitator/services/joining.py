@@ -17,7 +17,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Conflict, NotFound
 from facilitator.flow import Action, Stage
-from facilitator.services import identity, roster
+from facilitator.services import access, identity, roster
 from facilitator.services.actors import Actor
 from facilitator.services.commands import BatchContext, Change, Event, Result, run_batched
 from facilitator.services.views import person_json
@@ -108,7 +108,16 @@ async def join(
         )
     except Conflict as already:
         # Joining twice is no error for the phone: it gets its first join back, unchanged.
-        return await _first_join(db, meeting_id, int(already.params["person_id"]))
+        first = await _first_join(db, meeting_id, int(already.params["person_id"]))
+        if token_hash is None:
+            return first
+        # A new phone naming someone already here whom no phone holds (the facilitator marked
+        # them present, or released their name): the person becomes this phone's only if no
+        # other phone took them meanwhile, in one statement, so of phones racing one wins.
+        person = first.event.payload["person"]
+        if not await access.claim_person(db, int(person["id"]), token_hash):
+            flow.check_name_free(True, str(person["name"]))
+        return Result(first.event, replayed=True, claimed=True)
 
 
 # Built once: a hall of phones joining runs these a thousand times a minute.

@@ -4,6 +4,7 @@ facilitator frees a name a phone holds."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from facilitator.db.models import MeetingEvent, Organization, ParticipantToken, 
 from facilitator.errors import Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import Action, Role, authorize
 from facilitator.names import match_key
-from facilitator.services import access, identity, joining, network, phones
+from facilitator.services import access, identity, joining, network, phones, roster
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting
 from tests.support.world import TODAY, Clock, World
@@ -311,3 +312,47 @@ async def test_staff_find_a_name_held_outside_the_meeting(
     assert await phones.holders(db, mid, "\u200b") == []
     with pytest.raises(Invalid):
         await phones.holders(db, mid, "א" * 121)
+
+
+async def test_of_phones_joining_as_one_person_at_once_exactly_one_becomes_them(
+    db: Database, world: World
+) -> None:
+    """Twelve phones type one new name at once, then twelve type the name of someone the
+    facilitator marked present: each time one phone gets the person and the others hear the
+    name is taken; the person has one live token, the winner's."""
+    mid = await new_meeting(db, world)
+
+    async def race(name: str) -> list[object]:
+        hashes = [access.digest(access.new_token()) for _ in range(12)]
+        results = await asyncio.gather(
+            *(
+                joining.join(db, mid, name=name, organization="עירייה", token_hash=h)
+                for h in hashes
+            ),
+            return_exceptions=True,
+        )
+        won = [r for r in results if not isinstance(r, BaseException)]
+        lost = [r for r in results if isinstance(r, Refused)]
+        assert len(won) == 1, results
+        assert len(lost) == 11, results
+        assert {r.key for r in lost} == {"join.name_taken"}
+        person = won[0].event.payload["person"]["id"]
+        async with db.read() as session:
+            live = list(
+                await session.scalars(
+                    select(ParticipantToken.token_hash).where(
+                        ParticipantToken.person_id == person,
+                        ParticipantToken.revoked_at.is_(None),
+                    )
+                )
+            )
+        assert len(live) == 1
+        assert live[0] in hashes
+        return results
+
+    await race("שם חדש לגמרי")
+    marked = world.people[0]
+    await roster.mark_present(db, mid, world.staff, marked)
+    async with db.read() as session:
+        name = await session.scalar(select(Person.name).where(Person.id == marked))
+    await race(str(name))
