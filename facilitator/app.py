@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -45,7 +46,7 @@ from facilitator.http.common import (
     language,
     render,
 )
-from facilitator.http.security import BodyLimit, RateLimiter, SecurityHeaders
+from facilitator.http.security import BodyLimit, HostGuard, RateLimiter, SecurityHeaders
 from facilitator.http.socket import ServerHooks, live_socket
 from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
@@ -138,6 +139,12 @@ ROUTES = [
 ]
 
 
+def served_hosts(settings: Settings) -> tuple[str, ...]:
+    """The host names this server answers to, besides this computer's own."""
+    public = urlsplit(settings.public_url).hostname if settings.public_url else None
+    return (*settings.allowed_hosts, *([public] if public else []))
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     """The app for ``settings`` (read from the environment when not given)."""
     settings = settings or Settings.from_env()
@@ -171,7 +178,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             # ServerHooks first: it must see uvicorn's own send, which RequestIds wraps.
             Middleware(ServerHooks),
             Middleware(RequestIds),  # every line of a request names it
-            Middleware(SecurityHeaders),
+            Middleware(HostGuard, allowed=served_hosts(settings)),
+            Middleware(SecurityHeaders, https=settings.https),
             Middleware(BodyLimit),
         ],
         exception_handlers={404: not_found},

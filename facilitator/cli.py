@@ -237,6 +237,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             # close the socket with 1009.
             ws_per_message_deflate=False,
             ws_max_size=MAX_MESSAGE_BYTES,
+            # X-Forwarded-* only from the proxies named: from anyone else they would make each
+            # request a new client to the limiters, or an http request look like https.
+            proxy_headers=bool(settings.trusted_proxies),
+            forwarded_allow_ips=settings.trusted_proxies or None,
         )
     finally:
         ReportProcess.stop()

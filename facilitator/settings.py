@@ -24,6 +24,16 @@ class Settings:
     sqlite_busy_timeout_ms: int = 5000
     log_level: str = "info"
     broadcast_url: str = "memory://"
+    #: Addresses (or networks, ``10.0.0.0/8``) of reverse proxies whose ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` are believed; none by default: a client is the address it came from.
+    trusted_proxies: str = ""
+    #: Host names served besides the public URL's own and this computer's (``localhost``).
+    allowed_hosts: tuple[str, ...] = ()
+
+    @property
+    def https(self) -> bool:
+        """The site is reached over TLS (at a proxy, say): cookies are ``Secure``, HSTS is sent."""
+        return self.public_url.lower().startswith("https://")
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> Settings:
@@ -41,6 +51,12 @@ class Settings:
             ),
             log_level=config("LOG_LEVEL", default=cls.log_level),
             broadcast_url=config("BROADCAST_URL", default=cls.broadcast_url),
+            trusted_proxies=config("TRUSTED_PROXIES", default=cls.trusted_proxies).strip(),
+            allowed_hosts=tuple(
+                h.strip().lower()
+                for h in config("ALLOWED_HOSTS", default="").split(",")
+                if h.strip()
+            ),
         )
 
 
@@ -53,4 +69,6 @@ ENVIRONMENT_VARIABLES = (
     "FACILITATOR_SQLITE_BUSY_TIMEOUT_MS",
     "FACILITATOR_LOG_LEVEL",
     "FACILITATOR_BROADCAST_URL",
+    "FACILITATOR_TRUSTED_PROXIES",
+    "FACILITATOR_ALLOWED_HOSTS",
 )

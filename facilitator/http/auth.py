@@ -14,6 +14,7 @@ from facilitator.http.common import (
     redirect,
     remember_typed,
     render,
+    secure_cookies,
 )
 from facilitator.http.security import CSRF_FIELD, csrf_ok, csrf_token, origin_allowed
 from facilitator.services import access, users
@@ -73,7 +74,7 @@ async def login(request: Request) -> Response:
         token,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
         max_age=int(access.SESSION_IDLE.total_seconds()),
     )
     return response

@@ -214,8 +214,13 @@ def language_link(request: Request, lang: str) -> str:
     return f"?{request.url.remove_query_params('error').include_query_params(lang=lang).query}"
 
 
+def secure_cookies(connection: HTTPConnection) -> bool:
+    """Cookies only over TLS when the site is served so, even if the proxy spoke plain HTTP."""
+    return connection.url.scheme == "https" or app_state(connection).settings.https
+
+
 def remember(response: Response, request: Request, token: str, lang: str) -> None:
-    secure = request.url.scheme == "https"
+    secure = secure_cookies(request)
     if request.cookies.get(CSRF_COOKIE) != token:
         response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", secure=secure)
     if request.query_params.get("lang") in i18n.LANGUAGES:

@@ -23,11 +23,16 @@ CSP = (
 )
 
 
-class SecurityHeaders:
-    """Adds the CSP and friends to every HTTP response (pure ASGI: no body buffering)."""
+HSTS = "max-age=31536000"  # a year; no includeSubDomains: the network's other sites are theirs
 
-    def __init__(self, app: ASGIApp) -> None:
+
+class SecurityHeaders:
+    """Adds the CSP and friends to every HTTP response (pure ASGI: no body buffering); HSTS
+    when the site is served over TLS (``https``: its public URL is, or the request came so)."""
+
+    def __init__(self, app: ASGIApp, https: bool = False) -> None:
         self.app = app
+        self.https = https
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,6 +46,8 @@ class SecurityHeaders:
                 headers.setdefault("x-content-type-options", "nosniff")
                 headers.setdefault("referrer-policy", "same-origin")
                 headers.setdefault("x-frame-options", "DENY")
+                if self.https or scope.get("scheme") == "https":
+                    headers.setdefault("strict-transport-security", HSTS)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -122,16 +129,57 @@ def csrf_ok(cookie: str, sent: str | None) -> bool:
 
 
 def origin_allowed(connection: HTTPConnection, public_url: str) -> bool:
-    """A browser's socket or form must come from this site: the Host it asked for, or the
-    configured public address. Non-browser clients send no Origin and are judged by their token."""
+    """A browser's socket or form must come from this site, scheme and all: the Host it asked
+    for as it was reached, or the configured public address. Non-browser clients send no
+    Origin and are judged by their token."""
     origin = connection.headers.get("origin")
     if origin is None:
         return True
-    netloc = urlsplit(origin).netloc.lower()
-    allowed = {connection.headers.get("host", "").lower()}
+    parts = urlsplit(origin)
+    came = (parts.scheme.lower(), parts.netloc.lower())
+    scheme = {"ws": "http", "wss": "https"}.get(connection.url.scheme, connection.url.scheme)
+    allowed = {(scheme, connection.headers.get("host", "").lower())}
     if public_url:
-        allowed.add(urlsplit(public_url).netloc.lower())
-    return netloc in allowed
+        public = urlsplit(public_url)
+        allowed.add((public.scheme.lower(), public.netloc.lower()))
+    return came in allowed
+
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+class HostGuard:
+    """Only this site's host names are served (the public URL's, ``allowed``, and this
+    computer's): a forged ``Host`` would otherwise land in join links, QR codes and feeds, and
+    a page of another site resolving to this server (DNS rebinding) could read it."""
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.allowed = frozenset(h.lower() for h in (*allowed, *LOCAL_HOSTS))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not self._served(scope):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
+            await send({"type": "http.response.body", "body": b"This site is not served here.\n"})
+            return
+        await self.app(scope, receive, send)
+
+    def _served(self, scope: Scope) -> bool:
+        host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
+        try:
+            name = urlsplit(f"//{host}").hostname
+        except ValueError:
+            return False
+        return name is not None and name in self.allowed
 
 
 class RateLimiter:

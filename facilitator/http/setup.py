@@ -19,6 +19,7 @@ from facilitator.http.common import (
     language,
     redirect,
     render,
+    secure_cookies,
 )
 from facilitator.services import access, network_settings, staff_links
 from facilitator.services import setup as setup_service
@@ -52,7 +53,7 @@ async def signed_in(request: Request, user_id: int, target: str) -> Response:
         token,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=secure_cookies(request),
         max_age=int(access.SESSION_IDLE.total_seconds()),
     )
     return response

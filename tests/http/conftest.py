@@ -25,7 +25,10 @@ def site(migrated_template: str, tmp_path: Path) -> Iterator[Site]:
     shutil.copyfile(migrated_template, db_file)
     url = f"sqlite+aiosqlite:///{db_file}"
     seeded = asyncio.run(seed(url))
-    with TestClient(create_app(Settings(database_url=url)), base_url="http://testserver") as client:
+    with TestClient(
+        create_app(Settings(allowed_hosts=("testserver",), database_url=url)),
+        base_url="http://testserver",
+    ) as client:
         yield Site(client, seeded)
 
 
@@ -37,5 +40,8 @@ def admin_site(migrated_template: str, tmp_path: Path) -> Iterator[AdminSite]:
     shutil.copyfile(migrated_template, db_file)
     url = f"sqlite+aiosqlite:///{db_file}"
     ids = asyncio.run(seed_admin_network(url))
-    with TestClient(create_app(Settings(database_url=url)), base_url="http://testserver") as client:
+    with TestClient(
+        create_app(Settings(allowed_hosts=("testserver",), database_url=url)),
+        base_url="http://testserver",
+    ) as client:
         yield AdminSite(client, ids)

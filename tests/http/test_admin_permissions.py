@@ -142,7 +142,10 @@ def site(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> It
     shutil.copyfile(migrated_template, db_file)
     url = f"sqlite+aiosqlite:///{db_file}"
     seeded = asyncio.run(_seed(url))
-    with TestClient(create_app(Settings(database_url=url)), base_url="http://testserver") as client:
+    with TestClient(
+        create_app(Settings(allowed_hosts=("testserver",), database_url=url)),
+        base_url="http://testserver",
+    ) as client:
         yield Site(client, seeded, db_file)
 
 

@@ -96,7 +96,9 @@ def site(migrated_template: str, tmp_path: Path) -> Iterator[Site]:
     url = f"sqlite+aiosqlite:///{db_file}"
     seeded = asyncio.run(seed(url))
     email = asyncio.run(_more(url, seeded))
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    with TestClient(
+        create_app(Settings(allowed_hosts=("testserver",), database_url=url))
+    ) as client:
         yield Site(client, seeded, url, email)
 
 

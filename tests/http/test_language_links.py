@@ -28,7 +28,9 @@ def client(migrated_template: str, tmp_path: Path) -> Iterator[tuple[TestClient,
     shutil.copyfile(migrated_template, db_file)
     url = f"sqlite+aiosqlite:///{db_file}"
     seeded = asyncio.run(seed(url))
-    with TestClient(create_app(Settings(database_url=url))) as client:
+    with TestClient(
+        create_app(Settings(allowed_hosts=("testserver",), database_url=url))
+    ) as client:
         yield client, seeded
 
 

@@ -99,7 +99,9 @@ async def _hold(db: Database) -> tuple[int, int, int]:
 def test_pages_and_exports_show_the_networks_day(db_url: str) -> None:
     _uid, commitment, meeting = asyncio.run(_held_past_midnight(db_url))
     # What was stored is what is shown: the app reads it on the real clock.
-    with TestClient(create_app(Settings(database_url=db_url))) as client:
+    with TestClient(
+        create_app(Settings(allowed_hosts=("testserver",), database_url=db_url))
+    ) as client:
         client.get("/login")
         client.post(
             "/login",

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import shutil
+from pathlib import Path
 
+import pytest
+from starlette.testclient import TestClient
+
+from facilitator.app import create_app
+from facilitator.settings import Settings
 from tests.support.live_server import PASSWORD
 from tests.support.pages_site import Site
 from tests.support.world import POSTGRES
@@ -378,3 +384,39 @@ def test_odd_input_at_the_edge_is_a_clear_error_never_a_crash(site: Site) -> Non
     assert form_big.status_code == 413
     spoof = site.client.get("/?error=Call+555-0100+to+verify+your+account")
     assert "555-0100" not in spoof.text
+
+
+def test_only_this_sites_host_names_are_served(site: Site) -> None:
+    """A forged Host would land in join links, QR codes and feed links."""
+    refused = site.client.get("/join", headers={"host": "evil.example"})
+    assert refused.status_code == 400
+    assert "evil.example" not in refused.text
+    for host in ("testserver", "localhost:8000", "127.0.0.1", "[::1]:8000"):
+        assert site.client.get("/healthz", headers={"host": host}).status_code == 200, host
+
+
+def test_an_origin_of_another_scheme_is_another_site(site: Site) -> None:
+    body = {"code": "ZZZZZZ", "name": "x", "organization": "y"}
+    other = site.client.post("/api/join", json=body, headers={"origin": "https://testserver"})
+    assert other.status_code == 403
+    assert other.json()["error"]["key"] == "auth.bad_origin"
+    same = site.client.post("/api/join", json=body, headers={"origin": "http://testserver"})
+    assert same.json()["error"]["key"] == "join.bad_code"
+    assert "strict-transport-security" not in same.headers  # a plain-HTTP site sends no HSTS
+
+
+def test_an_https_site_behind_a_plain_proxy_sends_secure_cookies_and_hsts(
+    migrated_template: str, tmp_path: Path
+) -> None:
+    db_file = tmp_path / "tls.db"
+    shutil.copyfile(migrated_template, db_file)
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{db_file}", public_url="https://meet.example.org"
+    )
+    with TestClient(create_app(settings), base_url="http://meet.example.org") as client:
+        page = client.get("/login?lang=en")
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
+        cookies = page.headers.get_list("set-cookie")
+        assert cookies
+        assert all("secure" in c.lower() for c in cookies), cookies
+        assert client.get("/login", headers={"host": "other.example"}).status_code == 400

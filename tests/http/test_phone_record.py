@@ -71,7 +71,10 @@ def _room(template: str, folder: Path, *, close: bool) -> Iterator[Room]:
     url = f"sqlite+aiosqlite:///{db_file}"
     seeded = asyncio.run(seed(url))
     mid, tokens = asyncio.run(_meeting(url, seeded, close=close))
-    with TestClient(create_app(Settings(database_url=url)), base_url="http://testserver") as client:
+    with TestClient(
+        create_app(Settings(allowed_hosts=("testserver",), database_url=url)),
+        base_url="http://testserver",
+    ) as client:
         yield Room(client, mid, tokens)
 
 

@@ -282,7 +282,10 @@ def empty_site(migrated_template: str, tmp_path: Path) -> Iterator[tuple[TestCli
     db_file = tmp_path / "empty.db"
     shutil.copyfile(migrated_template, db_file)
     url = f"sqlite+aiosqlite:///{db_file}"
-    with TestClient(create_app(Settings(database_url=url)), base_url="http://testserver") as client:
+    with TestClient(
+        create_app(Settings(allowed_hosts=("testserver",), database_url=url)),
+        base_url="http://testserver",
+    ) as client:
         yield client, url
 
 
@@ -730,7 +733,11 @@ def test_serve_on_an_empty_database_prints_a_fresh_setup_link(tmp_path: Path) ->
     second, _output = _serve_link(tmp_path, port)
     assert second != first
     # Each start voids the link printed before.
-    with TestClient(create_app(Settings(database_url=_env(tmp_path)["DATABASE_URL"]))) as client:
+    with TestClient(
+        create_app(
+            Settings(allowed_hosts=("testserver",), database_url=_env(tmp_path)["DATABASE_URL"])
+        )
+    ) as client:
         path = first.split(f":{port}", 1)[1]
         assert client.get(path).status_code == 410
         assert client.get(second.split(f":{port}", 1)[1]).status_code == 200

@@ -109,7 +109,13 @@ class Server:
         self.log_file.close()
 
 
-def start_server(template: str, folder: Path, *, log_level: str = "warning") -> Server:
+def start_server(
+    template: str,
+    folder: Path,
+    *,
+    log_level: str = "warning",
+    extra_env: dict[str, str] | None = None,
+) -> Server:
     db_file = folder / "live.db"
     shutil.copyfile(template, db_file)
     db_url = f"sqlite+aiosqlite:///{db_file}"
@@ -118,6 +124,7 @@ def start_server(template: str, folder: Path, *, log_level: str = "warning") -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITATOR_")}
     env["DATABASE_URL"] = db_url
     env["FACILITATOR_LOG_LEVEL"] = log_level
+    env.update(extra_env or {})
     log = folder / "server.log"
     log_file = log.open("w")
     process = subprocess.Popen(

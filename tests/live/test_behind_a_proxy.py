@@ -1,0 +1,61 @@
+"""Behind a reverse proxy, against real uvicorn processes: X-Forwarded-For is believed only
+from the proxies named in FACILITATOR_TRUSTED_PROXIES, so a client cannot make itself a new
+client to the limiters by sending one; from a named proxy each forwarded client is its own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.live_server import Server, start_server
+
+pytestmark = pytest.mark.slow
+
+
+def _server(template: str, folder: Path, **env: str) -> Iterator[Server]:
+    running = start_server(template, folder, extra_env=env)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def direct(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from _server(migrated_template, tmp_path_factory.mktemp("direct"))
+
+
+@pytest.fixture(scope="module")
+def proxied(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("proxied")
+    yield from _server(migrated_template, folder, FACILITATOR_TRUSTED_PROXIES="127.0.0.1")
+
+
+async def _wrong_codes(server: Server, forwarded: list[str]) -> list[int]:
+    async with httpx.AsyncClient(base_url=server.base) as client:
+        return [
+            (
+                await client.post(
+                    "/api/join",
+                    json={"code": "ZZZZZZ", "name": "x", "organization": "y"},
+                    headers={"X-Forwarded-For": address},
+                )
+            ).status_code
+            for address in forwarded
+        ]
+
+
+async def test_a_forwarded_address_from_anyone_is_not_believed(direct: Server) -> None:
+    answers = await _wrong_codes(direct, [f"203.0.113.{n}" for n in range(12)])
+    assert answers[:10] == [404] * 10
+    assert answers[10:] == [429, 429]
+
+
+async def test_a_named_proxys_clients_are_each_their_own(proxied: Server) -> None:
+    answers = await _wrong_codes(proxied, ["198.51.100.7"] * 11 + ["198.51.100.8"])
+    assert answers[:10] == [404] * 10
+    assert answers[10] == 429
+    assert answers[11] == 404  # another client behind the same proxy is not locked out
