@@ -5,8 +5,11 @@ without a phone, reports on their carried commitment and records a new one for t
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Route, expect
 
 from tests.browser.conftest import DemoServer, Watcher, shot
 from tests.browser.helpers import (
@@ -137,3 +140,26 @@ def test_the_join_screen_and_the_attendance_panel_in_english(
     expect(expected).to_have_count(3)
     shot(console, "en-roster-04-console-attendance")
     assert watcher.problems == []
+
+
+def test_an_organization_tapped_right_after_clearing_the_search_still_lists_its_people(
+    browser: Browser, demo_server: DemoServer
+) -> None:
+    """On slow Wi-Fi the list of an organization comes after the cleared search box's pause:
+    it must still be shown (it was dropped as stale, leaving the phone on "Loading…")."""
+    lang, watcher = "he", Watcher()
+    _staff, console = sign_in(browser, demo_server, lang)
+    watcher.watch(console, "console")
+    new_meeting(console, demo_server, lang, "קבוצת עבודה: מעורבות הורים", "רשת איטית")
+    phone = at_the_door(browser, demo_server, console_code(console), lang, watcher, "slow")
+
+    def slowly(route: Route) -> None:
+        time.sleep(0.8)  # longer than the search box's 300 ms pause
+        route.continue_()
+
+    phone.route(re.compile(r"/roster\?organization=\d+$"), slowly)
+    find = phone.locator("input[name=find]")
+    find.press_sequentially("ד", delay=20)
+    find.fill("")
+    phone.locator("#roster-orgs button").first.click()
+    expect(phone.locator("#roster-people button").first).to_be_visible()

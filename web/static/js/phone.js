@@ -91,7 +91,9 @@ function showSuggestions(form) {
 // same join as a typed one. One debounced request per pause in typing, one per tap: a cheap phone
 // on bad Wi-Fi waits for nothing else, and the typed form below works without any of it.
 const ROSTER_AFTER_MS = 300;
-const pick = { orgs: null, org: null, people: null, found: null, chosen: null, error: null, asked: 0, timer: null };
+// `searched` and `listed` number the searches and the organization lists asked for: an answer
+// that is no longer the latest of its kind is dropped.
+const pick = { orgs: null, org: null, people: null, found: null, chosen: null, error: null, searched: 0, listed: 0, timer: null };
 
 async function rosterAsk(params) {
   try {
@@ -136,13 +138,16 @@ function rosterHead() {
 }
 
 async function chooseOrg(o) {
+  // A search still waiting to be sent would come after this tap and make its answer stale.
+  clearTimeout(pick.timer);
   Object.assign(pick, { org: o, people: null, found: null, error: null });
   const box = document.querySelector("#roster input[name=find]");
   if (box) box.value = "";
   drawRoster();
-  const asked = ++pick.asked;
+  pick.searched++; // a search on its way was for the list before this tap
+  const asked = ++pick.listed;
   const answer = await rosterAsk({ organization: String(o.id) });
-  if (asked !== pick.asked || pick.org !== o) return;
+  if (asked !== pick.listed || pick.org !== o) return;
   pick.people = answer ? answer.people : [];
   drawRoster();
 }
@@ -151,10 +156,12 @@ function findTyped(input) {
   clearTimeout(pick.timer);
   pick.timer = setTimeout(async () => {
     const typed = input.value.trim();
-    const asked = ++pick.asked;
+    const asked = ++pick.searched;
+    // An empty box asks nothing: it drops searches on their way, never a tapped organization's
+    // list (that left a phone on "Loading…" for good when the list came slower than 300 ms).
     if (!typed) { pick.found = null; drawRoster(); return; }
     const answer = await rosterAsk(pick.org ? { organization: String(pick.org.id), q: typed } : { q: typed });
-    if (asked !== pick.asked) return; // a later keystroke asked again
+    if (asked !== pick.searched) return; // a later keystroke asked again
     pick.found = answer || { people: [], others: [] };
     drawRoster();
   }, ROSTER_AFTER_MS);
