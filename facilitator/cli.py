@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from facilitator import demo, logs, migrate
+from facilitator import backup, demo, logs, migrate
 from facilitator.db import Database
 from facilitator.db.database import sqlite_file
 from facilitator.db.models import Network
@@ -57,6 +57,48 @@ async def _demo(settings: Settings, if_empty: bool) -> list[demo.DemoLogin] | No
         return await demo.load(db)
     finally:
         await db.dispose()
+
+
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    path = sqlite_file(settings.database_url)
+    if path is None:
+        print(POSTGRES_BACKUP, file=sys.stderr)
+        return 2
+    try:
+        # In a thread, as the server would: the copy is one long read of the file.
+        copy = asyncio.run(asyncio.to_thread(backup.backup, path, Path(args.file)))
+    except backup.BackupError as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    print(
+        f"backed up {path} to {copy.path}: {copy.bytes / 1e6:.1f} MB in {copy.seconds:.1f} s, "
+        f"schema {copy.schema}, integrity ok",
+        flush=True,
+    )
+    return 0
+
+
+def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    path = sqlite_file(settings.database_url)
+    if path is None:
+        print(POSTGRES_BACKUP, file=sys.stderr)
+        return 2
+    try:
+        kept = backup.restore(Path(args.file), path, migrate.known_revisions())
+    except backup.BackupError as refused:
+        print(refused, file=sys.stderr)
+        return 1
+    print(f"restored {args.file} into {path}", flush=True)
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}", flush=True)
+    print("`facilitator serve` brings it to the newest schema when it starts", flush=True)
+    return 0
+
+
+POSTGRES_BACKUP = (
+    "backup and restore copy a SQLite database; for PostgreSQL use its own tools: "
+    "pg_dump --format=custom, and pg_restore --clean into a stopped site"
+)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -192,17 +234,31 @@ def _print_setup_link(base: str, token: str) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from facilitator.app import create_app
-    from facilitator.live.messages import MAX_MESSAGE_BYTES
-
     host, port = args.host or settings.host, args.port or settings.port
     public_url = configured = settings.public_url.rstrip("/")
     if not public_url and host in ALL_INTERFACES:
         # Phones reach this machine by its LAN address, whatever the projector's browser used.
         public_url = f"http://{lan_address()}:{port}"
     settings = dataclasses.replace(settings, host=host, port=port, public_url=public_url)
+    database = sqlite_file(settings.database_url)
+    # While it serves, `restore` is refused (released with the process, however it ends).
+    with backup.serving(database) if database is not None else contextlib.nullcontext():
+        return _serve(settings, args, host, port, configured, public_url)
+
+
+def _serve(
+    settings: Settings,
+    args: argparse.Namespace,
+    host: str,
+    port: int,
+    configured: str,
+    public_url: str,
+) -> int:
+    import uvicorn
+
+    from facilitator.app import create_app
+    from facilitator.live.messages import MAX_MESSAGE_BYTES
+
     migrate.upgrade(settings.database_url)
     if args.demo:
         cmd_demo(settings, argparse.Namespace(if_empty=True))
@@ -269,6 +325,18 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
         run=cmd_migrate
     )
+    copy = sub.add_parser(
+        "backup", help="a consistent copy of the SQLite database, while meetings run"
+    )
+    copy.add_argument("file", help="the copy to write (must not exist yet)")
+    copy.set_defaults(run=cmd_backup)
+    back = sub.add_parser(
+        "restore",
+        help="put a backup in place of the database (the server must be stopped); the "
+        "current file is kept beside it",
+    )
+    back.add_argument("file", help="a file written by backup")
+    back.set_defaults(run=cmd_restore)
     serve = sub.add_parser("serve", help="migrate, then serve the app with uvicorn")
     serve.add_argument("--host", help="address to listen on (FACILITATOR_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (FACILITATOR_PORT)")

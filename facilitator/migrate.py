@@ -26,3 +26,11 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 async def upgrade_async(database_url: str, revision: str = "head") -> None:
     # env.py runs its own event loop, so it needs a thread of its own.
     await asyncio.to_thread(upgrade, database_url, revision)
+
+
+def known_revisions() -> list[str]:
+    """Every schema version this program can run (and bring to the newest), oldest first."""
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory.from_config(alembic_config(""))
+    return [revision.revision for revision in reversed(list(scripts.walk_revisions()))]
