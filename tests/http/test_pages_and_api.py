@@ -420,3 +420,19 @@ def test_an_https_site_behind_a_plain_proxy_sends_secure_cookies_and_hsts(
         assert cookies
         assert all("secure" in c.lower() for c in cookies), cookies
         assert client.get("/login", headers={"host": "other.example"}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"code": "\\ud800", "name": "x", "organization": "y"}',
+        b'{"code": "ABCDEF", "name": "a\\udfffb", "organization": "y"}',
+        b"[" * 10_000 + b"]" * 10_000,
+    ],
+)
+def test_hostile_json_gets_a_clear_answer_not_a_500(site: Site, body: bytes) -> None:
+    answer = site.client.post(
+        "/api/join", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 422
+    assert answer.json()["error"]["key"] == "msg.bad_json"

@@ -283,6 +283,14 @@ async def test_malformed_messages_get_errors_and_the_room_keeps_serving(
             "flow.wrong_stage",
         ),
         (json.dumps({"type": "hello"}), "msg.unknown_type"),
+        # Lone surrogates (escaped: a text frame holds only valid UTF-8) anywhere: no 1011.
+        ('{"type": "\\ud800"}', "msg.bad_json"),
+        ('{"type": "respond_opener", "id": "\\udfff", "blockers": []}', "msg.bad_json"),
+        (
+            '{"type": "propose", "id": "s1", "text": "a\\ud800b", "due": "2030-01-01"}',
+            "msg.bad_json",
+        ),
+        ("[" * 10_000 + "]" * 10_000, "msg.bad_json"),
     ]
     for raw, key in bad:
         await phone.ws.send(raw)
