@@ -46,7 +46,13 @@ from facilitator.http.common import (
     language,
     render,
 )
-from facilitator.http.security import BodyLimit, HostGuard, RateLimiter, SecurityHeaders
+from facilitator.http.security import (
+    BodyLimit,
+    HostGuard,
+    RateLimiter,
+    SecurityHeaders,
+    SenderBudgets,
+)
 from facilitator.http.socket import ServerHooks, live_socket
 from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
@@ -163,6 +169,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             login_limiter=RateLimiter(limit=10, window=60),
             join_limiter=RateLimiter(limit=10, window=60),
             suggest_limiter=RateLimiter(limit=600, window=60),
+            budgets=SenderBudgets(),
         )
         try:
             yield {"app": state}

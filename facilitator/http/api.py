@@ -11,7 +11,7 @@ from facilitator.errors import DomainError, Forbidden, Invalid, NotFound
 from facilitator.flow import Role
 from facilitator.http.common import app_state, current_staff, json_error, language
 from facilitator.http.guard import Caller, staff_api
-from facilitator.http.identity import Who, bearer, who_is
+from facilitator.http.identity import Who, bearer, budget_of, sender_of, who_is
 from facilitator.http.security import CSRF_HEADER, csrf_ok, csrf_token, origin_allowed
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
@@ -146,6 +146,9 @@ async def command(request: Request) -> Response:
     who = await _api_sender(request, meeting_id, writing=True)
     if who is None:
         return json_error(Forbidden("auth.required"), lang)
+    # The same budget as the sender's sockets: posting instead of sending buys no more.
+    if not st.budgets.take(sender_of(who, meeting_id), *budget_of(who)):
+        return json_error(DomainError("msg.rate_limited"), lang, status=429)
     try:
         message = messages.parse(await request.body())
         if not isinstance(message, messages.Command):

@@ -22,7 +22,13 @@ from facilitator.db import Database
 from facilitator.db.models import StaffUser
 from facilitator.errors import DomainError, GateRefused
 from facilitator.flow import Role
-from facilitator.http.security import CSRF_COOKIE, RateLimiter, csrf_token, new_csrf_token
+from facilitator.http.security import (
+    CSRF_COOKIE,
+    RateLimiter,
+    SenderBudgets,
+    csrf_token,
+    new_csrf_token,
+)
 from facilitator.http.words import page_words
 from facilitator.live.rooms import Live
 from facilitator.services.access import StaffIdentity, open_sessions, staff_for
@@ -45,6 +51,8 @@ class AppState:
     #: Lookups while a phone types its organization: a hall of phones behind one address types
     #: a lot, a script listing the network's names types more.
     suggest_limiter: RateLimiter
+    #: Each sender's message budget and open sockets, across its sockets and the HTTP API.
+    budgets: SenderBudgets
 
 
 def app_state(connection: HTTPConnection) -> AppState:

@@ -17,6 +17,31 @@ from facilitator.services.views import JSON
 
 FACES = ("console", "projector", "phone")
 
+# Messages a second and at once, per sender across all its sockets and the HTTP API: phones a
+# modest budget, the console clicks faster, the wall sends next to nothing. And how many
+# sockets a sender may hold open (a phone's tabs, and a dropped one the server has not noticed).
+BUDGET = {Role.PARTICIPANT: (2.0, 20.0), Role.PROJECTOR: (1.0, 10.0)}
+STAFF_BUDGET = (10.0, 60.0)
+SOCKETS = {Role.PARTICIPANT: 5, Role.PROJECTOR: 10}
+STAFF_SOCKETS = 20
+
+
+def sender_of(who: Who, meeting_id: int) -> str:
+    """Whose budget a message spends: the phone's person, the staff session, the meeting's wall."""
+    if who.role is Role.PARTICIPANT:
+        return f"person:{who.actor.person_id}"
+    if who.role is Role.PROJECTOR:
+        return f"wall:{meeting_id}"
+    return f"session:{who.session_id}" if who.session_id else f"user:{who.actor.user_id}"
+
+
+def budget_of(who: Who) -> tuple[float, float]:
+    return BUDGET.get(who.role, STAFF_BUDGET)
+
+
+def sockets_of(who: Who) -> int:
+    return SOCKETS.get(who.role, STAFF_SOCKETS)
+
 
 @dataclass(frozen=True)
 class Who:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
@@ -220,7 +220,7 @@ class RateLimiter:
 
 
 class TokenBucket:
-    """Per-socket message budget: ``burst`` at once, refilled at ``rate`` per second."""
+    """A message budget: ``burst`` at once, refilled at ``rate`` per second."""
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate = rate
@@ -236,3 +236,36 @@ class TokenBucket:
             return False
         self.tokens -= 1
         return True
+
+
+class SenderBudgets:
+    """One message budget per sender (a phone's person, a staff session, a meeting's wall),
+    shared by all its sockets and the HTTP command API, so that opening more sockets or
+    posting instead buys no more; and a cap on each sender's open sockets."""
+
+    def __init__(self, max_senders: int = 50_000) -> None:
+        self.max_senders = max_senders
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
+        self._sockets: dict[str, int] = {}
+
+    def take(self, sender: str, rate: float, burst: float) -> bool:
+        bucket = self._buckets.pop(sender, None) or TokenBucket(rate, burst)
+        self._buckets[sender] = bucket  # the latest used last
+        while len(self._buckets) > self.max_senders:  # a full refill is what a new one gets
+            self._buckets.popitem(last=False)
+        return bucket.take()
+
+    def open_socket(self, sender: str, cap: int) -> bool:
+        """Count one more socket for ``sender``, unless it has ``cap`` open already."""
+        held = self._sockets.get(sender, 0)
+        if held >= cap:
+            return False
+        self._sockets[sender] = held + 1
+        return True
+
+    def close_socket(self, sender: str) -> None:
+        held = self._sockets.get(sender, 0) - 1
+        if held > 0:
+            self._sockets[sender] = held
+        else:
+            self._sockets.pop(sender, None)

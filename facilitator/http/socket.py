@@ -14,8 +14,8 @@ from facilitator import i18n
 from facilitator.errors import DomainError, Invalid
 from facilitator.flow import Role
 from facilitator.http.common import AppState, app_state, error_text
-from facilitator.http.identity import Who, who_is
-from facilitator.http.security import TokenBucket, origin_allowed
+from facilitator.http.identity import Who, budget_of, sender_of, sockets_of, who_is
+from facilitator.http.security import origin_allowed
 from facilitator.http.server_hooks import ABORT, DIRECT, ServerHooks
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
@@ -31,9 +31,7 @@ __all__ = ["ServerHooks", "live_socket"]
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT = 10.0
-# Phones get a modest budget; the console clicks faster and the wall sends nothing.
-BUDGET = {Role.PARTICIPANT: (2.0, 20.0), Role.PROJECTOR: (1.0, 10.0)}
-STAFF_BUDGET = (10.0, 60.0)
+TOO_MANY_SOCKETS = 4429  # not 1008: the phone tries again later, once its stale sockets end
 STRIKES_BEFORE_CLOSE = 20  # messages over budget before the flood is cut off (1008)
 
 
@@ -67,6 +65,32 @@ async def live_socket(websocket: WebSocket) -> None:
         await websocket.send_text(encode(refusal))
         await _close(websocket, 4401)
         return
+    sender = sender_of(who, meeting_id)
+    # Opening a socket spends from the sender's budget too: thirty at once buy nothing.
+    if not st.budgets.take(sender, *budget_of(who)):
+        await websocket.send_text(encode(_error(None, DomainError("msg.rate_limited"), lang)))
+        await _close(websocket, TOO_MANY_SOCKETS)
+        return
+    if not st.budgets.open_socket(sender, sockets_of(who)):
+        refused = _error(None, DomainError("msg.too_many_sockets"), lang)
+        await websocket.send_text(encode(refused))
+        await _close(websocket, TOO_MANY_SOCKETS)
+        return
+    try:
+        await _in_the_room(websocket, st, meeting_id, lang, who, hello.last_seq, recognised)
+    finally:
+        st.budgets.close_socket(sender)
+
+
+async def _in_the_room(
+    websocket: WebSocket,
+    st: AppState,
+    meeting_id: int,
+    lang: str,
+    who: Who,
+    last_seq: int | None,
+    recognised: float,
+) -> None:
     connection = Connection(
         who.role, who.actor, lang, session_id=who.session_id, abort=websocket.scope.get(ABORT)
     )
@@ -82,7 +106,7 @@ async def live_socket(websocket: WebSocket) -> None:
     try:
         # The welcome is the biggest message: a phone that stops reading during it is stuck too.
         connection.sending_since = time.monotonic()
-        await _welcome(websocket, room, connection, who, hello.last_seq)
+        await _welcome(websocket, room, connection, who, last_seq)
         connection.sending_since = None
         await _serve(websocket, meeting_id, room, connection, who)
     except WebSocketDisconnect:
@@ -205,8 +229,8 @@ async def _receive_loop(
     websocket: WebSocket, meeting_id: int, connection: Connection, who: Who
 ) -> None:
     st = app_state(websocket)
-    rate, burst = BUDGET.get(who.role, STAFF_BUDGET)
-    bucket = TokenBucket(rate, burst)
+    # One budget per sender, shared with its other sockets and the HTTP API.
+    sender, (rate, burst) = sender_of(who, meeting_id), budget_of(who)
     strikes = 0
     while not connection.is_closing():
         message = await websocket.receive()
@@ -220,7 +244,7 @@ async def _receive_loop(
         if len(raw) > messages.MAX_MESSAGE_BYTES:
             connection.close(1009, drop_queued=False)
             return
-        if not bucket.take():
+        if not st.budgets.take(sender, rate, burst):
             strikes += 1
             if strikes >= STRIKES_BEFORE_CLOSE:
                 connection.close(1008, drop_queued=False)
