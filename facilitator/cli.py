@@ -11,7 +11,7 @@ import getpass
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -60,38 +60,42 @@ async def _demo(settings: Settings, if_empty: bool) -> list[demo.DemoLogin] | No
 
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
-    path = sqlite_file(settings.database_url)
-    if path is None:
-        print(POSTGRES_BACKUP, file=sys.stderr)
-        return 2
-    try:
-        # In a thread, as the server would: the copy is one long read of the file.
-        copy = asyncio.run(asyncio.to_thread(backup.backup, path, Path(args.file)))
-    except backup.BackupError as refused:
-        print(refused, file=sys.stderr)
-        return 1
+    return _copying(settings, lambda path: _backup(path, Path(args.file)))
+
+
+def _backup(path: Path, target: Path) -> None:
+    # In a thread, as the server would: the copy is one long read of the file.
+    copy = asyncio.run(asyncio.to_thread(backup.backup, path, target))
     print(
         f"backed up {path} to {copy.path}: {copy.bytes / 1e6:.1f} MB in {copy.seconds:.1f} s, "
         f"schema {copy.schema}, integrity ok",
         flush=True,
     )
-    return 0
 
 
 def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    return _copying(settings, lambda path: _restore(Path(args.file), path))
+
+
+def _restore(source: Path, path: Path) -> None:
+    kept = backup.restore(source, path, migrate.known_revisions())
+    print(f"restored {source} into {path}", flush=True)
+    if kept is not None:
+        print(f"the database it replaced is kept as {kept}", flush=True)
+    print("`facilitator serve` brings it to the newest schema when it starts", flush=True)
+
+
+def _copying(settings: Settings, work: Callable[[Path], None]) -> int:
+    """Backup and restore: on SQLite only (2 and a pointer elsewhere), a refusal said (1)."""
     path = sqlite_file(settings.database_url)
     if path is None:
         print(POSTGRES_BACKUP, file=sys.stderr)
         return 2
     try:
-        kept = backup.restore(Path(args.file), path, migrate.known_revisions())
+        work(path)
     except backup.BackupError as refused:
         print(refused, file=sys.stderr)
         return 1
-    print(f"restored {args.file} into {path}", flush=True)
-    if kept is not None:
-        print(f"the database it replaced is kept as {kept}", flush=True)
-    print("`facilitator serve` brings it to the newest schema when it starts", flush=True)
     return 0
 
 
