@@ -54,15 +54,11 @@ def match_key(text: str) -> str:
 
 def look_key(text: str) -> str:
     """The form two names that look the same on screen share (UTS #39's skeleton, after the
-    folds of ``match_key``): each character its look-alike class, in either case. Hebrew letters
+    folds of ``match_key``): each character its look-alike class, then no case. Hebrew letters
     keep their own: the confusables data counts vav and final nun as one, readers do not."""
     classes = _look_alike_classes()
-
-    def alike(text: str) -> str:
-        return "".join(classes.get(ch, ch) for ch in text)
-
-    # Before the case fold, so "I" meets "l"; after it too, so "L" does.
-    return alike(alike(_folded(text)).casefold())
+    # Mapped before the case fold, as the skeleton is: "I" meets "l", and "L" stays an L.
+    return "".join(classes.get(ch, ch) for ch in _folded(text)).casefold()
 
 
 def _folded(text: str) -> str:

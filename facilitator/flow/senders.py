@@ -81,8 +81,8 @@ def check_name_free(held: bool, name: str) -> None:
 
 
 def check_name_distinct(looks_like: str | None, name: str) -> None:
-    """A new name that only looks like one already in the meeting (another script's letters, a
-    digit for a letter) would put two people on screen that no one can tell apart."""
+    """A new name that only looks like one the network knows (another script's letters, a digit
+    for a letter) would put two people on screen that no one can tell apart."""
     if looks_like is not None:
         raise Refused("join.name_looks_taken", name=name, other=looks_like)
 

@@ -141,24 +141,33 @@ async def issue_participant_token(db: Database, person_id: int) -> str:
 
 
 async def claim_person(db: Database, person_id: int, token_hash: str) -> bool:
-    """Store ``token_hash`` for the person unless a phone already holds them (a live token):
-    one statement, so of phones claiming at once exactly one does. ``False``: already held."""
+    """Store ``token_hash`` for the person unless a phone already holds them (a live token),
+    so that of phones claiming at once exactly one does. ``False``: already held."""
     async with db.write() as session:
         connection = await session.connection()
+        if connection.dialect.name != "sqlite":
+            # SQLite's writers take turns (BEGIN IMMEDIATE); elsewhere the person's row is the
+            # turn: a second claimer waits here, then sees the first one's token.
+            await connection.execute(_PERSON_ROW, {"p": person_id})
         stored = await connection.execute(_CLAIM, {"h": token_hash, "p": person_id, "at": db.now()})
     return stored.rowcount == 1
 
 
-# Core: an insert from a select is no ORM bulk insert.
+# Core: an insert from a select is no ORM bulk insert; typed parameters, as the ORM's would be.
 _TOKENS = cast(Table, ParticipantToken.__table__)
 _CLAIM = insert(_TOKENS).from_select(
     ["token_hash", "person_id", "created_at"],
-    select(bindparam("h"), bindparam("p"), bindparam("at")).where(
+    select(
+        bindparam("h", type_=_TOKENS.c.token_hash.type),
+        bindparam("p", type_=_TOKENS.c.person_id.type),
+        bindparam("at", type_=_TOKENS.c.created_at.type),
+    ).where(
         ~select(ParticipantToken.id)
         .where(ParticipantToken.person_id == bindparam("p"), ParticipantToken.revoked_at.is_(None))
         .exists()
     ),
 )
+_PERSON_ROW = select(Person.id).where(Person.id == bindparam("p")).with_for_update()
 
 
 async def person_for(db: Database, token: str | None, network_id: int | None = None) -> int | None:

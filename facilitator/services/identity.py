@@ -135,16 +135,16 @@ _NEW_PERSON = (
     )
     .returning(Person.id)
 )
-# Someone in the meeting whose name is not this one but looks it.
+# Someone of the network whose name is not this one but looks it: checked against the whole
+# network, not the room alone, so an impostor who comes first does not pass either.
 _LOOKS_ALIKE = (
     select(Person.name)
     .where(
         Person.network_id == bindparam("n"),
         Person.look_key == bindparam("l"),
         Person.name_key != bindparam("k"),
-        select(Attendance.id)
-        .where(Attendance.meeting_id == bindparam("m"), Attendance.person_id == Person.id)
-        .exists(),
+        Person.archived_at.is_(None),
+        Person.merged_into_id.is_(None),
     )
     .limit(1)
 )
@@ -164,7 +164,6 @@ _CLAIMED = select(ParticipantToken.id).where(
 
 def find_or_create_person_on(
     session: Session,
-    meeting_id: int,
     network_id: int,
     name: str,
     org_name: str,
@@ -186,7 +185,7 @@ def find_or_create_person_on(
         flow.check_name_free(claimed is not None, person.name)
         return person.id
     looks, key = look_key(name)[:120], person_key(name)
-    alike = session.scalar(_LOOKS_ALIKE, {"n": network_id, "m": meeting_id, "l": looks, "k": key})
+    alike = session.scalar(_LOOKS_ALIKE, {"n": network_id, "l": looks, "k": key})
     flow.check_name_distinct(alike, name)
     if organizations:
         org = organizations[0]

@@ -75,7 +75,7 @@ async def join(
                 pid = person_id
             else:
                 pid = identity.find_or_create_person_on(
-                    session, meeting_id, batch.network_id, clean_name, org_name, sector, batch.now
+                    session, batch.network_id, clean_name, org_name, sector, batch.now
                 )
         # Plain statements on the writer's connection: the ORM only finds or makes the person.
         connection, facts = batch.connection, {"m": meeting_id, "p": pid, "at": batch.now}

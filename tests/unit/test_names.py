@@ -123,7 +123,15 @@ def test_names_that_only_look_alike_share_a_look_key(one: str, other: str) -> No
 
 @pytest.mark.parametrize(
     ("one", "other"),
-    [("דן", "דו"), ("מרים", "מריס"), ("Dan", "Don"), ("Anna", "Anne"), ("רון", "רוו")],
+    [
+        ("דן", "דו"),
+        ("מרים", "מריס"),
+        ("Dan", "Don"),
+        ("Anna", "Anne"),
+        ("רון", "רוו"),
+        ("Ian", "Lan"),  # a capital L is no I
+        ("Leo", "Ieo"),
+    ],
 )
 def test_names_that_differ_keep_apart_and_hebrew_letters_keep_their_own(
     one: str, other: str
