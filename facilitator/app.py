@@ -3,6 +3,7 @@ its settings, and the lifespan opens (and closes) the database and the live room
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -146,9 +147,20 @@ ROUTES = [
 
 
 def served_hosts(settings: Settings) -> tuple[str, ...]:
-    """The host names this server answers to, besides this computer's own."""
+    """The host names configured for this server (IP addresses are always served): none means
+    no name was configured, and any is answered (a laptop in a venue, say)."""
     public = urlsplit(settings.public_url).hostname if settings.public_url else None
-    return (*settings.allowed_hosts, *([public] if public else []))
+    if public is None or _is_address(public):
+        return settings.allowed_hosts
+    return (*settings.allowed_hosts, public)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:

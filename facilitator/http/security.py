@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
+import re
 import secrets
 import time
 from collections import OrderedDict, deque
@@ -135,30 +137,48 @@ def origin_allowed(connection: HTTPConnection, public_url: str) -> bool:
     origin = connection.headers.get("origin")
     if origin is None:
         return True
-    parts = urlsplit(origin)
-    came = (parts.scheme.lower(), parts.netloc.lower())
     scheme = {"ws": "http", "wss": "https"}.get(connection.url.scheme, connection.url.scheme)
-    allowed = {(scheme, connection.headers.get("host", "").lower())}
+    allowed = {_site(scheme, connection.headers.get("host", ""))}
     if public_url:
         public = urlsplit(public_url)
-        allowed.add((public.scheme.lower(), public.netloc.lower()))
-    return came in allowed
+        allowed.add(_site(public.scheme, public.netloc))
+    came = urlsplit(origin)
+    return _site(came.scheme, came.netloc) in allowed
 
 
-LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+_DEFAULT_PORTS = {"http": ":80", "https": ":443"}
+
+
+def _site(scheme: str, netloc: str) -> tuple[str, str]:
+    """(scheme, host[:port]) with the scheme's default port left out, as browsers write it."""
+    scheme, netloc = scheme.lower(), netloc.lower()
+    return scheme, netloc.removesuffix(_DEFAULT_PORTS.get(scheme, "\0"))
+
+
+LOCAL_HOSTS = ("localhost",)
+# A Host header as browsers send it: a name or an IP literal, and a port.
+_HOST = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}))(?::\d{1,5})?$")
 
 
 class HostGuard:
-    """Only this site's host names are served (the public URL's, ``allowed``, and this
-    computer's): a forged ``Host`` would otherwise land in join links, QR codes and feeds, and
-    a page of another site resolving to this server (DNS rebinding) could read it."""
+    """Only this site's host names are served when they are configured (the public URL's,
+    ``FACILITATOR_ALLOWED_HOSTS``): a forged ``Host`` would otherwise land in links, QR codes and
+    feeds, and a page of another site resolving to this server (DNS rebinding) could read it.
+    IP addresses are always served (rebinding needs a name; phones on a venue's Wi-Fi use one),
+    and so is ``/healthz``, which load balancers ask by address."""
 
     def __init__(self, app: ASGIApp, allowed: tuple[str, ...] = ()) -> None:
         self.app = app
         self.allowed = frozenset(h.lower() for h in (*allowed, *LOCAL_HOSTS))
+        self.checking = bool(allowed)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not self._served(scope):
+        if (
+            self.checking
+            and scope["type"] in ("http", "websocket")
+            and scope.get("path") != "/healthz"
+            and not self._served(scope)
+        ):
             if scope["type"] == "websocket":
                 await send({"type": "websocket.close", "code": 1008})
                 return
@@ -175,11 +195,14 @@ class HostGuard:
 
     def _served(self, scope: Scope) -> bool:
         host = next((v for k, v in scope["headers"] if k == b"host"), b"").decode("latin-1")
-        try:
-            name = urlsplit(f"//{host}").hostname
-        except ValueError:
+        if not _HOST.match(host):
             return False
-        return name is not None and name in self.allowed
+        name = urlsplit(f"//{host}").hostname or ""
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return name in self.allowed
+        return True
 
 
 class RateLimiter:

@@ -388,11 +388,15 @@ def test_odd_input_at_the_edge_is_a_clear_error_never_a_crash(site: Site) -> Non
 
 def test_only_this_sites_host_names_are_served(site: Site) -> None:
     """A forged Host would land in join links, QR codes and feed links."""
-    refused = site.client.get("/join", headers={"host": "evil.example"})
-    assert refused.status_code == 400
-    assert "evil.example" not in refused.text
-    for host in ("testserver", "localhost:8000", "127.0.0.1", "[::1]:8000"):
-        assert site.client.get("/healthz", headers={"host": host}).status_code == 200, host
+    for host in ("evil.example", "evil@testserver", "testserver.evil.example", "a b"):
+        refused = site.client.get("/join", headers={"host": host})
+        assert refused.status_code == 400, host
+        assert "evil" not in refused.text
+    # Addresses are served (rebinding needs a name), and so is the load balancer's health check.
+    for host in ("testserver", "localhost:8000", "127.0.0.1", "[::1]:8000", "192.168.1.5:8000"):
+        assert site.client.get("/join", headers={"host": host}).status_code == 200, host
+    assert site.client.get("/healthz", headers={"host": "10.0.0.7"}).status_code == 200
+    assert site.client.get("/healthz", headers={"host": "evil.example"}).status_code == 200
 
 
 def test_an_origin_of_another_scheme_is_another_site(site: Site) -> None:
@@ -402,6 +406,8 @@ def test_an_origin_of_another_scheme_is_another_site(site: Site) -> None:
     assert other.json()["error"]["key"] == "auth.bad_origin"
     same = site.client.post("/api/join", json=body, headers={"origin": "http://testserver"})
     assert same.json()["error"]["key"] == "join.bad_code"
+    port = site.client.post("/api/join", json=body, headers={"origin": "http://testserver:80"})
+    assert port.json()["error"]["key"] == "join.bad_code"  # the default port is no other site
     assert "strict-transport-security" not in same.headers  # a plain-HTTP site sends no HSTS
 
 
