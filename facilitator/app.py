@@ -53,6 +53,7 @@ from facilitator.http.security import (
     RateLimiter,
     SecurityHeaders,
     SenderBudgets,
+    UntrustedForwarding,
 )
 from facilitator.http.socket import ServerHooks, live_socket
 from facilitator.live.hub import hub_for
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             Middleware(ServerHooks),
             Middleware(RequestIds),  # every line of a request names it
             Middleware(HostGuard, allowed=served_hosts(settings)),
+            *([] if settings.trusted_proxies else [Middleware(UntrustedForwarding)]),
             Middleware(SecurityHeaders, https=settings.https),
             Middleware(BodyLimit),
         ],

@@ -22,7 +22,7 @@ FACES = ("console", "projector", "phone")
 # sockets a sender may hold open (a phone's tabs, and a dropped one the server has not noticed).
 BUDGET = {Role.PARTICIPANT: (2.0, 20.0), Role.PROJECTOR: (1.0, 10.0)}
 STAFF_BUDGET = (10.0, 60.0)
-SOCKETS = {Role.PARTICIPANT: 5, Role.PROJECTOR: 10}
+SOCKETS = {Role.PARTICIPANT: 5, Role.PROJECTOR: 30}  # a meeting's walls, all screens together
 STAFF_SOCKETS = 20
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import re
 import secrets
 import time
@@ -13,6 +14,8 @@ from urllib.parse import urlsplit
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "fac_csrf"
 CSRF_FIELD = "csrf"
@@ -153,6 +156,30 @@ def _site(scheme: str, netloc: str) -> tuple[str, str]:
     """(scheme, host[:port]) with the scheme's default port left out, as browsers write it."""
     scheme, netloc = scheme.lower(), netloc.lower()
     return scheme, netloc.removesuffix(_DEFAULT_PORTS.get(scheme, "\0"))
+
+
+class UntrustedForwarding:
+    """With no proxy trusted, ``X-Forwarded-For`` is ignored: say so once in the log, since a
+    proxy in front that is not named makes every client one address to the limiters."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.said = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            not self.said
+            and scope["type"] in ("http", "websocket")
+            and any(k == b"x-forwarded-for" for k, _v in scope["headers"])
+        ):
+            self.said = True
+            client = scope.get("client") or ("?", 0)
+            log.warning(
+                "X-Forwarded-For from %s is ignored: if a proxy is in front, name it in "
+                "FACILITATOR_TRUSTED_PROXIES",
+                client[0],
+            )
+        await self.app(scope, receive, send)
 
 
 LOCAL_HOSTS = ("localhost",)

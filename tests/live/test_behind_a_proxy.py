@@ -52,6 +52,10 @@ async def test_a_forwarded_address_from_anyone_is_not_believed(direct: Server) -
     answers = await _wrong_codes(direct, [f"203.0.113.{n}" for n in range(12)])
     assert answers[:10] == [404] * 10
     assert answers[10:] == [429, 429]
+    direct.log_file.flush()
+    said = [line for line in direct.log.read_text().splitlines() if "X-Forwarded-For" in line]
+    assert len(said) == 1  # once, naming the setting
+    assert "FACILITATOR_TRUSTED_PROXIES" in said[0]
 
 
 async def test_a_named_proxys_clients_are_each_their_own(proxied: Server) -> None:
