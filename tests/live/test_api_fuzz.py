@@ -43,7 +43,7 @@ async def _callers(server: Server) -> dict[str, dict[str, str]]:
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_input_gets_a_server_error(
     case: Any, server: Server, callers: dict[str, dict[str, str]]
 ) -> None:
