@@ -299,10 +299,13 @@ class SenderBudgets:
         self._sockets: dict[str, int] = {}
 
     def take(self, sender: str, rate: float, burst: float) -> bool:
-        bucket = self._buckets.pop(sender, None) or TokenBucket(rate, burst)
-        self._buckets[sender] = bucket  # the latest used last
-        while len(self._buckets) > self.max_senders:  # a full refill is what a new one gets
-            self._buckets.popitem(last=False)
+        bucket = self._buckets.get(sender)
+        if bucket is None:
+            bucket = self._buckets[sender] = TokenBucket(rate, burst)
+            if len(self._buckets) > self.max_senders:  # forgotten: a full refill, as if new
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(sender)  # the latest used last
         return bucket.take()
 
     def open_socket(self, sender: str, cap: int) -> bool:

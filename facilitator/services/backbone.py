@@ -20,12 +20,13 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select
 
 from facilitator.db import Database
-from facilitator.db.models import Group, Organization, Person, Strategy
+from facilitator.db.models import Group
 from facilitator.errors import Invalid
 from facilitator.flow import Role
 from facilitator.localtime import local_day
 from facilitator.services import backbone_figures as figures
 from facilitator.services import backbone_meetings as meetings
+from facilitator.services import overview
 from facilitator.services.backbone_queries import (
     STATUSES,
     Cursor,
@@ -141,37 +142,12 @@ async def history(db: Database, reach: Reach, commitment_id: int) -> JSON:
 
 def _filter_choices(connection: Connection, network_id: int, groups: list[int]) -> JSON:
     shown = set(groups)
-    group_rows = connection.execute(
-        select(Group.id, Group.name, Group.kind)
-        .where(Group.network_id == network_id)
-        .order_by(Group.id)
-    )
-    people = connection.execute(
-        select(Person.id, Person.name, Organization.name)
-        .outerjoin(Organization, Organization.id == Person.organization_id)
-        # Archived and merged people are not offered (their history keeps them).
-        .where(Person.network_id == network_id, Person.archived_at.is_(None))
-        .order_by(Person.name)
-    )
-    strategies = connection.execute(
-        select(Strategy.id, Strategy.title, Strategy.target, Strategy.archived_at)
-        .where(Strategy.network_id == network_id)
-        .order_by(Strategy.id)
-    )
-    organizations = connection.execute(
-        select(Organization.id, Organization.name, Organization.sector)
-        .where(Organization.network_id == network_id, Organization.archived_at.is_(None))
-        .order_by(Organization.name)
-    )
     return {
-        "groups": [{"id": g, "name": n, "kind": k} for g, n, k in group_rows if g in shown],
-        "people": [{"id": p, "name": n, "organization": o} for p, n, o in people],
+        "groups": [g for g in overview.groups_on(connection, network_id) if g["id"] in shown],
+        "people": overview.people_on(connection, network_id),
         # Archived strategies too: past work is filtered by them.
-        "strategies": [
-            {"id": s, "title": t, "target": g, "archived": a is not None}
-            for s, t, g, a in strategies
-        ],
-        "organizations": [{"id": o, "name": n, "sector": s} for o, n, s in organizations],
+        "strategies": overview.every_strategy_on(connection, network_id),
+        "organizations": overview.organizations_on(connection, network_id),
     }
 
 

@@ -137,20 +137,9 @@ async def network_lists(db: Database, network_id: int) -> JSON:
                 .order_by(Strategy.id)
             )
         ).all()
-        people = (
-            await session.execute(
-                select(Person.id, Person.name, Organization.name)
-                .outerjoin(Organization, Organization.id == Person.organization_id)
-                # Archived and merged people are not offered (their history keeps them).
-                .where(Person.network_id == network_id, Person.archived_at.is_(None))
-                .order_by(Person.name)
-            )
-        ).all()
-        groups = (
-            await session.scalars(
-                select(Group).where(Group.network_id == network_id).order_by(Group.id)
-            )
-        ).all()
+        connection = await session.connection()
+        people = await connection.run_sync(people_on, network_id)
+        groups = await connection.run_sync(groups_on, network_id)
         values = (
             await session.scalars(
                 select(SharedValue)
@@ -160,27 +149,57 @@ async def network_lists(db: Database, network_id: int) -> JSON:
         ).all()
     return {
         "strategies": [{"id": s.id, "title": s.title, "target": s.target} for s in strategies],
-        "people": [{"id": p, "name": n, "organization": o} for p, n, o in people],
+        "people": people,
         "values": [value_view(v) for v in values],
-        "groups": [{"id": g.id, "name": g.name, "kind": g.kind} for g in groups],
+        "groups": groups,
     }
 
 
-async def every_strategy(db: Database, network_id: int) -> list[JSON]:
+# The lists, each read once here, as plain Core on a connection: the forms read them through
+# a session, the backbone's filters in the reports' worker (``backbone.filter_choices``).
+
+
+def people_on(connection: Connection, network_id: int) -> list[JSON]:
+    rows = connection.execute(
+        select(Person.id, Person.name, Organization.name)
+        .outerjoin(Organization, Organization.id == Person.organization_id)
+        # Archived and merged people are not offered (their history keeps them).
+        .where(Person.network_id == network_id, Person.archived_at.is_(None))
+        .order_by(Person.name)
+    )
+    return [{"id": p, "name": n, "organization": o} for p, n, o in rows]
+
+
+def groups_on(connection: Connection, network_id: int) -> list[JSON]:
+    rows = connection.execute(
+        select(Group.id, Group.name, Group.kind)
+        .where(Group.network_id == network_id)
+        .order_by(Group.id)
+    )
+    return [{"id": g, "name": n, "kind": k} for g, n, k in rows]
+
+
+def every_strategy_on(connection: Connection, network_id: int) -> list[JSON]:
     """All of the network's strategies, archived ones too: what reports filter past work by."""
-    async with db.read() as session:
-        rows = await session.scalars(
-            select(Strategy).where(Strategy.network_id == network_id).order_by(Strategy.id)
-        )
-        return [
-            {
-                "id": s.id,
-                "title": s.title,
-                "target": s.target,
-                "archived": s.archived_at is not None,
-            }
-            for s in rows
-        ]
+    rows = connection.execute(
+        select(Strategy.id, Strategy.title, Strategy.target, Strategy.archived_at)
+        .where(Strategy.network_id == network_id)
+        .order_by(Strategy.id)
+    )
+    return [{"id": s, "title": t, "target": g, "archived": a is not None} for s, t, g, a in rows]
+
+
+def organizations_on(connection: Connection, network_id: int) -> list[JSON]:
+    rows = connection.execute(
+        select(Organization.id, Organization.name, Organization.sector)
+        .where(Organization.network_id == network_id, Organization.archived_at.is_(None))
+        .order_by(Organization.name)
+    )
+    return [{"id": o, "name": n, "sector": s} for o, n, s in rows]
+
+
+async def every_strategy(db: Database, network_id: int) -> list[JSON]:
+    return await db.read_sync(lambda connection: every_strategy_on(connection, network_id))
 
 
 async def meeting_network(db: Database, meeting_id: int) -> int | None:
@@ -223,13 +242,7 @@ async def open_meetings(db: Database, network_id: int) -> list[int]:
 
 
 async def organizations(db: Database, network_id: int) -> list[JSON]:
-    async with db.read() as session:
-        rows = await session.scalars(
-            select(Organization)
-            .where(Organization.network_id == network_id, Organization.archived_at.is_(None))
-            .order_by(Organization.name)
-        )
-        return [{"id": o.id, "name": o.name, "sector": o.sector} for o in rows]
+    return await db.read_sync(lambda connection: organizations_on(connection, network_id))
 
 
 ATTENDANCE_BATCH = 100  # meetings a read
