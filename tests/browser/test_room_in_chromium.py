@@ -199,11 +199,13 @@ def test_typed_text_survives_a_refusal_and_a_refused_close_leads_to_its_fix(
     unreviewed = console.locator("#unreviewed")
     expect(unreviewed.locator(".presence.here")).to_have_count(1)  # Noa is in the room
     shot(console, "en-room-console-unreviewed-here")
-    for _ in range(carried):
-        unreviewed.locator("li").first.get_by_role(
-            "button", name=tr(lang, "outcome.on_track"), exact=True
-        ).click()
-        console.wait_for_timeout(300)
+    # Each review seen to land before the next click: a fixed pause let a click fall on the
+    # list before its redraw on a busy machine (a flake seen on a fresh clone).
+    waiting = unreviewed.locator("li")
+    expect(waiting).to_have_count(carried)
+    for left in range(carried - 1, -1, -1):
+        waiting.first.get_by_role("button", name=tr(lang, "outcome.on_track"), exact=True).click()
+        expect(waiting).to_have_count(left)
     expect(console.locator("#unreviewed")).to_have_count(0)
     expect(console.locator(".gates .ok")).to_have_text(tr(lang, "console.ready_to_close"))
     console_button(console, lang, "console.close")
