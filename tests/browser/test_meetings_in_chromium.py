@@ -68,14 +68,13 @@ def test_a_whole_meeting_in_hebrew_then_its_carry_over(
     expect(
         wall.locator("li", has_text="למפות את תכניות החונכות").locator(".outcome.done")
     ).to_be_visible()
-    for _ in range(8):
-        pending = console.locator(".list > li").filter(
-            has=console.locator(".outcome:not(.done):not(.on_track):not(.slipped):not(.dropped)")
-        )
-        if pending.count() == 0:
-            break
+    pending = console.locator(".list > li").filter(
+        has=console.locator(".outcome:not(.done):not(.on_track):not(.slipped):not(.dropped)")
+    )
+    # Each review lands (the list redraws) before the next click, so no click hits a stale row.
+    for left in range(pending.count(), 0, -1):
         pending.first.get_by_role("button", name=tr(lang, "outcome.on_track"), exact=True).click()
-        console.wait_for_timeout(200)
+        expect(pending).to_have_count(left - 1)
     shot(console, "he-02-console-review")
     shot(wall, "he-02-projector-review")
 
@@ -206,7 +205,9 @@ def test_a_bad_network_loses_nothing_and_sends_nothing_twice(
     expect(steady.get_by_text(tr(lang, "live.reconnecting"), exact=False)).to_be_hidden(
         timeout=20000
     )
-    console.wait_for_timeout(1500)
+    expect(console.get_by_text(tr(lang, "live.reconnecting"), exact=False)).to_be_hidden(
+        timeout=20000
+    )
     console_button(console, lang, "console.back_to", stage="agenda")
     expect(steady.locator("p.muted strong")).to_have_text(tr(lang, "stage.agenda"), timeout=20000)
     shot(steady, "he-07-phone-after-restart")

@@ -1,6 +1,6 @@
 // The facilitator's console: the stage and its moves, the gates as a live checklist, and the
 // controls of each stage. The server decides everything; this page asks and shows.
-import { bdi, boot, clockText, field as draftField, fill, formatDate, h, itemSecondsLeft, LiveRoom, meetingWhen, nameList, statusLine, tallyBars, todayIso, translator, userText, valueItem } from "./live.js";
+import { bdi, boot, clockText, field as draftField, fill, formatDate, h, itemSecondsLeft, LiveRoom, meetingWhen, nameList, redraw, statusLine, tallyBars, todayIso, translator, userText, valueItem } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -582,15 +582,13 @@ function main(s) {
 function render() {
   const s = room.state;
   if (!s) return;
-  const focused = document.activeElement?.dataset?.key;
   const error = lastError ? h("div", { class: "error", role: "alert" }, h("p", { text: lastError.message }),
     lastError.details?.length ? h("ul", {}, lastError.details.map((d) => h("li", { text: d }))) : null) : null;
-  fill(app, h("div", { class: "console-main" },
+  redraw(app, h("div", { class: "console-main" },
     userText("h1", s.meeting.title),
     h("p", { class: "muted" }, bdi(s.group.name), " · ", meetingWhen(s.meeting, B.lang)),
     stepper(s.meeting.stage), moves(s.meeting.stage), error,
     h("section", { class: "card" }, h("h2", { text: t(`stage.${s.meeting.stage}`) }), main(s))), side(s));
-  if (focused) app.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
 }
 
 // The item timer ticks without re-rendering the page.

@@ -46,6 +46,31 @@ export function fill(el, ...children) {
   el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
+// Redraw a face without taking the field a person is typing in away from them: the element with
+// the same data-key gets the focus back, with the caret or selection where it was (a redraw
+// between selecting a word and typing over it would otherwise append to it). Date and time
+// inputs have no selection to keep.
+export function redraw(el, ...children) {
+  const active = document.activeElement;
+  const key = active?.dataset?.key;
+  let start = null;
+  let end = null;
+  let direction;
+  try {
+    start = active?.selectionStart ?? null;
+    end = active?.selectionEnd ?? null;
+    direction = active?.selectionDirection;
+  } catch { /* not a text field */ }
+  fill(el, ...children);
+  if (!key) return;
+  const again = el.querySelector(`[data-key="${CSS.escape(key)}"]`);
+  if (!again) return;
+  again.focus();
+  if (start !== null && end !== null) {
+    try { again.setSelectionRange(start, end, direction); } catch { /* not a text field */ }
+  }
+}
+
 // An input whose value survives re-rendering: typing goes into `drafts[key]`, and the page
 // puts the focus back on the element with the same data-key after it redraws.
 export function field(drafts, key, attrs) {

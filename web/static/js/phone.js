@@ -1,5 +1,5 @@
 // The phone: join once (remembered on this phone), then follow the meeting stage by stage.
-import { bdi, boot, field as draftField, fill, formatDate, h, LiveRoom, meetingWhen, newId, statusLine, todayIso, translator, userText, valueItem } from "./live.js";
+import { bdi, boot, field as draftField, fill, formatDate, h, LiveRoom, meetingWhen, newId, redraw, statusLine, todayIso, translator, userText, valueItem } from "./live.js";
 
 const B = boot();
 const t = translator(B.strings);
@@ -550,15 +550,13 @@ function afterTheClose(s) {
 
 function render() {
   if (!room?.state || !room.me) return;
-  const focused = document.activeElement?.dataset?.key;
   const s = room.state;
-  fill(app, ...header(s),
+  redraw(app, ...header(s),
     lastError ? h("p", { class: "error", role: "alert", text: lastError }) : null,
     notice ? h("p", { class: "notice", role: "status", text: notice }) : null,
     toldCards(),
     ...body(s));
   notice = null;
-  if (focused) app.querySelector(`[data-key="${CSS.escape(focused)}"]`)?.focus();
 }
 
 enter();
