@@ -33,6 +33,7 @@ from facilitator.http import (
     api,
     auth,
     backbone,
+    join_door,
     openapi,
     pages,
     phone_record,
@@ -47,6 +48,7 @@ from facilitator.http.common import (
     language,
     render,
 )
+from facilitator.http.join_guard import JoinGuard
 from facilitator.http.security import (
     BodyLimit,
     HostGuard,
@@ -60,7 +62,7 @@ from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
 from facilitator.logs import RequestIds
 from facilitator.services.network import default_language
-from facilitator.settings import Settings
+from facilitator.settings import Settings, parse_pace
 
 WEB = Path(__file__).resolve().parent.parent / "web"
 
@@ -115,6 +117,7 @@ ROUTES = [
     Route("/api/m/{meeting_id:id}/events", api.events),
     Route("/api/m/{meeting_id:id}/commands", api.command, methods=["POST"]),
     Route("/api/m/{meeting_id:id}/names", roster.holders),
+    Route("/api/m/{meeting_id:id}/let-in", join_door.let_in, methods=["POST"]),
     Route("/api/m/{meeting_id:id}/roster", roster.attendance),
     Route("/m/{meeting_id:id}/agenda", backbone.agenda_print, methods=["GET"]),
     Route("/m/{meeting_id:id}/summary", backbone.summary_print, methods=["GET", "POST"]),
@@ -164,6 +167,17 @@ def _is_address(host: str) -> bool:
     return True
 
 
+def join_guard_for(settings: Settings) -> JoinGuard:
+    address_burst, address_rate = parse_pace(settings.name_joins_per_address)
+    meeting_burst, meeting_rate = parse_pace(settings.name_joins_per_meeting)
+    return JoinGuard(
+        address_burst=address_burst,
+        address_rate=address_rate,
+        meeting_burst=meeting_burst,
+        meeting_rate=meeting_rate,
+    )
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     """The app for ``settings`` (read from the environment when not given)."""
     settings = settings or Settings.from_env()
@@ -180,10 +194,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             templates=Jinja2Templates(directory=str(WEB / "templates")),
             live=live,
             login_limiter=RateLimiter(limit=10, window=60),
-            join_limiter=RateLimiter(limit=10, window=60),
+            join_guard=join_guard_for(settings),
             suggest_limiter=RateLimiter(limit=600, window=60),
             budgets=SenderBudgets(),
         )
+        live.held_at = state.join_guard.held
         try:
             yield {"app": state}
         finally:

@@ -65,6 +65,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class TooMany(DomainError):
+    """Too many tries, or too fast: ``retry_after`` (seconds), when set, says when to try again."""
+
+    status = 429
+
+
 class GateRefused(Refused):
     """Closing (or another gated move) is refused for one or more reasons, each a key."""
 

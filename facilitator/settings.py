@@ -29,6 +29,10 @@ class Settings:
     trusted_proxies: str = ""
     #: Host names served besides the public URL's own and this computer's (``localhost``).
     allowed_hosts: tuple[str, ...] = ()
+    #: Joins by name (a phone with no token) as ``at once/per minute``, from one address (a
+    #: venue's Wi-Fi is one) and into one meeting.
+    name_joins_per_address: str = "60/30"
+    name_joins_per_meeting: str = "500/60"
 
     @property
     def https(self) -> bool:
@@ -57,7 +61,27 @@ class Settings:
                 for h in config("ALLOWED_HOSTS", default="").split(",")
                 if h.strip()
             ),
+            name_joins_per_address=pace(
+                config("NAME_JOINS_PER_ADDRESS", default=cls.name_joins_per_address)
+            ),
+            name_joins_per_meeting=pace(
+                config("NAME_JOINS_PER_MEETING", default=cls.name_joins_per_meeting)
+            ),
         )
+
+
+def pace(text: str) -> str:
+    """``"60/30"``: 60 at once, 30 more a minute; refused at start-up when it is not that."""
+    burst, _, per_minute = text.strip().partition("/")
+    if not (burst.isdigit() and per_minute.isdigit() and int(burst) >= 1 and int(per_minute) >= 1):
+        raise ValueError(f"a pace is 'at once/per minute', such as 60/30, not {text!r}")
+    return f"{int(burst)}/{int(per_minute)}"
+
+
+def parse_pace(text: str) -> tuple[float, float]:
+    """A pace as (burst, per second)."""
+    burst, per_minute = pace(text).split("/")
+    return float(burst), int(per_minute) / 60
 
 
 #: Environment variable names, as documented (the docs test reads this).
@@ -71,4 +95,6 @@ ENVIRONMENT_VARIABLES = (
     "FACILITATOR_BROADCAST_URL",
     "FACILITATOR_TRUSTED_PROXIES",
     "FACILITATOR_ALLOWED_HOSTS",
+    "FACILITATOR_NAME_JOINS_PER_ADDRESS",
+    "FACILITATOR_NAME_JOINS_PER_MEETING",
 )

@@ -80,6 +80,31 @@ def check_name_free(held: bool, name: str) -> None:
         raise Refused("join.name_taken", name=name)
 
 
+def needs_consent(new_phone: bool, known_person: bool) -> bool:
+    """A phone without a token becomes a person the network knew before (someone the backbone
+    entered, or whose phone let go of them) only when the facilitator accepts it or the person
+    uses their own link: anyone can type an absent colleague's name. A name typed for the first
+    time is a new person at once."""
+    return new_phone and known_person
+
+
+#: Requests to be a known person that may wait for the facilitator at once, per meeting and per
+#: person: a phone cannot bury the console under them.
+MAX_WAITING_PER_MEETING = 60
+MAX_WAITING_PER_PERSON = 3
+
+
+def check_room_to_wait(in_meeting: int, for_person: int) -> None:
+    if in_meeting >= MAX_WAITING_PER_MEETING or for_person >= MAX_WAITING_PER_PERSON:
+        raise Refused("join.too_many_waiting")
+
+
+def check_claim_open(decided: bool) -> None:
+    """A request is accepted or refused once; a second tap (another console) changes nothing."""
+    if decided:
+        raise Refused("claim.decided")
+
+
 def check_name_distinct(looks_like: str | None, name: str) -> None:
     """A new name that only looks like one the network knows (another script's letters, a digit
     for a letter) would put two people on screen that no one can tell apart."""

@@ -58,6 +58,7 @@ class Action(StrEnum):
     WITHDRAW_COMMITMENT = "withdraw_commitment"
     RELEASE_NAME = "release_name"
     MARK_PRESENT = "mark_present"
+    DECIDE_CLAIM = "decide_claim"
     ADD_TO_ROSTER = "add_to_roster"
 
 
@@ -88,6 +89,7 @@ PERMISSIONS: Mapping[Action, Mapping[Role, Scope]] = {
     Action.RELEASE_NAME: _STAFF,
     # Attendance for someone without a phone, and a guest put on the roster: staff only.
     Action.MARK_PRESENT: _STAFF,
+    Action.DECIDE_CLAIM: _STAFF,
     Action.ADD_TO_ROSTER: _STAFF,
     Action.SCHEDULE_NEXT: _STAFF,
 }
@@ -119,6 +121,7 @@ STAGE_WINDOWS: Mapping[Action, frozenset[Stage]] = {
     Action.WITHDRAW_COMMITMENT: _MAKING,
     Action.RELEASE_NAME: OPEN_STAGES,
     Action.MARK_PRESENT: OPEN_STAGES,
+    Action.DECIDE_CLAIM: OPEN_STAGES,
     # The roster outlives the meeting: a guest may be put on it once the meeting closed, too.
     Action.ADD_TO_ROSTER: frozenset(STAGES),
     # The next meeting is planned from the record of this one, once it is closed.

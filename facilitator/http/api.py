@@ -7,16 +7,18 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from facilitator.errors import DomainError, Forbidden, Invalid, NotFound
+from facilitator.errors import DomainError, Forbidden, Invalid, Refused
 from facilitator.flow import Role
 from facilitator.http.common import app_state, current_staff, json_error, language
 from facilitator.http.guard import Caller, staff_api
 from facilitator.http.identity import Who, bearer, budget_of, sender_of, who_is
+from facilitator.http.join_door import meeting_for_code, new_name_allowed
 from facilitator.http.security import CSRF_HEADER, csrf_ok, csrf_token, origin_allowed
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
+from facilitator.live.envelope import phone_message_for
 from facilitator.live.rooms import message_for
-from facilitator.services import access, joining, opener, state
+from facilitator.services import access, claims, joining, opener, state
 from facilitator.services.network import default_language
 from facilitator.validate import id_in
 
@@ -35,25 +37,20 @@ async def join(request: Request) -> Response:
     """A phone joins with the code: by its token, or by name and organization the first time."""
     st = app_state(request)
     # The language is asked only for a refusal: a hall joining is never refused.
-    ip = _client(request)
     if not origin_allowed(request, st.settings.public_url):
         return json_error(Forbidden("auth.bad_origin"), await _lang(request))
-    if st.join_limiter.over(ip):
-        return json_error(DomainError("join.too_many"), await _lang(request), status=429)
     # A person already claimed by another phone is not handed over by typing their name.
     try:
         data = messages.parse_join(await request.body())
-        try:
-            meeting_id = await joining.find_open_meeting(st.db, data.code)
-        except NotFound:
-            st.join_limiter.allow(ip)  # only wrong codes count toward the limit
-            raise
+        meeting_id = await meeting_for_code(request, data.code)
+        if data.token is None:
+            await new_name_allowed(request, meeting_id)
         token = data.token
         person_id = None
         if token is not None:
             found = await access.person_for(st.db, token)
             if found is None:
-                raise Forbidden("join.token_unknown")
+                return await _still_waiting(request, meeting_id, token)
             person_id = found
         # A new phone's token is stored with its attendance, in the same transaction.
         fresh = access.new_token() if person_id is None else None
@@ -72,6 +69,12 @@ async def join(request: Request) -> Response:
     except DomainError as error:
         return json_error(error, await _lang(request))
     person = result.event.payload["person"]
+    if result.event.type == "claim_requested":
+        assert fresh is not None  # only a phone without a token asks
+        claim = result.event.payload["claim"]
+        if result.replayed and not await claims.reissue(st.db, claim["id"], access.digest(fresh)):
+            return json_error(Refused("join.claim_decided"), await _lang(request))
+        return _waiting_answer(meeting_id, person, fresh, claim["number"])
     if person_id is not None:
         issued = token
     elif fresh is not None and (not result.replayed or result.claimed):
@@ -79,6 +82,28 @@ async def join(request: Request) -> Response:
     else:  # a join answered again (a resend, or someone already in): a token of its own
         issued = await access.issue_participant_token(st.db, int(person["id"]))
     return JSONResponse({"meeting_id": meeting_id, "person": person, "token": issued})
+
+
+def _waiting_answer(meeting_id: int, person: dict[str, Any], token: str, number: int) -> Response:
+    """202: the phone asked to be a known person and waits for the facilitator; it keeps the
+    token and asks again with it."""
+    body = {
+        "meeting_id": meeting_id,
+        "person": person,
+        "token": token,
+        "waiting": {"number": number},
+    }
+    return JSONResponse(body, status_code=202)
+
+
+async def _still_waiting(request: Request, meeting_id: int, token: str) -> Response:
+    """A phone asking again with the secret of its request to be someone: still waiting, or
+    refused; any other unknown token is refused as before."""
+    found = await claims.state_of(app_state(request).db, access.digest(token))
+    if found is None or found.meeting_id != meeting_id or found.accepted is not None:
+        key = "join.claim_refused" if found is not None and found.accepted is False else None
+        return json_error(Forbidden(key or "join.token_unknown"), await _lang(request))
+    return _waiting_answer(meeting_id, found.person, token, found.number)
 
 
 async def _api_sender(request: Request, meeting_id: int, *, writing: bool) -> Who | None:
@@ -130,9 +155,10 @@ async def events(request: Request) -> Response:
     if after is None:
         return json_error(Invalid("input.bad_id", field="after"), lang)
     found = await state.events_since(app_state(request).db, meeting_id, max(after, 0))
+    told = [message_for(e) for e in found]
     if who.role is Role.PARTICIPANT:  # what its socket would have been sent
-        found = [e for e in found if e.type not in state.EVENTS_NOT_FOR_PHONES]
-    body = messages.encode_bytes({"events": [message_for(e) for e in found]})
+        told = [phone_message_for(e) for e in found if e.type not in state.EVENTS_NOT_FOR_PHONES]
+    body = messages.encode_bytes({"events": told})
     return Response(body, media_type="application/json")
 
 

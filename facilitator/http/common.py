@@ -22,6 +22,7 @@ from facilitator.db import Database
 from facilitator.db.models import StaffUser
 from facilitator.errors import DomainError, GateRefused
 from facilitator.flow import Role
+from facilitator.http.join_guard import JoinGuard
 from facilitator.http.security import (
     CSRF_COOKIE,
     RateLimiter,
@@ -47,7 +48,8 @@ class AppState:
     templates: Jinja2Templates
     live: Live
     login_limiter: RateLimiter
-    join_limiter: RateLimiter
+    #: Every join path's limits: guessed codes per address, joins by name per address and meeting.
+    join_guard: JoinGuard
     #: Lookups while a phone types its organization: a hall of phones behind one address types
     #: a lot, a script listing the network's names types more.
     suggest_limiter: RateLimiter
@@ -90,12 +92,19 @@ def error_text(error: DomainError, lang: str) -> tuple[str, list[str]]:
     return message, details
 
 
+#: Answers that hold who is where right now: never kept by a browser or a proxy.
+NO_STORE = {"cache-control": "no-store"}
+
+
 def json_error(error: DomainError, lang: str, status: int | None = None) -> JSONResponse:
     message, details = error_text(error, lang)
-    return JSONResponse(
-        {"error": {"key": error.key, "message": message, "details": details}},
-        status_code=status or error.status,
-    )
+    body: dict[str, Any] = {"key": error.key, "message": message, "details": details}
+    headers = None
+    retry = error.params.get("retry_after")
+    if isinstance(retry, int):  # too many, too fast: when to try again
+        body["retry_after"] = retry
+        headers = {"retry-after": str(retry)}
+    return JSONResponse({"error": body}, status_code=status or error.status, headers=headers)
 
 
 REFUSAL_COOKIE = "fac_refusal"

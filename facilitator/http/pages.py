@@ -21,7 +21,8 @@ from facilitator.http.common import (
     render,
 )
 from facilitator.http.guard import Caller, staff_page
-from facilitator.services import agenda, joining, lifecycle, overview, state
+from facilitator.http.join_door import meeting_for_code
+from facilitator.services import agenda, lifecycle, overview, state
 from facilitator.services.access import StaffIdentity
 from facilitator.services.agenda import AgendaItemInput
 from facilitator.services.network import default_language
@@ -309,7 +310,7 @@ async def join_page(request: Request) -> Response:
             error = "auth.csrf"
         else:
             try:
-                await _try_code(request, code)
+                await meeting_for_code(request, code)
             except DomainError as refusal:
                 error, details = refusal.key, refusal.params
             else:
@@ -319,28 +320,15 @@ async def join_page(request: Request) -> Response:
     )
 
 
-async def _try_code(request: Request, code: str) -> int:
-    """The open meeting behind a typed code; wrong guesses count toward the address's limit."""
-    st = app_state(request)
-    client = request.client.host if request.client else "?"
-    if st.join_limiter.over(client):
-        raise DomainError("join.too_many")
-    try:
-        return await joining.find_open_meeting(st.db, code)
-    except DomainError:
-        st.join_limiter.allow(client)
-        raise
-
-
 async def phone(request: Request) -> Response:
     """A phone's page, reached by the code (the QR) while the meeting is open."""
     db = app_state(request).db
     lang = language(request, await default_language(db))
     code = str(request.path_params["code"])
     try:
-        meeting_id = await _try_code(request, code)
-    except DomainError as error:
-        return render(request, "join.html", lang, 404, error=error.key)
+        meeting_id = await meeting_for_code(request, code)
+    except DomainError as error:  # a wrong code (404), or a network locked for guessing (429)
+        return render(request, "join.html", lang, error.status, error=error.key)
     return render(
         request, "phone.html", lang, boot=_boot(request, lang, "phone", meeting_id, code=code)
     )

@@ -7,16 +7,16 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from facilitator.errors import DomainError, Forbidden, Invalid, NotFound
-from facilitator.http.common import app_state, json_error, language
+from facilitator.errors import DomainError, Forbidden, Invalid
+from facilitator.http.common import NO_STORE, app_state, json_error, language
 from facilitator.http.identity import who_is
+from facilitator.http.join_door import address_of, meeting_for_code
 from facilitator.http.openapi_parts import op, path_param, query_param
-from facilitator.services import identity, joining, phones, roster
+from facilitator.services import identity, phones, roster
 from facilitator.services.network import default_language
 from facilitator.validate import LIMITS, id_in
 
 # What a phone types is looked up as it types: answers must not be kept by any cache.
-NO_STORE = {"cache-control": "no-store"}
 
 
 def _client(request: Request) -> str:
@@ -32,16 +32,12 @@ async def _join_meeting(request: Request) -> int | Response:
     """The open meeting of the path's code, or the refusal: rate-limited per address like every
     join path, and a wrong code counts toward the address's join limit."""
     st = app_state(request)
-    ip = _client(request)
-    if st.join_limiter.over(ip):
-        return await _error(request, DomainError("join.too_many"), 429)
-    if not st.suggest_limiter.allow(ip):
+    if not st.suggest_limiter.allow(address_of(request)):
         return await _error(request, DomainError("join.suggest_too_many"), 429)
     try:
-        return await joining.find_open_meeting(st.db, str(request.path_params["code"]))
-    except NotFound as wrong:
-        st.join_limiter.allow(ip)
-        return await _error(request, wrong)
+        return await meeting_for_code(request, str(request.path_params["code"]))
+    except DomainError as refused:
+        return await _error(request, refused)
 
 
 async def join_roster(request: Request) -> Response:

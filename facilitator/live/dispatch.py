@@ -14,7 +14,16 @@ from msgspec import UnsetType
 
 from facilitator.db import Database
 from facilitator.live import messages as m
-from facilitator.services import agenda, commitments, lifecycle, opener, phones, roster, schedule
+from facilitator.services import (
+    agenda,
+    claims,
+    commitments,
+    lifecycle,
+    opener,
+    phones,
+    roster,
+    schedule,
+)
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import AgendaItemInput
 from facilitator.services.commands import Result
@@ -175,6 +184,11 @@ async def _release_name(db: Database, mid: int, a: Actor, d: m.ReleaseName) -> R
 @_on(m.MarkPresent)
 async def _mark_present(db: Database, mid: int, a: Actor, d: m.MarkPresent) -> Result:
     return await roster.mark_present(db, mid, a, d.person_id, client_msg_id=d.id)
+
+
+@_on(m.DecideClaim)
+async def _decide_claim(db: Database, mid: int, a: Actor, d: m.DecideClaim) -> Result:
+    return await claims.decide(db, mid, a, d.claim_id, d.accept, client_msg_id=d.id)
 
 
 @_on(m.AddToRoster)

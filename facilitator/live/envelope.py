@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from facilitator.live.messages import encode, server_event, server_tally
 from facilitator.services.commands import Event
+from facilitator.services.state import without_names
 
 
 class Kind(StrEnum):
@@ -27,18 +28,29 @@ class Envelope:
     event: str  # the event's type ("" for a tally or outside the log)
     released: int | None  # the person whose name this event released
     text: str
+    #: What phones are sent instead, where ``text`` names people (``None``: the same).
+    phone_text: str | None = None
+
+    @property
+    def for_phones(self) -> str:
+        return self.text if self.phone_text is None else self.phone_text
 
     def pack(self) -> str:
-        """The envelope as one string: a header line, then the text."""
+        """The envelope as one string: a header line, then the text (and the phones' text,
+        its length in the header)."""
         released = "" if self.released is None else str(self.released)
-        return f"{self.kind.value} {self.seq} {self.event} {released}\n{self.text}"
+        split = "" if self.phone_text is None else str(len(self.text))
+        body = self.text + (self.phone_text or "")
+        return f"{self.kind.value} {self.seq} {self.event} {released} {split}\n{body}"
 
     @classmethod
     def unpack(cls, packed: str) -> Envelope:
         """The envelope ``pack`` made."""
-        head, text = packed.split("\n", 1)
-        kind, seq, event, released = head.split(" ")
-        return cls(Kind(kind), int(seq), event, int(released) if released else None, text)
+        head, body = packed.split("\n", 1)
+        kind, seq, event, released, split = head.split(" ")
+        text, phone_text = (body[: int(split)], body[int(split) :]) if split else (body, None)
+        person = int(released) if released else None
+        return cls(Kind(kind), int(seq), event, person, text, phone_text)
 
 
 def message_for(event: Event) -> object:
@@ -49,15 +61,27 @@ def message_for(event: Event) -> object:
     return server_event(event.seq, event.type, event.payload, event.at.isoformat())
 
 
+def phone_message_for(event: Event) -> object:
+    """What a phone is told about an event: the same, with no one named (``for_phones``)."""
+    if event.type == "opener_tally":
+        return message_for(event)
+    payload = without_names(event.payload)
+    return server_event(event.seq, event.type, payload, event.at.isoformat())
+
+
 def envelope_for(event: Event) -> Envelope:
-    """An event's envelope, its message encoded once here."""
+    """An event's envelope, its message encoded once here (twice where it names people)."""
     text = encode(message_for(event))
     if event.type == "opener_tally":
         return Envelope(Kind.TALLY, event.seq, "", None, text)
     released = None
     if event.type == "name_released":
         released = int(event.payload["person"]["id"])
-    return Envelope(Kind.EVENT, event.seq, event.type, released, text)
+    payload = without_names(event.payload)
+    phone_text = None
+    if payload != event.payload:
+        phone_text = encode(server_event(event.seq, event.type, payload, event.at.isoformat()))
+    return Envelope(Kind.EVENT, event.seq, event.type, released, text, phone_text)
 
 
 def outside_log(text: str) -> Envelope:

@@ -24,9 +24,15 @@ Reading = tuple[int, list[dict[str, Any]], dict[str, list[str]]]
 class GatesCoalescer:
     """Reads the gates once per burst and hands them to the room's consoles."""
 
-    def __init__(self, connections: Set[Connection], read: Callable[[], Awaitable[Reading]]):
+    def __init__(
+        self,
+        connections: Set[Connection],
+        read: Callable[[], Awaitable[Reading]],
+        held: Callable[[], int] = lambda: 0,
+    ):
         self.connections = connections
         self._read = read
+        self._held = held
         self._task: asyncio.Task[None] | None = None
         self._again = False
         self.readings = 0  # how many times the gates were read (for tests and stats)
@@ -53,7 +59,7 @@ class GatesCoalescer:
                     log.exception("reading the gates failed")
                     again = self._again  # a change since then: try again after it settles
                     continue
-                text = encode(Gates(seq, gates, named))
+                text = encode(Gates(seq, gates, named, self._held()))
                 for connection in self.connections:
                     if connection.role in CONSOLES:
                         connection.offer(text)

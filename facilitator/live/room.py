@@ -51,6 +51,7 @@ class Room:
         hub: Hub,
         db: Database,
         on_release: Callable[[int], None] | None = None,
+        held: Callable[[int], int] = lambda _meeting: 0,
     ) -> None:
         self.meeting_id = meeting_id
         #: Told of every name released here, to stop that person's phones in every room.
@@ -65,7 +66,9 @@ class Room:
         self.ring: Ring[Envelope] = Ring()
         self.tallies = TallyCoalescer(self.connections)
         self.snapshots = SnapshotCache()
-        self.gates = GatesCoalescer(self.screens, lambda: gates(self.db, self.meeting_id))
+        self.gates = GatesCoalescer(
+            self.screens, lambda: gates(self.db, self.meeting_id), lambda: held(meeting_id)
+        )
         self.watchdog = Watchdog(self.connections)
         #: Sequence number -> person, for events that release a name: on delivery, that
         #: person's phones in this room are signed out.
@@ -183,8 +186,9 @@ class Room:
             targets = self.connections
             self._phone_seq = envelope.seq
             self._phone_events += 1
+        text, phones = envelope.text, envelope.for_phones
         for connection in targets:
-            connection.offer(envelope.text)
+            connection.offer(phones if connection.role is Role.PARTICIPANT else text)
         self.fanouts.append(time.perf_counter() - started)
         if envelope.event not in GATES_UNCHANGED:
             self.gates.touch()
@@ -243,7 +247,9 @@ class Room:
         held = self.ring.since(after_seq, self.last_seq)
         if held is None:
             return None
-        return [e.text for e in held if not (phone and e.event in NOT_FOR_PHONES)]
+        if not phone:
+            return [e.text for e in held]
+        return [e.for_phones for e in held if e.event not in NOT_FOR_PHONES]
 
     def catch_up(self, after_seq: int, phone: bool = False) -> list[str] | None:
         """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from facilitator.db import Database
@@ -35,6 +35,9 @@ class Live:
         #: any socket recognised before it (even one that joined a room a moment later).
         self.released: OrderedDict[int, float] = OrderedDict()
         self._lock = asyncio.Lock()
+        #: How many networks wait at a meeting's door after guessing codes (the join guard's
+        #: count, set by the app): the console's gates carry it.
+        self.held_at: Callable[[int], int] = lambda _meeting: 0
 
     def release(self, person_id: int) -> None:
         """A name was released: sign that person's phones out of every room of this process."""
@@ -44,6 +47,12 @@ class Live:
             self.released.popitem(last=False)
         for room in list(self.rooms.values()):
             room.sign_out(person_id)
+
+    def held_changed(self, meeting_id: int) -> None:
+        """More (or no) networks wait at this meeting's door: its consoles are told."""
+        room = self.rooms.get(meeting_id)
+        if room is not None:
+            room.gates.touch()
 
     def released_since(self, person_id: int | None, moment: float) -> bool:
         """Whether this person's name was released after ``moment`` (a monotonic time)."""
@@ -55,7 +64,13 @@ class Live:
         async with self._lock:
             room = self.rooms.get(meeting_id)
             if room is None:
-                room = Room(meeting_id, self.hub, self.db, on_release=self.release)
+                room = Room(
+                    meeting_id,
+                    self.hub,
+                    self.db,
+                    on_release=self.release,
+                    held=lambda m: self.held_at(m),
+                )
                 await room.start()
                 self.rooms[meeting_id] = room
             room.add(connection)

@@ -169,10 +169,11 @@ def find_or_create_person_on(
     org_name: str,
     sector: str | None,
     now: datetime,
-) -> int:
-    """The person a joining phone names, in the network's own spelling of them; a new person
-    (and organization) only when no spelling of them is there yet. Synchronous: a hall's joins
-    run together in the group-commit writer's transaction."""
+) -> tuple[int, bool]:
+    """The person a joining phone names, in the network's own spelling of them, and whether the
+    network knew them before; a new person (and organization) only when no spelling of them is
+    there yet. Synchronous: a hall's joins run together in the group-commit writer's
+    transaction."""
     if sector is not None and sector not in SECTORS:
         raise Invalid("organization.bad_sector")
     organizations = organizations_named_on(session, network_id, org_name)
@@ -183,7 +184,7 @@ def find_or_create_person_on(
         # anyone act as them.
         claimed = session.scalar(_CLAIMED, {"p": person.id})
         flow.check_name_free(claimed is not None, person.name)
-        return person.id
+        return person.id, True
     looks, key = look_key(name)[:120], person_key(name)
     alike = session.scalar(_LOOKS_ALIKE, {"n": network_id, "l": looks, "k": key})
     flow.check_name_distinct(alike, name)
@@ -195,7 +196,7 @@ def find_or_create_person_on(
         session.flush()
     # A plain insert: the ORM's unit of work was the largest part of a joining phone's cost.
     facts = {"n": network_id, "o": org.id, "name": name, "k": key, "l": looks, "at": now}
-    return int(session.connection().execute(_NEW_PERSON, facts).scalar_one())
+    return int(session.connection().execute(_NEW_PERSON, facts).scalar_one()), False
 
 
 async def suggestions(

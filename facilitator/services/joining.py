@@ -11,16 +11,14 @@ from facilitator.db.models import (
     Attendance,
     Meeting,
     MeetingEvent,
-    Organization,
     ParticipantToken,
-    Person,
 )
 from facilitator.errors import Conflict, NotFound
 from facilitator.flow import Action, Stage
-from facilitator.services import access, identity, roster
+from facilitator.services import access, claims, identity, roster
 from facilitator.services.actors import Actor
 from facilitator.services.commands import BatchContext, Change, Event, Result, run_batched
-from facilitator.services.views import person_json
+from facilitator.services.views import PERSON_ROW, person_json
 from facilitator.validate import clean_text, positive_id
 
 _OPEN = select(Meeting.id).where(
@@ -72,20 +70,24 @@ async def join(
         # In the writer's transaction and savepoint: the session flushes there, commits nothing.
         with Session(bind=batch.connection, join_transaction_mode="rollback_only") as session:
             if person_id is not None:
-                pid = person_id
+                pid, known = person_id, True
             else:
-                pid = identity.find_or_create_person_on(
+                pid, known = identity.find_or_create_person_on(
                     session, batch.network_id, clean_name, org_name, sector, batch.now
                 )
         # Plain statements on the writer's connection: the ORM only finds or makes the person.
         connection, facts = batch.connection, {"m": meeting_id, "p": pid, "at": batch.now}
         existing = connection.execute(_PRESENT, facts).first()
         flow.check_first_join(existing is not None, pid)
+        if flow.needs_consent(person_id is None, known):
+            # Without a phone to hold it (a script), the request's secret is nobody's.
+            secret = token_hash or access.digest(access.new_token())
+            return claims.ask(connection, meeting_id, pid, secret, batch.now)
         connection.execute(_ATTEND, facts)
         if token_hash is not None:
             connection.execute(_TOKEN, {**facts, "h": token_hash})
         count = connection.execute(_COUNT, facts).scalar_one()
-        person = person_json(*connection.execute(_PERSON, facts).one())
+        person = person_json(*connection.execute(PERSON_ROW, facts).one())
         return Change("joined", {"person": person, "attendance": count}, f"person:{pid}")
 
     def same_request(row: MeetingEvent) -> bool:
@@ -131,11 +133,6 @@ _TOKEN = insert(ParticipantToken).values(
     token_hash=bindparam("h"), person_id=bindparam("p"), created_at=bindparam("at")
 )
 _COUNT = select(func.count()).where(Attendance.meeting_id == bindparam("m"))
-_PERSON = (
-    select(Person.id, Person.name, Organization.id, Organization.name, Organization.sector)
-    .outerjoin(Organization, Organization.id == Person.organization_id)
-    .where(Person.id == bindparam("p"))
-)
 
 
 def _visible(text: object) -> object:
@@ -156,6 +153,9 @@ async def _first_join(db: Database, meeting_id: int, person_id: int) -> Result:
         marked = (
             None if row is not None else await roster.marked_event(session, meeting_id, person_id)
         )
+        if row is None and marked is None:
+            # Or the facilitator accepted a phone's request to be them.
+            marked = await claims.accepted_event(session, meeting_id, person_id)
     if marked is not None:
         return Result(marked, replayed=True)
     if row is None:  # pragma: no cover - attendance is only written with its event

@@ -28,7 +28,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus
-from facilitator.services import access, schedule
+from facilitator.services import access, claims, schedule
 from facilitator.services.commands import Event, local_today, meeting_day, network_of_group
 from facilitator.services.lifecycle import close_facts
 from facilitator.services.opener import named_answers, respondents, tally
@@ -153,6 +153,8 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
             ],
             "commitments": await commitment_views(session, list(made)),
             "gates": [{"key": g.key, "params": g.params} for g in gates],
+            # Phones waiting to be someone the network knew: the console accepts or refuses.
+            "claims": await claims.waiting(session, meeting.id),
             "next": (
                 await schedule.next_of(session, meeting, network, local_today(network, db.now()))
                 if meeting.stage == flow.Stage.CLOSED.value
@@ -164,18 +166,44 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
 # What a phone never draws: the room's attendance (the console and the wall count it), the close
 # gates, and the facilitator's notes on the opener. A phone's own data (who it is, its answer)
 # comes in its welcome's ``me``.
-NOT_FOR_PHONES = ("attendance", "gates", "opener_actions")
+NOT_FOR_PHONES = ("attendance", "gates", "opener_actions", "claims")
 
 
 # Events a phone never draws, for the same reasons: who arrived or was marked present (names the
-# console and the wall count; a hall of N phones arriving would otherwise send N² of them) and
-# the facilitator's opener notes. The socket and the events API both leave them out for phones.
-EVENTS_NOT_FOR_PHONES = frozenset({"joined", "marked_present", "opener_action"})
+# console and the wall count; a hall of N phones arriving would otherwise send N² of them), who
+# asks to be whom, and the facilitator's opener notes. The socket and the events API both leave them out for phones.
+EVENTS_NOT_FOR_PHONES = frozenset(
+    {"joined", "marked_present", "opener_action", "claim_requested", "claim_refused"}
+)
 
 
 def for_phones(snapshot: JSON) -> JSON:
-    """The snapshot a phone is sent: the same, without what a phone never draws."""
-    return {key: value for key, value in snapshot.items() if key not in NOT_FOR_PHONES}
+    """The snapshot a phone is sent: the same, without what a phone never draws, and with no
+    one named."""
+    return {
+        key: without_names(value) for key, value in snapshot.items() if key not in NOT_FOR_PHONES
+    }
+
+
+# A phone draws only its own commitments, found by the owner's id: whose the others are, and who
+# presents an item, would list the group for anyone holding a join code (and a name to ask for).
+_NAMED = frozenset({"owner", "person"})
+_UNDRAWN = frozenset({"presenter"})
+
+
+def without_names(value: Any) -> Any:
+    """``value`` with every person in it reduced to their id, as a phone is told it."""
+    if isinstance(value, dict):
+        return {
+            key: {"id": item["id"]}
+            if key in _NAMED and isinstance(item, dict) and "id" in item
+            else without_names(item)
+            for key, item in value.items()
+            if key not in _UNDRAWN
+        }
+    if isinstance(value, list):
+        return [without_names(item) for item in value]
+    return value
 
 
 async def gates(db: Database, meeting_id: int) -> tuple[int, list[JSON], dict[str, list[str]]]:

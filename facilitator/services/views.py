@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db.models import (
@@ -43,6 +43,14 @@ async def people_views(session: AsyncSession, person_ids: Iterable[int]) -> dict
         )
         for person, org in rows
     }
+
+
+# One person with their organization, by ``p``: a plain statement for the join's writer thread.
+PERSON_ROW = (
+    select(Person.id, Person.name, Organization.id, Organization.name, Organization.sector)
+    .outerjoin(Organization, Organization.id == Person.organization_id)
+    .where(Person.id == bindparam("p"))
+)
 
 
 def person_json(

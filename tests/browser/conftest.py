@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -40,12 +40,15 @@ class DemoServer:
     log: IO[str]
     backbone: tuple[str, str]
     facilitator: tuple[str, str]
+    #: Settings a test module asks for (its ``demo_settings`` fixture).
+    settings: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("FACILITATOR_")}
         env["DATABASE_URL"] = f"sqlite+aiosqlite:///{self.folder / 'demo.db'}"
         env["FACILITATOR_LOG_LEVEL"] = "warning"
         env["FACILITATOR_HOST"] = "127.0.0.1"
+        env.update(self.settings)
         return env
 
     def stop(self) -> None:
@@ -77,11 +80,21 @@ class DemoServer:
 
 
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoServer]:
+def demo_settings() -> dict[str, str]:
+    """``FACILITATOR_*`` settings for the module's demo server (none: the defaults)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def demo_server(
+    tmp_path_factory: pytest.TempPathFactory, demo_settings: dict[str, str]
+) -> Iterator[DemoServer]:
     folder = tmp_path_factory.mktemp("browser")
     port = free_port()
     log = (folder / "server.log").open("w")
-    server = DemoServer(f"http://127.0.0.1:{port}", folder, port, None, log, ("", ""), ("", ""))  # type: ignore[arg-type]
+    server = DemoServer(
+        f"http://127.0.0.1:{port}", folder, port, None, log, ("", ""), ("", ""), demo_settings
+    )  # type: ignore[arg-type]
     loaded = subprocess.run(
         [str(BIN / "facilitator"), "demo"],
         env=server.env(),

@@ -66,7 +66,10 @@ def join(
     watcher: Watcher,
     *,
     by_link: bool = False,
+    console: Page | None = None,
 ) -> Page:
+    """A phone typing its way in; ``console`` accepts it when the name is someone the network
+    knew before (the phone waits for that tap)."""
     phone = browser.new_context(**PHONE).new_page()
     watcher.watch(phone, f"phone {name}")
     if by_link:
@@ -78,6 +81,8 @@ def join(
     phone.fill("input[name=name]", name)
     phone.fill("input[name=organization]", org)
     phone.click("button[type=submit]")
+    if console is not None:
+        admit(console, phone)
     expect(phone.locator("h1")).to_be_visible()
     expect(phone).to_have_url(re.compile(r"/p/\d+$"))
     return phone
@@ -154,16 +159,44 @@ def at_the_door(
     return phone
 
 
-def confirm(phone: Page, lang: str, name: str) -> None:
+def admit(console: Page, phone: Page, screenshots: str = "") -> None:
+    """The phone waits for the facilitator, showing a number; the console (in its own language)
+    accepts the request with that number."""
+    number = phone.locator(".waiting-card .waiting-number")
+    expect(number).to_be_visible()
+    request = console.locator("#claims li.claim", has_text=number.inner_text())
+    expect(request).to_be_visible()
+    if screenshots:
+        shot(phone, f"{screenshots}-waiting")
+        shot(console, f"{screenshots}-console-request")
+    request.locator("button.primary").click()
+    expect(request).to_have_count(0)
+    # The phone asks again every two seconds: in within one or two of them.
+    expect(phone.locator(".waiting-card")).to_have_count(0, timeout=10_000)
+
+
+def confirm(
+    phone: Page, lang: str, name: str, console: Page | None = None, screenshots: str = ""
+) -> None:
     expect(phone.locator("#roster-confirm")).to_contain_text(tr(lang, "phone.is_this_you"))
     expect(phone.locator("#roster-confirm strong")).to_have_text(name)
     phone.locator("#roster-join").click()
+    if console is not None:
+        admit(console, phone, screenshots)
     expect(phone.get_by_text(tr(lang, "phone.hello", name=name))).to_be_visible()
     expect(phone).to_have_url(re.compile(r"/p/\d+$"))
 
 
-def pick(phone: Page, lang: str, organization: str, name: str, screenshots: str = "") -> None:
-    """Organization, then name, then "is this you?"."""
+def pick(
+    phone: Page,
+    lang: str,
+    organization: str,
+    name: str,
+    screenshots: str = "",
+    console: Page | None = None,
+) -> None:
+    """Organization, then name, then "is this you?"; a roster name is someone the network knew,
+    so ``console`` accepts the phone's request."""
     phone.locator("#roster-orgs button", has_text=organization).click()
     people = phone.locator("#roster-people button")
     expect(people.first).to_be_visible()
@@ -172,7 +205,7 @@ def pick(phone: Page, lang: str, organization: str, name: str, screenshots: str 
     people.filter(has_text=name).click()
     if screenshots:
         shot(phone, f"{screenshots}-is-this-you")
-    confirm(phone, lang, name)
+    confirm(phone, lang, name, console, screenshots)
 
 
 def console_code(console: Page) -> str:

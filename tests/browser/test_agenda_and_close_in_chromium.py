@@ -98,7 +98,9 @@ def test_the_agenda_and_the_close_in_hebrew(browser: Browser, demo_server: DemoS
 
     wall = open_wall(browser, staff, demo_server, meeting_id, watcher)
     code = join_code(wall)
-    noa = join(browser, demo_server, code, "נועה כהן", "עמותת צעדים לנוער", lang, watcher)
+    noa = join(
+        browser, demo_server, code, "נועה כהן", "עמותת צעדים לנוער", lang, watcher, console=console
+    )
     expect(noa.locator("p.when")).to_contain_text("18:30")
 
     console_button(console, lang, "console.start")
@@ -215,7 +217,16 @@ def test_time_place_and_the_close_in_english(browser: Browser, demo_server: Demo
     expect(console.locator(".console-main > p.muted")).to_contain_text("Town hall, room 2")
     expect(console.locator("ol.agenda")).to_contain_text("Rachel Ohayon")
     wall = open_wall(browser, staff, demo_server, meeting_id, watcher)
-    rachel = join(browser, demo_server, join_code(wall), "רחל אוחיון", "קרן שורשים", lang, watcher)
+    rachel = join(
+        browser,
+        demo_server,
+        join_code(wall),
+        "רחל אוחיון",
+        "קרן שורשים",
+        lang,
+        watcher,
+        console=console,
+    )
     expect(rachel.locator("p.when")).to_contain_text("Town hall, room 2")
     console_button(console, lang, "console.start")
     review_everything(console, lang)

@@ -290,11 +290,11 @@ def test_a_network_from_nothing_to_its_second_meeting(
     shira = phone_at_the_door(browser, base, code, watcher, "shira")
     expect(shira.locator("#roster-orgs button")).to_have_count(5)
     shot(shira, "first-09-phone-organizations-he")
-    pick(shira, HE, CENTRE, "שירה אזולאי")
+    pick(shira, HE, CENTRE, "שירה אזולאי", console=console)
     samah = phone_at_the_door(browser, base, code, watcher, "samah")
-    pick(samah, HE, "ועד ההורים העירוני", "סמאח אלעוברה")
+    pick(samah, HE, "ועד ההורים העירוני", "סמאח אלעוברה", console=console)
     avi = phone_at_the_door(browser, base, code, watcher, "avraham")
-    pick(avi, HE, CENTRE_SHORT, AVRAHAM, "first-10-phone-he")
+    pick(avi, HE, CENTRE_SHORT, AVRAHAM, "first-10-phone-he", console)
     phones = [shira, samah, avi]
 
     # Rachel came without a phone: marked present from the roster still to come.

@@ -46,9 +46,26 @@ def test_a_whole_meeting_in_hebrew_then_its_carry_over(
     shot(wall, "he-01-projector-lobby")
 
     noa = join(
-        browser, demo_server, code, "נועה כהן", "עמותת צעדים לנוער", lang, watcher, by_link=True
+        browser,
+        demo_server,
+        code,
+        "נועה כהן",
+        "עמותת צעדים לנוער",
+        lang,
+        watcher,
+        by_link=True,
+        console=console,
     )
-    samah = join(browser, demo_server, code, "סמאח אלעוברה", "ועד ההורים העירוני", lang, watcher)
+    samah = join(
+        browser,
+        demo_server,
+        code,
+        "סמאח אלעוברה",
+        "ועד ההורים העירוני",
+        lang,
+        watcher,
+        console=console,
+    )
     guest = join(browser, demo_server, code, "אורחת חדשה", "ארגון חדש", lang, watcher)
     phones = [noa, samah, guest]
     shot(noa, "he-01-phone-lobby")
@@ -258,7 +275,9 @@ def test_a_shorter_meeting_in_english(browser: Browser, demo_server: DemoServer)
     meeting_id = new_meeting(console, demo_server, lang, "ועדת ההיגוי", "Quarterly steering")
     wall = open_wall(browser, staff, demo_server, meeting_id, watcher)
     code = join_code(wall)
-    rachel = join(browser, demo_server, code, "רחל אוחיון", "קרן שורשים", lang, watcher)
+    rachel = join(
+        browser, demo_server, code, "רחל אוחיון", "קרן שורשים", lang, watcher, console=console
+    )
     assert rachel.locator("html").get_attribute("dir") == "ltr"
     console_button(console, lang, "console.start")
     card = rachel.locator(".list .card", has_text="לאשר תקציב לפיילוט החונכות")

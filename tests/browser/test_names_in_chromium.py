@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import DemoServer, Watcher, shot
 from tests.browser.helpers import (
     PHONE,
+    admit,
     call_off,
     console_button,
     join_code,
@@ -60,6 +61,7 @@ def test_a_phone_typing_another_spelling_lands_on_its_own_person(
     # Finished typing their own way, not picking: the server still finds them.
     yosef.fill("input[name=organization]", "עיריית באר שבע - אגף החינוך")
     join_now(yosef, lang)
+    admit(console, yosef)  # someone the network knew: the facilitator's tap
     expect(yosef.get_by_text(tr(lang, "phone.hello", name="יוסף אבו-סבית"))).to_be_visible()
 
     # ASCII quotes for gershayim, picking the offered spelling and then the offered person.
@@ -71,6 +73,7 @@ def test_a_phone_typing_another_spelling_lands_on_its_own_person(
     expect(daniel.locator("input[name=organization]")).to_have_value("נגב טק בע״מ")
     shot(daniel, "he-names-02-phone-picked-person")
     join_now(daniel, lang)
+    admit(console, daniel)  # someone the network knew: the facilitator's tap
     expect(daniel.get_by_text(tr(lang, "phone.hello", name="Daniel Green"))).to_be_visible()
 
     # A zero-width space and a direction mark pasted inside the organization.
@@ -78,6 +81,7 @@ def test_a_phone_typing_another_spelling_lands_on_its_own_person(
     noa.fill("input[name=organization]", "\u200fעמותת צעדים\u200b לנוער")
     noa.fill("input[name=name]", "נועה כהן")
     join_now(noa, lang)
+    admit(console, noa)  # someone the network knew: the facilitator's tap
     expect(noa.get_by_text(tr(lang, "phone.hello", name="נועה כהן"))).to_be_visible()
 
     # Three known people, each once, each under the network's spelling of their organization.
@@ -120,6 +124,7 @@ def test_the_facilitator_releases_a_held_name_and_the_right_phone_takes_it(
     wrong = phone_at(browser, demo_server, code, lang, watcher, "wrong")
     type_in(wrong, "משרד החינוך - מחוז דרום", "מיכל לוי")
     join_now(wrong, lang)
+    admit(console, wrong)  # the facilitator took it for Michal's phone
     expect(wrong.get_by_text(tr(lang, "phone.hello", name="מיכל לוי"))).to_be_visible()
     right = phone_at(browser, demo_server, code, lang, watcher, "right")
     type_in(right, "משרד החינוך – מחוז דרום", "מיכל לוי")

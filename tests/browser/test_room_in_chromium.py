@@ -124,7 +124,9 @@ def test_typed_text_survives_a_refusal_and_a_refused_close_leads_to_its_fix(
     meeting_id = new_meeting(console, demo_server, lang, group, "Follow-up")
     wall = open_wall(browser, staff, demo_server, meeting_id, watcher)
     code = join_code(wall)
-    noa = join(browser, demo_server, code, "נועה כהן", "עמותת צעדים לנוער", lang, watcher)
+    noa = join(
+        browser, demo_server, code, "נועה כהן", "עמותת צעדים לנוער", lang, watcher, console=console
+    )
     console_button(console, lang, "console.start")
     expect(console.locator(".stepper .current")).to_have_text(tr(lang, "stage.review"))
     carried = len(api(console, demo_server, meeting_id)["reopened"])

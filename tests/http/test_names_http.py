@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from facilitator import joincodes
 from tests.support.pages_site import Site
 from tests.support.world import POSTGRES
 
@@ -47,24 +48,61 @@ def test_suggestions_are_bounded(site: Site) -> None:
     assert long.json()["error"]["key"] == "input.too_long"
 
 
-def test_wrong_codes_count_toward_the_join_limit(site: Site) -> None:
-    _meeting, code = open_code(site)
-    for _ in range(10):
-        wrong = site.client.get("/api/join/XXXXXX/suggest", params={"q": "גשר"})
+def _codes(count: int, but: str) -> list[str]:
+    """``count`` well-formed codes, none of them ``but``."""
+    pairs = [a + b for a in joincodes.ALPHABET for b in joincodes.ALPHABET]
+    return [c for c in (f"AAAA{p}" for p in pairs) if c != but][:count]
+
+
+def test_a_halls_typos_lock_no_one_out_and_a_guessers_lock_only_that_network(
+    site: Site,
+) -> None:
+    meeting_id, code = open_code(site)
+    # A hall's typos (one of them many times over, a few others) lock no one out.
+    for typo in ["CCCCCC"] * 40 + _codes(5, code) + ["XX"] * 20:
+        wrong = site.client.get(f"/api/join/{typo}/suggest", params={"q": "גשר"})
         assert wrong.status_code == 404
         assert wrong.json()["error"]["key"] == "join.bad_code"
-    # The address used its allowance: even the right code is refused now, here and at /api/join.
-    limited = site.client.get(f"/api/join/{code}/suggest", params={"q": "גשר"})
-    assert limited.status_code == 429
-    assert limited.json()["error"]["key"] == "join.too_many"
+    assert site.client.get(f"/api/join/{code}/suggest", params={"q": "גשר"}).status_code == 200
+
+    # A guesser's many different codes lock the address: right or wrong, one answer, no oracle.
+    for guess in _codes(30, code)[5:]:
+        site.client.get(f"/api/join/{guess}/suggest", params={"q": "גשר"})
+    wrong = site.client.get("/api/join/CCCCCC/suggest", params={"q": "גשר"})
+    right = site.client.get(f"/api/join/{code}/suggest", params={"q": "גשר"})
+    assert (wrong.status_code, right.status_code) == (429, 429)
+    assert wrong.json() == right.json()
+    assert right.json()["error"]["key"] == "join.locked"
     joined = site.client.post("/api/join", json={"code": code, "name": "x", "organization": "y"})
-    assert joined.status_code == 429
+    assert (joined.status_code, joined.json()["error"]["key"]) == (429, "join.locked")
+    page = site.client.get(f"/j/{code}", headers={"accept-language": "he"})
+    assert "בקשו מהמנחה להכניס" in page.text
+
+    # Naming this meeting's code held the network at its door; the facilitator lets it in.
+    assert site.client.post(f"/api/m/{meeting_id}/let-in").status_code == 403  # no CSRF header
+    let_in = site.client.post(f"/api/m/{meeting_id}/let-in", headers={"x-csrf-token": site.csrf()})
+    assert let_in.status_code == 200
+    assert let_in.json() == {"let_in": 1}
+    assert site.client.get(f"/api/join/{code}/suggest", params={"q": "גשר"}).status_code == 200
+    joined = site.client.post(
+        "/api/join", json={"code": code, "name": "נכנסה אחרי נעילה", "organization": "y"}
+    )
+    assert joined.status_code == 200, joined.text
+    # Still locked for every other code.
+    assert site.client.get("/api/join/CCCCCC/suggest").status_code == 429
+
+    # Only the meeting's staff let anyone in: not a phone, not someone signed out.
+    bearer = {"authorization": f"Bearer {joined.json()['token']}"}
+    site.client.post("/logout", data={"csrf": site.csrf()})
+    for headers in (bearer, {"x-csrf-token": site.csrf()}):
+        refused = site.client.post(f"/api/m/{meeting_id}/let-in", headers=headers)
+        assert refused.status_code == 403
 
 
 def test_who_holds_a_name_is_for_staff_only(site: Site) -> None:
     meeting_id, code = open_code(site)
     joined = site.client.post(
-        "/api/join", json={"code": code, "name": "משתתף 1", "organization": "עמותת גשר"}
+        "/api/join", json={"code": code, "name": "דנה לוי", "organization": "עמותת גשר"}
     ).json()
     token = joined["token"]
     shown = site.client.get(f"/api/m/{meeting_id}/names")

@@ -35,23 +35,25 @@ def proxied(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 async def _wrong_codes(server: Server, forwarded: list[str]) -> list[int]:
+    """A different well-formed wrong code from each address in turn (30 lock an address)."""
+    codes = [f"AAAA{a}{b}" for a in "CDEFHJ" for b in "KMNPQR"]
     async with httpx.AsyncClient(base_url=server.base) as client:
         return [
             (
                 await client.post(
                     "/api/join",
-                    json={"code": "ZZZZZZ", "name": "x", "organization": "y"},
+                    json={"code": code, "name": "x", "organization": "y"},
                     headers={"X-Forwarded-For": address},
                 )
             ).status_code
-            for address in forwarded
+            for code, address in zip(codes, forwarded, strict=False)
         ]
 
 
 async def test_a_forwarded_address_from_anyone_is_not_believed(direct: Server) -> None:
-    answers = await _wrong_codes(direct, [f"203.0.113.{n}" for n in range(12)])
-    assert answers[:10] == [404] * 10
-    assert answers[10:] == [429, 429]
+    answers = await _wrong_codes(direct, [f"203.0.113.{n}" for n in range(32)])
+    assert answers[:30] == [404] * 30
+    assert answers[30:] == [429, 429]
     direct.log_file.flush()
     said = [line for line in direct.log.read_text().splitlines() if "X-Forwarded-For" in line]
     assert len(said) == 1  # once, naming the setting
@@ -59,7 +61,7 @@ async def test_a_forwarded_address_from_anyone_is_not_believed(direct: Server) -
 
 
 async def test_a_named_proxys_clients_are_each_their_own(proxied: Server) -> None:
-    answers = await _wrong_codes(proxied, ["198.51.100.7"] * 11 + ["198.51.100.8"])
-    assert answers[:10] == [404] * 10
-    assert answers[10] == 429
-    assert answers[11] == 404  # another client behind the same proxy is not locked out
+    answers = await _wrong_codes(proxied, ["198.51.100.7"] * 31 + ["198.51.100.8"])
+    assert answers[:30] == [404] * 30
+    assert answers[30] == 429
+    assert answers[31] == 404  # another client behind the same proxy is not locked out

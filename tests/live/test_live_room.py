@@ -141,6 +141,17 @@ async def test_a_whole_meeting_with_a_projector_and_five_phones(
     )
     assert (stage, made) == ("closed", 4)
 
+    # Whose commitment is whose reaches a phone by id only: no one's name but its own (in its
+    # welcome's "me"), though the console is told them all.
+    added = await console.event("commitment_added")
+    assert added["payload"]["commitment"]["owner"]["name"] == people[4]["name"]
+    for n, phone in enumerate(phones):
+        told = json.dumps([{**m, "me": None} for m in phone.inbox], ensure_ascii=False)
+        assert '"owner": {"id":' in told
+        for other in people:
+            if other["id"] != people[n]["id"]:
+                assert other["name"] not in told, (n, other["name"])
+
     # Staff can see how the room held: its sockets, and a time for every event's fan-out.
     stats = (await staff.get("/api/live/stats")).json()
     assert stats["sockets"] >= 7

@@ -59,7 +59,7 @@ async def test_the_facilitator_frees_a_held_name_for_the_right_phone(
 
     # The wrong phone is told why, then closed; its token is refused from then on.
     heard = await wrong.event("name_released")
-    assert heard["payload"]["person"]["name"] == owner_name
+    assert heard["payload"]["person"] == {"id": owner_id}  # a phone is told ids, never names
     assert await wrong.close_code() == 4401
     bearer = {"authorization": f"Bearer {wrong_token}"}
     async with httpx.AsyncClient(base_url=server.base) as http:

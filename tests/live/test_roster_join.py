@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from facilitator.db import Database
 from facilitator.db.models import Group, GroupMember, GroupStaff, Organization, Person, StaffUser
-from tests.support.live_server import Server, new_meeting, staff_client
+from tests.support.live_server import Server, join_known, new_meeting, staff_client
 
 pytestmark = pytest.mark.slow
 
@@ -81,18 +81,18 @@ async def _furnish(server: Server) -> Door:
         await db.dispose()
 
 
-async def _open_door(server: Server) -> tuple[Door, str]:
+async def _open_door(server: Server) -> tuple[Door, str, int]:
     furnished = await _furnish(server)
     staff = await staff_client(server)
     try:
-        _mid, code, _view = await new_meeting(server, staff, group=furnished.group)
+        mid, code, _view = await new_meeting(server, staff, group=furnished.group)
     finally:
         await staff.aclose()
-    return furnished, code
+    return furnished, code, mid
 
 
 @pytest.fixture(scope="module")
-def door(server: Server) -> tuple[Door, str]:
+def door(server: Server) -> tuple[Door, str, int]:
     return asyncio.run(_open_door(server))
 
 
@@ -106,9 +106,9 @@ async def _people_count(server: Server) -> int:
 
 
 async def test_the_roster_comes_first_and_the_network_only_after_two_letters(
-    server: Server, door: tuple[Door, str]
+    server: Server, door: tuple[Door, str, int]
 ) -> None:
-    furnished, code = door
+    furnished, code, mid = door
     async with httpx.AsyncClient(base_url=server.base) as phone:
 
         async def ask(**params: str) -> dict[str, list[dict[str, object]]]:
@@ -156,9 +156,9 @@ async def test_the_roster_comes_first_and_the_network_only_after_two_letters(
         wrong = await phone.get("/api/join/ZZZ999/roster")
         assert (wrong.status_code, wrong.json()["error"]["key"]) == (404, "join.bad_code")
 
-        # Picking a name from the roster is an ordinary join as that person.
+        # Picking a name from the roster asks to be that person: the facilitator accepts it.
         picked = city["people"][1]
-        joined = await phone.post("/api/join", json={"code": code, **picked})
+        joined = await join_known(server, mid, code, **picked)
         assert joined.status_code == 200, joined.text
         assert joined.json()["person"]["id"] == furnished.people["רות לוי"]
         # ... and a held name stays held: another phone picking it is refused.
@@ -167,16 +167,15 @@ async def test_the_roster_comes_first_and_the_network_only_after_two_letters(
 
 
 async def test_typed_names_follow_merges_and_find_archived_people(
-    server: Server, door: tuple[Door, str]
+    server: Server, door: tuple[Door, str, int]
 ) -> None:
-    furnished, code = door
+    furnished, code, mid = door
     before = await _people_count(server)
     async with httpx.AsyncClient(base_url=server.base) as phone:
 
         async def join(name: str, organization: str) -> dict[str, object]:
-            answer = await phone.post(
-                "/api/join", json={"code": code, "name": name, "organization": organization}
-            )
+            # Each is someone the network knew: the facilitator accepts the request.
+            answer = await join_known(server, mid, code, name, organization)
             assert answer.status_code == 200, answer.text
             person: dict[str, object] = answer.json()["person"]
             return person

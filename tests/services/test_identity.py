@@ -238,7 +238,7 @@ async def test_releasing_a_name_frees_it_for_the_right_phone(
 ) -> None:
     mid = await new_meeting(db, world)
     daniel = spelled["daniel"]
-    await joining.join(db, mid, name="Daniel Green", organization=COMPANY)
+    await joining.join(db, mid, person_id=daniel)
     token = await access.issue_participant_token(db, daniel)
     clock.now += timedelta(minutes=5)
 

@@ -304,6 +304,43 @@ async def join_phone(
         joined = await client.post(
             "/api/join", json={"code": code, "name": name, "organization": organization}
         )
+        if joined.status_code == 202:  # someone the network knew: the facilitator accepts
+            waiting = joined.json()
+            await accept_request(server, waiting["meeting_id"], waiting["waiting"]["number"])
+            joined = await client.post("/api/join", json={"code": code, "token": waiting["token"]})
     assert joined.status_code == 200, joined.text
     data = joined.json()
     return data["token"], data["person"]
+
+
+async def join_known(
+    server: Server, meeting_id: int, code: str, name: str, organization: str
+) -> httpx.Response:
+    """A phone naming a person the network knew before: it waits (202), the facilitator accepts
+    the request showing its number on the console, and the phone asking again is in (200)."""
+    async with httpx.AsyncClient(base_url=server.base) as phone:
+        asked = await phone.post(
+            "/api/join", json={"code": code, "name": name, "organization": organization}
+        )
+        if asked.status_code != 202:
+            return asked
+        waiting = asked.json()
+        assert waiting["meeting_id"] == meeting_id
+        await accept_request(server, meeting_id, waiting["waiting"]["number"])
+        return await phone.post("/api/join", json={"code": code, "token": waiting["token"]})
+
+
+async def accept_request(server: Server, meeting_id: int, number: int) -> None:
+    """The facilitator's tap on the console's request showing ``number``."""
+    staff = await staff_client(server)
+    try:
+        snapshot = (await staff.get(f"/api/m/{meeting_id}/snapshot")).json()
+        [claim] = [c for c in snapshot["claims"] if c["number"] == number]
+        accepted = await staff.post(
+            f"/api/m/{meeting_id}/commands",
+            json={"type": "decide_claim", "id": f"accept-{claim['id']}", "claim_id": claim["id"]},
+            headers={"x-csrf-token": csrf_of(staff)},
+        )
+        assert accepted.status_code == 200, accepted.text
+    finally:
+        await staff.aclose()

@@ -96,6 +96,7 @@ EXPECTED_ROLES = {
     Action.WITHDRAW_COMMITMENT: (ANY, ANY, None, None),
     Action.RELEASE_NAME: (ANY, ANY, None, None),
     Action.MARK_PRESENT: (ANY, ANY, None, None),
+    Action.DECIDE_CLAIM: (ANY, ANY, None, None),
     Action.ADD_TO_ROSTER: (ANY, ANY, None, None),
 }
 
@@ -153,6 +154,7 @@ EXPECTED_WINDOWS = {
     Action.WITHDRAW_COMMITMENT: {A, C},
     Action.RELEASE_NAME: {L, R, O, A, C},
     Action.MARK_PRESENT: {L, R, O, A, C},
+    Action.DECIDE_CLAIM: {L, R, O, A, C},
     Action.ADD_TO_ROSTER: {L, R, O, A, C, X},
     Action.EDIT_AGENDA: {L, R, O, A},
     Action.MOVE: {L, R, O, A, C},

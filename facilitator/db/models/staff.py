@@ -56,6 +56,25 @@ class ParticipantToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class JoinRequest(Base):
+    """A phone without a token asking to be a person the network knew before (a roster person
+    no phone holds): it becomes them only when the facilitator accepts. ``token_hash`` is the
+    phone's secret, which becomes its participant token on acceptance."""
+
+    __tablename__ = "join_requests"
+    __table_args__ = (Index("ix_join_requests_meeting_open", "meeting_id", "decided_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Two digits the phone shows, for the facilitator to tell two phones asking for one name apart.
+    number: Mapped[int]
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    accepted: Mapped[bool | None] = mapped_column(Boolean)
+
+
 class GroupStaff(Base):
     """Which groups a facilitator looks after (backbone staff see every group)."""
 

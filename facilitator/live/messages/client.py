@@ -229,6 +229,13 @@ class MarkPresent(Command, frozen=True, tag="mark_present"):
     person_id: Int
 
 
+class DecideClaim(Command, frozen=True, tag="decide_claim"):
+    """Staff: accept (or refuse) a phone's request to be a known person no phone holds."""
+
+    claim_id: Int
+    accept: bool = True
+
+
 class AddToRoster(Command, frozen=True, tag="add_to_roster"):
     """Staff: put a guest on the meeting's group roster."""
 
@@ -240,6 +247,7 @@ AnyCommand = (
     | ResumeItem | RecordDecision | AddAgendaItem | UpdateAgendaItem | RemoveAgendaItem
     | MoveAgendaItem | ScheduleNext | Review | Propose | AddCommitment | Confirm
     | WithdrawCommitment | EditCommitment | ReleaseName | MarkPresent | AddToRoster
+    | DecideClaim
 )  # fmt: skip
 ClientMessage = Hello | Ping | AnyCommand
 COMMANDS: tuple[type[Command], ...] = get_args(AnyCommand)

@@ -22,7 +22,7 @@ EventKind = Literal[
     "commitment_proposed", "commitment_added", "commitment_confirmed", "commitment_rejected",
     "commitment_withdrawn", "commitment_edited", "commitment_reviewed", "meeting_closed",
     "meeting_cancelled", "next_meeting_scheduled", "name_released", "marked_present",
-    "roster_added",
+    "roster_added", "claim_requested", "claim_refused",
 ]  # fmt: skip
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 Object = dict[str, Any]
@@ -103,6 +103,9 @@ class Gates(_Server, frozen=True, tag="gates"):
     seq: int
     gates: list[Object]
     named_answers: dict[str, list[str]]
+    #: Networks (addresses) locked out for guessing codes that named this meeting's right one:
+    #: the facilitator may let them in.
+    held: int = 0
 
 
 ServerMessage = Welcome | Ack | Error | Event | Tally | Values | Pong | Gates

@@ -275,8 +275,63 @@ function findName() {
   return h("div", { class: "stack find-name" }, h("label", {}, t("console.find_name"), input), foundList());
 }
 
+// Phones asking to be someone the network knew (anyone can type an absent colleague's name):
+// the facilitator looks up, sees the person, and accepts in one tap. The two digits are the ones
+// the phone shows, to tell two phones asking for one name apart.
+function claimsCard(s) {
+  const waiting = s.claims || [];
+  if (!waiting.length) return null;
+  const sending = room.pending("decide_claim");
+  const decide = (c, accept) => room.send("decide_claim", { claim_id: c.id, accept });
+  // "Accept all" only where one phone asks for a name: two asking for one name need a look each.
+  const alone = waiting.filter((c) => waiting.filter((x) => x.person.id === c.person.id).length === 1);
+  return h("section", { class: "card claims", id: "claims", role: "region", "aria-label": t("console.claims_title") },
+    h("h2", { text: t("console.claims_title", { count: waiting.length }) }),
+    h("p", { class: "meta", text: t("console.claims_help") }),
+    h("ul", { class: "list compact" }, waiting.map((c) => h("li", { class: "claim", "data-claim": String(c.id) },
+      person(c.person), " ", h("span", { class: "badge", dir: "ltr", text: `#${c.number}` }),
+      sending.some((x) => x.claim_id === c.id) ? h("p", { class: "pending", role: "status", text: t("live.sending") })
+        : h("div", { class: "choice-row" },
+          h("button", { type: "button", class: "primary small", onclick: () => decide(c, true) }, t("console.claim_accept"), " ", bdi(c.person.name)),
+          h("button", { type: "button", class: "small", onclick: () => decide(c, false), text: t("console.claim_refuse") }))))),
+    alone.length > 1 ? h("button", { type: "button", onclick: () => alone.forEach((c) => decide(c, true)),
+      text: t("console.claim_accept_all", { count: alone.length }) }) : null);
+}
+
+// Phones on one network (a venue's Wi-Fi) locked out for guessing codes, then typing this
+// meeting's: the facilitator lets them in.
+const door = { sending: false, done: false };
+
+async function letIn() {
+  door.sending = true; render();
+  try {
+    const response = await fetch(`/api/m/${B.meeting_id}/let-in`, {
+      method: "POST", credentials: "same-origin",
+      headers: { "x-csrf-token": document.querySelector("input[name=csrf]")?.value || "" },
+    });
+    if (!response.ok) throw new Error((await response.json()).error?.message || response.statusText);
+    room.held = 0; door.done = true; lastError = null;
+  } catch (error) {
+    lastError = error.message;
+  } finally {
+    door.sending = false; render();
+  }
+}
+
+function heldCard() {
+  if (!room.held) return door.done ? h("p", { class: "notice", role: "status", text: t("console.held_done") }) : null;
+  door.done = false;
+  return h("section", { class: "card held", id: "held", role: "region", "aria-label": t("console.held_title", { count: room.held }) },
+    h("h2", { text: t("console.held_title", { count: room.held }) }),
+    h("p", { class: "meta", text: t("console.held_help") }),
+    door.sending ? h("p", { class: "pending", role: "status", text: t("live.sending") })
+      : h("button", { type: "button", class: "primary", onclick: letIn, text: t("console.held_let_in") }));
+}
+
 function side(s) {
   return h("aside", {},
+    heldCard(),
+    claimsCard(s),
     gates(s),
     h("section", { class: "card" },
       h("h2", {}, t("console.attendance", { count: s.attendance.length })),

@@ -166,6 +166,14 @@ export function applyEvent(state, type, p) {
     case "marked_present": // the facilitator marked someone present who came without a phone
       // A phone's copy has no attendance: it never draws it (and is told no `joined`).
       if (s.attendance && !s.attendance.some((x) => x.id === p.person.id)) s.attendance.push(p.person);
+      // An accepted request: every other phone asking to be that person lost with it.
+      if (p.claim && s.claims) s.claims = s.claims.filter((x) => x.person.id !== p.person.id);
+      break;
+    case "claim_requested": // a phone asks to be someone the network knew (staff copies only)
+      if (s.claims && !s.claims.some((x) => x.id === p.claim.id)) s.claims.push({ ...p.claim, person: p.person });
+      break;
+    case "claim_refused":
+      if (s.claims) s.claims = s.claims.filter((x) => x.id !== p.claim.id);
       break;
     case "stage_changed":
       s.meeting.stage = p.stage;
@@ -350,6 +358,7 @@ export class LiveRoom {
         if (this.state) {
           this.state.gates = msg.gates;
           this.namedAnswers = msg.named_answers;
+          this.held = msg.held || 0; // networks waiting at the door after guessing codes
           this.onChange?.("gates");
         }
         break;

@@ -21,13 +21,33 @@ function remember(data) {
   try { localStorage.setItem(PERSON_KEY, JSON.stringify(data)); } catch { /* private mode */ }
 }
 
+// Many people joining at once (a hall scanning the QR together): the server says when to try
+// again, and the phone does, by itself, with the same message id (never joining twice).
 async function join(body) {
-  const response = await fetch("/api/join", {
-    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
-  });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error("join"), { detail: data.error, status: response.status });
-  return data;
+  for (let tries = 0; ; tries += 1) {
+    const response = await fetch("/api/join", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body),
+    });
+    const data = await response.json().catch(() => ({}));
+    if (response.ok) { busyNotice(null); return data; }
+    if (response.status === 429 && data.error?.key === "join.busy" && tries < 30) {
+      busyNotice(data.error.message);
+      await new Promise((done) => setTimeout(done, Math.min(30, data.error.retry_after || 3) * 1000));
+      continue;
+    }
+    busyNotice(null);
+    throw Object.assign(new Error("join"), { detail: data.error, status: response.status });
+  }
+}
+
+function busyNotice(message) {
+  let line = document.getElementById("join-busy");
+  if (!message) { line?.remove(); return; }
+  if (!line) {
+    line = h("p", { class: "notice", id: "join-busy", role: "status" });
+    app.prepend(line);
+  }
+  line.textContent = message;
 }
 
 const field = (key, attrs) => draftField(drafts, key, attrs);
@@ -171,9 +191,7 @@ async function joinAs(p) {
   const button = document.getElementById("roster-join");
   if (button) button.disabled = true;
   try {
-    const data = await join({ code: joinCode, name: p.name, organization: p.organization, client_msg_id: newId() });
-    remember({ token: data.token, person: data.person });
-    start(data.token);
+    joined(await join({ code: joinCode, name: p.name, organization: p.organization, client_msg_id: newId() }));
   } catch (error) {
     Object.assign(pick, { chosen: null, error: error.detail?.message || t("live.offline") });
     drawRoster();
@@ -261,12 +279,46 @@ async function onJoin(event) {
   const body = { code: joinCode, name: form.get("name"), organization: form.get("organization"),
     sector: form.get("sector") || null, client_msg_id: newId() };
   try {
-    const data = await join(body);
-    remember({ token: data.token, person: data.person });
-    start(data.token);
+    joined(await join(body));
   } catch (error) {
     showJoinForm(error.detail?.message || t("live.offline"));
   }
+}
+
+function forget() {
+  try { localStorage.removeItem(PERSON_KEY); } catch { /* private mode */ }
+}
+
+// The join's answer: in, or (a name the network knew, that no phone holds) waiting for the
+// facilitator's tap, with the token kept so that a reload goes on waiting.
+function joined(data) {
+  remember({ token: data.token, person: data.person });
+  if (data.waiting) waitForFacilitator(data); else start(data.token);
+}
+
+const ASK_AGAIN_MS = 2000;
+let waitTimer = null;
+
+function waitForFacilitator(data) {
+  clearTimeout(waitTimer);
+  fill(app, h("section", { class: "card waiting-card", role: "status" },
+    h("h1", { text: t("phone.waiting_title") }),
+    h("p", {}, t("phone.waiting_for"), bdi(data.person.name), " · ", bdi(data.person.organization)),
+    h("p", { class: "waiting-number", dir: "ltr", text: `#${data.waiting.number}` }),
+    h("p", { class: "muted", text: t("phone.waiting_number") }),
+    h("button", { type: "button", id: "waiting-not-me", onclick: () => { clearTimeout(waitTimer); forget(); showJoinForm(); }, text: t("phone.not_me") })));
+  waitTimer = setTimeout(async () => {
+    try {
+      const again = await join({ code: joinCode, token: data.token });
+      if (again.waiting) { waitForFacilitator(again); return; }
+      remember({ token: data.token, person: again.person });
+      start(data.token);
+    } catch (error) {
+      // Refused (or the name taken meanwhile): back to the form, saying why.
+      if (error.status === 403 || error.status === 409) { forget(); showJoinForm(error.detail?.message); return; }
+      waitForFacilitator(data); // offline or busy for now: ask again
+    }
+  }, ASK_AGAIN_MS);
 }
 
 async function enter() {
@@ -278,10 +330,12 @@ async function enter() {
   }
   if (!me?.token) { showJoinForm(); return; }
   try {
-    await join({ code: B.code, token: me.token });
+    const data = await join({ code: B.code, token: me.token });
+    if (data.waiting) { waitForFacilitator(data); return; }
     start(me.token);
   } catch (error) {
-    if (error.detail?.key === "join.token_unknown") { localStorage.removeItem(PERSON_KEY); showJoinForm(error.detail.message); return; }
+    if (error.detail?.key === "join.claim_refused") { forget(); showJoinForm(error.detail.message); return; }
+    if (error.detail?.key === "join.token_unknown") { forget(); showJoinForm(error.detail.message); return; }
     if (error.detail) { fill(app, h("p", { class: "error", role: "alert", text: error.detail.message })); return; }
     // Offline: the socket retries by itself; what is queued waits in the outbox.
     start(me.token);

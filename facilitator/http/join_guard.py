@@ -1,0 +1,150 @@
+"""Who may try a join code, and how fast new names may arrive.
+
+A hall behind one venue address shares it, so guessing is counted in *distinct wrong codes* per
+address: a hall's typos are few and repeat, a guesser's are many and new. An address that
+guessed too many is locked: every code it tries gets the same answer (no oracle), at most a few
+a minute are even looked up, and one that names an open meeting's right code is *held* there and
+shown on that meeting's console, where the facilitator lets it in. A join by name (a phone with
+no token: a new person, or a request to be someone) spends from two buckets, the address's and
+the meeting's, so a script cannot fill the network with people; a refused phone is told when to
+try again and does so by itself.
+
+In process memory, like every limiter here (a second process gets its own: issue #15).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from dataclasses import dataclass, field
+
+from facilitator.http.security import RateLimiter
+
+
+def address_key(host: str) -> str:
+    """The address a limit is kept for: an IPv6 host by its /64 (one home or phone network
+    holds a whole /64 and picks addresses from it at will), an IPv4-mapped one as IPv4."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+class Bucket:
+    """``burst`` at once, refilled at ``rate`` per second; says how long until the next one."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self.tokens, self.stamp = burst, time.monotonic()
+
+    def wait(self) -> float:
+        """Seconds until one is there (0: there is one now)."""
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def spend(self) -> None:
+        self.tokens -= 1
+
+
+@dataclass
+class JoinGuard:
+    """The limits of every join path: the phone page, the join API, suggestions and the roster."""
+
+    #: Distinct wrong codes from one address within ``wrong_window`` seconds that lock it.
+    wrong_codes: int = 30
+    wrong_window: float = 600.0
+    #: Joins by name: per address and per meeting, a burst and a rate per second.
+    address_burst: float = 40
+    address_rate: float = 1.0
+    meeting_burst: float = 300
+    meeting_rate: float = 5.0
+    max_keys: int = 10_000
+    _wrong: dict[str, dict[str, float]] = field(default_factory=dict)
+    _locked_lookups: RateLimiter = field(default_factory=lambda: RateLimiter(10, 60))
+    #: Meeting -> address held at its door -> the code it typed.
+    _held: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: Address -> the codes it was let in with (each one meeting's).
+    _let_in: dict[str, set[str]] = field(default_factory=dict)
+    _addresses: dict[str, Bucket] = field(default_factory=dict)
+    _meetings: dict[int, Bucket] = field(default_factory=dict)
+
+    # --- guessing -------------------------------------------------------------------------------
+
+    def locked(self, address: str) -> bool:
+        """Whether this address guessed too many codes lately."""
+        codes = self._wrong.get(address)
+        if not codes:
+            return False
+        now = time.monotonic()
+        for code in [c for c, at in codes.items() if now - at > self.wrong_window]:
+            del codes[code]
+        return len(codes) >= self.wrong_codes
+
+    def may_look_up(self, address: str) -> bool:
+        """A locked address's tries are looked up a few times a minute only (each costs a read)."""
+        return self._locked_lookups.allow(address)
+
+    def wrong(self, address: str, code: str) -> None:
+        """A well-formed code that leads nowhere; the same typo twice counts once."""
+        if address not in self._wrong and len(self._wrong) >= self.max_keys:
+            self._forget_old_guesses()
+        self._wrong.setdefault(address, {})[code] = time.monotonic()
+
+    def admitted(self, address: str, code: str) -> bool:
+        """The facilitator let this address in with this code, though it is locked: its tries
+        of it are looked up at once."""
+        return code in self._let_in.get(address, ())
+
+    def hold(self, address: str, meeting_id: int, code: str) -> bool:
+        """A locked address named this meeting's right code: it waits for the facilitator.
+        ``True`` when it is newly held (the console's count changed)."""
+        held = self._held.setdefault(meeting_id, {})
+        new = address not in held
+        if new and len(held) < 1000:
+            held[address] = code
+        return new
+
+    def held(self, meeting_id: int) -> int:
+        """How many addresses wait to be let in to this meeting."""
+        return len(self._held.get(meeting_id, ()))
+
+    def let_in(self, meeting_id: int) -> int:
+        """The facilitator's tap: every address held at this meeting may join it (its wrong
+        codes still count, and it stays locked for every other code)."""
+        held = self._held.pop(meeting_id, {})
+        for address, code in held.items():
+            self._let_in.setdefault(address, set()).add(code)
+        return len(held)
+
+    def _forget_old_guesses(self) -> None:
+        now = time.monotonic()
+        stale = [
+            a
+            for a, codes in self._wrong.items()
+            if all(now - t > self.wrong_window for t in codes.values())
+        ]
+        for address in stale:
+            del self._wrong[address]
+        if len(self._wrong) >= self.max_keys:  # a flood of addresses: start over
+            self._wrong.clear()
+
+    # --- new names ------------------------------------------------------------------------------
+
+    def wait_for_name(self, address: str, meeting_id: int) -> float:
+        """Seconds a join by name must wait (0: it goes now, and is counted)."""
+        if address not in self._addresses and len(self._addresses) >= self.max_keys:
+            self._addresses.clear()  # forgotten: a full burst again, as if new
+        mine = self._addresses.setdefault(address, Bucket(self.address_rate, self.address_burst))
+        room = self._meetings.setdefault(meeting_id, Bucket(self.meeting_rate, self.meeting_burst))
+        wait = max(mine.wait(), room.wait())
+        if wait == 0:
+            mine.spend()
+            room.spend()
+        return wait

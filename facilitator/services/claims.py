@@ -1,0 +1,211 @@
+"""A phone asking to be a person the network knew before, and the facilitator's one tap.
+
+Anyone can type an absent colleague's name and organization; a phone without a token that names
+a known person no phone holds (someone the backbone entered, or whose phone let go of them)
+therefore only asks. The console shows the request with two digits the phone also shows; on
+acceptance the phone's own secret becomes its participant token and the person is present, in
+one transaction. Requests for one person that lose are refused with it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from facilitator import flow
+from facilitator.db import Database
+from facilitator.db.models import (
+    Attendance,
+    JoinRequest,
+    MeetingEvent,
+    ParticipantToken,
+    Person,
+)
+from facilitator.errors import NotFound
+from facilitator.flow import Action
+from facilitator.services.actors import Actor
+from facilitator.services.commands import Change, Context, Event, Result, run
+from facilitator.services.views import PERSON_ROW, people_views, person_json, person_view
+from facilitator.validate import positive_id
+
+JSON = dict[str, Any]
+
+_REQUESTS = cast(Table, JoinRequest.__table__)
+_WAITING_HERE = select(func.count()).where(
+    JoinRequest.meeting_id == bindparam("m"), JoinRequest.decided_at.is_(None)
+)
+_WAITING_FOR = select(func.count()).where(
+    JoinRequest.meeting_id == bindparam("m"),
+    JoinRequest.person_id == bindparam("p"),
+    JoinRequest.decided_at.is_(None),
+)
+_ASK = insert(_REQUESTS).returning(_REQUESTS.c.id)
+
+
+def ask(
+    connection: Connection, meeting_id: int, person_id: int, token_hash: str, now: datetime
+) -> Change:
+    """Record a phone's request to be ``person_id`` (in the join's transaction): the event the
+    console shows. Bounded per meeting and per person."""
+    facts = {"m": meeting_id, "p": person_id}
+    flow.check_room_to_wait(
+        connection.execute(_WAITING_HERE, facts).scalar_one(),
+        connection.execute(_WAITING_FOR, facts).scalar_one(),
+    )
+    number = 10 + secrets.randbelow(90)
+    claim_id = connection.execute(
+        _ASK,
+        {
+            "meeting_id": meeting_id,
+            "person_id": person_id,
+            "token_hash": token_hash,
+            "number": number,
+            "created_at": now,
+        },
+    ).scalar_one()
+    person = person_json(*connection.execute(PERSON_ROW, facts).one())
+    return Change(
+        "claim_requested", {"claim": {"id": claim_id, "number": number}, "person": person}
+    )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """What a phone holding a request's secret is told."""
+
+    claim_id: int
+    meeting_id: int
+    number: int
+    person: JSON
+    #: ``None`` while the facilitator has not decided.
+    accepted: bool | None
+
+
+async def state_of(db: Database, token_hash: str) -> Waiting | None:
+    """The request a phone's secret stands for, if it is one."""
+    async with db.read() as session:
+        row = await session.scalar(select(JoinRequest).where(JoinRequest.token_hash == token_hash))
+        if row is None:
+            return None
+        person = await person_view(session, row.person_id)
+        return Waiting(row.id, row.meeting_id, row.number, person, row.accepted)
+
+
+async def reissue(db: Database, claim_id: int, token_hash: str) -> bool:
+    """A resent join whose first answer was lost: the waiting request takes the new phone
+    secret (nobody holds the old one). ``False``: decided meanwhile."""
+    async with db.write() as session:
+        done = await session.execute(
+            update(JoinRequest)
+            .where(JoinRequest.id == claim_id, JoinRequest.decided_at.is_(None))
+            .values(token_hash=token_hash)
+        )
+    return bool(cast(Any, done).rowcount)
+
+
+async def waiting(session: AsyncSession, meeting_id: int) -> list[JSON]:
+    """The requests the console shows, oldest first."""
+    rows = (
+        await session.scalars(
+            select(JoinRequest)
+            .where(JoinRequest.meeting_id == meeting_id, JoinRequest.decided_at.is_(None))
+            .order_by(JoinRequest.id)
+        )
+    ).all()
+    people = await people_views(session, [r.person_id for r in rows])
+    return [
+        {
+            "id": r.id,
+            "number": r.number,
+            "person": people[r.person_id],
+            "at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
+
+
+async def accepted_event(session: AsyncSession, meeting_id: int, person_id: int) -> Event | None:
+    """The join a facilitator accepted for this person (their phone asking again gets it back,
+    as a join twice gets its first join). Few: only accepted requests are joined by staff."""
+    rows = await session.scalars(
+        select(MeetingEvent)
+        .where(
+            MeetingEvent.meeting_id == meeting_id,
+            MeetingEvent.type == "joined",
+            MeetingEvent.actor.not_like("person:%"),
+        )
+        .order_by(MeetingEvent.seq)
+    )
+    for row in rows:
+        if row.payload.get("person", {}).get("id") == person_id:
+            return Event.of(row)
+    return None
+
+
+async def decide(
+    db: Database,
+    meeting_id: int,
+    actor: Actor,
+    claim_id: int,
+    accept: bool,
+    *,
+    client_msg_id: str | None = None,
+) -> Result:
+    """The facilitator's tap: accept (the phone becomes the person, who is present) or refuse."""
+    cid = positive_id(claim_id, "claim")
+
+    async def body(ctx: Context) -> Change:
+        request = await ctx.session.get(JoinRequest, cid)
+        if request is None or request.meeting_id != ctx.meeting.id:
+            raise NotFound("claim.not_found")
+        flow.check_claim_open(request.decided_at is not None)
+        request.decided_at, request.accepted = ctx.now, accept
+        pid = request.person_id
+        if not accept:
+            return Change("claim_refused", {"claim": {"id": cid}, "person": {"id": pid}})
+        person = await ctx.session.get_one(Person, pid)
+        held = await ctx.session.scalar(
+            select(ParticipantToken.id).where(
+                ParticipantToken.person_id == pid, ParticipantToken.revoked_at.is_(None)
+            )
+        )
+        flow.check_name_free(held is not None, person.name)
+        ctx.session.add(
+            ParticipantToken(token_hash=request.token_hash, person_id=pid, created_at=ctx.now)
+        )
+        here = await ctx.session.scalar(
+            select(Attendance.id).where(
+                Attendance.meeting_id == ctx.meeting.id, Attendance.person_id == pid
+            )
+        )
+        if here is None:
+            ctx.session.add(Attendance(meeting_id=ctx.meeting.id, person_id=pid, joined_at=ctx.now))
+        # The others asking for this person lose with this one.
+        await ctx.session.execute(
+            update(JoinRequest)
+            .where(
+                JoinRequest.meeting_id == ctx.meeting.id,
+                JoinRequest.person_id == pid,
+                JoinRequest.decided_at.is_(None),
+                JoinRequest.id != cid,
+            )
+            .values(decided_at=ctx.now, accepted=False)
+        )
+        await ctx.session.flush()
+        count = await ctx.session.scalar(
+            select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
+        )
+        payload = {
+            "person": await person_view(ctx.session, pid),
+            "attendance": int(count or 0),
+            "claim": {"id": cid},
+        }
+        # Logged as the facilitator's: who let the person in is the audit's answer.
+        return Change("joined", payload)
+
+    return await run(db, meeting_id, actor, Action.DECIDE_CLAIM, body, client_msg_id=client_msg_id)
