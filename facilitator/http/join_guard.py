@@ -18,7 +18,7 @@ import ipaddress
 import time
 from dataclasses import dataclass, field
 
-from facilitator.http.security import RateLimiter
+from facilitator.http.security import RateLimiter, TokenBucket
 
 
 def address_key(host: str) -> str:
@@ -33,24 +33,6 @@ def address_key(host: str) -> str:
             return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
-
-
-class Bucket:
-    """``burst`` at once, refilled at ``rate`` per second; says how long until the next one."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self.tokens, self.stamp = burst, time.monotonic()
-
-    def wait(self) -> float:
-        """Seconds until one is there (0: there is one now)."""
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
-
-    def spend(self) -> None:
-        self.tokens -= 1
 
 
 @dataclass
@@ -72,8 +54,8 @@ class JoinGuard:
     _held: dict[int, dict[str, str]] = field(default_factory=dict)
     #: Address -> the codes it was let in with (each one meeting's).
     _let_in: dict[str, set[str]] = field(default_factory=dict)
-    _addresses: dict[str, Bucket] = field(default_factory=dict)
-    _meetings: dict[int, Bucket] = field(default_factory=dict)
+    _addresses: dict[str, TokenBucket] = field(default_factory=dict)
+    _meetings: dict[int, TokenBucket] = field(default_factory=dict)
 
     # --- guessing -------------------------------------------------------------------------------
 
@@ -141,8 +123,14 @@ class JoinGuard:
         """Seconds a join by name must wait (0: it goes now, and is counted)."""
         if address not in self._addresses and len(self._addresses) >= self.max_keys:
             self._addresses.clear()  # forgotten: a full burst again, as if new
-        mine = self._addresses.setdefault(address, Bucket(self.address_rate, self.address_burst))
-        room = self._meetings.setdefault(meeting_id, Bucket(self.meeting_rate, self.meeting_burst))
+        if meeting_id not in self._meetings and len(self._meetings) >= self.max_keys:
+            self._meetings.clear()
+        mine = self._addresses.setdefault(
+            address, TokenBucket(self.address_rate, self.address_burst)
+        )
+        room = self._meetings.setdefault(
+            meeting_id, TokenBucket(self.meeting_rate, self.meeting_burst)
+        )
         wait = max(mine.wait(), room.wait())
         if wait == 0:
             mine.spend()

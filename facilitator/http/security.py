@@ -279,13 +279,20 @@ class TokenBucket:
         self.stamp = time.monotonic()
 
     def take(self) -> bool:
+        if self.wait() > 0:
+            return False
+        self.spend()
+        return True
+
+    def wait(self) -> float:
+        """Seconds until one is there (0: there is one now); spends nothing."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens < 1:
-            return False
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+    def spend(self) -> None:
         self.tokens -= 1
-        return True
 
 
 class SenderBudgets:
