@@ -60,7 +60,7 @@ async def test_a_whole_meeting_with_a_projector_and_five_phones(
     tokens = []
     for n in range(5):
         name = owner_name if n == 0 else f"טלפון {n}"
-        token, person = await join_phone(server, code, name)
+        token, person = await join_phone(server, code, name, staff=staff)
         people.append(person)
         tokens.append(token)
         phone = await open_client(server, meeting_id, "phone", {"token": token})
@@ -414,12 +414,17 @@ async def test_changed_values_reach_the_screens_at_once(server: Server) -> None:
         )  # fmt: skip
     finally:
         await db.dispose()
-    backbone = httpx.AsyncClient(base_url=server.base)
-    assert (await backbone.get("/login")).status_code == 200
-    await backbone.post(
-        "/login",
-        data={"csrf": csrf_of(backbone), "email": "values@example.org", "password": PASSWORD},
-    )
+    async with httpx.AsyncClient(base_url=server.base) as backbone:
+        assert (await backbone.get("/login")).status_code == 200
+        signed_in = await backbone.post(
+            "/login",
+            data={"csrf": csrf_of(backbone), "email": "values@example.org", "password": PASSWORD},
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        await _values_reach_the_wall(server, backbone)
+
+
+async def _values_reach_the_wall(server: Server, backbone: httpx.AsyncClient) -> None:
     meeting_id, _code, view = await new_meeting(server, backbone, "ערכים")
     wall = await open_client(server, meeting_id, "projector", {"view": view})
     await wall.expect(lambda m: m["type"] == "welcome")
@@ -441,4 +446,3 @@ async def test_changed_values_reach_the_screens_at_once(server: Server) -> None:
         {"title": "Curiosity", "behaviours": ["We ask before we judge"]},
     )
     await wall.ws.close()
-    await backbone.aclose()

@@ -106,7 +106,7 @@ async def _the_meeting(server: Server, staff: httpx.AsyncClient, stranger: int) 
     await wall.expect(lambda m: m["type"] == "welcome")
 
     # A roster member joins by phone; a guest joins with a name the network has not seen.
-    member_token, member = await join_phone(server, code, member_name, org)
+    member_token, member = await join_phone(server, code, member_name, org, staff)
     assert member["id"] == member_id
     guest_token, guest = await join_phone(server, code, "אורחת חדשה", "ארגון אורח")
     phone = await open_client(server, meeting_id, "phone", {"token": member_token})
@@ -182,7 +182,7 @@ async def _the_meeting(server: Server, staff: httpx.AsyncClient, stranger: int) 
     assert commitment["owner"]["id"] == absent_id
 
     # Their phone turns up after all: typing their name makes it theirs, token and all.
-    late_token, late = await join_phone(server, code, absent_name, org)
+    late_token, late = await join_phone(server, code, absent_name, org, staff)
     assert late["id"] == absent_id
     assert late_token
     late_phone = await open_client(server, meeting_id, "phone", {"token": late_token})

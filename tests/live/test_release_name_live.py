@@ -28,7 +28,7 @@ async def test_the_facilitator_frees_a_held_name_for_the_right_phone(
     await console.expect(lambda m: m["type"] == "welcome")
 
     # The wrong phone takes the name first.
-    wrong_token, person = await join_phone(server, code, owner_name, organization)
+    wrong_token, person = await join_phone(server, code, owner_name, organization, staff)
     assert person["id"] == owner_id
     wrong = await open_client(server, meeting_id, "phone", {"token": wrong_token})
     await wrong.expect(lambda m: m["type"] == "welcome")
@@ -80,7 +80,7 @@ async def test_the_facilitator_frees_a_held_name_for_the_right_phone(
 
     # The right phone takes the name by typing it, and is that person: their carried
     # commitment is theirs to report on.
-    right_token, person = await join_phone(server, code, owner_name, organization)
+    right_token, person = await join_phone(server, code, owner_name, organization, staff)
     assert person["id"] == owner_id
     right = await open_client(server, meeting_id, "phone", {"token": right_token})
     welcome = await right.expect(lambda m: m["type"] == "welcome")
@@ -104,7 +104,7 @@ async def test_a_released_name_stops_its_phone_in_every_meeting(
     first_id, first_code, _ = await new_meeting(server, staff, title="מפגש ראשון")
     second_id, second_code, _ = await new_meeting(server, staff, title="מפגש שני")
     _pid, name, organization = server.seeded.people[3]
-    token, _person = await join_phone(server, first_code, name, organization)
+    token, _person = await join_phone(server, first_code, name, organization, staff)
     async with httpx.AsyncClient(base_url=server.base) as http:
         joined = await http.post("/api/join", json={"code": second_code, "token": token})
         assert joined.status_code == 200, joined.text

@@ -298,15 +298,21 @@ async def close_all_clients() -> None:
 
 
 async def join_phone(
-    server: Server, code: str, name: str, organization: str = "עמותת גשר"
+    server: Server,
+    code: str,
+    name: str,
+    organization: str = "עמותת גשר",
+    staff: httpx.AsyncClient | None = None,
 ) -> tuple[str, Message]:
+    """A phone joining by name; someone the network knew is accepted by ``staff`` (or the
+    seeded facilitator, signed in once per server)."""
     async with httpx.AsyncClient(base_url=server.base) as client:
         joined = await client.post(
             "/api/join", json={"code": code, "name": name, "organization": organization}
         )
         if joined.status_code == 202:  # someone the network knew: the facilitator accepts
             waiting = joined.json()
-            await accept_request(server, waiting["meeting_id"], waiting["waiting"]["number"])
+            await accept_request(server, waiting["meeting_id"], waiting["waiting"]["number"], staff)
             joined = await client.post("/api/join", json={"code": code, "token": waiting["token"]})
     assert joined.status_code == 200, joined.text
     data = joined.json()
@@ -330,9 +336,20 @@ async def join_known(
         return await phone.post("/api/join", json={"code": code, "token": waiting["token"]})
 
 
-async def accept_request(server: Server, meeting_id: int, number: int) -> None:
-    """The facilitator's tap on the console's request showing ``number``."""
-    staff = await staff_client(server)
+_STAFF_COOKIES: dict[str, httpx.Cookies] = {}
+
+
+async def accept_request(
+    server: Server, meeting_id: int, number: int, signed_in: httpx.AsyncClient | None = None
+) -> None:
+    """The facilitator's tap on the console's request showing ``number``: by ``signed_in``, or
+    signed in once per server (a sign-in for every tap would spend the address's limit)."""
+    cookies = signed_in.cookies if signed_in is not None else _STAFF_COOKIES.get(server.base)
+    if cookies is None:
+        signing_in = await staff_client(server)
+        cookies = _STAFF_COOKIES[server.base] = signing_in.cookies
+        await signing_in.aclose()
+    staff = httpx.AsyncClient(base_url=server.base, cookies=cookies)
     try:
         snapshot = (await staff.get(f"/api/m/{meeting_id}/snapshot")).json()
         [claim] = [c for c in snapshot["claims"] if c["number"] == number]
