@@ -31,8 +31,8 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     #: Joins by name (a phone with no token) as ``at once/per minute``, from one address (a
     #: venue's Wi-Fi is one) and into one meeting.
-    name_joins_per_address: str = "60/30"
-    name_joins_per_meeting: str = "500/60"
+    name_joins_per_address: str = "200/120"
+    name_joins_per_meeting: str = "1000/300"
 
     @property
     def https(self) -> bool:
@@ -71,7 +71,7 @@ class Settings:
 
 
 def pace(text: str) -> str:
-    """``"60/30"``: 60 at once, 30 more a minute; refused at start-up when it is not that."""
+    """``"200/120"``: 200 at once, 120 more a minute; refused at start-up when it is not that."""
     burst, _, per_minute = text.strip().partition("/")
     if not (burst.isdigit() and per_minute.isdigit() and int(burst) >= 1 and int(per_minute) >= 1):
         raise ValueError(f"a pace is 'at once/per minute', such as 60/30, not {text!r}")

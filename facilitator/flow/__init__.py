@@ -51,6 +51,7 @@ from facilitator.flow.schedule import (
 from facilitator.flow.senders import (
     MAX_WAITING_PER_MEETING,
     MAX_WAITING_PER_PERSON,
+    WAITING_FRESH_SECONDS,
     PhoneFacts,
     StaffFacts,
     check_claim_open,
@@ -67,6 +68,7 @@ from facilitator.flow.senders import (
     check_roster_add,
     check_staff,
     needs_consent,
+    replaces_oldest,
 )
 from facilitator.flow.stages import (
     OPEN_STAGES,
@@ -96,6 +98,7 @@ __all__ = [
     "PERMISSIONS",
     "STAGES",
     "STAGE_WINDOWS",
+    "WAITING_FRESH_SECONDS",
     "Action",
     "CloseFacts",
     "CommitmentStatus",
@@ -148,6 +151,7 @@ __all__ = [
     "needs_consent",
     "reopens_commitments",
     "reorder",
+    "replaces_oldest",
     "seconds_run",
     "stops_item_clock",
     "suggest_next_day",

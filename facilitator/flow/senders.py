@@ -88,15 +88,23 @@ def needs_consent(new_phone: bool, known_person: bool) -> bool:
     return new_phone and known_person
 
 
-#: Requests to be a known person that may wait for the facilitator at once, per meeting and per
-#: person: a phone cannot bury the console under them.
+#: Requests to be a known person that wait for the facilitator at once, per meeting (those whose
+#: phone asked within ``WAITING_FRESH_SECONDS``: a phone that left stops counting), and per
+#: person: a fourth request for one person replaces the oldest, so that three made up by
+#: someone else cannot keep the real person's phone out.
 MAX_WAITING_PER_MEETING = 60
 MAX_WAITING_PER_PERSON = 3
+WAITING_FRESH_SECONDS = 30
 
 
-def check_room_to_wait(in_meeting: int, for_person: int) -> None:
-    if in_meeting >= MAX_WAITING_PER_MEETING or for_person >= MAX_WAITING_PER_PERSON:
+def check_room_to_wait(fresh_in_meeting: int) -> None:
+    if fresh_in_meeting >= MAX_WAITING_PER_MEETING:
         raise Refused("join.too_many_waiting")
+
+
+def replaces_oldest(waiting_for_person: int) -> bool:
+    """A new request for this person pushes out the oldest one still waiting."""
+    return waiting_for_person >= MAX_WAITING_PER_PERSON
 
 
 def check_claim_open(decided: bool) -> None:

@@ -99,10 +99,13 @@ def _waiting_answer(meeting_id: int, person: dict[str, Any], token: str, number:
 async def _still_waiting(request: Request, meeting_id: int, token: str) -> Response:
     """A phone asking again with the secret of its request to be someone: still waiting, or
     refused; any other unknown token is refused as before."""
-    found = await claims.state_of(app_state(request).db, access.digest(token))
+    found = await claims.still_asking(app_state(request).db, access.digest(token))
     if found is None or found.meeting_id != meeting_id or found.accepted is not None:
         key = "join.claim_refused" if found is not None and found.accepted is False else None
         return json_error(Forbidden(key or "join.token_unknown"), await _lang(request))
+    if found.taken:  # another phone holds the person now: this one can only lose
+        taken = Refused("join.name_taken", name=found.person["name"])
+        return json_error(taken, await _lang(request))
     return _waiting_answer(meeting_id, found.person, token, found.number)
 
 

@@ -35,6 +35,17 @@ def address_key(host: str) -> str:
     return str(ip)
 
 
+def wider_key(address: str) -> str | None:
+    """The site an IPv6 /64 belongs to (its /48): one holder has 65,536 /64s to guess from."""
+    if address.endswith("/64"):
+        return str(ipaddress.ip_network(address).supernet(new_prefix=48))
+    return None
+
+
+#: How many more distinct wrong codes a whole /48 may try than one of its /64s.
+WIDER_FACTOR = 4
+
+
 @dataclass
 class JoinGuard:
     """The limits of every join path: the phone page, the join API, suggestions and the roster."""
@@ -43,15 +54,17 @@ class JoinGuard:
     wrong_codes: int = 30
     wrong_window: float = 600.0
     #: Joins by name: per address and per meeting, a burst and a rate per second.
-    address_burst: float = 40
-    address_rate: float = 1.0
-    meeting_burst: float = 300
+    address_burst: float = 200
+    address_rate: float = 2.0
+    meeting_burst: float = 1000
     meeting_rate: float = 5.0
     max_keys: int = 10_000
+    #: Address (or IPv6 site) -> its distinct wrong codes -> when last tried; at most as many
+    #: as lock it (the oldest gives way), so an address costs bounded memory.
     _wrong: dict[str, dict[str, float]] = field(default_factory=dict)
     _locked_lookups: RateLimiter = field(default_factory=lambda: RateLimiter(10, 60))
-    #: Meeting -> address held at its door -> the code it typed.
-    _held: dict[int, dict[str, str]] = field(default_factory=dict)
+    #: Meeting -> address held at its door -> the code it typed and when it last knocked.
+    _held: dict[int, dict[str, tuple[str, float]]] = field(default_factory=dict)
     #: Address -> the codes it was let in with (each one meeting's).
     _let_in: dict[str, set[str]] = field(default_factory=dict)
     _addresses: dict[str, TokenBucket] = field(default_factory=dict)
@@ -60,14 +73,20 @@ class JoinGuard:
     # --- guessing -------------------------------------------------------------------------------
 
     def locked(self, address: str) -> bool:
-        """Whether this address guessed too many codes lately."""
-        codes = self._wrong.get(address)
+        """Whether this address (or its IPv6 site) guessed too many codes lately."""
+        wider = wider_key(address)
+        return self._count(address) >= self.wrong_codes or (
+            wider is not None and self._count(wider) >= self.wrong_codes * WIDER_FACTOR
+        )
+
+    def _count(self, key: str) -> int:
+        codes = self._wrong.get(key)
         if not codes:
-            return False
+            return 0
         now = time.monotonic()
         for code in [c for c, at in codes.items() if now - at > self.wrong_window]:
             del codes[code]
-        return len(codes) >= self.wrong_codes
+        return len(codes)
 
     def may_look_up(self, address: str) -> bool:
         """A locked address's tries are looked up a few times a minute only (each costs a read)."""
@@ -75,9 +94,18 @@ class JoinGuard:
 
     def wrong(self, address: str, code: str) -> None:
         """A well-formed code that leads nowhere; the same typo twice counts once."""
-        if address not in self._wrong and len(self._wrong) >= self.max_keys:
+        wider = wider_key(address)
+        self._record(address, code, self.wrong_codes)
+        if wider is not None:
+            self._record(wider, code, self.wrong_codes * WIDER_FACTOR)
+
+    def _record(self, key: str, code: str, cap: int) -> None:
+        if key not in self._wrong and len(self._wrong) >= self.max_keys:
             self._forget_old_guesses()
-        self._wrong.setdefault(address, {})[code] = time.monotonic()
+        codes = self._wrong.setdefault(key, {})
+        if code not in codes and len(codes) >= cap:
+            del codes[min(codes, key=codes.__getitem__)]  # still locked: the window moves on
+        codes[code] = time.monotonic()
 
     def admitted(self, address: str, code: str) -> bool:
         """The facilitator let this address in with this code, though it is locked: its tries
@@ -89,33 +117,47 @@ class JoinGuard:
         ``True`` when it is newly held (the console's count changed)."""
         held = self._held.setdefault(meeting_id, {})
         new = address not in held
-        if new and len(held) < 1000:
-            held[address] = code
+        if new and len(held) >= 1000:
+            return False
+        held[address] = (code, time.monotonic())
         return new
 
     def held(self, meeting_id: int) -> int:
-        """How many addresses wait to be let in to this meeting."""
-        return len(self._held.get(meeting_id, ()))
+        """How many addresses wait to be let in to this meeting: those that knocked while
+        locked lately (a lock that lapsed lets its phones in by itself)."""
+        held = self._held.get(meeting_id)
+        if not held:
+            return 0
+        now = time.monotonic()
+        for address in [a for a, (_code, at) in held.items() if now - at > self.wrong_window]:
+            del held[address]
+        return len(held)
 
     def let_in(self, meeting_id: int) -> int:
         """The facilitator's tap: every address held at this meeting may join it (its wrong
         codes still count, and it stays locked for every other code)."""
+        self.held(meeting_id)
         held = self._held.pop(meeting_id, {})
-        for address, code in held.items():
+        for address, (code, _at) in held.items():
             self._let_in.setdefault(address, set()).add(code)
         return len(held)
 
     def _forget_old_guesses(self) -> None:
+        """Room for a new address: the stale go first, then the least recent that are not
+        locked; a lock is the last thing a flood of addresses may wash away."""
         now = time.monotonic()
-        stale = [
-            a
-            for a, codes in self._wrong.items()
-            if all(now - t > self.wrong_window for t in codes.values())
-        ]
-        for address in stale:
-            del self._wrong[address]
-        if len(self._wrong) >= self.max_keys:  # a flood of addresses: start over
-            self._wrong.clear()
+        for key in [
+            k
+            for k, codes in self._wrong.items()
+            if not codes or all(now - t > self.wrong_window for t in codes.values())
+        ]:
+            del self._wrong[key]
+        if len(self._wrong) < self.max_keys:
+            return
+        by_age = sorted(self._wrong, key=lambda k: max(self._wrong[k].values()))
+        unlocked = [k for k in by_age if len(self._wrong[k]) < self.wrong_codes]
+        for key in (unlocked + by_age)[: max(1, self.max_keys // 10)]:
+            self._wrong.pop(key, None)
 
     # --- new names ------------------------------------------------------------------------------
 

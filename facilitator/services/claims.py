@@ -1,17 +1,20 @@
 """A phone asking to be a person the network knew before, and the facilitator's one tap.
 
 Anyone can type an absent colleague's name and organization; a phone without a token that names
-a known person no phone holds (someone the backbone entered, or whose phone let go of them)
-therefore only asks. The console shows the request with two digits the phone also shows; on
-acceptance the phone's own secret becomes its participant token and the person is present, in
-one transaction. Requests for one person that lose are refused with it.
+a known person no phone holds (someone the backbone entered, or whose phone let go of them) and
+who is not present here therefore only asks. The console shows the request with two digits the
+phone also shows; on acceptance the phone's own secret becomes its participant token and the
+person is present, in one transaction. Requests for one person that lose are refused with it,
+and every open one is refused when the meeting closes. (Someone already present without a
+phone, marked by the facilitator or released here, is taken by the next phone that names them:
+the facilitator has seen them in the room.)
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
@@ -24,7 +27,6 @@ from facilitator.db.models import (
     JoinRequest,
     MeetingEvent,
     ParticipantToken,
-    Person,
 )
 from facilitator.errors import NotFound
 from facilitator.flow import Action
@@ -36,28 +38,40 @@ from facilitator.validate import positive_id
 JSON = dict[str, Any]
 
 _REQUESTS = cast(Table, JoinRequest.__table__)
-_WAITING_HERE = select(func.count()).where(
-    JoinRequest.meeting_id == bindparam("m"), JoinRequest.decided_at.is_(None)
+_OPEN = (JoinRequest.meeting_id == bindparam("m"), JoinRequest.decided_at.is_(None))
+_FRESH_HERE = select(func.count()).where(*_OPEN, JoinRequest.asked_at >= bindparam("fresh"))
+_NUMBERS_HERE = select(JoinRequest.number).where(*_OPEN)
+_WAITING_FOR = (
+    select(JoinRequest.id)
+    .where(*_OPEN, JoinRequest.person_id == bindparam("p"))
+    .order_by(JoinRequest.id)
 )
-_WAITING_FOR = select(func.count()).where(
-    JoinRequest.meeting_id == bindparam("m"),
-    JoinRequest.person_id == bindparam("p"),
-    JoinRequest.decided_at.is_(None),
+_REFUSE = (
+    update(JoinRequest)
+    .where(JoinRequest.id == bindparam("r"))
+    .values(decided_at=bindparam("at"), accepted=False)
 )
 _ASK = insert(_REQUESTS).returning(_REQUESTS.c.id)
+_NUMBERS = range(10, 100)
 
 
 def ask(
     connection: Connection, meeting_id: int, person_id: int, token_hash: str, now: datetime
 ) -> Change:
     """Record a phone's request to be ``person_id`` (in the join's transaction): the event the
-    console shows. Bounded per meeting and per person."""
-    facts = {"m": meeting_id, "p": person_id}
-    flow.check_room_to_wait(
-        connection.execute(_WAITING_HERE, facts).scalar_one(),
-        connection.execute(_WAITING_FOR, facts).scalar_one(),
-    )
-    number = 10 + secrets.randbelow(90)
+    console shows, with the two digits no other open request here shows. Bounded per meeting;
+    a request beyond the bound for one person replaces that person's oldest."""
+    fresh = now - timedelta(seconds=flow.WAITING_FRESH_SECONDS)
+    facts = {"m": meeting_id, "p": person_id, "fresh": fresh, "at": now}
+    flow.check_room_to_wait(connection.execute(_FRESH_HERE, facts).scalar_one())
+    change: JSON = {}
+    waiting = connection.execute(_WAITING_FOR, facts).scalars().all()
+    if flow.replaces_oldest(len(waiting)):
+        connection.execute(_REFUSE, {**facts, "r": waiting[0]})
+        change["replaced"] = {"id": waiting[0]}
+    taken = set(connection.execute(_NUMBERS_HERE, facts).scalars())
+    free = [n for n in _NUMBERS if n not in taken] or list(_NUMBERS)
+    number = free[secrets.randbelow(len(free))]
     claim_id = connection.execute(
         _ASK,
         {
@@ -66,11 +80,21 @@ def ask(
             "token_hash": token_hash,
             "number": number,
             "created_at": now,
+            "asked_at": now,
         },
     ).scalar_one()
     person = person_json(*connection.execute(PERSON_ROW, facts).one())
-    return Change(
-        "claim_requested", {"claim": {"id": claim_id, "number": number}, "person": person}
+    change.update({"claim": {"id": claim_id, "number": number}, "person": person})
+    return Change("claim_requested", change)
+
+
+async def refuse_open(session: AsyncSession, meeting_id: int, now: datetime) -> None:
+    """The meeting closed or was called off: no request waits any more (its phone is told at
+    its next ask: the code is void)."""
+    await session.execute(
+        update(JoinRequest)
+        .where(JoinRequest.meeting_id == meeting_id, JoinRequest.decided_at.is_(None))
+        .values(decided_at=now, accepted=False)
     )
 
 
@@ -84,16 +108,36 @@ class Waiting:
     person: JSON
     #: ``None`` while the facilitator has not decided.
     accepted: bool | None
+    #: Another phone holds the person now (their own, or one let in another way).
+    taken: bool
 
 
-async def state_of(db: Database, token_hash: str) -> Waiting | None:
-    """The request a phone's secret stands for, if it is one."""
+#: A waiting phone asks every few seconds; its request is marked as asked at most this often.
+_MARK_EVERY = timedelta(seconds=10)
+
+
+async def still_asking(db: Database, token_hash: str) -> Waiting | None:
+    """The request a phone's secret stands for, if it is one; while it waits, noted as asked
+    (a request whose phone left stops counting toward the meeting's bound)."""
     async with db.read() as session:
         row = await session.scalar(select(JoinRequest).where(JoinRequest.token_hash == token_hash))
         if row is None:
             return None
         person = await person_view(session, row.person_id)
-        return Waiting(row.id, row.meeting_id, row.number, person, row.accepted)
+        held = await session.scalar(_HELD.where(ParticipantToken.person_id == row.person_id))
+        found = Waiting(row.id, row.meeting_id, row.number, person, row.accepted, held is not None)
+        stale = row.decided_at is None and db.now() - row.asked_at > _MARK_EVERY
+    if stale:
+        async with db.write() as session:
+            await session.execute(
+                update(JoinRequest)
+                .where(JoinRequest.id == found.claim_id)
+                .values(asked_at=db.now())
+            )
+    return found
+
+
+_HELD = select(ParticipantToken.id).where(ParticipantToken.revoked_at.is_(None)).limit(1)
 
 
 async def reissue(db: Database, claim_id: int, token_hash: str) -> bool:
@@ -168,13 +212,11 @@ async def decide(
         pid = request.person_id
         if not accept:
             return Change("claim_refused", {"claim": {"id": cid}, "person": {"id": pid}})
-        person = await ctx.session.get_one(Person, pid)
-        held = await ctx.session.scalar(
-            select(ParticipantToken.id).where(
-                ParticipantToken.person_id == pid, ParticipantToken.revoked_at.is_(None)
-            )
-        )
-        flow.check_name_free(held is not None, person.name)
+        held = await ctx.session.scalar(_HELD.where(ParticipantToken.person_id == pid))
+        if held is not None:
+            # Someone else's phone took the person meanwhile: this request can only lose.
+            request.accepted = False
+            return Change("claim_refused", {"claim": {"id": cid}, "person": {"id": pid}})
         ctx.session.add(
             ParticipantToken(token_hash=request.token_hash, person_id=pid, created_at=ctx.now)
         )

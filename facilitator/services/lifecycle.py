@@ -25,7 +25,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Conflict, Forbidden, Invalid, NotFound
 from facilitator.flow import Action, CommitmentStatus, Stage
-from facilitator.services import backbone_facts, commitments
+from facilitator.services import backbone_facts, claims, commitments
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import (
     AgendaItemInput,
@@ -322,6 +322,7 @@ async def close(
         ctx.meeting.stage = Stage.CLOSED.value
         ctx.meeting.closed_at = ctx.now
         ctx.meeting.join_code = None
+        await claims.refuse_open(ctx.session, ctx.meeting.id, ctx.now)
         attended = await ctx.session.scalar(
             select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
         )
@@ -376,6 +377,7 @@ async def cancel(
         ctx.meeting.stage = Stage.CLOSED.value
         ctx.meeting.closed_at = ctx.meeting.cancelled_at = ctx.now
         ctx.meeting.join_code = None
+        await claims.refuse_open(ctx.session, ctx.meeting.id, ctx.now)
         return Change("meeting_cancelled", {"stage": Stage.CLOSED.value, "previous": previous})
 
     return await run(db, meeting_id, actor, Action.CANCEL, body, client_msg_id=client_msg_id)

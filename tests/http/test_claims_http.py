@@ -114,3 +114,41 @@ def test_a_phone_cannot_decide_or_see_requests(site: Site) -> None:
         headers={"authorization": f"Bearer {asked['token']}"},
     )
     assert own.status_code in (401, 403)
+
+
+def test_a_waiting_phone_is_told_when_its_wait_is_over(site: Site) -> None:
+    """Someone else's phone took the person: 409 name taken. The meeting called off: the code
+    is void (404), and nothing waits on the console."""
+    meeting_id, code, asked = _ask(site)
+    [claim] = _claims(site, meeting_id)
+    marked = site.client.post(
+        f"/api/m/{meeting_id}/commands",
+        json={"type": "mark_present", "id": "m1", "person_id": asked["person"]["id"]},
+        headers={"x-csrf-token": site.csrf()},
+    )
+    assert marked.status_code == 200, marked.text
+    other = site.client.post("/api/join", json={"code": code, **KNOWN})
+    assert other.status_code == 200, other.text  # marked present: the next phone takes them
+    told = site.client.post("/api/join", json={"code": code, "token": asked["token"]})
+    assert (told.status_code, told.json()["error"]["key"]) == (409, "join.name_taken")
+    late = _decide(site, meeting_id, claim["id"], True)
+    assert late["type"] == "ack"
+    assert _claims(site, meeting_id) == []
+
+    second_id = site.new_meeting("שנייה")
+    second_code = site.code_of(second_id)
+    waiting = site.client.post(
+        "/api/join", json={"code": second_code, "name": "משתתף 2", "organization": "עמותת גשר"}
+    )
+    assert waiting.status_code == 202, waiting.text
+    cancelled = site.client.post(
+        f"/api/m/{second_id}/commands",
+        json={"type": "cancel", "id": "c1"},
+        headers={"x-csrf-token": site.csrf()},
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    void = site.client.post(
+        "/api/join", json={"code": second_code, "token": waiting.json()["token"]}
+    )
+    assert (void.status_code, void.json()["error"]["key"]) == (404, "join.bad_code")
+    assert _claims(site, second_id) == []

@@ -4,6 +4,8 @@ requests are bounded and only staff decide."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from sqlalchemy import func, select
 
@@ -12,7 +14,7 @@ from facilitator.db import Database
 from facilitator.db.models import Attendance, JoinRequest, ParticipantToken
 from facilitator.errors import Forbidden, NotFound, Refused
 from facilitator.flow import Action, Role, authorize
-from facilitator.services import access, claims, joining, network, state
+from facilitator.services import access, claims, joining, lifecycle, network, roster, state
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting
 from tests.support.world import Clock, World
@@ -51,7 +53,7 @@ async def test_naming_a_known_person_only_asks(db: Database, world: World, known
     token, claim_id = await ask(db, mid)
     assert not await present(db, mid, known)
     assert await access.person_for(db, token) is None
-    waiting = await claims.state_of(db, access.digest(token))
+    waiting = await claims.still_asking(db, access.digest(token))
     assert waiting is not None
     assert waiting.accepted is None
     assert waiting.person["id"] == known
@@ -79,7 +81,7 @@ async def test_accepting_makes_the_secret_a_token_and_the_person_present(
     assert await access.person_for(db, token) == known
     assert await present(db, mid, known)
     # The other phone asking for the same person lost with it, and holds nothing.
-    lost = await claims.state_of(db, access.digest(loser))
+    lost = await claims.still_asking(db, access.digest(loser))
     assert lost is not None
     assert lost.accepted is False
     assert await access.person_for(db, loser) is None
@@ -130,31 +132,111 @@ async def test_only_staff_decide_and_only_in_their_meeting(
     assert not await present(db, mid, known)
 
 
-async def test_requests_are_bounded_per_person_and_per_meeting(
+async def test_a_fourth_request_for_one_person_replaces_the_oldest(
+    db: Database, world: World, known: int
+) -> None:
+    """Three requests someone else made up cannot keep the real person's phone out."""
+    mid = await new_meeting(db, world)
+    made = [await ask(db, mid) for _ in range(flow.MAX_WAITING_PER_PERSON)]
+    token = access.new_token()
+    real = await joining.join(db, mid, name=NAME, organization=ORG, token_hash=access.digest(token))
+    assert real.event.type == "claim_requested"
+    assert real.event.payload["replaced"] == {"id": made[0][1]}
+    oldest = await claims.still_asking(db, access.digest(made[0][0]))
+    assert oldest is not None
+    assert oldest.accepted is False
+    async with db.read() as session:
+        shown = [c["id"] for c in await claims.waiting(session, mid)]
+    assert shown == [m[1] for m in made[1:]] + [real.event.payload["claim"]["id"]]
+
+
+async def test_the_meeting_bound_counts_only_phones_still_asking(
     db: Database, world: World, known: int, clock: Clock
 ) -> None:
     mid = await new_meeting(db, world)
-    for _ in range(flow.MAX_WAITING_PER_PERSON):
-        await ask(db, mid)
-    with pytest.raises(Refused) as more:
-        await ask(db, mid)
-    assert more.value.key == "join.too_many_waiting"
+
+    async def fill(asked_at: datetime) -> None:
+        async with db.write() as session:
+            session.add_all(
+                JoinRequest(
+                    meeting_id=mid,
+                    person_id=known,
+                    token_hash=f"filler-{asked_at.isoformat()}-{i}",
+                    number=11,
+                    created_at=asked_at,
+                    asked_at=asked_at,
+                )
+                for i in range(flow.MAX_WAITING_PER_MEETING)
+            )
+
+    org = await network.add_organization(db, world.network, "ארגון שני", "other")
+    await network.add_person(db, world.network, "נועה ברק", org)
+    # Phones that stopped asking a minute ago do not count...
+    await fill(clock.now - timedelta(minutes=1))
+    asked = await joining.join(db, mid, name="נועה ברק", organization="ארגון שני")
+    assert asked.event.type == "claim_requested"
+    # ... sixty still asking do.
+    await fill(clock.now)
+    with pytest.raises(Refused) as full:
+        await joining.join(db, mid, name="נועה ברק", organization="ארגון שני")
+    assert full.value.key == "join.too_many_waiting"
+
+
+async def test_two_open_requests_never_show_the_same_number(
+    db: Database, world: World, known: int, clock: Clock
+) -> None:
+    mid = await new_meeting(db, world)
     async with db.write() as session:
-        filler = [
+        session.add_all(
             JoinRequest(
                 meeting_id=mid,
                 person_id=known,
-                token_hash=f"filler-{i}",
-                number=11,
-                created_at=clock.now,
+                token_hash=f"used-{n}",
+                number=n,
+                created_at=clock.now - timedelta(minutes=5),
+                asked_at=clock.now - timedelta(minutes=5),
             )
-            for i in range(flow.MAX_WAITING_PER_MEETING)
-        ]
-        session.add_all(filler)
+            for n in range(10, 100)
+            if n != 42
+        )
     org = await network.add_organization(db, world.network, "ארגון שני", "other")
     await network.add_person(db, world.network, "נועה ברק", org)
-    with pytest.raises(Refused):
-        await joining.join(db, mid, name="נועה ברק", organization="ארגון שני")
+    asked = await joining.join(db, mid, name="נועה ברק", organization="ארגון שני")
+    assert asked.event.payload["claim"]["number"] == 42
+
+
+async def test_a_request_loses_when_another_phone_takes_the_person(
+    db: Database, world: World, known: int
+) -> None:
+    mid = await new_meeting(db, world)
+    token, claim_id = await ask(db, mid)
+    # The facilitator marks them present, and then a phone typing the name takes them at once.
+    await roster.mark_present(db, mid, world.staff, known)
+    other = access.new_token()
+    taken = await joining.join(
+        db, mid, name=NAME, organization=ORG, token_hash=access.digest(other)
+    )
+    assert taken.claimed
+    waiting = await claims.still_asking(db, access.digest(token))
+    assert waiting is not None
+    assert waiting.taken
+    # Accepting the old request now cannot hand the person to a second phone.
+    late = await claims.decide(db, mid, world.staff, claim_id, True)
+    assert late.event.type == "claim_refused"
+    assert await access.person_for(db, token) is None
+    assert await access.person_for(db, other) == known
+
+
+async def test_closing_or_calling_off_refuses_every_open_request(
+    db: Database, world: World, known: int
+) -> None:
+    mid = await new_meeting(db, world)
+    token, _claim_id = await ask(db, mid)
+    await lifecycle.cancel(db, mid, world.staff)
+    waiting = await claims.still_asking(db, access.digest(token))
+    assert waiting is not None
+    assert waiting.accepted is False
+    assert (await state.snapshot(db, mid))["claims"] == []
 
 
 async def test_phones_do_not_see_requests(db: Database, world: World, known: int) -> None:

@@ -77,3 +77,45 @@ def test_a_pace_is_read_as_at_once_and_per_minute() -> None:
     for wrong in ("60", "0/5", "a/b", "5/0", "-1/5"):
         with pytest.raises(ValueError, match="at once/per minute"):
             pace(wrong)
+
+
+def test_an_ipv6_site_is_locked_as_a_whole_too() -> None:
+    """A /48 holds 65,536 /64s: guessing from many of them locks the site."""
+    guard = JoinGuard(wrong_codes=3)
+    subnets = [address_key(f"2001:db8:7:{n:x}::1") for n in range(6)]
+    for n, subnet in enumerate(subnets[:5]):
+        for k in range(2):  # under each /64's own limit
+            guard.wrong(subnet, f"C{n}{k}AAA")
+    assert not guard.locked(subnets[0])
+    guard.wrong(subnets[5], "DDDDDD")
+    guard.wrong(subnets[5], "EEEEEE")  # the site's twelfth
+    assert guard.locked(address_key("2001:db8:7:ffff::1"))
+    assert not guard.locked(address_key("2001:db8:8::1"))
+
+
+def test_a_flood_of_addresses_does_not_wash_a_lock_away() -> None:
+    guard = JoinGuard(wrong_codes=2, max_keys=50)
+    guard.wrong("guesser", "AAAAAA")
+    guard.wrong("guesser", "CCCCCC")
+    for n in range(500):
+        guard.wrong(f"flood-{n}", "AAAAAA")
+    assert guard.locked("guesser")
+    assert len(guard._wrong) <= 50
+
+
+def test_a_locked_address_costs_bounded_memory() -> None:
+    guard = JoinGuard(wrong_codes=5)
+    for n in range(1000):
+        guard.wrong("guesser", f"{n:06d}")
+    assert guard.locked("guesser")
+    assert len(guard._wrong["guesser"]) == 5
+
+
+def test_a_network_no_longer_locked_is_no_longer_held() -> None:
+    guard = JoinGuard(wrong_codes=1, wrong_window=0.05)
+    guard.wrong("venue", "AAAAAA")
+    guard.hold("venue", 7, "CCCCCC")
+    assert guard.held(7) == 1
+    time.sleep(0.06)
+    assert not guard.locked("venue")
+    assert guard.held(7) == 0

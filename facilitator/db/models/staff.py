@@ -71,6 +71,9 @@ class JoinRequest(Base):
     #: Two digits the phone shows, for the facilitator to tell two phones asking for one name apart.
     number: Mapped[int]
     created_at: Mapped[datetime]
+    #: When its phone last asked (every few seconds while it waits): one that stopped asking no
+    #: longer counts toward the meeting's bound.
+    asked_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
     accepted: Mapped[bool | None] = mapped_column(Boolean)
 

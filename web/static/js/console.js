@@ -294,8 +294,12 @@ function claimsCard(s) {
         : h("div", { class: "choice-row" },
           h("button", { type: "button", class: "primary small", onclick: () => decide(c, true) }, t("console.claim_accept"), " ", bdi(c.person.name)),
           h("button", { type: "button", class: "small", onclick: () => decide(c, false), text: t("console.claim_refuse") }))))),
-    alone.length > 1 ? h("button", { type: "button", onclick: () => alone.forEach((c) => decide(c, true)),
-      text: t("console.claim_accept_all", { count: alone.length }) }) : null);
+    h("div", { class: "choice-row" },
+      alone.length > 1 ? h("button", { type: "button", onclick: () => alone.forEach((c) => decide(c, true)),
+        text: t("console.claim_accept_all", { count: alone.length }) }) : null,
+      // Requests nobody in the room recognises (made up, or left by phones that went away).
+      waiting.length > 1 ? h("button", { type: "button", class: "refuse-all", onclick: () => waiting.forEach((c) => decide(c, false)),
+        text: t("console.claim_refuse_all", { count: waiting.length }) }) : null));
 }
 
 // Phones on one network (a venue's Wi-Fi) locked out for guessing codes, then typing this

@@ -170,7 +170,10 @@ export function applyEvent(state, type, p) {
       if (p.claim && s.claims) s.claims = s.claims.filter((x) => x.person.id !== p.person.id);
       break;
     case "claim_requested": // a phone asks to be someone the network knew (staff copies only)
-      if (s.claims && !s.claims.some((x) => x.id === p.claim.id)) s.claims.push({ ...p.claim, person: p.person });
+      if (!s.claims) break;
+      // A fourth request for one person pushes out that person's oldest.
+      if (p.replaced) s.claims = s.claims.filter((x) => x.id !== p.replaced.id);
+      if (!s.claims.some((x) => x.id === p.claim.id)) s.claims.push({ ...p.claim, person: p.person });
       break;
     case "claim_refused":
       if (s.claims) s.claims = s.claims.filter((x) => x.id !== p.claim.id);
@@ -199,6 +202,7 @@ export function applyEvent(state, type, p) {
       s.meeting.stage = "closed";
       s.meeting.join_code = null;
       s.meeting.cancelled = type === "meeting_cancelled";
+      if (s.claims) s.claims = []; // refused with the close: the code is void
       break;
     case "opener_action":
       if (!s.opener_actions) break; // a phone's copy: it never draws them

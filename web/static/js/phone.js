@@ -30,9 +30,11 @@ async function join(body) {
     });
     const data = await response.json().catch(() => ({}));
     if (response.ok) { busyNotice(null); return data; }
-    if (response.status === 429 && data.error?.key === "join.busy" && tries < 30) {
+    if (response.status === 429 && data.error?.key === "join.busy") {
       busyNotice(data.error.message);
-      await new Promise((done) => setTimeout(done, Math.min(30, data.error.retry_after || 3) * 1000));
+      // Spread out: the phones told to wait together must not all come back together.
+      const wait = Math.min(30, (data.error.retry_after || 3) * (1 + Math.random()) + Math.min(tries, 10));
+      await new Promise((done) => setTimeout(done, wait * 1000));
       continue;
     }
     busyNotice(null);
@@ -298,6 +300,8 @@ function joined(data) {
 
 const ASK_AGAIN_MS = 2000;
 let waitTimer = null;
+// Bumped by "Not me": an answer to an ask sent before it is for a request this phone left.
+let waitGeneration = 0;
 
 function waitForFacilitator(data) {
   clearTimeout(waitTimer);
@@ -306,16 +310,26 @@ function waitForFacilitator(data) {
     h("p", {}, t("phone.waiting_for"), bdi(data.person.name), " · ", bdi(data.person.organization)),
     h("p", { class: "waiting-number", dir: "ltr", text: `#${data.waiting.number}` }),
     h("p", { class: "muted", text: t("phone.waiting_number") }),
-    h("button", { type: "button", id: "waiting-not-me", onclick: () => { clearTimeout(waitTimer); forget(); showJoinForm(); }, text: t("phone.not_me") })));
+    h("button", { type: "button", id: "waiting-not-me", onclick: () => { waitGeneration += 1; clearTimeout(waitTimer); forget(); showJoinForm(); }, text: t("phone.not_me") })));
+  const generation = waitGeneration;
   waitTimer = setTimeout(async () => {
     try {
       const again = await join({ code: joinCode, token: data.token });
+      if (generation !== waitGeneration) return;
       if (again.waiting) { waitForFacilitator(again); return; }
       remember({ token: data.token, person: again.person });
       start(data.token);
     } catch (error) {
+      if (generation !== waitGeneration) return;
       // Refused (or the name taken meanwhile): back to the form, saying why.
       if (error.status === 403 || error.status === 409) { forget(); showJoinForm(error.detail?.message); return; }
+      // The meeting closed or was called off: its code is void, nothing to wait for.
+      if (error.status === 404) {
+        forget();
+        fill(app, h("section", { class: "card" }, h("p", { class: "error", role: "alert", text: error.detail?.message || t("phone.need_code") }),
+          h("a", { href: `/join?lang=${B.lang}`, text: t("join.title") })));
+        return;
+      }
       waitForFacilitator(data); // offline or busy for now: ask again
     }
   }, ASK_AGAIN_MS);
