@@ -17,6 +17,15 @@ class Outcome(StrEnum):
     DROPPED = "dropped"
 
 
+class Report(StrEnum):
+    """What an owner says of their commitment between meetings, from their own page: the next
+    meeting's review starts from it, and the facilitator confirms or changes it."""
+
+    DONE = "done"
+    ON_TRACK = "on_track"
+    STUCK = "stuck"
+
+
 class CommitmentStatus(StrEnum):
     PROPOSED = "proposed"
     OPEN = "open"
@@ -126,6 +135,18 @@ def check_owner(owner_network: int | None, network_id: int) -> None:
     """A commitment's owner is a person of the meeting's network (``None``: no such person)."""
     if owner_network is None or owner_network != network_id:
         raise Invalid("commitment.owner_unknown")
+
+
+def check_report(owner: bool, status: str, outcome: object) -> Report:
+    """An owner reports on their own open commitment, and nobody else on it: a personal page
+    speaks only for its person."""
+    if not owner:
+        raise Forbidden("report.not_yours")
+    if status != CommitmentStatus.OPEN.value:
+        raise Refused("report.not_open")
+    if outcome not in {r.value for r in Report}:
+        raise Invalid("report.bad_outcome")
+    return Report(str(outcome))
 
 
 @dataclass(frozen=True)

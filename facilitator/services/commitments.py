@@ -14,7 +14,7 @@ from facilitator.db import Database
 from facilitator.db.models import Commitment, CommitmentReview, Meeting, Person
 from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Action, CommitmentStatus, Outcome, Stage
-from facilitator.services import backbone_facts
+from facilitator.services import backbone_facts, personal
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import check_strategy
 from facilitator.services.commands import Change, Context, Result, run
@@ -272,7 +272,13 @@ async def reopen_for(ctx: Context) -> list[dict[str, Any]]:
                 for commitment in carried
             ],
         )
-    return await commitment_views(ctx.session, carried)
+    views = await commitment_views(ctx.session, carried)
+    # What each owner reported since it was last heard: the review starts from it.
+    said = await personal.reports_since_heard(
+        ctx.session, [c.id for c in carried], ctx.meeting.id, ctx.network.timezone
+    )
+    shown = [{**view, "report": said.get(view["id"])} for view in views]
+    return sorted(shown, key=lambda c: (c["report"] or {}).get("outcome") != "stuck")
 
 
 async def review(

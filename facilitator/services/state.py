@@ -28,7 +28,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus
-from facilitator.services import access, claims, schedule
+from facilitator.services import access, claims, personal, schedule
 from facilitator.services.commands import Event, local_today, meeting_day, network_of_group
 from facilitator.services.lifecycle import close_facts
 from facilitator.services.opener import named_answers, respondents, tally
@@ -99,6 +99,9 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
             )
         }
         reopened = await commitment_views(session, [carried[r.commitment_id] for r in reviews])
+        reports = await personal.reports_since_heard(
+            session, [r.commitment_id for r in reviews], meeting.id, network.timezone
+        )
         made = (
             await session.scalars(
                 select(Commitment)
@@ -147,10 +150,19 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
             "tally": await tally(session, meeting.id),
             "respondents": await respondents(session, meeting.id),
             "opener_actions": {str(a.blocker_id): a.text for a in actions},
-            "reopened": [
-                {**commitment, "review": review_view(review)}
-                for commitment, review in zip(reopened, reviews, strict=True)
-            ],
+            # The owner's word since the commitment was last heard: the review starts from it.
+            # Stuck ones first, for the facilitator to take up.
+            "reopened": sorted(
+                (
+                    {
+                        **commitment,
+                        "review": review_view(review),
+                        "report": reports.get(review.commitment_id),
+                    }
+                    for commitment, review in zip(reopened, reviews, strict=True)
+                ),
+                key=lambda c: (c["report"] or {}).get("outcome") != "stuck",
+            ),
             "commitments": await commitment_views(session, list(made)),
             "gates": [{"key": g.key, "params": g.params} for g in gates],
             # Phones waiting to be someone the network knew: the console accepts or refuses.
@@ -188,7 +200,7 @@ def for_phones(snapshot: JSON) -> JSON:
 # A phone draws only its own commitments, found by the owner's id: whose the others are, and who
 # presents an item, would list the group for anyone holding a join code (and a name to ask for).
 _NAMED = frozenset({"owner", "person"})
-_UNDRAWN = frozenset({"presenter"})
+_UNDRAWN = frozenset({"presenter", "report"})
 
 
 def without_names(value: Any) -> Any:

@@ -29,7 +29,7 @@ def site(migrated_template: str, tmp_path: Path) -> Iterator[Site]:
         create_app(Settings(allowed_hosts=("testserver",), database_url=url)),
         base_url="http://testserver",
     ) as client:
-        yield Site(client, seeded)
+        yield Site(client, seeded, url)
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ from tests.support.live_server import PASSWORD, Seeded, local_today
 
 
 class Site:
-    def __init__(self, client: TestClient, seeded: Seeded) -> None:
+    def __init__(self, client: TestClient, seeded: Seeded, db_url: str = "") -> None:
         self.client = client
         self.seeded = seeded
+        self.db_url = db_url
 
     def csrf(self) -> str:
         token = self.client.cookies.get("fac_csrf")

@@ -3,7 +3,12 @@ in ``migrations/``. Every name is exported here, the package's public face: impo
 ``facilitator.db.models``."""
 
 from facilitator.db.models.base import NAMING, Base, UTCDateTime
-from facilitator.db.models.commitments import CalendarFeed, Commitment, CommitmentReview
+from facilitator.db.models.commitments import (
+    CalendarFeed,
+    Commitment,
+    CommitmentReport,
+    CommitmentReview,
+)
 from facilitator.db.models.meetings import (
     ITEM_KINDS,
     AgendaItem,
@@ -34,6 +39,7 @@ from facilitator.db.models.staff import (
     GroupStaff,
     JoinRequest,
     ParticipantToken,
+    PersonLink,
     StaffLink,
     StaffSession,
     StaffUser,
@@ -54,6 +60,7 @@ __all__ = [
     "Blocker",
     "CalendarFeed",
     "Commitment",
+    "CommitmentReport",
     "CommitmentReview",
     "Group",
     "GroupMember",
@@ -67,6 +74,7 @@ __all__ = [
     "Organization",
     "ParticipantToken",
     "Person",
+    "PersonLink",
     "SharedValue",
     "StaffLink",
     "StaffSession",

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column
 
 from facilitator.db.models.base import Base, one_of
-from facilitator.flow import CommitmentStatus, Outcome
+from facilitator.flow import CommitmentStatus, Outcome, Report
 
 
 class Commitment(Base):
@@ -79,6 +79,24 @@ class CommitmentReview(Base):
     reviewer_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     reviewer_user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     reviewed_at: Mapped[datetime | None]
+
+
+class CommitmentReport(Base):
+    """An owner's word on their commitment between meetings (``Report``), with a short note;
+    the latest is what the next review starts from."""
+
+    __tablename__ = "commitment_reports"
+    __table_args__ = (
+        CheckConstraint(one_of("outcome", [r.value for r in Report]), name="outcome"),
+        Index("ix_commitment_reports_commitment_created", "commitment_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(ForeignKey("commitments.id"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    outcome: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
 
 
 class CalendarFeed(Base):

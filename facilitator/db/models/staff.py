@@ -56,6 +56,19 @@ class ParticipantToken(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class PersonLink(Base):
+    """A person's own page (``/me/{token}``): a secret link, stored hashed, revocable; several
+    may be live (a phone asks for one, staff send one), and rotating ends them all."""
+
+    __tablename__ = "person_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class JoinRequest(Base):
     """A phone without a token asking to be a person the network knew before (a roster person
     no phone holds): it becomes them only when the facilitator accepts. ``token_hash`` is the

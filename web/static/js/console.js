@@ -348,6 +348,20 @@ function side(s) {
       h("ul", { class: "values" }, s.values.map((v) => valueItem(v, B.lang)))));
 }
 
+// What the owner reported from their own page since the commitment was last heard: the review
+// starts from it, and "done" or "on track" is confirmed in one tap.
+function ownerReport(c, outcome, send) {
+  const said = c.report;
+  if (!said) return null;
+  const confirmable = said.outcome === "done" || said.outcome === "on_track";
+  return h("div", { class: `owner-report ${said.outcome}` },
+    h("p", {}, t(`console.reported_${said.outcome}`, { date: formatDate(said.day, B.lang) }),
+      said.note ? [": ", bdi(said.note)] : null),
+    confirmable && outcome !== said.outcome
+      ? h("button", { type: "button", class: "primary", onclick: () => send(said.outcome), text: t(`console.confirm_report_${said.outcome}`) })
+      : null);
+}
+
 function reviewControls(c) {
   const key = `r${c.id}`;
   const send = (outcome, extra = {}) => room.send("review", { commitment_id: c.id, outcome, ...extra });
@@ -357,6 +371,7 @@ function reviewControls(c) {
     h("span", { class: "meta" }, person(c.owner), " ", presence(room.state, c.owner), " · ", t("commitment.due_on", { date: formatDate(c.due, B.lang) }),
       c.times_slipped ? ` · ${t("commitment.slipped_times", { count: c.times_slipped })}` : ""),
     h("span", { class: `outcome ${outcome || ""}`, text: outcome ? t(`outcome.${outcome}`) : t("outcome.none") }),
+    ownerReport(c, outcome, send),
     h("div", { class: "choice-row" },
       h("button", { type: "button", onclick: () => send("done"), text: t("outcome.done") }),
       h("button", { type: "button", onclick: () => send("on_track"), text: t("outcome.on_track") }),

@@ -612,7 +612,8 @@ function afterTheClose(s) {
   return h("section", { class: "card" },
     h("div", { class: "actions" },
       withToken(`/m/${B.meeting_id}/summary?lang=${B.lang}`, t("phone.record"), "primary"),
-      withToken("/p/commitments.ics", t("phone.calendar"), "")),
+      withToken("/p/commitments.ics", t("phone.calendar"), ""),
+      withToken("/p/me", t("phone.my_page"), "")),
     next ? h("p", {}, t("phone.next_meeting"), " ", userText("strong", next.title), " · ", meetingWhen(next, B.lang)) : null);
 }
 
