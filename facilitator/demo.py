@@ -15,7 +15,16 @@ from facilitator.db import Database
 from facilitator.db.models import Group, GroupMember, Network, StrategyGroup
 from facilitator.flow import Stage
 from facilitator.localtime import local_day
-from facilitator.services import commitments, joining, lifecycle, network, opener, state, users
+from facilitator.services import (
+    commitments,
+    joining,
+    lifecycle,
+    network,
+    opener,
+    personal,
+    state,
+    users,
+)
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import AgendaItemInput
 from facilitator.services.network import ValueWords
@@ -222,6 +231,13 @@ async def load(db: Database) -> list[DemoLogin]:
             mentoring,
         )
         await lifecycle.close(db, board, chair)
+
+        # Between meetings, owners reported from their own pages: the next review starts there.
+        db.clock = lambda: _at(today - timedelta(days=5), 20, tz)
+        await personal.report(
+            db, people[5], made[4], "stuck", "הקרן ביקשה נתוני עלות לכל תלמיד; צריך עזרה מהעירייה"
+        )
+        await personal.report(db, people[6], made[5], "done", "הטופס נשלח לשלושה בתי ספר")
     finally:
         db.clock = real_clock
 

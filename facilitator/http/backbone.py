@@ -26,7 +26,7 @@ from facilitator.http.guard import Caller, staff_api, staff_page
 # The printable agenda and summary live in ``http.paper``; the routes still find them here.
 from facilitator.http.paper import agenda_print as agenda_print
 from facilitator.http.paper import summary_print as summary_print
-from facilitator.services import backbone, feeds, overview
+from facilitator.services import backbone, feeds, overview, personal
 from facilitator.services.access import StaffIdentity
 from facilitator.services.backbone import Filters, Reach
 
@@ -121,6 +121,7 @@ async def carryover_page(request: Request, caller: Caller) -> Response:
         links = page_links("/backbone", filters, report["as_of"], report)
     except DomainError as refused:
         error = i18n.translate(refused.key, lang, **refused.params)
+    between = await personal.follow_through(app_state(request).db, staff.network_id, groups)
     return await _render(
         request,
         "backbone/carryover.html",
@@ -133,6 +134,7 @@ async def carryover_page(request: Request, caller: Caller) -> Response:
         query=urlencode(filters_query(filters)),
         links=links,
         bad_filter=error,
+        between=between,
         choices=await _choices(request, staff, groups),
         statuses=backbone.STATUSES,
         tab="carryover",

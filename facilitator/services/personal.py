@@ -10,7 +10,7 @@ speaks for its person only: it reads and reports on that person's commitments, n
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -284,3 +284,57 @@ async def _next_meetings(session: AsyncSession, group_ids: list[int], today: dat
         }
         for m in meetings
     ]
+
+
+#: How far back the backbone's count of reports between meetings looks.
+REPORTS_WINDOW_DAYS = 30
+
+
+async def follow_through(db: Database, network_id: int, group_ids: list[int]) -> JSON:
+    """For the backbone: the open commitments whose owner's latest word is "stuck" (with the
+    note), and how many reports owners made lately, in the groups the staff member reaches."""
+    async with db.read() as session:
+        network = await session.get_one(Network, network_id)
+        open_here = (
+            select(Commitment.id)
+            .join(Group, Group.id == Commitment.group_id)
+            .where(
+                Group.network_id == network_id,
+                Commitment.group_id.in_(group_ids),
+                Commitment.status == CommitmentStatus.OPEN.value,
+            )
+        )
+        ids = list(await session.scalars(open_here))
+        latest = await latest_reports(session, ids, network.timezone)
+        stuck_ids = [cid for cid, said in latest.items() if said["outcome"] == "stuck"]
+        rows = (
+            await session.execute(
+                select(Commitment, Person.name, Group.name)
+                .join(Person, Person.id == Commitment.owner_person_id)
+                .join(Group, Group.id == Commitment.group_id)
+                .where(Commitment.id.in_(stuck_ids))
+                .order_by(Commitment.due_on, Commitment.id)
+            )
+        ).all()
+        since = db.now() - timedelta(days=REPORTS_WINDOW_DAYS)
+        lately = await session.scalar(
+            select(func.count())
+            .select_from(CommitmentReport)
+            .join(Commitment, Commitment.id == CommitmentReport.commitment_id)
+            .where(Commitment.group_id.in_(group_ids), CommitmentReport.created_at >= since)
+        )
+        return {
+            "stuck": [
+                {
+                    "id": c.id,
+                    "text": c.text,
+                    "owner": owner,
+                    "group": group,
+                    "due": c.due_on.isoformat(),
+                    "report": latest[c.id],
+                }
+                for c, owner, group in rows
+            ],
+            "reports_lately": int(lately or 0),
+            "window_days": REPORTS_WINDOW_DAYS,
+        }

@@ -79,6 +79,12 @@ def test_owners_report_between_meetings_and_the_review_starts_from_it(
     expect(reopened.first).to_contain_text(NOAS)
     expect(reopened.first.locator(".owner-report.stuck")).to_contain_text("מחכה לנתונים מהעירייה")
     shot(console, "he-me-03-console-review-starts-from-reports")
+    # A stuck one is offered as an item of this meeting's agenda, once.
+    to_agenda = reopened.first.get_by_role("button", name=tr("he", "console.stuck_to_agenda"))
+    to_agenda.click()
+    expect(to_agenda).to_have_count(0)
+    agenda = console.request.get(f"{demo_server.base}/api/m/{meeting_id}/snapshot").json()["agenda"]
+    assert [item["title"] for item in agenda].count(NOAS) == 1
     console.goto(f"{demo_server.base}/m/{meeting_id}/console?lang=en")
     his_row = console.locator(".console-main ul.list > li", has_text=YOSEFS)
     confirm = his_row.get_by_role("button", name=tr("en", "console.confirm_report_done"))

@@ -55,6 +55,12 @@ async def test_demo_next_meeting_reopens_commitments_in_every_state(
     assert len(reopened) == 6
     assert sorted(c["times_slipped"] for c in reopened) == [0, 0, 0, 0, 1, 1]
     assert all(c["group_id"] == next_meeting.group_id for c in reopened)
+    # Owners reported between meetings: the stuck one comes first, with its note.
+    assert reopened[0]["report"]["outcome"] == "stuck"
+    assert "נתוני עלות" in reopened[0]["report"]["note"]
+    assert sorted((c["report"] or {}).get("outcome", "") for c in reopened) == [
+        "", "", "", "", "done", "stuck"
+    ]  # fmt: skip
     overdue = [c for c in reopened if c["due"] < "2026-11-27"]
     assert overdue, "the demo shows overdue commitments"
     slipped = next(c for c in reopened if c["times_slipped"] == 1)

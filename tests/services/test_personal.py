@@ -115,3 +115,23 @@ async def test_the_next_review_starts_from_the_owners_word(
         mine: None,
         theirs: None,
     }
+
+
+async def test_the_backbone_sees_who_is_stuck_in_the_groups_it_reaches(
+    db: Database, world: World, clock: Clock
+) -> None:
+    mine, theirs, elsewhere = await _two_commitments(db, world)
+    await personal.report(db, world.people[0], mine, "stuck", "צריך עזרה")
+    await personal.report(db, world.people[0], elsewhere, "stuck", "גם כאן")
+    await personal.report(db, world.people[1], theirs, "stuck", None)
+    clock.now += timedelta(minutes=1)
+    await personal.report(db, world.people[1], theirs, "on_track", None)  # moving again
+    both = await personal.follow_through(db, world.network, [world.group, world.other_group])
+    assert [c["id"] for c in both["stuck"]] == [elsewhere, mine]
+    assert both["stuck"][1]["report"]["note"] == "צריך עזרה"
+    assert both["reports_lately"] == 4
+    one = await personal.follow_through(db, world.network, [world.group])
+    assert [c["id"] for c in one["stuck"]] == [mine]
+    assert one["reports_lately"] == 3
+    clock.now += timedelta(days=personal.REPORTS_WINDOW_DAYS + 1)
+    assert (await personal.follow_through(db, world.network, [world.group]))["reports_lately"] == 0

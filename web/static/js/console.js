@@ -354,11 +354,18 @@ function ownerReport(c, outcome, send) {
   const said = c.report;
   if (!said) return null;
   const confirmable = said.outcome === "done" || said.outcome === "on_track";
+  // A stuck one is offered as an item of this meeting's agenda, to take it up together.
+  const title = c.text.slice(0, 200);
+  const onAgenda = room.state.agenda.some((item) => item.title === title)
+    || room.pending("add_agenda_item").some((x) => x.title === title);
   return h("div", { class: `owner-report ${said.outcome}` },
     h("p", {}, t(`console.reported_${said.outcome}`, { date: formatDate(said.day, B.lang) }),
       said.note ? [": ", bdi(said.note)] : null),
     confirmable && outcome !== said.outcome
       ? h("button", { type: "button", class: "primary", onclick: () => send(said.outcome), text: t(`console.confirm_report_${said.outcome}`) })
+      : null,
+    said.outcome === "stuck" && !onAgenda
+      ? h("button", { type: "button", class: "to-agenda", onclick: () => room.send("add_agenda_item", { title, minutes: 10, kind: "discussion" }), text: t("console.stuck_to_agenda") })
       : null);
 }
 
