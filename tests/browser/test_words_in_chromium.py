@@ -160,6 +160,10 @@ def test_user_text_takes_its_own_direction_on_the_backbone_pages(
     expect(first).to_have_attribute("dir", "auto")
     # A Hebrew commitment reads right to left on an English page too.
     assert first.evaluate("td => getComputedStyle(td).direction") == "rtl"
+    # Between meetings: the demo's owner who reported being stuck, with the note.
+    between = page.locator("section.between")
+    expect(between.locator("h3")).to_have_text(translate("backbone.stuck", lang, count=1))
+    expect(between).to_contain_text("נתוני עלות לכל תלמיד")
     shot(page, f"{lang}-words-backbone-slipped")
     page.locator("table.data tbody tr td a").first.click()
     expect(page.locator("h1")).to_have_attribute("dir", "auto")
