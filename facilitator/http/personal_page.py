@@ -50,37 +50,43 @@ async def me(request: Request, *, error: DomainError | None = None) -> Response:
     return response
 
 
-async def report(request: Request) -> Response:
-    """A word on one of the person's commitments: done, on track, or stuck (with a note)."""
-    token = str(request.path_params["token"])
-    db = app_state(request).db
+async def _posted(request: Request) -> tuple[int, dict[str, str]] | Response:
+    """The link's person and the posted form, or the answer: 404 for a dead link, the page
+    with the reason for a form that failed its checks."""
     fields = await form_or_none(request)
-    person_id = await personal.person_of_link(db, token)
+    person_id = await personal.person_of_link(app_state(request).db, request.path_params["token"])
     if person_id is None:
         return await _gone(request)
     if fields is None:
         return await me(request, error=DomainError("auth.csrf"))
+    return person_id, fields
+
+
+async def report(request: Request) -> Response:
+    """A word on one of the person's commitments: done, on track, or stuck (with a note)."""
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    person_id, fields = posted
     commitment = id_in(fields.get("commitment_id", ""))
     try:
         if commitment is None:
             raise Invalid("input.bad_id", field="commitment")
-        await personal.report(db, person_id, commitment, fields.get("outcome"), fields.get("note"))
+        await personal.report(
+            app_state(request).db, person_id, commitment, fields.get("outcome"), fields.get("note")
+        )
     except DomainError as refused:
         return await me(request, error=refused)
+    token = request.path_params["token"]
     return redirect(f"/me/{token}?said={commitment}#c{commitment}")
 
 
 async def rotate(request: Request) -> Response:
     """Every link to this page stops working; the page moves to a new one."""
-    token = str(request.path_params["token"])
-    db = app_state(request).db
-    fields = await form_or_none(request)
-    person_id = await personal.person_of_link(db, token)
-    if person_id is None:
-        return await _gone(request)
-    if fields is None:
-        return await me(request, error=DomainError("auth.csrf"))
-    fresh = await personal.rotate_links(db, person_id)
+    posted = await _posted(request)
+    if isinstance(posted, Response):
+        return posted
+    fresh = await personal.rotate_links(app_state(request).db, posted[0])
     return redirect(f"/me/{fresh}?rotated=1")
 
 
