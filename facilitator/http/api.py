@@ -25,10 +25,6 @@ from facilitator.validate import id_in
 MAX_BODY = messages.MAX_MESSAGE_BYTES
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "?"
-
-
 async def _lang(request: Request) -> str:
     return language(request, await default_language(app_state(request).db))
 

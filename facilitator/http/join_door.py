@@ -27,33 +27,24 @@ async def meeting_for_code(request: Request, code: str) -> int:
     address's guesses; a locked address gets ``join.locked`` for every code, right or wrong,
     and naming an open meeting's code it waits there for the facilitator."""
     st = app_state(request)
-    guard, address = st.join_guard, address_of(request)
-    if not guard.locked(address):
-        try:
-            return await joining.find_open_meeting(st.db, code)
-        except NotFound:
-            _count_wrong(request, address, code)
-            raise
-    typed = joincodes.normalize(code)
-    admitted = guard.admitted(address, typed)
-    if not admitted and not guard.may_look_up(address):
+    guard, address, typed = st.join_guard, address_of(request), joincodes.normalize(code)
+    locked = guard.locked(address)
+    let_in = locked and guard.admitted(address, typed)
+    if locked and not let_in and not guard.may_look_up(address):
         raise TooMany("join.locked")
     try:
         meeting_id = await joining.find_open_meeting(st.db, code)
     except NotFound:
-        _count_wrong(request, address, code)
-        raise TooMany("join.locked") from None
-    if admitted:
+        if joincodes.looks_valid(typed):  # a malformed code probes nothing
+            guard.wrong(address, typed)
+        if locked:
+            raise TooMany("join.locked") from None
+        raise
+    if not locked or let_in:
         return meeting_id
     if guard.hold(address, meeting_id, typed):
         st.live.held_changed(meeting_id)  # the console shows one more network waiting
     raise TooMany("join.locked")
-
-
-def _count_wrong(request: Request, address: str, code: str) -> None:
-    typed = joincodes.normalize(code)
-    if joincodes.looks_valid(typed):  # a malformed code probes nothing
-        app_state(request).join_guard.wrong(address, typed)
 
 
 async def new_name_allowed(request: Request, meeting_id: int) -> None:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from facilitator.http.security import RateLimiter, TokenBucket
+from facilitator.settings import Settings, parse_pace
 
 
 def address_key(host: str) -> str:
@@ -42,6 +43,9 @@ def wider_key(address: str) -> str | None:
     return None
 
 
+_PER_ADDRESS = parse_pace(Settings.name_joins_per_address)
+_PER_MEETING = parse_pace(Settings.name_joins_per_meeting)
+
 #: How many more distinct wrong codes a whole /48 may try than one of its /64s.
 WIDER_FACTOR = 4
 
@@ -53,11 +57,12 @@ class JoinGuard:
     #: Distinct wrong codes from one address within ``wrong_window`` seconds that lock it.
     wrong_codes: int = 30
     wrong_window: float = 600.0
-    #: Joins by name: per address and per meeting, a burst and a rate per second.
-    address_burst: float = 200
-    address_rate: float = 2.0
-    meeting_burst: float = 1000
-    meeting_rate: float = 5.0
+    #: Joins by name: per address and per meeting, a burst and a rate per second (the
+    #: settings' defaults unless given).
+    address_burst: float = _PER_ADDRESS[0]
+    address_rate: float = _PER_ADDRESS[1]
+    meeting_burst: float = _PER_MEETING[0]
+    meeting_rate: float = _PER_MEETING[1]
     max_keys: int = 10_000
     #: Address (or IPv6 site) -> its distinct wrong codes -> when last tried; at most as many
     #: as lock it (the oldest gives way), so an address costs bounded memory.

@@ -16,12 +16,6 @@ from facilitator.services import identity, phones, roster
 from facilitator.services.network import default_language
 from facilitator.validate import LIMITS, id_in
 
-# What a phone types is looked up as it types: answers must not be kept by any cache.
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "?"
-
 
 async def _error(request: Request, error: DomainError, status: int | None = None) -> Response:
     lang = language(request, await default_language(app_state(request).db))

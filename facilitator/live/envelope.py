@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from facilitator.live.messages import encode, server_event, server_tally
 from facilitator.services.commands import Event
@@ -53,20 +54,19 @@ class Envelope:
         return cls(Kind(kind), int(seq), event, person, text, phone_text)
 
 
-def message_for(event: Event) -> object:
-    """What the room is told about an event: its actor is never sent (the opener is anonymous),
-    and an opener answer travels as the tally it produced."""
+def message_for(event: Event, payload: dict[str, Any] | None = None) -> object:
+    """What the room is told about an event (with ``payload`` instead of its own, if given):
+    its actor is never sent (the opener is anonymous), and an opener answer travels as the
+    tally it produced."""
     if event.type == "opener_tally":
         return server_tally(event.seq, event.payload["tally"], event.payload["respondents"])
-    return server_event(event.seq, event.type, event.payload, event.at.isoformat())
+    told = event.payload if payload is None else payload
+    return server_event(event.seq, event.type, told, event.at.isoformat())
 
 
 def phone_message_for(event: Event) -> object:
     """What a phone is told about an event: the same, with no one named (``for_phones``)."""
-    if event.type == "opener_tally":
-        return message_for(event)
-    payload = without_names(event.payload)
-    return server_event(event.seq, event.type, payload, event.at.isoformat())
+    return message_for(event, without_names(event.payload))
 
 
 def envelope_for(event: Event) -> Envelope:
@@ -78,9 +78,7 @@ def envelope_for(event: Event) -> Envelope:
     if event.type == "name_released":
         released = int(event.payload["person"]["id"])
     payload = without_names(event.payload)
-    phone_text = None
-    if payload != event.payload:
-        phone_text = encode(server_event(event.seq, event.type, payload, event.at.isoformat()))
+    phone_text = None if payload == event.payload else encode(message_for(event, payload))
     return Envelope(Kind.EVENT, event.seq, event.type, released, text, phone_text)
 
 

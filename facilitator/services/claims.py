@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator import flow
@@ -30,6 +30,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import NotFound
 from facilitator.flow import Action
+from facilitator.services import roster
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Change, Context, Event, Result, run
 from facilitator.services.views import PERSON_ROW, people_views, person_json, person_view
@@ -88,12 +89,14 @@ def ask(
     return Change("claim_requested", change)
 
 
-async def refuse_open(session: AsyncSession, meeting_id: int, now: datetime) -> None:
-    """The meeting closed or was called off: no request waits any more (its phone is told at
-    its next ask: the code is void)."""
+async def refuse_open(
+    session: AsyncSession, meeting_id: int, now: datetime, *which: ColumnElement[bool]
+) -> None:
+    """Refuse this meeting's open requests (those ``which`` selects): all of them when the
+    meeting closes or is called off (each phone is told at its next ask: the code is void)."""
     await session.execute(
         update(JoinRequest)
-        .where(JoinRequest.meeting_id == meeting_id, JoinRequest.decided_at.is_(None))
+        .where(JoinRequest.meeting_id == meeting_id, JoinRequest.decided_at.is_(None), *which)
         .values(decided_at=now, accepted=False)
     )
 
@@ -175,20 +178,14 @@ async def waiting(session: AsyncSession, meeting_id: int) -> list[JSON]:
 
 async def accepted_event(session: AsyncSession, meeting_id: int, person_id: int) -> Event | None:
     """The join a facilitator accepted for this person (their phone asking again gets it back,
-    as a join twice gets its first join). Few: only accepted requests are joined by staff."""
-    rows = await session.scalars(
-        select(MeetingEvent)
-        .where(
-            MeetingEvent.meeting_id == meeting_id,
-            MeetingEvent.type == "joined",
-            MeetingEvent.actor.not_like("person:%"),
-        )
-        .order_by(MeetingEvent.seq)
+    as a join twice gets its first join)."""
+    return await roster.first_event_naming(
+        session,
+        meeting_id,
+        person_id,
+        MeetingEvent.type == "joined",
+        MeetingEvent.actor.not_like("person:%"),  # a phone's own join names itself as actor
     )
-    for row in rows:
-        if row.payload.get("person", {}).get("id") == person_id:
-            return Event.of(row)
-    return None
 
 
 async def decide(
@@ -208,14 +205,12 @@ async def decide(
         if request is None or request.meeting_id != ctx.meeting.id:
             raise NotFound("claim.not_found")
         flow.check_claim_open(request.decided_at is not None)
-        request.decided_at, request.accepted = ctx.now, accept
         pid = request.person_id
-        if not accept:
-            return Change("claim_refused", {"claim": {"id": cid}, "person": {"id": pid}})
-        held = await ctx.session.scalar(_HELD.where(ParticipantToken.person_id == pid))
-        if held is not None:
-            # Someone else's phone took the person meanwhile: this request can only lose.
-            request.accepted = False
+        # Someone else's phone took the person meanwhile: this request can only lose.
+        held = _HELD.where(ParticipantToken.person_id == pid)
+        granted = accept and await ctx.session.scalar(held) is None
+        request.decided_at, request.accepted = ctx.now, granted
+        if not granted:
             return Change("claim_refused", {"claim": {"id": cid}, "person": {"id": pid}})
         ctx.session.add(
             ParticipantToken(token_hash=request.token_hash, person_id=pid, created_at=ctx.now)
@@ -228,23 +223,11 @@ async def decide(
         if here is None:
             ctx.session.add(Attendance(meeting_id=ctx.meeting.id, person_id=pid, joined_at=ctx.now))
         # The others asking for this person lose with this one.
-        await ctx.session.execute(
-            update(JoinRequest)
-            .where(
-                JoinRequest.meeting_id == ctx.meeting.id,
-                JoinRequest.person_id == pid,
-                JoinRequest.decided_at.is_(None),
-                JoinRequest.id != cid,
-            )
-            .values(decided_at=ctx.now, accepted=False)
-        )
+        await refuse_open(ctx.session, ctx.meeting.id, ctx.now, JoinRequest.person_id == pid)
         await ctx.session.flush()
-        count = await ctx.session.scalar(
-            select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
-        )
         payload = {
             "person": await person_view(ctx.session, pid),
-            "attendance": int(count or 0),
+            "attendance": await roster.attendance_count(ctx),
             "claim": {"id": cid},
         }
         # Logged as the facilitator's: who let the person in is the audit's answer.

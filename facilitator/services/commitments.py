@@ -277,8 +277,7 @@ async def reopen_for(ctx: Context) -> list[dict[str, Any]]:
     said = await personal.reports_since_heard(
         ctx.session, [c.id for c in carried], ctx.meeting.id, ctx.network.timezone
     )
-    shown = [{**view, "report": said.get(view["id"])} for view in views]
-    return sorted(shown, key=lambda c: (c["report"] or {}).get("outcome") != "stuck")
+    return personal.stuck_first([{**view, "report": said.get(view["id"])} for view in views])
 
 
 async def review(

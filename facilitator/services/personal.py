@@ -130,6 +130,12 @@ async def reports_since_heard(
     }
 
 
+def stuck_first(reopened: list[JSON]) -> list[JSON]:
+    """Reopened commitments with their owners' reports, those whose owner is stuck first (each
+    group in the order it came)."""
+    return sorted(reopened, key=lambda c: (c.get("report") or {}).get("outcome") != "stuck")
+
+
 def report_view(row: CommitmentReport, timezone: str) -> JSON:
     """A report as shown: ``day`` is the day it was made where the network meets."""
     return {
@@ -295,18 +301,20 @@ async def follow_through(db: Database, network_id: int, group_ids: list[int]) ->
     note), and how many reports owners made lately, in the groups the staff member reaches."""
     async with db.read() as session:
         network = await session.get_one(Network, network_id)
-        open_here = (
-            select(Commitment.id)
+        # Every report on the open commitments in reach, oldest first: the last one stands.
+        said = await session.scalars(
+            select(CommitmentReport)
+            .join(Commitment, Commitment.id == CommitmentReport.commitment_id)
             .join(Group, Group.id == Commitment.group_id)
             .where(
                 Group.network_id == network_id,
                 Commitment.group_id.in_(group_ids),
                 Commitment.status == CommitmentStatus.OPEN.value,
             )
+            .order_by(CommitmentReport.created_at, CommitmentReport.id)
         )
-        ids = list(await session.scalars(open_here))
-        latest = await latest_reports(session, ids, network.timezone)
-        stuck_ids = [cid for cid, said in latest.items() if said["outcome"] == "stuck"]
+        latest = {r.commitment_id: report_view(r, network.timezone) for r in said}
+        stuck_ids = [cid for cid, last in latest.items() if last["outcome"] == "stuck"]
         rows = (
             await session.execute(
                 select(Commitment, Person.name, Group.name)

@@ -173,7 +173,7 @@ async def _person_here(ctx: Context, person_id: int) -> Person:
     return await final_person(ctx.session, person)
 
 
-async def _attendance(ctx: Context) -> int:
+async def attendance_count(ctx: Context) -> int:
     count = await ctx.session.scalar(
         select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
     )
@@ -206,7 +206,7 @@ async def mark_present(
         await ctx.session.flush()
         payload = {
             "person": await person_view(ctx.session, person.id),
-            "attendance": await _attendance(ctx),
+            "attendance": await attendance_count(ctx),
             "no_phone": True,
         }
         return Change("marked_present", payload)
@@ -289,9 +289,19 @@ async def attendance_panel(db: Database, meeting_id: int) -> JSON:
 async def marked_event(session: AsyncSession, meeting_id: int, person_id: int) -> Event | None:
     """The event that marked this person present, if the facilitator did (a phone that joins
     later as them gets it back, as a join twice gets its first join)."""
+    return await first_event_naming(
+        session, meeting_id, person_id, MeetingEvent.type == "marked_present"
+    )
+
+
+async def first_event_naming(
+    session: AsyncSession, meeting_id: int, person_id: int, *which: ColumnElement[bool]
+) -> Event | None:
+    """The first of this meeting's events of the kind ``which`` selects whose payload names
+    this person (a few per meeting: staff let people in by hand)."""
     rows = await session.scalars(
         select(MeetingEvent)
-        .where(MeetingEvent.meeting_id == meeting_id, MeetingEvent.type == "marked_present")
+        .where(MeetingEvent.meeting_id == meeting_id, *which)
         .order_by(MeetingEvent.seq)
     )
     for row in rows:

@@ -152,16 +152,15 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
             "opener_actions": {str(a.blocker_id): a.text for a in actions},
             # The owner's word since the commitment was last heard: the review starts from it.
             # Stuck ones first, for the facilitator to take up.
-            "reopened": sorted(
-                (
+            "reopened": personal.stuck_first(
+                [
                     {
                         **commitment,
                         "review": review_view(review),
                         "report": reports.get(review.commitment_id),
                     }
                     for commitment, review in zip(reopened, reviews, strict=True)
-                ),
-                key=lambda c: (c["report"] or {}).get("outcome") != "stuck",
+                ]
             ),
             "commitments": await commitment_views(session, list(made)),
             "gates": [{"key": g.key, "params": g.params} for g in gates],
