@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 import pytest
@@ -59,6 +60,7 @@ async def test_posting_commands_spends_the_same_budget_as_the_socket(
     token, _person = await join_phone(server, code, "שולח הרבה")
     bearer = {"authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(base_url=server.base, headers=bearer) as client:
+        started = time.monotonic()
         answers = [
             (
                 await client.post(
@@ -66,11 +68,14 @@ async def test_posting_commands_spends_the_same_budget_as_the_socket(
                     json={"type": "propose", "id": f"p{n}", "text": "x", "due": "2030-01-01"},
                 )
             ).status_code
-            for n in range(40)
+            for n in range(60)
         ]
-    limited = [n for n, status in enumerate(answers) if status == 429]
-    assert limited
-    assert limited[0] <= 25  # the burst (20), and what refilled meanwhile
+        elapsed = time.monotonic() - started
+    accepted = sum(status != 429 for status in answers)
+    assert accepted >= 20  # the whole burst is there
+    # The burst (20) and what refilled at 2 a second while posting, however slow the machine.
+    assert accepted <= 20 + 2 * elapsed + 1, (accepted, elapsed)
+    assert 429 in answers
     # The phone's socket finds the budget spent too.
     phone = await open_client(server, meeting_id, "phone", {"token": token})
     await phone.send({"type": "ping"})
