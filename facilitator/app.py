@@ -62,6 +62,8 @@ from facilitator.http.socket import ServerHooks, live_socket
 from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
 from facilitator.logs import RequestIds
+from facilitator.mail.compose import Outgoing
+from facilitator.mail.remind import Scheduler
 from facilitator.services.network import default_language
 from facilitator.settings import Settings, parse_pace
 
@@ -183,6 +185,14 @@ def join_guard_for(settings: Settings) -> JoinGuard:
     )
 
 
+def mail_scheduler(settings: Settings, db: Database) -> Scheduler | None:
+    """Mail rounds in this process, when there is a server to send through and cron was not
+    chosen instead (``FACILITATOR_SCHEDULER=off``)."""
+    if not settings.smtp_url or settings.scheduler == "off":
+        return None
+    return Scheduler(db, settings.smtp_url, Outgoing(settings.public_url, settings.mail_from))
+
+
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:
     """The app for ``settings`` (read from the environment when not given)."""
     settings = settings or Settings.from_env()
@@ -202,11 +212,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             join_guard=join_guard_for(settings),
             suggest_limiter=RateLimiter(limit=600, window=60),
             budgets=SenderBudgets(),
+            mail=mail_scheduler(settings, db),
         )
         live.held_at = state.join_guard.held
+        if state.mail is not None:
+            state.mail.start()
         try:
             yield {"app": state}
         finally:
+            if state.mail is not None:
+                await state.mail.stop()
             await live.close()
             if database is None:
                 await db.dispose()

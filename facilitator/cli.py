@@ -23,6 +23,7 @@ from facilitator.db.models import Network
 from facilitator.db.report_process import ReportProcess
 from facilitator.errors import DomainError
 from facilitator.i18n import translate
+from facilitator.mail import cli as mail_cli
 from facilitator.services import network_settings, setup, users
 from facilitator.settings import ALL_INTERFACES, Settings
 
@@ -380,6 +381,7 @@ def parser() -> argparse.ArgumentParser:
         ),
     )
     init.set_defaults(run=cmd_init)
+    mail_cli.add_parser(sub)
     return root
 
 

@@ -33,6 +33,13 @@ class Settings:
     #: venue's Wi-Fi is one) and into one meeting.
     name_joins_per_address: str = "200/120"
     name_joins_per_meeting: str = "1000/300"
+    #: Where mail goes out: ``smtp://user:pass@host:587`` (STARTTLS when the server offers it)
+    #: or ``smtps://…`` (TLS from the start); no mail is sent while it is empty.
+    smtp_url: str = ""
+    mail_from: str = ""
+    #: ``serve`` sends what is due every few minutes unless this is ``off`` (cron runs
+    #: ``facilitator remind`` instead).
+    scheduler: str = "on"
 
     @property
     def https(self) -> bool:
@@ -67,6 +74,9 @@ class Settings:
             name_joins_per_meeting=pace(
                 config("NAME_JOINS_PER_MEETING", default=cls.name_joins_per_meeting)
             ),
+            smtp_url=config("SMTP_URL", default=cls.smtp_url).strip(),
+            mail_from=config("MAIL_FROM", default=cls.mail_from).strip(),
+            scheduler=switch(config("SCHEDULER", default=cls.scheduler)),
         )
 
 
@@ -76,6 +86,14 @@ def pace(text: str) -> str:
     if not (burst.isdigit() and per_minute.isdigit() and int(burst) >= 1 and int(per_minute) >= 1):
         raise ValueError(f"a pace is 'at once/per minute', such as 60/30, not {text!r}")
     return f"{int(burst)}/{int(per_minute)}"
+
+
+def switch(text: str) -> str:
+    """``on`` or ``off``; refused at start-up when it is neither."""
+    value = text.strip().lower()
+    if value not in ("on", "off"):
+        raise ValueError(f"FACILITATOR_SCHEDULER is on or off, not {text!r}")
+    return value
 
 
 def parse_pace(text: str) -> tuple[float, float]:
@@ -97,4 +115,7 @@ ENVIRONMENT_VARIABLES = (
     "FACILITATOR_ALLOWED_HOSTS",
     "FACILITATOR_NAME_JOINS_PER_ADDRESS",
     "FACILITATOR_NAME_JOINS_PER_MEETING",
+    "FACILITATOR_SMTP_URL",
+    "FACILITATOR_MAIL_FROM",
+    "FACILITATOR_SCHEDULER",
 )

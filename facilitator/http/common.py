@@ -10,7 +10,7 @@ import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
 from string import Formatter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection, Request
@@ -37,6 +37,9 @@ from facilitator.services.network_settings import public_url_of
 from facilitator.services.scope import reaches_meeting
 from facilitator.settings import Settings
 
+if TYPE_CHECKING:
+    from facilitator.mail.remind import Scheduler
+
 SESSION_COOKIE = "fac_session"
 LANG_COOKIE = "fac_lang"
 
@@ -55,6 +58,8 @@ class AppState:
     suggest_limiter: RateLimiter
     #: Each sender's message budget and open sockets, across its sockets and the HTTP API.
     budgets: SenderBudgets
+    #: Mail rounds in this process (``None``: no SMTP server set, or cron sends instead).
+    mail: Scheduler | None = None
 
 
 def app_state(connection: HTTPConnection) -> AppState:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
@@ -158,6 +158,16 @@ async def person_events(db: Database, person_id: int) -> tuple[str, list[FeedEve
         person = await session.get_one(Person, person_id)
         which = Commitment.owner_person_id == person.id
         return person.name, await _open_commitments(session, person.network_id, which)
+
+
+async def made_at(db: Database, person_id: int, meeting_id: int) -> list[FeedEvent]:
+    """A person's open commitments made at one meeting (the record mail's calendar file)."""
+    async with db.read() as session:
+        person = await session.get_one(Person, person_id)
+        which = and_(
+            Commitment.owner_person_id == person.id, Commitment.origin_meeting_id == meeting_id
+        )
+        return await _open_commitments(session, person.network_id, which)
 
 
 async def _open_commitments(

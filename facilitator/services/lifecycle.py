@@ -16,7 +16,6 @@ from facilitator import flow, joincodes
 from facilitator.db import Database
 from facilitator.db.models import (
     AgendaItem,
-    Attendance,
     Commitment,
     CommitmentReview,
     Group,
@@ -25,7 +24,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Conflict, Forbidden, Invalid, NotFound
 from facilitator.flow import Action, CommitmentStatus, Stage
-from facilitator.services import backbone_facts, claims, commitments
+from facilitator.services import backbone_facts, claims, commitments, mail_due
 from facilitator.services.actors import Actor
 from facilitator.services.agenda import (
     AgendaItemInput,
@@ -323,8 +322,9 @@ async def close(
         ctx.meeting.closed_at = ctx.now
         ctx.meeting.join_code = None
         await claims.refuse_open(ctx.session, ctx.meeting.id, ctx.now)
-        attended = await ctx.session.scalar(
-            select(func.count()).where(Attendance.meeting_id == ctx.meeting.id)
+        # The record goes to everyone who came, written with the close: never without it.
+        attended = await mail_due.write_records(
+            ctx.session, ctx.network.id, ctx.meeting, ctx.day, ctx.now
         )
         return Change(
             "meeting_closed",
@@ -332,7 +332,7 @@ async def close(
                 "stage": Stage.CLOSED.value,
                 "previous": previous,
                 "commitments": len(facts.made),
-                "attendance": attended or 0,
+                "attendance": attended,
             },
         )
 

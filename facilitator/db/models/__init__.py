@@ -9,6 +9,13 @@ from facilitator.db.models.commitments import (
     CommitmentReport,
     CommitmentReview,
 )
+from facilitator.db.models.mail import (
+    MAIL_KINDS,
+    OPTIONAL_KINDS,
+    MailOptOut,
+    MailOut,
+    UnsubscribeLink,
+)
 from facilitator.db.models.meetings import (
     ITEM_KINDS,
     AgendaItem,
@@ -50,7 +57,9 @@ __all__ = [
     "ITEM_KINDS",
     "LANGUAGES",
     "LINK_KINDS",
+    "MAIL_KINDS",
     "NAMING",
+    "OPTIONAL_KINDS",
     "SECTORS",
     "STAFF_ROLES",
     "AgendaItem",
@@ -66,6 +75,8 @@ __all__ = [
     "GroupMember",
     "GroupStaff",
     "JoinRequest",
+    "MailOptOut",
+    "MailOut",
     "Meeting",
     "MeetingEvent",
     "Network",
@@ -82,4 +93,5 @@ __all__ = [
     "Strategy",
     "StrategyGroup",
     "UTCDateTime",
+    "UnsubscribeLink",
 ]

@@ -48,6 +48,8 @@ class Network(Base):
     meeting_minutes: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
     #: The address shown to phones (QR, join link) when the server's own setting leaves it open.
     public_url: Mapped[str | None] = mapped_column(String(300))
+    #: How many days before a commitment is due its owner gets a reminder by mail.
+    reminder_days: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
 
 class SharedValue(Base):
@@ -113,6 +115,8 @@ class Person(Base):
     created_at: Mapped[datetime]
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
+    #: The language of their mails and page; the network's when unset.
+    language: Mapped[str | None] = mapped_column(String(2))
     archived_at: Mapped[datetime | None]
     #: Set when merged into another person: every record moved there; kept for old links.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
