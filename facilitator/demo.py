@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from facilitator.db import Database
-from facilitator.db.models import Group, GroupMember, Network, StrategyGroup
+from facilitator.db.models import Group, GroupMember, Network, Person, StrategyGroup
 from facilitator.flow import Stage
 from facilitator.localtime import local_day
 from facilitator.services import (
@@ -117,6 +117,7 @@ async def load(db: Database) -> list[DemoLogin]:
             await network.add_value(db, nid, words)
         orgs = [await network.add_organization(db, nid, n, s) for n, s in ORGANIZATIONS]
         people = [await network.add_person(db, nid, n, orgs[o]) for n, o in PEOPLE]
+        await _contacts(db, people)
         steering = await network.add_group(db, nid, "ועדת ההיגוי", "steering_committee")
         transition = await network.add_group(db, nid, "קבוצת עבודה: המעבר לתיכון", "working_group")
         parents = await network.add_group(db, nid, "קבוצת עבודה: מעורבות הורים", "working_group")
@@ -230,6 +231,16 @@ async def load(db: Database) -> list[DemoLogin]:
             second_day + timedelta(days=60),
             mentoring,
         )
+        # Due in two days: inside the reminder window, so `remind` has a reminder to send.
+        await _commit(
+            db,
+            board,
+            chair,
+            "להפיץ לשותפים את טיוטת דוח הנשירה השנתי",
+            people[0],
+            today + timedelta(days=2),
+            dropout,
+        )
         await lifecycle.close(db, board, chair)
 
         # Between meetings, owners reported from their own pages: the next review starts there.
@@ -318,6 +329,17 @@ async def _carry(db: Database, purposes: dict[int, str], carried: list[tuple[int
             group = await session.get_one(Group, group_id)
             group.purpose = purpose
         session.add_all(StrategyGroup(strategy_id=s, group_id=g) for s, g in carried)
+
+
+async def _contacts(db: Database, people: list[int]) -> None:
+    """Addresses for the mail between meetings (``.example`` is reserved: nothing arrives);
+    the one English speaker gets English mail."""
+    async with db.write() as session:
+        for n, person_id in enumerate(people, start=1):
+            person = await session.get_one(Person, person_id)
+            person.email = f"person{n}@demo.example"
+            if person.name == "Daniel Green":
+                person.language = "en"
 
 
 async def _roster(db: Database, group: int, people: list[int]) -> None:

@@ -10,7 +10,8 @@ from starlette.responses import Response
 from facilitator.http import phone_record
 from facilitator.http.common import app_state, language, render
 from facilitator.http.pages import meeting_viewer
-from facilitator.services import overview, state
+from facilitator.http.phone_record import posted_token
+from facilitator.services import access, overview, personal, state
 from facilitator.services.network import default_language
 
 
@@ -43,7 +44,15 @@ async def summary_print(request: Request) -> Response:
             lang = language(request, await default_language(app_state(request).db))
             return render(request, "not_found.html", lang, 404)
         (lang, meeting_id), staff = reader, None
+        # The record a phone keeps leads to the person's own page between meetings.
+        person_id = await access.person_for(app_state(request).db, await posted_token(request))
+        my_page = (
+            f"/me/{await personal.issue_link(app_state(request).db, person_id)}"
+            if person_id
+            else None
+        )
     else:
+        my_page = None
         found = await _printable(request)
         if isinstance(found, Response):
             return found
@@ -60,6 +69,7 @@ async def summary_print(request: Request) -> Response:
     page = render(
         request, "paper/summary.html", lang, staff=staff, snap=snap, by_org=by_org, sectors=sectors,
         share_link=f"/m/{meeting_id}/summary?view={share[1]}" if share and share[1] and staff else None,
+        my_page=my_page,
     )  # fmt: skip
     if request.method == "POST":
         page.headers["cache-control"] = "no-store"  # opened with a person's token

@@ -198,10 +198,12 @@ def _message(
     message.set_content(render(row.kind, "txt", lang, context))
     message.add_alternative(render(row.kind, "html", lang, context), subtype="html")
     if context.get("ics"):
+        # As text with its charset: bytes would go without one, and Hebrew be misread.
         message.add_attachment(
-            context["ics"],
-            maintype="text",
+            context["ics"].decode("utf-8"),
             subtype="calendar",
+            charset="utf-8",
+            cte="base64",
             filename="commitments.ics",
             params={"method": "PUBLISH"},
         )

@@ -52,6 +52,10 @@ async def run(
         unwritten = await mail_due.unwritten(db, now)
         rows = await mail_outbox.pending(db, now) + [_transient(mail, now) for mail in unwritten]
         for row in rows:
+            if mail_outbox.stale(row, now):
+                tally.lines.append(f"skip  {row.kind} {row.about} {row.day}: too late")
+                tally.skipped += 1
+                continue
             try:
                 message = await compose(db, row, out)
             except Skip as reason:
