@@ -29,7 +29,7 @@ _VALUE_NEEDS_QUOTES = re.compile(r'[\s"=\\\x00-\x1f\x7f]')
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Secrets that travel in URLs (a projector's view token, a calendar feed, the setup, invitation
 # and reset links, a person's own page): a log line keeps the route and drops the secret.
-_SECRET_SEGMENT = re.compile(r"(/(?:feeds|setup|invite|reset|me)/)[A-Za-z0-9_-]{8,}")
+_SECRET_SEGMENT = re.compile(r"(/(?:feeds|setup|invite|reset|me|mail/off)/)[A-Za-z0-9_-]{8,}")
 _SECRET_PARAMETER = re.compile(r"([?&](?:view|token)=)[^&\s\"']+")
 REDACTED = "[redacted]"
 

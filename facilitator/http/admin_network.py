@@ -52,6 +52,7 @@ async def _network_page(
         "timezone": current["timezone"],
         "meeting_minutes": str(current["meeting_minutes"]),
         "public_url": current["public_url"] or "",
+        "reminder_days": str(current["reminder_days"]),
     }
     return render(
         request,
@@ -63,6 +64,7 @@ async def _network_page(
         errors=errors or {},
         zones=network_settings.ZONES,
         minutes=(network_settings.MINUTES_LOW, network_settings.MINUTES_HIGH),
+        reminder=(network_settings.REMINDER_LOW, network_settings.REMINDER_HIGH),
         server_url=app_state(request).settings.public_url,
         notice=notice or _notice(request),
         error=request.query_params.get("error"),
@@ -86,7 +88,14 @@ async def network_page(request: Request, caller: Caller) -> Response:
 async def network_change(request: Request, admin: Caller, fields: dict[str, str]) -> Response:
     form = {
         key: fields.get(key, "")
-        for key in ("network_name", "language", "timezone", "meeting_minutes", "public_url")
+        for key in (
+            "network_name",
+            "language",
+            "timezone",
+            "meeting_minutes",
+            "public_url",
+            "reminder_days",
+        )
     }
     try:
         await network_settings.update_network(

@@ -20,7 +20,16 @@ from facilitator.services.staff_links import FieldError
 from facilitator.validate import clean_text
 
 MINUTES_LOW, MINUTES_HIGH = 15, 600
-SETTINGS = ("name", "default_language", "timezone", "meeting_minutes", "public_url")
+#: How many days before the due date an owner is reminded by mail.
+REMINDER_LOW, REMINDER_HIGH = 1, 14
+SETTINGS = (
+    "name",
+    "default_language",
+    "timezone",
+    "meeting_minutes",
+    "public_url",
+    "reminder_days",
+)
 
 #: Offered first on the set-up and settings pages; any other IANA name may be typed.
 ZONES = (
@@ -110,6 +119,21 @@ def checked_minutes(value: object) -> int:
     return minutes
 
 
+def checked_reminder_days(value: object) -> int:
+    try:
+        days = int(str(value).strip())
+    except ValueError:
+        days = -1
+    if not REMINDER_LOW <= days <= REMINDER_HIGH:
+        raise FieldError(
+            "reminder_days",
+            Invalid(
+                "input.out_of_range", field="reminder_days", low=REMINDER_LOW, high=REMINDER_HIGH
+            ),
+        )
+    return days
+
+
 def checked_public_url(value: object) -> str | None:
     """The address phones reach the server at: an http(s) URL with a host and no query; blank
     means none (the server's own setting or the address the page came to is used)."""
@@ -156,6 +180,8 @@ async def update_network(
         "meeting_minutes": checked_minutes(fields.get("meeting_minutes")),
         "public_url": checked_public_url(fields.get("public_url")),
     }
+    if fields.get("reminder_days") not in (None, ""):  # a form without it keeps it as it is
+        wanted["reminder_days"] = checked_reminder_days(fields.get("reminder_days"))
     now = db.now()
     async with db.write() as session:
         network = await session.get(Network, network_id)

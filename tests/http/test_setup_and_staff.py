@@ -443,6 +443,7 @@ def test_network_settings_change_with_the_audit_and_the_join_link(site: Site) ->
         "timezone": "Europe/London",
         "meeting_minutes": "60",
         "public_url": "javascript:alert(1)",
+        "reminder_days": "5",
     }
     bad = post(client, "/admin/network", **settings)
     assert bad.status_code == 422
@@ -461,6 +462,7 @@ def test_network_settings_change_with_the_audit_and_the_join_link(site: Site) ->
         "timezone": "Europe/London",
         "meeting_minutes": 60,
         "public_url": "https://meet.example.org",
+        "reminder_days": 5,
     }
     # Phones are sent to the network's public address (the server sets none here).
     wall = client.get(f"/m/{site.ids['meeting']}/projector")

@@ -76,8 +76,8 @@ async def test_a_refused_command_names_its_type_role_meeting_and_socket(server: 
 
 
 async def test_no_log_line_carries_a_secret_from_a_url(server: Server) -> None:
-    """The projector's view token, feed tokens and the setup, invitation, reset and personal
-    links are secrets: the access lines keep the route, never the token."""
+    """The projector's view token, feed tokens and the setup, invitation, reset, personal and
+    unsubscribe links are secrets: the access lines keep the route, never the token."""
     secret = "S3cretTok3n_" + "x" * 30
     paths = [
         f"/m/1/projector?view={secret}",
@@ -87,6 +87,7 @@ async def test_no_log_line_carries_a_secret_from_a_url(server: Server) -> None:
         f"/invite/{secret}",
         f"/reset/{secret}",
         f"/me/{secret}",
+        f"/mail/off/{secret}",
         f"/join?token={secret}",
     ]
     async with httpx.AsyncClient(base_url=server.base) as client:
@@ -95,5 +96,10 @@ async def test_no_log_line_carries_a_secret_from_a_url(server: Server) -> None:
     logged = lines_with(server, "request_id=secret-check")
     assert len(logged) >= len(paths)
     assert not [line for line in server.log.read_text().splitlines() if secret in line]
-    for route in ("/feeds/[redacted].ics", "/invite/[redacted]", "projector?view=[redacted]"):
+    for route in (
+        "/feeds/[redacted].ics",
+        "/invite/[redacted]",
+        "projector?view=[redacted]",
+        "/mail/off/[redacted]",
+    ):
         assert any(route in line for line in logged), route
