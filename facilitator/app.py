@@ -65,6 +65,7 @@ from facilitator.live.rooms import Live
 from facilitator.logs import RequestIds
 from facilitator.mail.compose import Outgoing
 from facilitator.mail.remind import Scheduler
+from facilitator.mail.smtp import SmtpServer
 from facilitator.services.network import default_language
 from facilitator.settings import Settings, parse_pace
 
@@ -193,6 +194,9 @@ def mail_scheduler(settings: Settings, db: Database) -> Scheduler | None:
     chosen instead (``FACILITATOR_SCHEDULER=off``)."""
     if not settings.smtp_url or settings.scheduler == "off":
         return None
+    SmtpServer.from_url(settings.smtp_url)  # a wrong address stops the start, with the reason
+    if not settings.mail_from:
+        raise ValueError("FACILITATOR_SMTP_URL is set but FACILITATOR_MAIL_FROM is not")
     return Scheduler(db, settings.smtp_url, Outgoing(settings.public_url, settings.mail_from))
 
 
@@ -219,6 +223,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         )
         live.held_at = state.join_guard.held
         if state.mail is not None:
+            live.mail_written = state.mail.wake
             state.mail.start()
         try:
             yield {"app": state}

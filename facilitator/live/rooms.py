@@ -38,6 +38,9 @@ class Live:
         #: How many networks wait at a meeting's door after guessing codes (the join guard's
         #: count, set by the app): the console's gates carry it.
         self.held_at: Callable[[int], int] = lambda _meeting: 0
+        #: Mail was written with a change (the record, at a close): the app's mail rounds are
+        #: woken so it goes now, not at the next round.
+        self.mail_written: Callable[[], None] = lambda: None
 
     def release(self, person_id: int) -> None:
         """A name was released: sign that person's phones out of every room of this process."""
@@ -111,6 +114,8 @@ class Live:
             return
         event = result.event
         await self.hub.publish(channel(event.meeting_id), envelope_for(event))
+        if event.type == "meeting_closed":
+            self.mail_written()
 
     async def broadcast_outside_log(self, meeting_ids: list[int], message: str) -> None:
         """A message that is no meeting event (the network's values changed) to some rooms."""
