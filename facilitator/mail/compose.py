@@ -173,8 +173,11 @@ async def _links(
 def render(kind: str, suffix: str, lang: str, context: dict[str, Any]) -> str:
     template = _ENV.get_template(f"{kind}.{suffix}")
     words = page_words(lang)
-    if suffix == "txt":  # plain text: the words as they are, nothing escaped
+    if suffix.endswith("txt"):  # plain text: the words as they are, nothing escaped
         words["t"] = lambda key, **params: i18n.translate(key, lang, **params)
+        # In a body, user text is isolated by Unicode's own marks (a mixed-direction sentence
+        # stays in order); a subject line gets none (some programs show them as boxes).
+        words["bdi"] = (lambda text: f"\u2068{text}\u2069") if suffix == "txt" else str
     return template.render(lang=lang, dir=i18n.direction(lang), **words, **context)
 
 

@@ -163,7 +163,8 @@ async def test_a_commitments_mail_from_the_close_to_the_due_day(
     await remind(db_url, inbox, tmp_path, at(DUE, 10, 10))
     await remind(db_url, inbox, tmp_path, at(DUE, 11))
     [due] = inbox.to("p0@network.example", "היום היעד")
-    assert "היום היעד של המחויבות שלך בקבוצה קבוצת עבודה" in body(due, "plain")
+    # User text in a sentence is isolated (U+2068…U+2069), so mixed directions keep their order.
+    assert "היום היעד של המחויבות שלך בקבוצה \u2068קבוצת עבודה\u2069:" in body(due, "plain")
     assert len(inbox.to("p1@network.example", "Due today")) == 1
     assert [r.attempts for r in await _rows(db, "due") if r.state == "sent"] == [1, 1]
 
