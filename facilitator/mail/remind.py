@@ -91,6 +91,11 @@ async def _send(
         await mail_outbox.skipped(db, row, claim, str(reason))
         tally.skipped += 1
         return
+    except Exception as broken:  # one mail that cannot be written must not hold up the rest
+        log.exception("mail %s %s could not be composed", row.kind, row.about)
+        await mail_outbox.failed(db, row, claim, None, f"not composed: {broken!r}", permanent=True)
+        tally.failed += 1
+        return
     address = str(message["To"].addresses[0].addr_spec)
     try:
         await asyncio.to_thread(server.send, message)
