@@ -3,20 +3,30 @@ JSON twins (the people spreadsheet in and out: ``admin_import``). Backbone staff
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from facilitator.db.models import SECTORS
-from facilitator.errors import DomainError, Invalid
+from facilitator.errors import Conflict, DomainError, Invalid
 from facilitator.flow import Role
 from facilitator.http.admin_common import admin_json, back_with_error, posted_items, posted_text
 from facilitator.http.common import app_state, redirect, render
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, query_param
-from facilitator.services import organizations, overview, people, people_merge, people_search
+from facilitator.http.words import bdi
+from facilitator.services import (
+    organizations,
+    overview,
+    people,
+    people_merge,
+    people_search,
+    person_mail,
+)
 from facilitator.validate import id_in
 
 MAX_FORM_BODY = 64 * 1024
@@ -30,6 +40,7 @@ NOTICES = frozenset(
         "admin.people.added",
         "admin.archived",
         "admin.unarchived",
+        "admin.people.link_sent",
     }
 )
 
@@ -169,6 +180,9 @@ async def person_page(request: Request, caller: Caller) -> Response:
     if person["merged_into_id"]:
         return redirect(f"/admin/people/{person['merged_into_id']}")
     orgs = await organizations.list_organizations(db, caller.staff.network_id)
+    notice = _notice(request)
+    if notice == "admin.people.link_sent" and not person["email"]:
+        notice = None  # their address was taken away since: no sentence with a gap in it
     return render(
         request,
         "admin/person.html",
@@ -178,7 +192,9 @@ async def person_page(request: Request, caller: Caller) -> Response:
         organizations=[
             o for o in orgs if not o["archived"] or o["id"] == person["organization_id"]
         ],
-        notice=_notice(request),
+        mail_server=bool(app_state(request).settings.smtp_url),
+        notice=notice,
+        notice_params={"email": bdi(person["email"])},
         error=request.query_params.get("error"),
     )
 
@@ -228,8 +244,12 @@ async def person_change(request: Request, admin: Caller) -> Response:
                 email=posted_text(items, "email"),
                 phone=posted_text(items, "phone"),
                 group_ids=[g for g in group_ids if g is not None],
+                language=_language(items),
             )
             notice = "admin.saved"
+        elif action == "send_link":
+            await _send_link(request, admin, person_id)
+            notice = "admin.people.link_sent"
         elif action in ("archive", "unarchive"):
             archived = action == "archive"
             await people.set_archived(db, nid, uid, person_id, archived=archived)
@@ -245,6 +265,27 @@ async def person_change(request: Request, admin: Caller) -> Response:
     except DomainError as error:
         return back_with_error(back, error)
     return redirect(f"{back}?notice={notice}")
+
+
+def _language(items: list[tuple[str, str | UploadFile]]) -> str | EllipsisType | None:
+    """The posted language of a person's mails and page: blank for the network's, ``he`` or
+    ``en``; not posted at all (an older form, a script): left as it is."""
+    posted = [v for k, v in items if k == "language"]
+    if not posted:
+        return ...
+    if posted[0] not in ("", "he", "en"):
+        raise Invalid("input.bad_language")
+    return str(posted[0]) or None
+
+
+async def _send_link(request: Request, admin: Caller, person_id: int) -> None:
+    """Their page's link into the outbox, and the sender woken to send it now."""
+    state = app_state(request)
+    if not state.settings.smtp_url:
+        raise Conflict("admin.people.link_no_server")
+    await person_mail.send_link(state.db, admin.staff.network_id, admin.staff.user_id, person_id)
+    if state.mail is not None:
+        state.mail.wake()
 
 
 ROUTES: list[BaseRoute] = [

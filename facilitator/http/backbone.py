@@ -121,7 +121,9 @@ async def carryover_page(request: Request, caller: Caller) -> Response:
         links = page_links("/backbone", filters, report["as_of"], report)
     except DomainError as refused:
         error = i18n.translate(refused.key, lang, **refused.params)
-    between = await personal.follow_through(app_state(request).db, staff.network_id, groups)
+    between = await personal.follow_through(
+        app_state(request).db, staff.network_id, groups, group_less_mail=caller.is_backbone
+    )
     return await _render(
         request,
         "backbone/carryover.html",

@@ -37,7 +37,7 @@ async def me(request: Request, *, error: DomainError | None = None) -> Response:
     response = render(
         request,
         "me.html",
-        await _lang(request),
+        language(request, shown["language"]),
         error.status if error else 200,
         me=shown,
         token=token,

@@ -234,17 +234,29 @@ async def counts_by_group(
 
 
 async def failures(
-    session: AsyncSession, network_id: int, since: datetime, limit: int = 50
+    session: AsyncSession,
+    network_id: int,
+    since: datetime,
+    limit: int = 50,
+    *,
+    group_ids: Sequence[int] | None = None,
+    group_less: bool = True,
 ) -> list[MailOut]:
-    """The network's mails that failed for good since ``since``, newest first."""
+    """The network's mails that failed for good since ``since``, newest first: with
+    ``group_ids``, only those about these groups, and those about no group (digests, links)
+    when ``group_less``; without, all of them."""
+    where = [
+        MailOut.network_id == network_id,
+        MailOut.state == "failed",
+        MailOut.created_at >= since,
+    ]
+    if group_ids is not None:
+        about = MailOut.group_id.in_(list(group_ids))
+        where.append(or_(about, MailOut.group_id.is_(None)) if group_less else about)
     return list(
         await session.scalars(
             select(MailOut)
-            .where(
-                MailOut.network_id == network_id,
-                MailOut.state == "failed",
-                MailOut.created_at >= since,
-            )
+            .where(*where)
             .order_by(MailOut.created_at.desc(), MailOut.id.desc())
             .limit(limit)
         )

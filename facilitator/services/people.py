@@ -5,13 +5,14 @@ merging a duplicate is ``people_merge``."""
 from __future__ import annotations
 
 import re
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
-from facilitator.db.models import Group, GroupMember, Organization, Person
+from facilitator.db.models import LANGUAGES, Group, GroupMember, Organization, Person
 from facilitator.errors import Conflict, Invalid, NotFound
 from facilitator.names import match_key
 from facilitator.services import audit
@@ -20,7 +21,9 @@ from facilitator.validate import LIMITS, clean_text
 
 JSON = dict[str, Any]
 #: What the audit log keeps of a person before and after a change.
-AUDITED = ("name", "organization_id", "email", "phone", "archived_at", "merged_into_id")
+AUDITED = (
+    "name", "organization_id", "email", "phone", "language", "archived_at", "merged_into_id",
+)  # fmt: skip
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 _PHONE = re.compile(r"[0-9+\- ]{1,40}")
 
@@ -43,6 +46,16 @@ def clean_phone(value: str | None) -> str | None:
     if not _PHONE.fullmatch(phone) or sum(ch.isdigit() for ch in phone) < 3:
         raise Invalid("person.bad_phone")
     return phone
+
+
+def clean_language(value: str | None) -> str | None:
+    """The language of a person's mails and page: ``he`` or ``en``; ``None`` (blank) for the
+    network's."""
+    if value is None or value == "":
+        return None
+    if value not in LANGUAGES:
+        raise Invalid("input.bad_language")
+    return value
 
 
 async def person_in(session: AsyncSession, network_id: int, person_id: int) -> Person:
@@ -92,6 +105,7 @@ async def person(db: Database, network_id: int, person_id: int) -> JSON:
         "group_choices": [{"id": gid, "name": name} for gid, name in choices],
         "email": found.email,
         "phone": found.phone,
+        "language": found.language,
         "groups": in_groups,
         "archived": found.archived_at is not None,
         "merged_into_id": found.merged_into_id,
@@ -181,9 +195,13 @@ async def update_person(
     email: str | None,
     phone: str | None,
     group_ids: list[int],
+    language: str | EllipsisType | None = ...,
 ) -> None:
+    """Who they are, their groups, and (unless ``...``) the language of their mails and page;
+    audited."""
     name = clean_text(name, "name", kind="name")
     email, phone = clean_email(email), clean_phone(phone)
+    chosen = language if language is ... else clean_language(language)
     async with db.write() as session:
         found = await person_in(session, network_id, person_id)
         if found.merged_into_id is not None:
@@ -198,6 +216,8 @@ async def update_person(
             )
         )
         found.name, found.organization_id, found.email, found.phone = name, org.id, email, phone
+        if chosen is not ...:
+            found.language = chosen
         await _set_groups(session, network_id, found.id, set(group_ids), db.now())
         after = audit.columns(found, AUDITED)
         after["groups"] = sorted(set(group_ids))

@@ -34,7 +34,7 @@ from facilitator.db.models import (
 from facilitator.errors import NotFound
 from facilitator.flow import CommitmentStatus, Stage
 from facilitator.localtime import local_day
-from facilitator.services import access
+from facilitator.services import access, mail_report
 from facilitator.services.views import (
     meeting_view,
     person_view,
@@ -217,6 +217,8 @@ async def page(db: Database, person_id: int) -> JSON:
                 "language": network.default_language,
                 "timezone": network.timezone,
             },
+            # Theirs when they chose one on their admin page, else the network's.
+            "language": person.language or network.default_language,
             "today": today.isoformat(),
             "values": [
                 value_view(v)
@@ -296,9 +298,13 @@ async def _next_meetings(session: AsyncSession, group_ids: list[int], today: dat
 REPORTS_WINDOW_DAYS = 30
 
 
-async def follow_through(db: Database, network_id: int, group_ids: list[int]) -> JSON:
+async def follow_through(
+    db: Database, network_id: int, group_ids: list[int], *, group_less_mail: bool = False
+) -> JSON:
     """For the backbone: the open commitments whose owner's latest word is "stuck" (with the
-    note), and how many reports owners made lately, in the groups the staff member reaches."""
+    note), how many reports owners made lately, and the mail sent and failed lately, in the
+    groups the staff member reaches (``group_less_mail``: and the mails about no group, for the
+    backbone role)."""
     async with db.read() as session:
         network = await session.get_one(Network, network_id)
         # Every report on the open commitments in reach, oldest first: the last one stands.
@@ -331,6 +337,9 @@ async def follow_through(db: Database, network_id: int, group_ids: list[int]) ->
             .join(Commitment, Commitment.id == CommitmentReport.commitment_id)
             .where(Commitment.group_id.in_(group_ids), CommitmentReport.created_at >= since)
         )
+        mail = await mail_report.lately(
+            session, network_id, network.timezone, group_ids, since, group_less=group_less_mail
+        )
         return {
             "stuck": [
                 {
@@ -345,4 +354,5 @@ async def follow_through(db: Database, network_id: int, group_ids: list[int]) ->
             ],
             "reports_lately": int(lately or 0),
             "window_days": REPORTS_WINDOW_DAYS,
+            "mail": mail,
         }

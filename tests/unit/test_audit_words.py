@@ -20,6 +20,7 @@ from facilitator.services import (
     people,
     people_merge,
     people_search,
+    person_mail,
     setup,
     spreadsheet,
     staff,
@@ -103,8 +104,9 @@ async def test_the_log_of_a_networks_first_changes_has_no_raw_words(db: Database
     await organizations.merge(db, nid, bb, orgs[1], orgs[0])
     await people.update_person(
         db, nid, bb, dana, name="דנה", organization_id=orgs[0], email="d@example.org",
-        phone=None, group_ids=[gid],
+        phone=None, group_ids=[gid], language="en",
     )  # fmt: skip
+    await person_mail.send_link(db, nid, bb, dana)
     await people_merge.merge(db, nid, bb, dana, dani)
     await group_changes.add_member(db, scope, bb, gid, dana)
     await group_changes.assign_facilitator(db, scope, bb, gid, fac)
