@@ -50,7 +50,7 @@ async def run(
     now = db.now()
     if out.dry_run:
         unwritten = await mail_due.unwritten(db, now)
-        rows = await mail_outbox.pending(db, now) + [_transient(mail, now) for mail in unwritten]
+        rows = await mail_outbox.pending(db, now) + [unsent_row(mail, now) for mail in unwritten]
         for row in rows:
             if mail_outbox.stale(row, now):
                 tally.lines.append(f"skip  {row.kind} {row.about} {row.day}: too late")
@@ -112,7 +112,7 @@ async def _send(
     tally.sent += 1
 
 
-def _transient(mail: mail_outbox.Mail, now: object) -> MailOut:
+def unsent_row(mail: mail_outbox.Mail, now: object) -> MailOut:
     return MailOut(**asdict(mail), state="pending", attempts=0, next_try_at=now, created_at=now)
 
 

@@ -58,9 +58,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_mail_outbox_state_next_try", "mail_outbox", ["state", "next_try_at"])
-    op.create_index(
-        "ix_mail_outbox_network_created", "mail_outbox", ["network_id", "created_at"]
-    )
+    op.create_index("ix_mail_outbox_network_created", "mail_outbox", ["network_id", "created_at"])
     op.create_table(
         "mail_opt_outs",
         sa.Column("id", sa.Integer(), primary_key=True),
