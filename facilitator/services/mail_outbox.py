@@ -78,6 +78,25 @@ async def put(session: AsyncSession, mails: Iterable[Mail], now: datetime) -> in
     return written
 
 
+async def again(session: AsyncSession, mail: Mail, now: datetime) -> bool:
+    """Make a written mail that failed or was skipped pending again (staff asked once more,
+    after fixing the address, say); whether there was one."""
+    result = await session.execute(
+        update(MailOut)
+        .where(
+            MailOut.kind == mail.kind,
+            MailOut.about == mail.about,
+            MailOut.day == mail.day,
+            MailOut.state.in_(("failed", "skipped")),
+        )
+        .values(
+            state="pending", attempts=0, error=None, next_try_at=now, created_at=now,
+            claim=None, claimed_until=None,
+        )
+    )  # fmt: skip
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def unwritten(session: AsyncSession, mails: list[Mail]) -> list[Mail]:
     """Those of ``mails`` not in the outbox yet."""
     written: set[tuple[str, str, date]] = set()

@@ -14,7 +14,8 @@ from facilitator.services.people import person_in
 
 async def send_link(db: Database, network_id: int, user_id: int | None, person_id: int) -> str:
     """Write the mail that takes this person a new link to their page; the address it goes to.
-    Refused for a person with no address, archived or merged, and when it went today already.
+    Refused for a person with no address, archived or merged, and when one is on its way or
+    went today already.
     """
     async with db.write() as session:
         found = await person_in(session, network_id, person_id)
@@ -28,7 +29,9 @@ async def send_link(db: Database, network_id: int, user_id: int | None, person_i
         now = db.now()
         today = local_day(now, network.timezone)
         mail = Mail(network_id, "link", f"person:{found.id}", today, person_id=found.id)
-        if not await mail_outbox.put(session, [mail], now):
+        # Once a day; a link that failed or was skipped today may be sent again.
+        written = await mail_outbox.put(session, [mail], now)
+        if not written and not await mail_outbox.again(session, mail, now):
             raise Conflict("admin.people.link_sent_today")
         audit.record(
             session, network_id, user_id, "person.send_link", "person", found.id,

@@ -135,17 +135,17 @@ def test_mail_sent_and_failed_between_meetings(mailed: Site) -> None:
     assert html.escape(FULL, quote=False) in part
     assert DIGEST_DOWN in part
     assert LONG_AGO not in part
-    assert "the weekly digest" in part
-    assert "meeting records" in part
+    assert "weekly digest" in part
+    assert "meeting record" in part
     assert "dan@example.org" in part
     assert "Dan &lt;b&gt;Levi&lt;/b&gt;" in part
-    digest = part[part.index("the weekly digest") : part.index(DIGEST_DOWN)]
+    digest = part[part.index("weekly digest") : part.index(DIGEST_DOWN)]
     assert '<td dir="auto">—</td>' in digest  # about no group
 
     hebrew = _mail_part(site.client.get("/backbone?lang=he").text)
     assert "דוא״ל ב-30 הימים האחרונים" in hebrew
     assert "תשובת שרת הדואר" in hebrew
-    assert "הסיכום השבועי" in hebrew
+    assert "סיכום שבועי" in hebrew
 
     # The facilitator looks after the working group only: its mail, and no digest.
     site.login("fac@example.org")

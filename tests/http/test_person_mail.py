@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
 from facilitator import app as app_module
@@ -86,6 +86,20 @@ def _query(url: str, statement: Any) -> list[Any]:
             await db.dispose()
 
     return asyncio.run(run())
+
+
+def _fail_todays_link(url: str) -> None:
+    async def run() -> None:
+        db = Database(url)
+        try:
+            async with db.write() as session:
+                await session.execute(
+                    update(MailOut).values(state="failed", attempts=1, error="550 no such box")
+                )
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
 
 
 def _outbox(url: str) -> list[tuple[str, str, Any, int | None, str]]:
@@ -160,6 +174,12 @@ def test_a_persons_link_goes_once_a_day_and_only_from_the_backbone(mail_site: Ma
     )
     assert len(_outbox(mail_site.url)) == 1
     assert mail_site.mail.woken == 1
+    # Today's link failed (a refused address, since corrected): staff may send it again.
+    _fail_todays_link(mail_site.url)
+    retried = _send(site, ids["ruth"])
+    assert retried.headers["location"].endswith("notice=admin.people.link_sent")
+    assert [row[4] for row in _outbox(mail_site.url)] == ["pending"]
+    assert mail_site.mail.woken == 2
 
     # No address: refused with what to do.
     no_email = _send(site, ids["dan"])
@@ -178,7 +198,7 @@ def test_a_persons_link_goes_once_a_day_and_only_from_the_backbone(mail_site: Ma
     assert _send(site, ids["ruth"]).status_code == 403
     assert _send(site, ids["ruth2"]).status_code == 403
     assert len(_outbox(mail_site.url)) == 1
-    assert mail_site.mail.woken == 1
+    assert mail_site.mail.woken == 2
 
 
 def test_no_mail_server_is_said_plainly(admin_site: Site) -> None:
