@@ -116,6 +116,7 @@ ROUTES = [
     Route("/p/commitments.ics", phone_record.my_commitments_ics, methods=["POST"]),
     Route("/p/me", personal_page.from_phone, methods=["POST"]),
     Route("/me/{token:str}", personal_page.me),
+    Route("/me/{token:str}/calendar.ics", personal_page.calendar),
     Route("/me/{token:str}/report", personal_page.report, methods=["POST"]),
     Route("/me/{token:str}/rotate", personal_page.rotate, methods=["POST"]),
     Route("/mail/off/{token:str}", mail_pages.ask, methods=["GET"]),

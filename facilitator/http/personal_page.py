@@ -7,11 +7,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from facilitator import exports
 from facilitator.errors import DomainError, Invalid
 from facilitator.http.auth import form_or_none
-from facilitator.http.common import app_state, language, redirect, render
+from facilitator.http.common import app_state, language, public_base, redirect, render
 from facilitator.http.phone_record import posted_token
-from facilitator.services import access, personal
+from facilitator.services import access, feeds, personal
 from facilitator.services.network import default_language
 from facilitator.validate import id_in
 
@@ -41,6 +42,7 @@ async def me(request: Request, *, error: DomainError | None = None) -> Response:
         error.status if error else 200,
         me=shown,
         token=token,
+        calendar=f"{await public_base(request, shown['network']['id'])}/me/{token}/calendar.ics",
         said=id_in(request.query_params.get("said", "")),
         rotated=request.query_params.get("rotated") == "1",
         error=error.key if error else None,
@@ -48,6 +50,21 @@ async def me(request: Request, *, error: DomainError | None = None) -> Response:
     )
     response.headers.update(NO_STORE)
     return response
+
+
+async def calendar(request: Request) -> Response:
+    """The person's open commitments in every group as a calendar to subscribe to (the same
+    secret as the page: replacing the link ends this address too)."""
+    db = app_state(request).db
+    person_id = await personal.person_of_link(db, request.path_params["token"])
+    if person_id is None:
+        return Response("not found", status_code=404, media_type="text/plain")
+    name, events = await feeds.person_events(db, person_id)
+    return Response(
+        exports.to_ics(name, events, db.now()),
+        media_type="text/calendar; charset=utf-8",
+        headers={**NO_STORE, "content-disposition": 'inline; filename="my-commitments.ics"'},
+    )
 
 
 async def _posted(request: Request) -> tuple[int, dict[str, str]] | Response:

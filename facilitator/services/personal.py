@@ -213,6 +213,7 @@ async def page(db: Database, person_id: int) -> JSON:
         return {
             "person": await person_view(session, person_id),
             "network": {
+                "id": network.id,
                 "name": network.name,
                 "language": network.default_language,
                 "timezone": network.timezone,

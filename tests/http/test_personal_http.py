@@ -8,6 +8,7 @@ import asyncio
 import re
 
 import pytest
+from icalendar import Calendar
 
 from facilitator.db import Database
 from facilitator.services import personal
@@ -74,6 +75,21 @@ def test_a_link_shows_its_persons_commitments_and_takes_their_reports(site: Site
     assert theirs.status_code == 403
 
 
+def test_the_page_gives_a_calendar_of_the_persons_own_commitments(site: Site) -> None:
+    owner_id, _name, _org = site.seeded.people[0]
+    token = _link(site, owner_id)
+    page = site.client.get(f"/me/{token}?lang=en").text
+    assert f"/me/{token}/calendar.ics" in page  # the address to subscribe to, shown whole
+    calendar = site.client.get(f"/me/{token}/calendar.ics")
+    assert calendar.status_code == 200
+    assert calendar.headers["content-type"].startswith("text/calendar")
+    assert calendar.headers["cache-control"] == "no-store"
+    [event] = Calendar.from_ical(calendar.content).walk("VEVENT")
+    assert str(event["SUMMARY"]) == CARRIED
+    other = site.client.get(f"/me/{_link(site, site.seeded.people[1][0])}/calendar.ics")
+    assert CARRIED not in other.content.decode()
+
+
 def test_revoked_rotated_and_unknown_links_answer_alike(site: Site) -> None:
     owner_id, _name, _org = site.seeded.people[0]
     token = _link(site, owner_id)
@@ -87,6 +103,8 @@ def test_revoked_rotated_and_unknown_links_answer_alike(site: Site) -> None:
     for gone in (token, "x" * 43, "short"):
         answer = site.client.get(f"/me/{gone}")
         assert answer.status_code == 404
+        # The calendar address shares the page's secret: it ends with it.
+        assert site.client.get(f"/me/{gone}/calendar.ics").status_code == 404
     assert site.client.post(f"/me/{token}/report", data={}).status_code == 404
 
 
