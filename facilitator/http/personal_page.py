@@ -7,12 +7,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from facilitator import exports
 from facilitator.errors import DomainError, Invalid
 from facilitator.http.auth import form_or_none
 from facilitator.http.common import app_state, language, public_base, redirect, render
-from facilitator.http.phone_record import posted_token
-from facilitator.services import access, feeds, personal
+from facilitator.http.phone_record import own_calendar, posted_token
+from facilitator.services import access, personal
 from facilitator.services.network import default_language
 from facilitator.validate import id_in
 
@@ -59,12 +58,7 @@ async def calendar(request: Request) -> Response:
     person_id = await personal.person_of_link(db, request.path_params["token"])
     if person_id is None:
         return Response("not found", status_code=404, media_type="text/plain")
-    name, events = await feeds.person_events(db, person_id)
-    return Response(
-        exports.to_ics(name, events, db.now()),
-        media_type="text/calendar; charset=utf-8",
-        headers={**NO_STORE, "content-disposition": 'inline; filename="my-commitments.ics"'},
-    )
+    return await own_calendar(db, person_id, "inline")
 
 
 async def _posted(request: Request) -> tuple[int, dict[str, str]] | Response:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from facilitator import exports
+from facilitator.db import Database
 from facilitator.flow import Stage
 from facilitator.http.common import app_state, language
 from facilitator.http.security import origin_allowed
@@ -46,12 +47,18 @@ async def my_commitments_ics(request: Request) -> Response:
     person_id = await access.person_for(db, await posted_token(request))
     if person_id is None:
         return Response("not found", status_code=404, media_type="text/plain")
+    return await own_calendar(db, person_id, "attachment")
+
+
+async def own_calendar(db: Database, person_id: int, disposition: str) -> Response:
+    """A person's open commitments in every group, as a calendar file (never cached: it was
+    reached by a secret of theirs)."""
     name, events = await feeds.person_events(db, person_id)
     return Response(
         exports.to_ics(name, events, db.now()),
         media_type="text/calendar; charset=utf-8",
         headers={
-            "content-disposition": 'attachment; filename="my-commitments.ics"',
+            "content-disposition": f'{disposition}; filename="my-commitments.ics"',
             "cache-control": "no-store",
         },
     )

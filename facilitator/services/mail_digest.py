@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db.models import Commitment, Group, Meeting, Network, Person
-from facilitator.flow import CommitmentStatus
 from facilitator.localtime import local_day
+from facilitator.services.mail_due import open_and_made
 from facilitator.services.personal import latest_reports
 
 JSON = dict[str, Any]
@@ -30,13 +30,7 @@ async def digest(session: AsyncSession, network: Network, today: date) -> JSON:
             .join(Meeting, Meeting.id == Commitment.origin_meeting_id)
             .join(Group, Group.id == Commitment.group_id)
             .join(Person, Person.id == Commitment.owner_person_id)
-            .where(
-                Group.network_id == network.id,
-                Group.archived_at.is_(None),
-                Commitment.status == CommitmentStatus.OPEN.value,
-                Meeting.closed_at.is_not(None),
-                Meeting.cancelled_at.is_(None),
-            )
+            .where(open_and_made(network.id))
             .order_by(Group.name, Commitment.due_on, Commitment.id)
         )
     ).all()

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
@@ -62,6 +62,18 @@ async def write_records(
     return len(attendees)
 
 
+def open_and_made(network_id: int) -> ColumnElement[bool]:
+    """Open commitments in the network's active groups whose meeting closed (one still in its
+    meeting is not reminded); the query joins ``Meeting`` and ``Group``."""
+    return and_(
+        Group.network_id == network_id,
+        Group.archived_at.is_(None),
+        Commitment.status == CommitmentStatus.OPEN.value,
+        Meeting.closed_at.is_not(None),
+        Meeting.cancelled_at.is_(None),
+    )
+
+
 def week_start(day: date, language: str) -> date:
     """The first day of ``day``'s week where the network is (Sunday in Israel)."""
     first = Locale.parse("he_IL" if language == "he" else "en_GB").first_week_day
@@ -83,12 +95,7 @@ async def commitment_mails(session: AsyncSession, network: Network, today: date)
             .join(Meeting, Meeting.id == Commitment.origin_meeting_id)
             .join(Group, Group.id == Commitment.group_id)
             .where(
-                Group.network_id == network.id,
-                Group.archived_at.is_(None),
-                Commitment.status == CommitmentStatus.OPEN.value,
-                # Made: its meeting closed (a commitment still in its meeting is not reminded).
-                Meeting.closed_at.is_not(None),
-                Meeting.cancelled_at.is_(None),
+                open_and_made(network.id),
                 Commitment.due_on >= today - OVERDUE_WINDOW,
                 Commitment.due_on <= today + lead,
             )
