@@ -83,8 +83,16 @@ def test_owners_report_between_meetings_and_the_review_starts_from_it(
     to_agenda = reopened.first.get_by_role("button", name=tr("he", "console.stuck_to_agenda"))
     to_agenda.click()
     expect(to_agenda).to_have_count(0)
-    agenda = console.request.get(f"{demo_server.base}/api/m/{meeting_id}/snapshot").json()["agenda"]
-    assert [item["title"] for item in agenda].count(NOAS) == 1
+    # The button goes when the console redraws, which may come before the command's answer:
+    # read the stored agenda until the item is there (or five seconds have passed).
+    titles: list[str] = []
+    for _ in range(50):
+        snapshot = console.request.get(f"{demo_server.base}/api/m/{meeting_id}/snapshot").json()
+        titles = [item["title"] for item in snapshot["agenda"]]
+        if NOAS in titles:
+            break
+        console.wait_for_timeout(100)
+    assert titles.count(NOAS) == 1
     console.goto(f"{demo_server.base}/m/{meeting_id}/console?lang=en")
     his_row = console.locator(".console-main ul.list > li", has_text=YOSEFS)
     confirm = his_row.get_by_role("button", name=tr("en", "console.confirm_report_done"))

@@ -162,7 +162,7 @@ def test_user_text_takes_its_own_direction_on_the_backbone_pages(
     assert first.evaluate("td => getComputedStyle(td).direction") == "rtl"
     # Between meetings: the demo's owner who reported being stuck, with the note.
     between = page.locator("section.between")
-    expect(between.locator("h3")).to_have_text(translate("backbone.stuck", lang, count=1))
+    expect(between.locator("h3").first).to_have_text(translate("backbone.stuck", lang, count=1))
     expect(between).to_contain_text("נתוני עלות לכל תלמיד")
     shot(page, f"{lang}-words-backbone-slipped")
     page.locator("table.data tbody tr td a").first.click()
