@@ -27,13 +27,12 @@ from facilitator.db.models import (
     Meeting,
     Network,
     Person,
-    PersonLink,
     StaffUser,
 )
 from facilitator.flow import CommitmentStatus
 from facilitator.http.words import page_words
 from facilitator.localtime import local_day
-from facilitator.services import access, feeds, mail_digest, mail_outbox, state
+from facilitator.services import feeds, mail_digest, mail_outbox, personal, state
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "web" / "templates" / "mail"
 _ENV = Environment(
@@ -153,16 +152,10 @@ async def _links(
         page = f"{base}/me/{HIDDEN}" if to.person_id is not None else None
         off = f"{base}/mail/off/{HIDDEN}" if row.kind in OPTIONAL_KINDS else None
         return {"page_url": page, "unsubscribe_url": off, "backbone_url": f"{base}/backbone"}
+    page = None
+    if to.person_id is not None:
+        page = f"{base}/me/{await personal.issue_link(db, to.person_id)}"
     async with db.write() as session:
-        page = None
-        if to.person_id is not None:
-            token = access.new_token()
-            session.add(
-                PersonLink(
-                    person_id=to.person_id, token_hash=access.digest(token), created_at=db.now()
-                )
-            )
-            page = f"{base}/me/{token}"
         off = None
         if row.kind in OPTIONAL_KINDS:
             secret = await mail_outbox.unsubscribe_token(session, recipient, row.kind, db.now())

@@ -104,34 +104,22 @@ def checked_timezone(value: object) -> str:
     return name
 
 
-def checked_minutes(value: object) -> int:
+def _checked_count(value: object, field: str, low: int, high: int) -> int:
     try:
-        minutes = int(str(value).strip())
+        count = int(str(value).strip())
     except ValueError:
-        minutes = -1
-    if not MINUTES_LOW <= minutes <= MINUTES_HIGH:
-        raise FieldError(
-            "meeting_minutes",
-            Invalid(
-                "input.out_of_range", field="meeting_minutes", low=MINUTES_LOW, high=MINUTES_HIGH
-            ),
-        )
-    return minutes
+        count = low - 1
+    if not low <= count <= high:
+        raise FieldError(field, Invalid("input.out_of_range", field=field, low=low, high=high))
+    return count
+
+
+def checked_minutes(value: object) -> int:
+    return _checked_count(value, "meeting_minutes", MINUTES_LOW, MINUTES_HIGH)
 
 
 def checked_reminder_days(value: object) -> int:
-    try:
-        days = int(str(value).strip())
-    except ValueError:
-        days = -1
-    if not REMINDER_LOW <= days <= REMINDER_HIGH:
-        raise FieldError(
-            "reminder_days",
-            Invalid(
-                "input.out_of_range", field="reminder_days", low=REMINDER_LOW, high=REMINDER_HIGH
-            ),
-        )
-    return days
+    return _checked_count(value, "reminder_days", REMINDER_LOW, REMINDER_HIGH)
 
 
 def checked_public_url(value: object) -> str | None:
