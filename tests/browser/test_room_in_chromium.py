@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from facilitator.i18n import format_date
 from tests.browser.conftest import DemoServer, Watcher, shot
@@ -114,6 +114,21 @@ def test_a_phone_always_shows_its_own_opener_answer(
     assert watcher.problems == []
 
 
+def press_while_the_room_moves(console: Page, button: Locator, phone: Page, lang: str) -> None:
+    """Press `button`, have `phone` send a proposal that redraws the console, then release."""
+    box = button.bounding_box()
+    assert box is not None
+    console.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    console.mouse.down()
+    phone.fill("textarea[data-key=ptext]", "Walk the neighbourhood")
+    phone.fill("input[data-key=pdue]", LATER)
+    phone.get_by_role("button", name=tr(lang, "phone.send_proposal")).click()
+    # The console has the proposal and holds its redraw until the release.
+    expect(console.locator("#app[data-held]")).to_have_count(1)
+    expect(console.locator("#proposals")).to_have_count(0)
+    console.mouse.up()
+
+
 def test_typed_text_survives_a_refusal_and_a_refused_close_leads_to_its_fix(
     browser: Browser, demo_server: DemoServer
 ) -> None:
@@ -173,8 +188,16 @@ def test_typed_text_survives_a_refusal_and_a_refused_close_leads_to_its_fix(
     form.locator("textarea").fill("Share the mentoring map")
     owner.select_option(index=1)
     form.locator("input[type=date]").fill(LATER)
-    form.get_by_role("button", name=tr(lang, "console.add_commitment")).click()
+    # A room event landing between the press and the release used to replace the button under
+    # the finger, and the tap did nothing: the redraw now waits for the release.
+    press_while_the_room_moves(
+        console, form.get_by_role("button", name=tr(lang, "console.add_commitment")), noa, lang
+    )
     expect(console.locator("#made + ul > li")).to_have_count(2)
+    late = console.locator("#proposals li", has_text="Walk the neighbourhood")
+    expect(late).to_have_count(1)
+    late.get_by_role("button", name=tr(lang, "console.reject")).click()
+    expect(console.locator("#proposals")).to_have_count(0)
 
     # Edited (reassigned) and withdrawn before the close, from the console.
     first = console.locator("#made + ul > li", has_text="Invite the school principals")

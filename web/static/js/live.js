@@ -51,6 +51,46 @@ export function fill(el, ...children) {
 // between selecting a word and typing over it would otherwise append to it). Date and time
 // inputs have no selection to keep.
 export function redraw(el, ...children) {
+  // Held only while a press is fresh: a finger resting on the screen must not freeze the room.
+  if (pressedAt && performance.now() - pressedAt < PRESS_HOLD_MS) {
+    held.set(el, children);
+    el.dataset.held = "";
+    holdTimer ??= setTimeout(drawHeld, PRESS_HOLD_MS);
+    return;
+  }
+  held.delete(el);
+  redrawNow(el, children);
+}
+
+// A press becomes a click only if the element under it is still there at the release, so a
+// room event redrawing between the two loses the tap ("Add commitment" did nothing). Redraws
+// wait for the release; the click's own handler runs first and draws the newer state, which
+// supersedes what was held.
+const PRESS_HOLD_MS = 3000;
+let pressedAt = 0;
+const held = new Map();
+let holdTimer = null;
+
+// Also on a timer: a press on a <select> opens its list and may never send its release here.
+function drawHeld() {
+  clearTimeout(holdTimer);
+  holdTimer = null;
+  for (const [el, children] of held) redrawNow(el, children);
+  held.clear();
+}
+
+if (typeof addEventListener === "function") {
+  addEventListener("pointerdown", () => { pressedAt = performance.now(); }, true);
+  const release = () => {
+    pressedAt = 0;
+    setTimeout(drawHeld, 0);
+  };
+  addEventListener("pointerup", release, true);
+  addEventListener("pointercancel", release, true);
+}
+
+function redrawNow(el, children) {
+  delete el.dataset.held;
   const active = document.activeElement;
   const key = active?.dataset?.key;
   let start = null;
