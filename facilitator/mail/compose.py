@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from facilitator.db.models import (
 from facilitator.flow import CommitmentStatus
 from facilitator.http.words import page_words
 from facilitator.localtime import local_day
+from facilitator.mail import tags
 from facilitator.services import feeds, mail_digest, mail_outbox, personal, state
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "web" / "templates" / "mail"
@@ -55,6 +56,8 @@ class Outgoing:
     mail_from: str
     #: A dry run issues no links and writes nothing.
     dry_run: bool = False
+    #: ``FACILITATOR_BOUNCE_ADDRESS``: bounces come back to it, tagged with the mail's row.
+    bounce_address: str = ""
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ def _message(
     message["From"] = _sender(out.mail_from, network)
     message["To"] = Address(display_name=to.name, addr_spec=str(to.email))
     message["Date"] = format_datetime(datetime.now().astimezone())
-    message["Message-ID"] = make_msgid(domain=_domain(out.mail_from))
+    message["Message-ID"] = tags.message_id(row, _domain(out.mail_from))
     message["Auto-Submitted"] = "auto-generated"  # no vacation replies to it
     message["Content-Language"] = lang
     if context.get("unsubscribe_url"):

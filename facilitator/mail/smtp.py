@@ -49,8 +49,9 @@ class SmtpServer:
             password=unquote(parts.password) if parts.password else None,
         )
 
-    def send(self, message: EmailMessage) -> None:
-        """Hand one message over; raises ``SendFailed``."""
+    def send(self, message: EmailMessage, envelope_from: str | None = None) -> None:
+        """Hand one message over, from ``envelope_from`` (where bounces go) when given, else
+        from its ``From``; raises ``SendFailed``."""
         try:
             with self._connect() as client:
                 if not self.tls and client.has_extn("starttls"):
@@ -63,7 +64,7 @@ class SmtpServer:
                             permanent=False,
                         )
                     client.login(self.user, self.password or "")
-                client.send_message(message)
+                client.send_message(message, from_addr=envelope_from)
         except smtplib.SMTPRecipientsRefused as refused:
             raise SendFailed(
                 _words(next(iter(refused.recipients.values()))), permanent=True

@@ -32,6 +32,10 @@ CLAIM = timedelta(minutes=10)
 STALE = timedelta(days=3)
 #: The SMTP server's words kept with a failed mail.
 MAX_ERROR = 500
+#: A mail's tag (in its Message-ID and return address): 12 hex digits, not to be guessed.
+TAG_BYTES = 6
+#: What the backbone counts as not arrived: refused by our server, or sent back after.
+NOT_ARRIVED = ("failed", "bounced")
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,10 @@ async def put(session: AsyncSession, mails: Iterable[Mail], now: datetime) -> in
     """Write these mails in the caller's transaction; those already written are left as they
     are. Returns how many were new."""
     rows = [
-        {**asdict(mail), "state": "pending", "attempts": 0, "next_try_at": now, "created_at": now}
+        {**asdict(mail), "state": "pending", "attempts": 0, "next_try_at": now, "created_at": now,
+         "tag": secrets.token_hex(TAG_BYTES)}
         for mail in mails
-    ]
+    ]  # fmt: skip
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     written = 0
@@ -87,11 +92,13 @@ async def again(session: AsyncSession, mail: Mail, now: datetime) -> bool:
             MailOut.kind == mail.kind,
             MailOut.about == mail.about,
             MailOut.day == mail.day,
-            MailOut.state.in_(("failed", "skipped")),
+            MailOut.state.in_(("failed", "skipped", "bounced")),
         )
         .values(
             state="pending", attempts=0, error=None, next_try_at=now, created_at=now,
-            claim=None, claimed_until=None,
+            claim=None, claimed_until=None, bounced_at=None,
+            # A new tag: a late bounce of the earlier try does not mark this one.
+            tag=secrets.token_hex(TAG_BYTES),
         )
     )  # fmt: skip
     return bool(getattr(result, "rowcount", 0))
@@ -168,6 +175,23 @@ async def failed(
         await _settle(db, row, claim, state="pending", next_try_at=db.now() + delay, **values)
 
 
+async def bounced(db: Database, mail_id: int, tag: str, words: str) -> str | None:
+    """The receiving side sent this mail back: the backbone sees it as not arrived, with what
+    the report said. Only a mail that went out, and only with its own tag (no one marks
+    another's mail by guessing its number). ``"bounced"`` when it is marked now, ``"unchanged"``
+    for our mail in another state (a second report of one bounce), ``None`` for no mail of ours."""
+    async with db.write() as session:
+        mine = and_(MailOut.id == mail_id, MailOut.tag == tag)
+        result = await session.execute(
+            update(MailOut)
+            .where(mine, MailOut.state == "sent")
+            .values(state="bounced", bounced_at=db.now(), error=words[:MAX_ERROR])
+        )
+        if getattr(result, "rowcount", 0):
+            return "bounced"
+        return "unchanged" if await session.scalar(select(MailOut.id).where(mine)) else None
+
+
 async def _settle(db: Database, row: MailOut, claim: str, **values: Any) -> None:
     async with db.write() as session:
         await session.execute(
@@ -234,7 +258,8 @@ async def unsubscribe(db: Database, token: object) -> str | None:
 async def counts_by_group(
     session: AsyncSession, group_ids: Sequence[int], since: datetime
 ) -> dict[int, dict[str, int]]:
-    """Mails sent and failed about each group since ``since``."""
+    """Mails sent and not arrived (failed or bounced, counted as ``failed``) about each group
+    since ``since``."""
     found: dict[int, dict[str, int]] = {}
     for start in range(0, len(group_ids), 500):
         rows = await session.execute(
@@ -242,13 +267,14 @@ async def counts_by_group(
             .where(
                 MailOut.group_id.in_(group_ids[start : start + 500]),
                 MailOut.created_at >= since,
-                MailOut.state.in_(("sent", "failed")),
+                MailOut.state.in_(("sent", *NOT_ARRIVED)),
             )
             .group_by(MailOut.group_id, MailOut.state)
         )
         for group_id, state, count in rows:
             if group_id is not None:
-                found.setdefault(group_id, {"sent": 0, "failed": 0})[state] = int(count)
+                counts = found.setdefault(group_id, {"sent": 0, "failed": 0})
+                counts["sent" if state == "sent" else "failed"] += int(count)
     return found
 
 
@@ -261,12 +287,12 @@ async def failures(
     group_ids: Sequence[int] | None = None,
     group_less: bool = True,
 ) -> list[MailOut]:
-    """The network's mails that failed for good since ``since``, newest first: with
+    """The network's mails that failed for good or bounced since ``since``, newest first: with
     ``group_ids``, only those about these groups, and those about no group (digests, links)
     when ``group_less``; without, all of them."""
     where = [
         MailOut.network_id == network_id,
-        MailOut.state == "failed",
+        MailOut.state.in_(NOT_ARRIVED),
         MailOut.created_at >= since,
     ]
     if group_ids is not None:

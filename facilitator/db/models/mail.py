@@ -15,7 +15,8 @@ from facilitator.db.models.base import Base, one_of
 MAIL_KINDS = ("record", "reminder", "due", "overdue", "digest", "link")
 #: The kinds a person can turn off (a link asked for is always sent).
 OPTIONAL_KINDS = ("record", "reminder", "due", "overdue", "digest")
-MAIL_STATES = ("pending", "sent", "failed", "skipped")
+#: ``bounced``: our server took it, and the receiving side sent it back (a bounce report).
+MAIL_STATES = ("pending", "sent", "failed", "skipped", "bounced")
 
 
 class MailOut(Base):
@@ -59,6 +60,10 @@ class MailOut(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    #: A random word in the mail's Message-ID and return address: a bounce names the row and
+    #: proves it saw the mail (no one bounces another's mail by guessing its number).
+    tag: Mapped[str | None] = mapped_column(String(16))
+    bounced_at: Mapped[datetime | None]
 
 
 class MailOptOut(Base):
