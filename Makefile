@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast test-postgres lint format check-python browser-deps clean
+.PHONY: run test test-fast test-postgres lint format check-python browser-deps mail-deps clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Facilitator needs Python 3.11 or newer (set PYTHON=...)")'
@@ -35,7 +35,7 @@ test-fast: $(VENV)/.test-installed
 ## test: install what the tests need, then lint, type-check and run every test (the in-process
 ## tiers spread over the cores; the tiers with real servers and Chromium four files at a time,
 ## each file's servers and browser on one worker: they wait on sockets and pages half the time)
-test: $(VENV)/.test-installed browser-deps lint
+test: $(VENV)/.test-installed browser-deps mail-deps lint
 	$(BIN)/pytest -n auto tests/unit tests/services tests/http
 	$(BIN)/pytest -n 4 --dist loadfile tests/live tests/browser
 
@@ -48,6 +48,16 @@ browser-deps: $(AXE)
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else \
 	    echo "Chromium is missing: run 'sudo apt-get install chromium' (or make test as root)"; exit 1; \
+	  fi; }
+
+# Debian's Dovecot: the real IMAP mailbox the bounce tests read reports from. Only when missing.
+mail-deps:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Dovecot's IMAP server (Debian package; not started as a service)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else \
+	    echo "Dovecot is missing: run 'sudo apt-get install dovecot-imapd' (or make test as root)"; exit 1; \
 	  fi; }
 
 $(AXE):

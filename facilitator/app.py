@@ -63,7 +63,9 @@ from facilitator.http.socket import ServerHooks, live_socket
 from facilitator.live.hub import hub_for
 from facilitator.live.rooms import Live
 from facilitator.logs import RequestIds
+from facilitator.mail.bounces import Reader
 from facilitator.mail.compose import Outgoing
+from facilitator.mail.imap import Mailbox
 from facilitator.mail.remind import Scheduler
 from facilitator.mail.smtp import SmtpServer
 from facilitator.services.network import default_language
@@ -198,7 +200,11 @@ def mail_scheduler(settings: Settings, db: Database) -> Scheduler | None:
     SmtpServer.from_url(settings.smtp_url)  # a wrong address stops the start, with the reason
     if not settings.mail_from:
         raise ValueError("FACILITATOR_SMTP_URL is set but FACILITATOR_MAIL_FROM is not")
-    return Scheduler(db, settings.smtp_url, Outgoing(settings.public_url, settings.mail_from))
+    out = Outgoing(settings.public_url, settings.mail_from, bounce_address=settings.bounce_address)
+    reader = (
+        Reader(Mailbox.from_url(settings.bounce_imap_url)) if settings.bounce_imap_url else None
+    )
+    return Scheduler(db, settings.smtp_url, out, reader)
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> Starlette:

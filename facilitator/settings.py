@@ -37,6 +37,12 @@ class Settings:
     #: or ``smtps://…`` (TLS from the start); no mail is sent while it is empty.
     smtp_url: str = ""
     mail_from: str = ""
+    #: Where bounces come back: each mail's envelope sender is this address with the mail's
+    #: tag after a ``+`` (``bounces+12.3f9a…@example.org``); empty: the server's own sender.
+    bounce_address: str = ""
+    #: A mailbox ``facilitator bounces`` (and ``serve``'s rounds) read bounce reports from:
+    #: ``imaps://user:password@host/INBOX``.
+    bounce_imap_url: str = ""
     #: ``serve`` sends what is due every few minutes unless this is ``off`` (cron runs
     #: ``facilitator remind`` instead).
     scheduler: str = "on"
@@ -77,6 +83,8 @@ class Settings:
             smtp_url=config("SMTP_URL", default=cls.smtp_url).strip(),
             mail_from=config("MAIL_FROM", default=cls.mail_from).strip(),
             scheduler=switch(config("SCHEDULER", default=cls.scheduler)),
+            bounce_address=bounce_address(config("BOUNCE_ADDRESS", default="")),
+            bounce_imap_url=config("BOUNCE_IMAP_URL", default="").strip(),
         )
 
 
@@ -93,6 +101,20 @@ def switch(text: str) -> str:
     value = text.strip().lower()
     if value not in ("on", "off"):
         raise ValueError(f"FACILITATOR_SCHEDULER is on or off, not {text!r}")
+    return value
+
+
+def bounce_address(text: str) -> str:
+    """An address with no ``+`` of its own (the mail's tag goes after one); refused at
+    start-up when it is not."""
+    value = text.strip()
+    local, at, domain = value.rpartition("@")
+    if value and not (at and local and domain and "+" not in local and " " not in value
+                      and "<" not in value):  # fmt: skip
+        raise ValueError(
+            f"FACILITATOR_BOUNCE_ADDRESS is a plain address with no '+', such as "
+            f"bounces@example.org, not {text!r}"
+        )
     return value
 
 
@@ -118,4 +140,6 @@ ENVIRONMENT_VARIABLES = (
     "FACILITATOR_SMTP_URL",
     "FACILITATOR_MAIL_FROM",
     "FACILITATOR_SCHEDULER",
+    "FACILITATOR_BOUNCE_ADDRESS",
+    "FACILITATOR_BOUNCE_IMAP_URL",
 )

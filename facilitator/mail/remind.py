@@ -16,7 +16,10 @@ from dataclasses import asdict, dataclass, field
 
 from facilitator.db import Database
 from facilitator.db.models import MailOut
+from facilitator.mail import tags
+from facilitator.mail.bounces import Reader
 from facilitator.mail.compose import Outgoing, Skip, compose
+from facilitator.mail.imap import MailboxTrouble
 from facilitator.mail.smtp import SendFailed, SmtpServer
 from facilitator.services import mail_due, mail_outbox
 
@@ -98,7 +101,7 @@ async def _send(
         return
     address = str(message["To"].addresses[0].addr_spec)
     try:
-        await asyncio.to_thread(server.send, message)
+        await asyncio.to_thread(server.send, message, tags.return_path(out.bounce_address, row))
     except SendFailed as failure:
         await mail_outbox.failed(db, row, claim, address, str(failure), permanent=failure.permanent)
         permanent = failure.permanent or row.attempts + 1 > len(mail_outbox.RETRY_MINUTES)
@@ -119,8 +122,10 @@ def unsent_row(mail: mail_outbox.Mail, now: object) -> MailOut:
 class Scheduler:
     """``serve``'s own round every ``EVERY_SECONDS`` (and soon after ``wake``)."""
 
-    def __init__(self, db: Database, smtp_url: str, out: Outgoing) -> None:
-        self.db, self.smtp_url, self.out = db, smtp_url, out
+    def __init__(
+        self, db: Database, smtp_url: str, out: Outgoing, bounces: Reader | None = None
+    ) -> None:
+        self.db, self.smtp_url, self.out, self.bounces = db, smtp_url, out, bounces
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -150,3 +155,10 @@ class Scheduler:
                 continue
             if tally.written or tally.sent or tally.failed or tally.retrying:
                 log.info("mail: %s", tally.summary())
+            if self.bounces is not None:
+                try:
+                    await self.bounces.round(self.db)
+                except MailboxTrouble as trouble:  # the mailbox is down: the next round tries
+                    log.warning("bounce reports not read: %s", trouble)
+                except Exception:
+                    log.exception("bounce round failed")

@@ -7,10 +7,8 @@ Hebrew read back correctly by ``email.parser``."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from facilitator.db.models import MailOut, Person
 from facilitator.services import lifecycle
 from facilitator.settings import Settings
 from tests.support.inbox import Inbox
+from tests.support.mail_commands import SITE, at, remind
 from tests.support.meetings import add, new_meeting, run_to_commitments
 from tests.support.world import POSTGRES, TODAY, Clock, World
 
@@ -33,8 +32,6 @@ pytestmark = [
     pytest.mark.skipif(bool(POSTGRES), reason="the command runs on the test's SQLite file"),
 ]
 
-BIN = Path(sys.executable).parent
-SITE = "http://meet.example"
 MAPPING = "למפות את תכניות החונכות בעיר"
 MENTORS = "Recruit three mentors"
 DUE = TODAY + timedelta(days=10)
@@ -46,27 +43,6 @@ def inbox() -> Iterator[Inbox]:
     server.start()
     yield server
     server.stop()
-
-
-def at(day: date, hour: int, minute: int = 0) -> str:
-    return datetime.combine(day, time(hour, minute), UTC).isoformat()
-
-
-async def remind(db_url: str, inbox: Inbox, folder: Path, now: str) -> str:
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "FACILITATOR_SMTP_URL": inbox.url,
-        "FACILITATOR_MAIL_FROM": "facilitator@network.example",
-        "FACILITATOR_PUBLIC_URL": SITE,
-    }
-    process = await asyncio.create_subprocess_exec(
-        str(BIN / "facilitator"), "remind", "--now", now,
-        cwd=folder, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    out, _ = await process.communicate()
-    assert process.returncode == 0, out.decode()
-    return out.decode()
 
 
 def body(message: EmailMessage, subtype: str) -> str:

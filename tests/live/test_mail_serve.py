@@ -1,6 +1,7 @@
 """``facilitator serve`` sends mail by itself: the record of a meeting closed on its console
-reaches the attendees' SMTP server within seconds; with ``FACILITATOR_SCHEDULER=off`` it is
-left for ``facilitator remind`` (cron) to send."""
+reaches the attendees' SMTP server within seconds, and its mail rounds read the bounce reports
+in the IMAP mailbox it is given; with ``FACILITATOR_SCHEDULER=off`` mail is left for
+``facilitator remind`` (cron) to send."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from sqlalchemy import select
 
 from facilitator.db import Database
 from facilitator.db.models import MailOut, Person
+from tests.support.bounce_reports import report
+from tests.support.imap_box import ImapBox
 from tests.support.inbox import Inbox
 from tests.support.live_server import (
     Server,
@@ -38,7 +41,7 @@ def inbox() -> Iterator[Inbox]:
     server.stop()
 
 
-def _serve(template: str, folder: Path, inbox: Inbox, scheduler: str) -> Server:
+def _serve(template: str, folder: Path, inbox: Inbox, scheduler: str, **more: str) -> Server:
     return start_server(
         template,
         folder,
@@ -46,6 +49,7 @@ def _serve(template: str, folder: Path, inbox: Inbox, scheduler: str) -> Server:
             "FACILITATOR_SMTP_URL": inbox.url,
             "FACILITATOR_MAIL_FROM": "facilitator@network.example",
             "FACILITATOR_SCHEDULER": scheduler,
+            **more,
         },
     )
 
@@ -84,21 +88,54 @@ async def _close_a_meeting(server: Server, title: str) -> list[str]:
     return addresses
 
 
+async def _arrived(inbox: Inbox, addresses: list[str]) -> None:
+    for _ in range(100):  # the close wakes the server's mail round: seconds, not minutes
+        if all(inbox.to(address) for address in addresses):
+            return
+        await asyncio.sleep(0.1)
+
+
+async def _states(db_url: str) -> dict[str, str]:
+    db = Database(db_url)
+    try:
+        async with db.read() as session:
+            rows = await session.execute(select(MailOut.address, MailOut.state))
+            return {str(address): state for address, state in rows}
+    finally:
+        await db.dispose()
+
+
 async def test_serve_sends_the_record_at_the_close(
     migrated_template: str, tmp_path: Path, inbox: Inbox
 ) -> None:
-    server = await asyncio.to_thread(_serve, migrated_template, tmp_path, inbox, "on")
+    box = ImapBox()
+    box.start()
+    server = await asyncio.to_thread(
+        _serve, migrated_template, tmp_path, inbox, "on",
+        FACILITATOR_BOUNCE_ADDRESS="bounces@network.example",
+        FACILITATOR_BOUNCE_IMAP_URL=box.url,
+    )  # fmt: skip
     try:
         addresses = await _close_a_meeting(server, "on")
-        for _ in range(100):  # the close wakes the server's mail round: seconds, not minutes
-            if all(inbox.to(address) for address in addresses):
-                break
-            await asyncio.sleep(0.1)
+        await _arrived(inbox, addresses)
         for address in addresses:
             [record] = inbox.to(address)
             assert str(record["Subject"]).startswith("סיכום הפגישה: ")
+        # The first one comes back; the server's next round (woken by the next close) reads
+        # the report from the mailbox and the backbone's outbox shows it.
+        [first] = inbox.to(addresses[0])
+        box.deliver(report("bounces@network.example", addresses[0], str(first["Message-ID"])))
+        later = await _close_a_meeting(server, "later")
+        await _arrived(inbox, later)
+        for _ in range(100):
+            states = await _states(server.db_url)
+            if states[addresses[0]] == "bounced":
+                break
+            await asyncio.sleep(0.1)
+        assert [states[a] for a in addresses + later] == ["bounced", "sent", "sent", "sent"]
     finally:
         server.stop()
+        box.stop()
 
 
 async def test_with_the_scheduler_off_the_server_leaves_mail_to_cron(

@@ -16,6 +16,8 @@ class Inbox:
     def __init__(self) -> None:
         self.port = _free_port()
         self.received: list[EmailMessage] = []
+        #: Each message's envelope sender (where a bounce would go), by its Message-ID.
+        self.senders: dict[str, str] = {}
         #: Addresses answered "550": a permanent refusal.
         self.refused: set[str] = set()
         self._controller: Controller | None = None
@@ -56,6 +58,7 @@ class _Handler:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         self.inbox.received.append(parsed)
+        self.inbox.senders[str(parsed["Message-ID"])] = str(envelope.mail_from)
         return "250 accepted"
 
 
