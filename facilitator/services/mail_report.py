@@ -57,6 +57,8 @@ def _failure(row: MailOut, names: dict[int, str], recipients: dict[str, str], zo
         "recipient": recipients.get(recipient),
         "group": names.get(row.group_id) if row.group_id is not None else None,
         "error": row.error or "",
+        # Our server took it and the receiving side sent it back (a bounce report).
+        "bounced": row.state == "bounced",
         "at": at.isoformat(),
         "day": local_day(at, zone).isoformat(),
         "time": at.astimezone(ZoneInfo(zone)).strftime("%H:%M"),

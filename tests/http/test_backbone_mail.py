@@ -1,6 +1,7 @@
-"""'Between meetings' on the backbone's page counts the mail sent and failed about each group in
-the last 30 days and lists the failed ones with what the mail server said, escaped, in both
-languages; a facilitator sees their groups' mail only, and no digests."""
+"""'Between meetings' on the backbone's page counts the mail sent and not arrived (failed, or
+returned by a bounce) about each group in the last 30 days and lists those with what the mail
+server said, escaped, in both languages; a facilitator sees their groups' mail only, and no
+digests."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ REJECTED = "550 5.1.1 <ruth@example.org>: Recipient address rejected <b>here</b>
 FULL = "452 4.2.2 Mailbox full (תיבה מלאה)"
 DIGEST_DOWN = "421 4.3.0 Service not available"
 LONG_AGO = "554 an old failure, outside the window"
+BOUNCED = "5.1.1 smtp; 550 5.1.1 <r2@example.org>: User unknown"
 
 
 def _put(url: str, ids: dict[str, int]) -> dict[str, int]:
@@ -55,6 +57,10 @@ def _put(url: str, ids: dict[str, int]) -> dict[str, int]:
                 {"kind": "due", "about": "commitment:2", "group_id": ids["group"],
                  "person_id": ids["ruth"], "state": "failed", "address": "ruth@example.org",
                  "error": REJECTED},
+                # Taken by our server, then sent back by the receiving side: not arrived.
+                {"kind": "reminder", "about": "commitment:5", "group_id": ids["group"],
+                 "person_id": ids["ruth2"], "state": "bounced", "address": "r2@example.org",
+                 "error": BOUNCED},
                 # Still pending, and skipped: neither sent nor failed.
                 {"kind": "overdue", "about": "commitment:3", "group_id": ids["group"],
                  "person_id": ids["ruth"], "state": "pending"},
@@ -126,7 +132,7 @@ def test_mail_sent_and_failed_between_meetings(mailed: Site) -> None:
     assert page.status_code == 200
     part = _mail_part(page.text)
     assert "Mail in the last 30 days" in part
-    assert _counts(part) == {"פורום <i>שכונה</i>": (0, 1), "קבוצת עבודה": (2, 1)}
+    assert _counts(part) == {"פורום <i>שכונה</i>": (0, 1), "קבוצת עבודה": (2, 2)}
     assert "&lt;i&gt;שכונה&lt;/i&gt;" in part
     assert "<i>" not in part
     # Each failure with what the server said, escaped; the digest's too; not the old one.
@@ -135,6 +141,12 @@ def test_mail_sent_and_failed_between_meetings(mailed: Site) -> None:
     assert html.escape(FULL, quote=False) in part
     assert DIGEST_DOWN in part
     assert LONG_AGO not in part
+    # The bounce is listed with the report's words and marked as returned.
+    returned = part[part.rindex("<tr>", 0, part.index("r2@example.org")) :]
+    returned = returned[: returned.index("</tr>")]
+    assert "Returned after sending" in returned
+    assert html.escape(BOUNCED, quote=False) in returned
+    assert part.count("Returned after sending") == 1
     assert "weekly digest" in part
     assert "meeting record" in part
     assert "dan@example.org" in part
@@ -146,11 +158,12 @@ def test_mail_sent_and_failed_between_meetings(mailed: Site) -> None:
     assert "דוא״ל ב-30 הימים האחרונים" in hebrew
     assert "תשובת שרת הדואר" in hebrew
     assert "סיכום שבועי" in hebrew
+    assert "הוחזרה אחרי שנשלחה" in hebrew
 
     # The facilitator looks after the working group only: its mail, and no digest.
     site.login("fac@example.org")
     theirs = _mail_part(site.client.get("/backbone?lang=en").text)
-    assert _counts(theirs) == {"קבוצת עבודה": (2, 1)}
+    assert _counts(theirs) == {"קבוצת עבודה": (2, 2)}
     assert html.escape(REJECTED, quote=False) in theirs
     assert FULL not in theirs
     assert html.escape(FULL, quote=False) not in theirs
