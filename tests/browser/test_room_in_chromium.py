@@ -116,9 +116,9 @@ def test_a_phone_always_shows_its_own_opener_answer(
 
 def press_while_the_room_moves(console: Page, button: Locator, phone: Page, lang: str) -> None:
     """Press `button`, have `phone` send a proposal that redraws the console, then release."""
-    box = button.bounding_box()
-    assert box is not None
-    console.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    # hover() waits until the button is attached, visible and still (a redraw may be replacing
+    # it right now) and leaves the pointer on its middle.
+    button.hover()
     console.mouse.down()
     phone.fill("textarea[data-key=ptext]", "Walk the neighbourhood")
     phone.fill("input[data-key=pdue]", LATER)
