@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from facilitator.db import Database
-from facilitator.db.models import Group, GroupMember, Network, Person, StrategyGroup
+from facilitator.db.models import Group, GroupMember, MailOut, Network, Person, StrategyGroup
 from facilitator.flow import Stage
 from facilitator.localtime import local_day
 from facilitator.services import (
@@ -251,6 +251,7 @@ async def load(db: Database) -> list[DemoLogin]:
         await personal.report(db, people[6], made[5], "done", "הטופס נשלח לשלושה בתי ספר")
     finally:
         db.clock = real_clock
+    await _mail_history(db, people[3], second)
 
     # The group's next meeting: today, waiting in the lobby.
     await lifecycle.create_meeting(
@@ -340,6 +341,21 @@ async def _contacts(db: Database, people: list[int]) -> None:
             person.email = f"person{n}@demo.example"
             if person.name == "Daniel Green":
                 person.language = "en"
+
+
+async def _mail_history(db: Database, returned_to: int, in_meeting: int) -> None:
+    """The meetings' records went out minutes after each close, and one came back (a mistyped
+    address), so the backbone's page shows mail as a network sees it."""
+    async with db.write() as session:
+        rows = await session.scalars(select(MailOut).where(MailOut.kind == "record"))
+        for row in rows:
+            person = await session.get_one(Person, row.person_id)
+            row.state, row.attempts, row.address = "sent", 1, person.email
+            row.sent_at = row.created_at + timedelta(minutes=2)
+            if row.person_id == returned_to and row.meeting_id == in_meeting:
+                row.state, row.bounced_at = "bounced", row.sent_at + timedelta(minutes=1)
+                row.error = (f"5.1.1 smtp; 550 5.1.1 <{person.email}>: Recipient address "
+                             "rejected: User unknown in virtual mailbox table")  # fmt: skip
 
 
 async def _roster(db: Database, group: int, people: list[int]) -> None:

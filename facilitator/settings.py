@@ -109,8 +109,8 @@ def bounce_address(text: str) -> str:
     start-up when it is not."""
     value = text.strip()
     local, at, domain = value.rpartition("@")
-    if value and not (at and local and domain and "+" not in local and " " not in value
-                      and "<" not in value):  # fmt: skip
+    plain = all(c.isprintable() and not c.isspace() and c not in '<>"' for c in value)
+    if value and not (at and local and domain and plain and "+" not in local and "@" not in local):
         raise ValueError(
             f"FACILITATOR_BOUNCE_ADDRESS is a plain address with no '+', such as "
             f"bounces@example.org, not {text!r}"

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from facilitator import migrate
 from facilitator.db import Database
-from facilitator.mail import bounces
+from facilitator.mail import bounce_command
 from facilitator.mail.compose import Outgoing
-from facilitator.mail.imap import Mailbox, MailboxTrouble
 from facilitator.mail.remind import run
 from facilitator.mail.smtp import SmtpServer
 from facilitator.settings import Settings
@@ -37,21 +33,7 @@ def add_parser(sub: Any) -> None:
         "--dry-run", action="store_true", help="print what would be sent; send and write nothing"
     )
     remind.set_defaults(run=cmd_remind)
-    bounces = sub.add_parser(
-        "bounces",
-        help="record bounce reports of our mails (shown to the backbone): one message on "
-        "standard input (--stdin, for a mail server's pipe), else the unread reports in "
-        "FACILITATOR_BOUNCE_IMAP_URL",
-    )
-    bounces.add_argument(
-        "--stdin", action="store_true", help="read one message from standard input"
-    )
-    bounces.add_argument(
-        "--to",
-        default=os.environ.get("ORIGINAL_RECIPIENT") or os.environ.get("RECIPIENT"),
-        help="the address the message came to (a mail server's pipe sets ORIGINAL_RECIPIENT)",
-    )
-    bounces.set_defaults(run=cmd_bounces)
+    bounce_command.add_parser(sub)
 
 
 def moment(text: str) -> datetime:
@@ -77,39 +59,6 @@ def cmd_remind(settings: Settings, args: argparse.Namespace) -> int:
             return 2
     migrate.upgrade(settings.database_url)
     return asyncio.run(_remind(settings, args))
-
-
-def cmd_bounces(settings: Settings, args: argparse.Namespace) -> int:
-    if not args.stdin and not settings.bounce_imap_url:
-        print("nothing to read: give --stdin, or set FACILITATOR_BOUNCE_IMAP_URL", file=sys.stderr)
-        return 2
-    raw = sys.stdin.buffer.read(bounces.MAX_BYTES) if args.stdin else b""
-    try:
-        box = None if args.stdin else Mailbox.from_url(settings.bounce_imap_url)
-        migrate.upgrade(settings.database_url)
-        return asyncio.run(_bounces(settings, raw, args.to, box))
-    except ValueError as wrong:
-        print(wrong, file=sys.stderr)
-        return 2
-    except (MailboxTrouble, SQLAlchemyError, OSError) as trouble:
-        # 75 (EX_TEMPFAIL): a mail server keeps the message and pipes it again later.
-        print(f"bounces not read: {trouble}", file=sys.stderr)
-        return 75
-
-
-async def _bounces(settings: Settings, raw: bytes, to: str | None, box: Mailbox | None) -> int:
-    db = Database(settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms)
-    try:
-        if box is None:
-            found = await bounces.record(db, raw, to=to)
-            print(f"mail {found.mail_id} bounced: {found.words}" if found
-                  else "not a bounce of one of our mails", flush=True)  # fmt: skip
-        else:
-            read, ours = await bounces.Reader(box).round(db)
-            print(f"{read} reports read, {ours} bounces of our mails recorded", flush=True)
-    finally:
-        await db.dispose()
-    return 0
 
 
 async def _remind(settings: Settings, args: argparse.Namespace) -> int:

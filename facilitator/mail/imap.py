@@ -15,7 +15,7 @@ import contextlib
 import imaplib
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -24,6 +24,8 @@ TIMEOUT = 30.0
 #: How far back a round looks, and how many reports it reads at most.
 DAYS = 8
 PER_ROUND = 200
+#: What is fetched of one message (the reader reads no more of it).
+MAX_BYTES = 256_000
 _LOOK_LIKE_REPORTS = '(OR OR FROM "mailer-daemon" FROM "postmaster" HEADER "Content-Type" "report")'
 
 
@@ -37,16 +39,17 @@ class Mailbox:
     port: int
     tls: bool
     user: str
-    password: str
-    folder: str
+    password: str = field(repr=False)
+    folder: str = "INBOX"
 
     @classmethod
     def from_url(cls, url: str) -> Mailbox:
         parts = urlsplit(url)
         if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+            shown = f"{parts.scheme}://{parts.hostname or ''}" if parts.scheme else "that"
             raise ValueError(
                 "FACILITATOR_BOUNCE_IMAP_URL is imaps://user:password@host/INBOX or imap://…, "
-                f"not {url.split('@')[-1]!r}"
+                f"not {shown!r}"
             )
         tls = parts.scheme == "imaps"
         return cls(
@@ -60,21 +63,26 @@ class Mailbox:
 
     def unread_reports(
         self, today: date, skip: frozenset[int] = frozenset()
-    ) -> list[tuple[int, bytes]]:
-        """Unread messages that look like reports, oldest first, as (UID, the whole message),
-        leaving them unread; those in ``skip`` (read before and not ours) are not fetched."""
+    ) -> tuple[str, list[tuple[int, bytes]]]:
+        """The mailbox's UIDVALIDITY (UIDs mean the same only while it stays), and its unread
+        messages that look like reports, the newest ``PER_ROUND``, as (UID, the message's
+        first ``MAX_BYTES``), leaving them unread; those in ``skip`` (read before and
+        not ours) are not fetched again."""
         since = (today - timedelta(days=DAYS)).strftime("%d-%b-%Y")
         with _trouble(), self._open() as client:
             _ok(client.select(_quoted(self.folder), readonly=True))
+            validity = client.response("UIDVALIDITY")[1]
             found = _ok(client.uid("SEARCH", "UNSEEN", "SINCE", since, _LOOK_LIKE_REPORTS))
-            uids = [int(u) for u in (found[0] or b"").split() if int(u) not in skip]
-            reports: list[tuple[int, bytes]] = []
-            for uid in uids[:PER_ROUND]:
-                fetched = _ok(client.uid("FETCH", str(uid), "(BODY.PEEK[])"))
+            uids = [int(u) for u in (found[0] or b"").split()]
+            fresh = [u for u in uids if u not in skip][-PER_ROUND:]
+            read: list[tuple[int, bytes]] = []
+            for uid in fresh:
+                fetched = _ok(client.uid("FETCH", str(uid), f"(BODY.PEEK[]<0.{MAX_BYTES}>)"))
                 for item in fetched:
                     if isinstance(item, tuple) and len(item) == 2:
-                        reports.append((uid, item[1]))
-            return reports
+                        read.append((uid, item[1]))
+            said = validity[0] if validity and isinstance(validity[0], bytes) else b""
+            return said.decode("ascii", "replace"), read
 
     def mark_read(self, uids: list[int]) -> None:
         if not uids:
@@ -107,7 +115,7 @@ def _trouble() -> Iterator[None]:
     """A dropped connection or a refusal, said as ``MailboxTrouble``."""
     try:
         yield
-    except (OSError, imaplib.IMAP4.error) as trouble:
+    except (OSError, UnicodeError, imaplib.IMAP4.error) as trouble:
         raise MailboxTrouble(f"{type(trouble).__name__}: {trouble}"[:300]) from None
 
 

@@ -127,27 +127,33 @@ class Scheduler:
     ) -> None:
         self.db, self.smtp_url, self.out, self.bounces = db, smtp_url, out, bounces
         self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._bounces_due = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
         self._wake.set()  # a first round at once: mail that waited while the server was down
-        self._task = asyncio.create_task(self._loop(), name="mail-scheduler")
+        self._tasks.append(asyncio.create_task(self._loop(), name="mail-scheduler"))
+        if self.bounces is not None:
+            # Its own task: a slow mailbox never holds up the mail, nor a failed mail round it.
+            self._tasks.append(asyncio.create_task(self._bounce_loop(), name="mail-bounces"))
 
     def wake(self) -> None:
         """Something was written to send now (a link staff sent): don't wait for the round."""
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
 
     async def _loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), EVERY_SECONDS)
             self._wake.clear()
+            self._bounces_due.set()  # reports are read after each mail round, whatever it did
             try:
                 tally = await run(self.db, self.smtp_url, self.out)
             except Exception:  # one bad round must not end the rounds to come
@@ -155,10 +161,18 @@ class Scheduler:
                 continue
             if tally.written or tally.sent or tally.failed or tally.retrying:
                 log.info("mail: %s", tally.summary())
-            if self.bounces is not None:
-                try:
-                    await self.bounces.round(self.db)
-                except MailboxTrouble as trouble:  # the mailbox is down: the next round tries
-                    log.warning("bounce reports not read: %s", trouble)
-                except Exception:
-                    log.exception("bounce round failed")
+
+    async def _bounce_loop(self) -> None:
+        assert self.bounces is not None
+        while True:
+            await self._bounces_due.wait()
+            self._bounces_due.clear()
+            try:
+                read, ours = await self.bounces.round(self.db)
+            except MailboxTrouble as trouble:  # the mailbox is down: the next round tries
+                log.warning("bounce reports not read: %s", trouble)
+            except Exception:
+                log.exception("bounce round failed")
+            else:
+                if ours:
+                    log.info("bounces: %s reports read, %s of our mails came back", read, ours)

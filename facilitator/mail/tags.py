@@ -14,7 +14,7 @@ from email.utils import make_msgid
 
 from facilitator.db.models import MailOut
 
-_MESSAGE_ID = re.compile(r"<fm\.(\d{1,18})\.([0-9a-f]{12})@[^<>\s]+>")
+_MESSAGE_ID = re.compile(r"<fm\.(\d{1,18})\.([0-9a-f]{12})@[^<>\s]+>", re.IGNORECASE)
 _VERP = re.compile(r"^[^+@\s]+\+(\d{1,18})\.([0-9a-f]{12})@[^@\s]+$")
 
 
@@ -38,7 +38,7 @@ def return_path(bounce_address: str, row: MailOut) -> str | None:
 def from_message_id(text: str) -> tuple[int, str] | None:
     """The row a Message-ID (or a header holding one) names, with its tag."""
     found = _MESSAGE_ID.search(text)
-    return (int(found[1]), found[2]) if found else None
+    return (int(found[1]), found[2].lower()) if found else None
 
 
 def from_return_path(address: str) -> tuple[int, str] | None:

@@ -178,8 +178,10 @@ async def failed(
 async def bounced(db: Database, mail_id: int, tag: str, words: str) -> str | None:
     """The receiving side sent this mail back: the backbone sees it as not arrived, with what
     the report said. Only a mail that went out, and only with its own tag (no one marks
-    another's mail by guessing its number). ``"bounced"`` when it is marked now, ``"unchanged"``
-    for our mail in another state (a second report of one bounce), ``None`` for no mail of ours."""
+    another's mail by guessing its number). ``"bounced"`` when it is marked now, ``"pending"``
+    when it is not marked sent yet (the report came first: to be read again later), another
+    state's name for our mail in it (a second report of one bounce), ``None`` for no mail of
+    ours."""
     async with db.write() as session:
         mine = and_(MailOut.id == mail_id, MailOut.tag == tag)
         result = await session.execute(
@@ -189,7 +191,8 @@ async def bounced(db: Database, mail_id: int, tag: str, words: str) -> str | Non
         )
         if getattr(result, "rowcount", 0):
             return "bounced"
-        return "unchanged" if await session.scalar(select(MailOut.id).where(mine)) else None
+        state = await session.scalar(select(MailOut.state).where(mine))
+        return str(state) if state is not None else None
 
 
 async def _settle(db: Database, row: MailOut, claim: str, **values: Any) -> None:

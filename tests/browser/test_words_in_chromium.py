@@ -164,6 +164,15 @@ def test_user_text_takes_its_own_direction_on_the_backbone_pages(
     between = page.locator("section.between")
     expect(between.locator("h3").first).to_have_text(translate("backbone.stuck", lang, count=1))
     expect(between).to_contain_text("נתוני עלות לכל תלמיד")
+    # The record that came back: marked as returned, the report's words left to right.
+    returned = between.locator("table.mail-failed tbody tr")
+    expect(returned).to_have_count(1)
+    expect(returned.locator(".badge.bounced")).to_have_text(
+        translate("backbone.mail_bounced", lang)
+    )
+    expect(returned).to_contain_text("User unknown")
+    said = returned.locator("small[dir=auto]")
+    assert said.evaluate("e => getComputedStyle(e).direction") == "ltr"
     shot(page, f"{lang}-words-backbone-slipped")
     page.locator("table.data tbody tr td a").first.click()
     expect(page.locator("h1")).to_have_attribute("dir", "auto")

@@ -73,7 +73,10 @@ class PipingServer:
         env = {"DATABASE_URL": self.db_url, "ORIGINAL_RECIPIENT": envelope.rcpt_tos[0]}
         status, said = await facilitator(self.folder, "bounces", "--stdin", env=env, stdin=raw)
         self.said.append(said)
-        return "250 delivered" if status == 0 else f"451 4.3.0 try again later ({status})"
+        # As Postfix's pipe answers: 75 is "later", any other failure bounces the message.
+        if status == 0:
+            return "250 delivered"
+        return "451 4.3.0 try again later" if status == 75 else f"554 5.3.0 failed ({status})"
 
     def deliver(self, to: str, raw: bytes) -> None:
         with smtplib.SMTP("127.0.0.1", self.port, timeout=60) as client:
@@ -154,9 +157,13 @@ async def test_bounces_come_back_to_the_backbone(
         # Someone's vacation reply to Noa's return address.
         noa_verp = f"bounces+{noa.id}.{noa.tag}@network.example"
         await asyncio.to_thread(mx.deliver, noa_verp, vacation(noa_verp))
+        # Whatever arrives, however strange, is taken (a mail server would bounce the bounce
+        # on any other answer) and changes nothing.
+        for strange in (b"To: =?utf-8?q?<\r\n\r\n", b"\xff" * 900, b""):
+            await asyncio.to_thread(mx.deliver, noa_verp, strange)
     last = [said.splitlines()[-1] for said in mx.said]
     assert last[0].startswith(f"mail {ruth.id} bounced: 5.1.1"), mx.said
-    assert last[1:] == ["not a bounce of one of our mails"] * 2, mx.said
+    assert last[1:] == ["not a bounce of one of our mails"] * 5, mx.said
 
     # Dan's bounce lands in a mailbox read over IMAP, with a delay notice and a person's mail.
     dan_id = f"<fm.{dan.id}.{dan.tag}@network.example>"
@@ -187,6 +194,16 @@ async def test_bounces_come_back_to_the_backbone(
     assert part.count("Returned after sending") == 2
     assert "Mailbox full" in part
     assert ADDRESSES[2] not in part
+
+    # No database where the pipe looks (another user, another folder): "try again later",
+    # and nothing created there.
+    missing = tmp_path / "elsewhere" / "facilitator.db"
+    status, said = await facilitator(
+        tmp_path, "bounces", "--stdin", stdin=report(verp, ADDRESSES[0], "<x@mx>"),
+        env={"DATABASE_URL": f"sqlite+aiosqlite:///{missing}"},
+    )  # fmt: skip
+    assert (status, missing.exists()) == (75, False), said
+    assert "no database at" in said
 
     # A mailbox that cannot be reached: the command says so and asks to be run again.
     status, said = await facilitator(

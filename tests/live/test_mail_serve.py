@@ -110,11 +110,15 @@ async def test_serve_sends_the_record_at_the_close(
 ) -> None:
     box = ImapBox()
     box.start()
-    server = await asyncio.to_thread(
-        _serve, migrated_template, tmp_path, inbox, "on",
-        FACILITATOR_BOUNCE_ADDRESS="bounces@network.example",
-        FACILITATOR_BOUNCE_IMAP_URL=box.url,
-    )  # fmt: skip
+    try:
+        server = await asyncio.to_thread(
+            _serve, migrated_template, tmp_path, inbox, "on",
+            FACILITATOR_BOUNCE_ADDRESS="bounces@network.example",
+            FACILITATOR_BOUNCE_IMAP_URL=box.url,
+        )  # fmt: skip
+    except BaseException:
+        box.stop()
+        raise
     try:
         addresses = await _close_a_meeting(server, "on")
         await _arrived(inbox, addresses)

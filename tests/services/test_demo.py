@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from facilitator import demo
 from facilitator.db import Database
-from facilitator.db.models import Meeting
+from facilitator.db.models import MailOut, Meeting
 from facilitator.flow import Stage
 from facilitator.services import commitments, lifecycle, state, users
 from facilitator.services.actors import Actor
@@ -68,3 +68,21 @@ async def test_demo_next_meeting_reopens_commitments_in_every_state(
     assert [r["outcome"] for r in journey["reviews"]] == ["slipped", None]
     past = {m.id for m in closed}
     assert {c["origin_meeting_id"] for c in reopened} <= past
+
+
+async def test_demo_mail_went_and_one_came_back(db: Database, clock: Clock) -> None:
+    clock.now = datetime(2026, 11, 27, 10, tzinfo=UTC)
+    await demo.load(db)
+    async with db.read() as session:
+        rows = list(await session.scalars(select(MailOut).where(MailOut.kind == "record")))
+    assert rows
+    states = sorted(r.state for r in rows)
+    assert states.count("bounced") == 1
+    assert set(states) == {"sent", "bounced"}
+    [returned] = [r for r in rows if r.state == "bounced"]
+    assert returned.address is not None
+    assert "5.1.1" in str(returned.error)
+    # Inside the backbone's 30 days, so `make run` shows it.
+    written = returned.created_at
+    written = written if written.tzinfo else written.replace(tzinfo=UTC)
+    assert written >= datetime(2026, 10, 28, tzinfo=UTC)
