@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 
+from tests.support.imap_box import ImapBox
+from tests.support.inbox import Inbox
 from tests.support.live_server import Server, close_all_clients, staff_client, start_server
 
 
@@ -47,3 +49,21 @@ async def staff(server: Server) -> AsyncIterator[httpx.AsyncClient]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+    server = Inbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def imap() -> Iterator[ImapBox]:
+    """A real IMAP mailbox (Dovecot) to read bounce reports from."""
+    box = ImapBox()
+    box.start()
+    yield box
+    box.stop()

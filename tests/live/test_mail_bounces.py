@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import smtplib
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -40,22 +39,6 @@ pytestmark = [
 
 BOUNCES = "bounces@network.example"
 ADDRESSES = ("ruth@partner.example", "dan@partner.example", "noa@partner.example")
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    server = Inbox()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def imap() -> Iterator[ImapBox]:
-    box = ImapBox()
-    box.start()
-    yield box
-    box.stop()
 
 
 class PipingServer:

@@ -7,7 +7,6 @@ Hebrew read back correctly by ``email.parser``."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -35,14 +34,6 @@ pytestmark = [
 MAPPING = "למפות את תכניות החונכות בעיר"
 MENTORS = "Recruit three mentors"
 DUE = TODAY + timedelta(days=10)
-
-
-@pytest.fixture
-def inbox() -> Iterator[Inbox]:
-    server = Inbox()
-    server.start()
-    yield server
-    server.stop()
 
 
 def body(message: EmailMessage, subtype: str) -> str:
