@@ -14,7 +14,7 @@ import contextlib
 import functools
 import os
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, nullcontext
 from datetime import UTC, datetime
@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncSession,
+    AsyncSessionTransaction,
     async_sessionmaker,
     create_async_engine,
 )
@@ -108,14 +109,14 @@ class Database:
         async with (
             self.write_lock(),
             self._write_sessions() as session,
-            session.begin(),
+            _ending(await session.begin()),
         ):
             yield session
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """One read-only transaction (a consistent snapshot)."""
-        async with self._read_sessions() as session, session.begin():
+        async with self._read_sessions() as session, _ending(await session.begin()):
             yield session
 
     async def read_sync(self, read: Callable[[Connection], T]) -> T:
@@ -184,3 +185,35 @@ def _yield_to_the_live_rooms() -> None:
         os.setpriority(
             os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + 10)
         )
+
+
+@asynccontextmanager
+async def _ending(transaction: AsyncSessionTransaction) -> AsyncIterator[None]:
+    """Commit on success, roll back on any error, and finish doing so even when the task is
+    cancelled meanwhile: Starlette cancels a request (a phone that left) through anyio, which
+    cancels every later await of it, and a rollback cut off half-way left the pool to reset the
+    connection with a traceback in the log."""
+    try:
+        yield
+    except BaseException:
+        await _to_completion(transaction.rollback())
+        raise
+    await _to_completion(transaction.commit())
+
+
+async def _to_completion(end: Coroutine[Any, Any, None]) -> None:
+    """Run ``end`` in a task of its own to its end; a cancellation that arrives meanwhile is
+    raised after it."""
+    task = asyncio.ensure_future(end)
+    cancelled: asyncio.CancelledError | None = None
+    while True:
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError as error:
+            if task.done():
+                raise
+            cancelled = error
+        else:
+            break
+    if cancelled is not None:
+        raise cancelled
