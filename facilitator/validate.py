@@ -6,6 +6,7 @@ import re
 import unicodedata
 from datetime import date, time
 
+from facilitator import names
 from facilitator.errors import Invalid
 
 #: Upper bounds on user text, in characters. Documented in the README ("Limits").
@@ -39,6 +40,14 @@ def clean_text(value: object, field: str, *, kind: str = "text", multiline: bool
     if len(text) > limit:
         raise Invalid("input.too_long", field=field, limit=limit)
     return text
+
+
+def clean_name(value: object, field: str, *, kind: str = "name") -> str:
+    """A person's or an organization's name: as ``clean_text``, without the characters that
+    show nothing (a zero-width space, a direction mark or override), so two names that look the
+    same on screen are the same name wherever they were typed."""
+    return clean_text(names.strip_invisible(value) if isinstance(value, str) else value, field,
+                      kind=kind)  # fmt: skip
 
 
 def optional_text(value: object, field: str, *, kind: str = "text") -> str | None:

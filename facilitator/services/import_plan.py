@@ -21,7 +21,7 @@ from facilitator.errors import DomainError
 from facilitator.names import match_key
 from facilitator.services.people import clean_email, clean_phone
 from facilitator.services.spreadsheet import Table
-from facilitator.validate import clean_text
+from facilitator.validate import clean_name, clean_text
 
 # Sectors by code and by their names in both languages, plus the words people use for them.
 _SECTOR_WORDS = {
@@ -199,8 +199,8 @@ def _plan_row(
     new_orgs: set[str],
 ) -> Row:
     try:
-        row.name = clean_text(row.name, "name", kind="name")
-        row.organization = clean_text(row.organization, "organization", kind="title")
+        row.name = clean_name(row.name, "name")
+        row.organization = clean_name(row.organization, "organization", kind="title")
         email = clean_email(row.email)
         phone = clean_phone(row.phone)
     except DomainError as error:

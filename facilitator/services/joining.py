@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from facilitator import flow, joincodes, names
+from facilitator import flow, joincodes
 from facilitator.db import Database
 from facilitator.db.models import (
     Attendance,
@@ -19,7 +19,7 @@ from facilitator.services import access, claims, identity, roster
 from facilitator.services.actors import Actor
 from facilitator.services.commands import BatchContext, Change, Event, Result, run_batched
 from facilitator.services.views import PERSON_ROW, person_json
-from facilitator.validate import clean_text, positive_id
+from facilitator.validate import clean_name, positive_id
 
 _OPEN = select(Meeting.id).where(
     Meeting.join_code == bindparam("code"), Meeting.stage != Stage.CLOSED.value
@@ -60,8 +60,8 @@ async def join(
     if person_id is None:
         # Invisible characters are dropped from what is stored: a name with a zero-width
         # space in it must not become a second, identical-looking person.
-        clean_name = clean_text(_visible(name), "name", kind="name")
-        org_name = clean_text(_visible(organization), "organization", kind="title")
+        person_name = clean_name(name, "name")
+        org_name = clean_name(organization, "organization", kind="title")
     else:
         positive_id(person_id, "person")
     actor = Actor.participant(person_id)
@@ -73,7 +73,7 @@ async def join(
                 pid, known = person_id, True
             else:
                 pid, known = identity.find_or_create_person_on(
-                    session, batch.network_id, clean_name, org_name, sector, batch.now
+                    session, batch.network_id, person_name, org_name, sector, batch.now
                 )
         # Plain statements on the writer's connection: the ORM only finds or makes the person.
         connection, facts = batch.connection, {"m": meeting_id, "p": pid, "at": batch.now}
@@ -93,7 +93,7 @@ async def join(
     def same_request(row: MeetingEvent) -> bool:
         person = row.payload.get("person", {})
         return person_id is None and (
-            identity.person_key(str(person.get("name", ""))) == identity.person_key(clean_name)
+            identity.person_key(str(person.get("name", ""))) == identity.person_key(person_name)
             and identity.organization_key(str(person.get("organization", "")))
             == identity.organization_key(org_name)
         )
@@ -133,10 +133,6 @@ _TOKEN = insert(ParticipantToken).values(
     token_hash=bindparam("h"), person_id=bindparam("p"), created_at=bindparam("at")
 )
 _COUNT = select(func.count()).where(Attendance.meeting_id == bindparam("m"))
-
-
-def _visible(text: object) -> object:
-    return names.strip_invisible(text) if isinstance(text, str) else text
 
 
 async def _first_join(db: Database, meeting_id: int, person_id: int) -> Result:

@@ -28,7 +28,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Invalid, NotFound
 from facilitator.services import audit
-from facilitator.validate import clean_text, optional_text
+from facilitator.validate import clean_name, clean_text, optional_text
 
 #: The seed's list of what blocks effective collaboration, in its order and wording.
 SEED_BLOCKERS: tuple[tuple[str, str, str], ...] = (
@@ -148,7 +148,7 @@ async def add_value(
 async def add_organization(
     db: Database, network_id: int, name: str, sector: str | None = None
 ) -> int:
-    name = clean_text(name, "organization", kind="title")
+    name = clean_name(name, "organization", kind="title")
     if sector is not None and sector not in SECTORS:
         raise Invalid("organization.bad_sector")
     async with db.write() as session:
@@ -162,7 +162,7 @@ async def add_organization(
 async def add_person(
     db: Database, network_id: int, name: str, organization_id: int | None = None
 ) -> int:
-    name = clean_text(name, "name", kind="name")
+    name = clean_name(name, "name")
     async with db.write() as session:
         await require_network(session, network_id)
         if organization_id is not None:

@@ -15,7 +15,7 @@ from facilitator.errors import Conflict, Invalid, NotFound
 from facilitator.flow import CommitmentStatus
 from facilitator.names import match_key
 from facilitator.services import audit
-from facilitator.validate import LIMITS, clean_text
+from facilitator.validate import LIMITS, clean_name
 
 JSON = dict[str, Any]
 #: At most this many other spellings per organization.
@@ -44,7 +44,7 @@ def clean_aliases(lines: list[str] | str) -> list[str]:
     for raw in items:
         if not raw.strip():
             continue
-        alias = clean_text(raw, "aliases", kind="title")
+        alias = clean_name(raw, "aliases", kind="title")
         if org_key(alias) not in seen:
             seen.add(org_key(alias))
             out.append(alias)
@@ -148,7 +148,7 @@ async def add_organization(
     sector: str | None,
     aliases: list[str] | str = "",
 ) -> int:
-    name = clean_text(name, "organization", kind="title")
+    name = clean_name(name, "organization", kind="title")
     sector = clean_sector(sector)
     spellings = clean_aliases(aliases)
     async with db.write() as session:
@@ -174,7 +174,7 @@ async def update_organization(
     sector: str | None,
     aliases: list[str] | str,
 ) -> None:
-    name = clean_text(name, "organization", kind="title")
+    name = clean_name(name, "organization", kind="title")
     sector = clean_sector(sector)
     spellings = [a for a in clean_aliases(aliases) if org_key(a) != org_key(name)]
     async with db.write() as session:

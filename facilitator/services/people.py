@@ -17,7 +17,7 @@ from facilitator.errors import Conflict, Invalid, NotFound
 from facilitator.names import match_key
 from facilitator.services import audit
 from facilitator.services.people_search import groups_of
-from facilitator.validate import LIMITS, clean_text
+from facilitator.validate import LIMITS, clean_name
 
 JSON = dict[str, Any]
 #: What the audit log keeps of a person before and after a change.
@@ -151,7 +151,7 @@ async def add_person(
     group_ids: list[int],
 ) -> int:
     """One person added by hand (the one the sheet left out), in their groups; audited."""
-    name = clean_text(name, "name", kind="name")
+    name = clean_name(name, "name")
     email, phone = clean_email(email), clean_phone(phone)
     async with db.write() as session:
         org = await session.get(Organization, organization_id)
@@ -199,7 +199,7 @@ async def update_person(
 ) -> None:
     """Who they are, their groups, and (unless ``...``) the language of their mails and page;
     audited."""
-    name = clean_text(name, "name", kind="name")
+    name = clean_name(name, "name")
     email, phone = clean_email(email), clean_phone(phone)
     chosen = language if language is ... else clean_language(language)
     async with db.write() as session:

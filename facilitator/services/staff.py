@@ -25,7 +25,7 @@ from facilitator.db.models import (
 from facilitator.errors import Conflict, DomainError, Invalid, NotFound
 from facilitator.services import audit, users
 from facilitator.services.staff_links import FieldError, new_link, revoke_sessions, void_links
-from facilitator.validate import clean_text
+from facilitator.validate import clean_name
 
 INVITE_VALID = timedelta(days=7)
 
@@ -191,7 +191,7 @@ async def invite(
     """A new staff user with no password yet, and the one-time link (valid a week) on which they
     set one. Returns the user's id and the link's token, which is shown once and never stored."""
     try:
-        display = clean_text(name, "name", kind="name")
+        display = clean_name(name, "name")
     except DomainError as error:
         raise FieldError("name", error) from None
     try:

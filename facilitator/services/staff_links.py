@@ -18,7 +18,7 @@ from facilitator.db.models import StaffLink, StaffSession, StaffUser
 from facilitator.errors import DomainError, Invalid, NotFound
 from facilitator.services import audit, users
 from facilitator.services.access import digest, new_token, usable
-from facilitator.validate import clean_text
+from facilitator.validate import clean_name
 
 
 class LinkGone(DomainError):
@@ -133,7 +133,7 @@ async def accept_invite(db: Database, token: object, *, name: object, password: 
     """The invitee confirms their name and sets a password; the link is used up. Returns the
     user's id (to sign them in)."""
     try:
-        display = clean_text(name, "name", kind="name")
+        display = clean_name(name, "name")
     except DomainError as error:
         raise FieldError("name", error) from None
     hashed = await hash_password(password)

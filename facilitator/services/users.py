@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from facilitator.db import Database
 from facilitator.db.models import LANGUAGES, STAFF_ROLES, Network, StaffUser
 from facilitator.errors import Conflict, Invalid, NotFound
-from facilitator.validate import clean_text
+from facilitator.validate import clean_name, clean_text
 
 _HASHER = PasswordHasher()  # argon2-cffi's defaults are Argon2id with RFC 9106 parameters
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -60,7 +60,7 @@ async def create_user(
 ) -> int:
     """A staff user; the password is hashed in a thread (Argon2 is deliberately slow)."""
     address = normalize_email(email)
-    display = clean_text(name, "name", kind="name")
+    display = clean_name(name, "name")
     if role not in STAFF_ROLES:
         raise Invalid("user.bad_role")
     if language is not None and language not in LANGUAGES:
