@@ -1,5 +1,6 @@
-"""A phone's limits are its own, however it talks: one message budget across all its sockets
-and the HTTP command API, and a cap on the sockets it holds open (against a real server)."""
+"""A sender's limits are its own, however it talks: one message budget across all its sockets
+and the HTTP command API, and a cap on the sockets it holds open, for a phone and for a staff
+session alike (against a real server)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,16 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.live_server import Server, join_phone, new_meeting, open_client
+from facilitator.http.security import CSRF_HEADER
+from tests.support.live_server import (
+    Client,
+    Server,
+    cookie_header,
+    csrf_of,
+    join_phone,
+    new_meeting,
+    open_client,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -82,3 +92,48 @@ async def test_posting_commands_spends_the_same_budget_as_the_socket(
     reply = await phone.expect(lambda m: m["type"] in ("pong", "error"))
     assert reply["type"] == "error"
     assert reply["key"] == "msg.rate_limited"
+
+
+async def _welcomed(client: Client) -> tuple[bool, int | None]:
+    try:
+        await client.expect(lambda m: m["type"] == "welcome", within=10)
+    except ConnectionClosed as closed:
+        return False, closed.rcvd.code if closed.rcvd else None
+    return True, None
+
+
+async def test_a_staff_session_has_one_budget_and_a_cap_on_its_consoles(
+    server: Server, staff: httpx.AsyncClient
+) -> None:
+    """Last in the module: it spends the module's staff session's budget."""
+    meeting_id, _code, _view = await new_meeting(server, staff, "מסוף אחד")
+    cookie = cookie_header(staff)
+    consoles = [
+        await open_client(server, meeting_id, "console", {}, cookie=cookie) for _ in range(24)
+    ]
+    opened = [await _welcomed(console) for console in consoles]
+    assert sum(ok for ok, _code in opened) == 20
+    assert {code for ok, code in opened if not ok} == {4429}
+
+    # Commands posted by the same session spend the budget its consoles send from.
+    headers = {CSRF_HEADER: csrf_of(staff)}
+    started = time.monotonic()
+    answers = [
+        (
+            await staff.post(
+                f"/api/m/{meeting_id}/commands",
+                json={"type": "pause", "id": f"s{n}"},
+                headers=headers,
+            )
+        ).status_code
+        for n in range(90)
+    ]
+    elapsed = time.monotonic() - started
+    accepted = sum(status != 429 for status in answers)
+    assert accepted >= 60  # the whole burst is there
+    assert accepted <= 60 + 10 * elapsed + 1, (accepted, elapsed)
+    assert 429 in answers
+    console = next(c for c, (ok, _code) in zip(consoles, opened, strict=True) if ok)
+    await console.send({"type": "ping"})
+    reply = await console.expect(lambda m: m["type"] in ("pong", "error"))
+    assert (reply["type"], reply.get("key")) == ("error", "msg.rate_limited")
