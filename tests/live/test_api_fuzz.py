@@ -35,7 +35,7 @@ async def _callers(server: Server) -> dict[str, dict[str, str]]:
     csrf = staff.cookies.get("fac_csrf", "")
     await staff.aclose()
     return {
-        "meeting": {"id": str(meeting_id), "view": view},
+        "meeting": {"id": str(meeting_id), "view": view, "code": code},
         "stranger": {},
         "phone": {"authorization": f"Bearer {token}"},
         "staff": {"cookie": cookies, "x-csrf-token": csrf},
@@ -51,6 +51,14 @@ def test_no_input_gets_a_server_error(
     meeting = callers["meeting"]
     if case.path_parameters and "meeting_id" in case.path_parameters:
         case.path_parameters["meeting_id"] = int(meeting["id"])
+    # And with the meeting's real join code, so the join, suggest and roster handlers are
+    # reached with whatever else was generated, not refused at "no such code".
+    if case.path_parameters and "code" in case.path_parameters:
+        case.path_parameters["code"] = meeting["code"]
+    if isinstance(case.body, dict) and "code" in case.body:
+        case.body["code"] = meeting["code"]
+    if case.query and "view" in case.query:
+        case.query["view"] = meeting["view"]
     for who, headers in callers.items():
         if who == "meeting":
             continue
