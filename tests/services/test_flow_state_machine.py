@@ -1,8 +1,10 @@
-"""Generated attacks on the meeting flow: any sequence of commands, from any role, on a real
-migrated SQLite file (a Hypothesis state machine). Whatever is refused, these always hold: no
-meeting closes without a commitment made in it; no carried commitment is reviewed twice in a
-meeting, nor one that was not carried into it; the event log numbers without gaps; and only
-staff move, start, close or confirm."""
+"""Generated attacks on the meeting flow: any sequence of every kind of command, from any role,
+sent once or resent with the same message id, on a real migrated SQLite file (a Hypothesis state
+machine). Whatever is refused, these always hold: no meeting closes without a commitment made
+in it; no carried commitment is reviewed twice in a meeting, nor one that was not carried into
+it; the event log numbers without gaps; a resent command changes nothing; an agenda stays
+within its cap and its items' minutes within theirs; and only staff steer (stages, the agenda,
+confirmations, names, the roster, the next meeting)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -22,6 +25,7 @@ from sqlalchemy import text
 from facilitator.db import Database
 from facilitator.errors import DomainError
 from facilitator.flow import STAGES, Outcome
+from facilitator.flow.agenda import MAX_AGENDA_ITEMS, MAX_ITEM_MINUTES
 from facilitator.live import messages as m
 from facilitator.live.dispatch import execute
 from facilitator.services import joining, lifecycle
@@ -32,12 +36,55 @@ from tests.support.world import POSTGRES, TODAY, Clock, build_world
 pytestmark = pytest.mark.skipif(bool(POSTGRES), reason="runs on its own SQLite files")
 
 DAY2 = TODAY + timedelta(days=21)
+#: Events only staff cause.
+STAFF_ONLY = (
+    "stage_changed", "opener_action", "agenda_item_added", "agenda_item_updated",
+    "agenda_item_removed", "agenda_item_moved", "agenda_focus", "agenda_timer",
+    "decision_recorded", "commitment_added", "commitment_confirmed", "commitment_rejected",
+    "commitment_withdrawn", "meeting_closed", "meeting_cancelled", "next_meeting_scheduled",
+    "name_released", "marked_present", "roster_added", "claim_refused",
+)  # fmt: skip
 DUES = st.sampled_from([DAY2, DAY2 + timedelta(days=14), TODAY - timedelta(days=3)])
 IDS = st.integers(min_value=1, max_value=12)  # commitments, people, items: real ones and not
 TEXTS = st.sampled_from(["לגייס מתנדבים", "x" * 10, " ", ""])
 
 
+MAYBE_TEXT = st.one_of(st.none(), TEXTS)
+MINUTES = st.sampled_from([0, 15, 480, 481, -5])
+
+
 def commands(blockers: list[int]) -> st.SearchStrategy[m.Command]:
+    return st.one_of(
+        _steering(blockers),
+        _agenda(),
+        st.builds(m.EditCommitment, commitment_id=IDS, text=MAYBE_TEXT,
+                  owner_id=st.one_of(st.none(), IDS), due=st.one_of(st.none(), DUES)),
+        st.builds(m.ReleaseName, person_id=IDS),
+        st.builds(m.MarkPresent, person_id=IDS),
+        st.builds(m.DecideClaim, claim_id=IDS, accept=st.booleans()),
+        st.builds(m.AddToRoster, person_id=IDS),
+        st.builds(m.ScheduleNext, title=TEXTS, scheduled_on=DUES,
+                  starts_at=st.sampled_from([None, "18:00", "25:99"]),
+                  copy_agenda=st.one_of(st.none(), st.booleans())),
+    )  # fmt: skip
+
+
+def _agenda() -> st.SearchStrategy[m.Command]:
+    return st.one_of(
+        st.builds(m.AddAgendaItem, title=TEXTS, minutes=MINUTES,
+                  strategy_id=st.one_of(st.none(), IDS)),
+        st.builds(m.UpdateAgendaItem, item_id=IDS, title=TEXTS, minutes=MINUTES),
+        st.builds(m.RemoveAgendaItem, item_id=IDS),
+        st.builds(m.MoveAgendaItem, item_id=IDS, position=st.integers(min_value=-1, max_value=9)),
+        st.builds(m.FocusItem, item_id=st.one_of(st.none(), IDS)),
+        st.builds(m.PauseItem, item_id=IDS),
+        st.builds(m.ResumeItem, item_id=IDS),
+        st.builds(m.RecordDecision, item_id=IDS, text=MAYBE_TEXT),
+        st.builds(m.RecordOpenerAction, blocker_id=IDS, text=MAYBE_TEXT),
+    )  # fmt: skip
+
+
+def _steering(blockers: list[int]) -> st.SearchStrategy[m.Command]:
     return st.one_of(
         st.builds(m.Start),
         st.builds(m.Move, stage=st.sampled_from([s.value for s in STAGES])),
@@ -92,6 +139,8 @@ class MeetingMachine(RuleBasedStateMachine):
             self.blockers = list(
                 (await session.execute(text("SELECT id FROM blockers ORDER BY id"))).scalars()
             )
+        self.sent = 0
+        self.taken: list[tuple[m.Command, Actor]] = []
         self.senders = [
             world.staff,
             world.backbone,
@@ -104,14 +153,42 @@ class MeetingMachine(RuleBasedStateMachine):
         self.loop.close()
         shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _run(self, command: m.Command, sender: Actor) -> None:
-        # Refused, with a reason: what matters is what holds afterwards.
-        with contextlib.suppress(DomainError):
+    def _run(self, command: m.Command, sender: Actor) -> bool:
+        """Whether it was taken; refused, with a reason: what matters is what holds after."""
+        try:
             self.loop.run_until_complete(execute(self.db, self.meeting, sender, command))
+        except DomainError:
+            return False
+        return True
 
     @rule(data=st.data(), who=st.integers(min_value=0, max_value=8))
     def send(self, data: st.DataObject, who: int) -> None:
-        self._run(data.draw(commands(self.blockers)), self.senders[who])
+        self.sent += 1
+        command = msgspec.structs.replace(data.draw(commands(self.blockers)), id=f"m{self.sent}")
+        if self._run(command, self.senders[who]):
+            self.taken.append((command, self.senders[who]))
+
+    @rule(stage=st.sampled_from([None, *(s.value for s in STAGES)]))
+    def staff_steers(self, stage: str | None) -> None:
+        """Start, and move between stages, often: most commands mean something in one stage."""
+        self.sent += 1
+        command = (
+            m.Start(id=f"m{self.sent}")
+            if stage is None
+            else m.Move(id=f"m{self.sent}", stage=stage)
+        )
+        if self._run(command, self.world.staff):
+            self.taken.append((command, self.world.staff))
+
+    @rule(data=st.data())
+    def resend(self, data: st.DataObject) -> None:
+        """A phone on bad Wi-Fi sends again what was already taken: nothing changes."""
+        if not self.taken:
+            return
+        command, sender = data.draw(st.sampled_from(self.taken))
+        before = self._rows("SELECT count(*) FROM meeting_events WHERE meeting_id = :m")
+        self._run(command, sender)
+        assert self._rows("SELECT count(*) FROM meeting_events WHERE meeting_id = :m") == before
 
     @rule(who=st.integers(min_value=0, max_value=5))
     def join(self, who: int) -> None:
@@ -160,12 +237,21 @@ class MeetingMachine(RuleBasedStateMachine):
 
     @invariant()
     def only_staff_steer(self) -> None:
+        listed = ", ".join(f"'{kind}'" for kind in STAFF_ONLY)
         steering = self._rows(
-            "SELECT actor FROM meeting_events WHERE meeting_id = :m AND type IN"
-            " ('stage_changed', 'commitment_confirmed', 'commitment_rejected',"
-            " 'meeting_cancelled')"
+            f"SELECT actor FROM meeting_events WHERE meeting_id = :m AND type IN ({listed})"
         )
         assert all(str(actor).startswith("user:") for (actor,) in steering), steering
+
+    @invariant()
+    def the_agenda_stays_within_its_caps(self) -> None:
+        items = self._rows(
+            "SELECT count(*), coalesce(max(minutes), 0), coalesce(min(minutes), 0)"
+            " FROM agenda_items WHERE meeting_id = :m"
+        )[0]
+        count, longest, shortest = (int(str(v)) for v in items)
+        assert count <= MAX_AGENDA_ITEMS
+        assert 0 <= shortest <= longest <= MAX_ITEM_MINUTES
 
 
 def test_any_sequence_of_commands_from_anyone_keeps_the_flow_whole(migrated_template: str) -> None:
