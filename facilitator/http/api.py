@@ -75,8 +75,8 @@ async def join(request: Request) -> Response:
         issued = token
     elif fresh is not None and (not result.replayed or result.claimed):
         issued = fresh
-    else:  # a join answered again (a resend, or someone already in): a token of its own
-        issued = await access.issue_participant_token(st.db, int(person["id"]))
+    else:  # a join answered again: the phone never got its token, so it gets another instead
+        issued = await access.reissue_after_resend(st.db, int(person["id"]), result.event.at)
     return JSONResponse({"meeting_id": meeting_id, "person": person, "token": issued})
 
 

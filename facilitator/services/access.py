@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeGuard, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -134,6 +134,27 @@ async def end_session(db: Database, token: str | None) -> int | None:
 async def issue_participant_token(db: Database, person_id: int) -> str:
     token = new_token()
     async with db.write() as session:
+        session.add(
+            ParticipantToken(token_hash=digest(token), person_id=person_id, created_at=db.now())
+        )
+    return token
+
+
+async def reissue_after_resend(db: Database, person_id: int, joined_at: datetime) -> str:
+    """A phone asked to join again with the same message id: it never got the first answer, so
+    the token stored with that join (at the same moment) is revoked and a new one issued. One
+    join, one live token, however often a phone on bad Wi-Fi resends it."""
+    token = new_token()
+    async with db.write() as session:
+        await session.execute(
+            update(ParticipantToken)
+            .where(
+                ParticipantToken.person_id == person_id,
+                ParticipantToken.created_at == joined_at,
+                ParticipantToken.revoked_at.is_(None),
+            )
+            .values(revoked_at=db.now())
+        )
         session.add(
             ParticipantToken(token_hash=digest(token), person_id=person_id, created_at=db.now())
         )

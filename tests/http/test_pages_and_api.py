@@ -213,6 +213,19 @@ def test_phone_join_and_its_token(site: Site) -> None:
     again = site.client.post("/api/join", json={"code": code, "token": token}).json()
     assert again["person"]["id"] == joined["person"]["id"]
     assert again["token"] == token
+    # A phone on bad Wi-Fi resends its join with the same message id: it never got the first
+    # answer, so it gets a new token and the first one stops working (one join, one token).
+    ask = {"code": code, "name": "Noa", "organization": "Org", "client_msg_id": "join-1"}
+    first = site.client.post("/api/join", json=ask).json()
+    resent = site.client.post("/api/join", json=ask).json()
+    assert resent["person"]["id"] == first["person"]["id"]
+    assert resent["token"] != first["token"]
+    lost = site.client.post("/api/join", json={"code": code, "token": first["token"]})
+    assert lost.json()["error"]["key"] == "join.token_unknown"
+    kept = site.client.post("/api/join", json={"code": code, "token": resent["token"]}).json()
+    assert kept["person"]["id"] == first["person"]["id"]
+    # Dana's token, issued to another phone at another moment, is untouched.
+    assert site.client.post("/api/join", json={"code": code, "token": token}).status_code == 200
     stranger = site.client.post("/api/join", json={"code": code, "token": "made-up"})
     assert stranger.status_code == 403
     assert stranger.json()["error"]["key"] == "join.token_unknown"
