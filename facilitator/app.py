@@ -200,7 +200,10 @@ def mail_scheduler(settings: Settings, db: Database) -> Scheduler | None:
     SmtpServer.from_url(settings.smtp_url)  # a wrong address stops the start, with the reason
     if not settings.mail_from:
         raise ValueError("FACILITATOR_SMTP_URL is set but FACILITATOR_MAIL_FROM is not")
-    out = Outgoing(settings.public_url, settings.mail_from, bounce_address=settings.bounce_address)
+    out = Outgoing(
+        settings.public_url, settings.mail_from,
+        bounce_address=settings.bounce_address, lan_url=settings.lan_url,
+    )  # fmt: skip
     reader = (
         Reader(Mailbox.from_url(settings.bounce_imap_url)) if settings.bounce_imap_url else None
     )

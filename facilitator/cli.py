@@ -241,10 +241,14 @@ def _print_setup_link(base: str, token: str) -> None:
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host, port = args.host or settings.host, args.port or settings.port
     public_url = configured = settings.public_url.rstrip("/")
+    lan_url = ""
     if not public_url and host in ALL_INTERFACES:
-        # Phones reach this machine by its LAN address, whatever the projector's browser used.
-        public_url = f"http://{lan_address()}:{port}"
-    settings = dataclasses.replace(settings, host=host, port=port, public_url=public_url)
+        # Phones reach this machine by its LAN address, whatever the projector's browser used,
+        # unless the network set its own address on /admin/network.
+        public_url = lan_url = f"http://{lan_address()}:{port}"
+    settings = dataclasses.replace(
+        settings, host=host, port=port, public_url=configured, lan_url=lan_url
+    )
     database = sqlite_file(settings.database_url)
     # While it serves, `restore` is refused (released with the process, however it ends).
     with backup.serving(database) if database is not None else contextlib.nullcontext():

@@ -21,6 +21,10 @@ class Settings:
     host: str = ALL_INTERFACES[0]
     port: int = 8000
     public_url: str = ""
+    #: This machine's LAN address, found by ``serve`` when it listens on every interface and no
+    #: public URL is set: where phones are sent when the network set no address either (not
+    #: read from the environment).
+    lan_url: str = ""
     sqlite_busy_timeout_ms: int = 5000
     log_level: str = "info"
     broadcast_url: str = "memory://"

@@ -251,11 +251,13 @@ def remember(response: Response, request: Request, token: str, lang: str) -> Non
 
 async def public_base(connection: HTTPConnection, network_id: int) -> str:
     """Where a link handed to someone points (join, invitation, calendar): the server's public
-    address, else the one the network set on /admin/network, else the address asked for."""
+    address, else the one the network set on /admin/network, else this machine's LAN address
+    (``serve`` on every interface), else the address asked for."""
     state = app_state(connection)
     base = (
         state.settings.public_url
         or await public_url_of(state.db, network_id)
+        or state.settings.lan_url
         or str(connection.base_url)
     )
     return base.rstrip("/")

@@ -58,6 +58,8 @@ class Outgoing:
     dry_run: bool = False
     #: ``FACILITATOR_BOUNCE_ADDRESS``: bounces come back to it, tagged with the mail's row.
     bounce_address: str = ""
+    #: This machine's LAN address, when neither the server nor the network set one.
+    lan_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,9 @@ async def compose(db: Database, row: MailOut, out: Outgoing) -> EmailMessage:
         assert row.meeting_id is not None
         assert to.person_id is not None
         context.update(await _record(db, row.meeting_id, to.person_id))
-    base = (out.base_url or network.public_url or "http://localhost:8000").rstrip("/")
+    base = (out.base_url or network.public_url or out.lan_url or "http://localhost:8000").rstrip(
+        "/"
+    )
     links = await _links(db, row, to, recipient, base, out.dry_run)
     return _message(row, to, out, context | links, network.name)
 

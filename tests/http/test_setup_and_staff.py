@@ -489,6 +489,35 @@ def test_network_settings_change_with_the_audit_and_the_join_link(site: Site) ->
 
 
 @pages
+def test_the_networks_address_comes_before_this_machines_lan_address(
+    migrated_template: str, tmp_path: Path
+) -> None:
+    """``serve`` on every interface finds its LAN address; the address the network set on
+    /admin/network still wins (it used to be hidden by the LAN address)."""
+    db_file = tmp_path / "lan.db"
+    shutil.copyfile(migrated_template, db_file)
+    url = f"sqlite+aiosqlite:///{db_file}"
+    ids = run(url, _seed)
+    lan = Settings(database_url=url, lan_url="http://192.168.1.20:8000")
+    with TestClient(create_app(lan), base_url="http://testserver") as client:
+        sign_in(client, BACKBONE)
+        wall = client.get(f"/m/{ids['meeting']}/projector")
+        assert "http://192.168.1.20:8000/j/" in wall.text
+        page = client.get("/admin/network?lang=en")
+        assert "only if that server setting is removed" not in page.text
+        now = client.get("/api/admin/network").json()
+        saved = post(
+            client, "/admin/network", network_name=now["name"], language=now["default_language"],
+            timezone=now["timezone"], meeting_minutes=str(now["meeting_minutes"]),
+            public_url="https://meet.example.org", reminder_days=str(now["reminder_days"]),
+        )  # fmt: skip
+        assert saved.status_code == 303, saved.text[:500]
+        wall = client.get(f"/m/{ids['meeting']}/projector")
+        assert "https://meet.example.org/j/" in wall.text
+        assert "192.168.1.20" not in wall.text
+
+
+@pages
 def test_invite_then_set_a_password_then_signed_in_once(site: Site, tmp_path: Path) -> None:
     backbone = site.client
     sign_in(backbone, BACKBONE)
