@@ -128,6 +128,9 @@ def parse_pace(text: str) -> tuple[float, float]:
     return float(burst), int(per_minute) / 60
 
 
+#: Settings found at start-up rather than read from the environment.
+FOUND_AT_START = ("lan_url",)
+
 #: Environment variable names, as documented (the docs test reads this).
 ENVIRONMENT_VARIABLES = (
     "DATABASE_URL",
