@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from facilitator import flow
-from facilitator.errors import Invalid, NotFound, Refused
+from facilitator.errors import Forbidden, Invalid, NotFound, Refused
 from facilitator.flow import MAX_AGENDA_ITEMS, MAX_ITEM_MINUTES, CommitmentStatus, Role
 from facilitator.flow import StrategyFacts as S
 
@@ -124,3 +124,26 @@ def test_an_archived_group_gets_no_new_meeting() -> None:
     with pytest.raises(Refused) as archived:
         flow.check_group_open(True)
     assert archived.value.key == "group.archived"
+
+
+@pytest.mark.parametrize("outcome", ["done", "on_track", "stuck"])
+def test_an_owner_reports_on_their_own_open_commitment(outcome: str) -> None:
+    assert flow.check_report(True, CommitmentStatus.OPEN.value, outcome) == flow.Report(outcome)
+
+
+@pytest.mark.parametrize(
+    ("owner", "status", "outcome", "error", "key"),
+    [
+        (False, "open", "done", Forbidden, "report.not_yours"),
+        (True, "done", "done", Refused, "report.not_open"),
+        (True, "dropped", "stuck", Refused, "report.not_open"),
+        (True, "open", "slipped", Invalid, "report.bad_outcome"),
+        (True, "open", None, Invalid, "report.bad_outcome"),
+    ],
+)
+def test_a_report_from_anyone_else_or_on_a_closed_commitment_is_refused(
+    owner: bool, status: str, outcome: object, error: type[Exception], key: str
+) -> None:
+    with pytest.raises(error) as refused:
+        flow.check_report(owner, status, outcome)
+    assert getattr(refused.value, "key", None) == key

@@ -139,3 +139,26 @@ def test_a_resent_message_id_answers_only_its_sender_and_command() -> None:
         with pytest.raises(Forbidden) as reused:
             flow.check_resend(same_command, same_sender)
         assert reused.value.key == "input.msg_id_reused"
+
+
+def test_a_known_person_needs_consent_only_from_a_phone_without_a_token() -> None:
+    assert flow.needs_consent(new_phone=True, known_person=True)
+    assert not flow.needs_consent(new_phone=True, known_person=False)  # a name typed first
+    assert not flow.needs_consent(new_phone=False, known_person=True)  # their own phone
+
+
+def test_requests_to_be_someone_are_bounded() -> None:
+    flow.check_room_to_wait(flow.MAX_WAITING_PER_MEETING - 1)
+    with pytest.raises(Refused) as refused:
+        flow.check_room_to_wait(flow.MAX_WAITING_PER_MEETING)
+    assert refused.value.key == "join.too_many_waiting"
+    # Per person: the fourth pushes the oldest out, so made-up requests can't lock one out.
+    assert not flow.replaces_oldest(flow.MAX_WAITING_PER_PERSON - 1)
+    assert flow.replaces_oldest(flow.MAX_WAITING_PER_PERSON)
+
+
+def test_a_request_is_decided_once() -> None:
+    flow.check_claim_open(decided=False)
+    with pytest.raises(Refused) as refused:
+        flow.check_claim_open(decided=True)
+    assert refused.value.key == "claim.decided"
