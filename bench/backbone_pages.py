@@ -5,8 +5,9 @@ commitments, and a live room's ping→pong and stage changes (p99) with and with
 user loading pages in a loop.
 
     .venv/bin/python -m bench.backbone_pages --years 1 --quick        # while developing
-    flock /work/notes/bench.lock .venv/bin/python -m bench.backbone_pages --years 5 \\
-        --write docs/performance.md                                     # the full run
+    .venv/bin/python -m bench.backbone_pages --years 5 --write docs/performance.md  # full run
+
+On a quiet machine: nothing else on its cores (another run's figures would be this run's noise).
 
 The network comes from ``bench.history`` (generated once per ``--years`` into ``--db``)."""
 
@@ -351,7 +352,7 @@ def main() -> None:
     db = args.db or Path(tempfile.gettempdir()) / f"facilitator-history-{args.years}y.db"
     requests, seconds = (5, 5.0) if args.quick else (args.requests, args.seconds)
     result = run(db, args.years, requests, seconds)
-    words = ["flock /work/notes/bench.lock", ".venv/bin/python -m bench.backbone_pages",
+    words = [".venv/bin/python -m bench.backbone_pages",
              f"--years {args.years}", f"--write {args.write}" if args.write else ""]  # fmt: skip
     section = table(result, " ".join(w for w in words if w))
     print(section)
