@@ -11,12 +11,12 @@ import getpass
 import os
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
 
-from facilitator import backup, demo, logs, migrate
+from facilitator import backup, backup_cli, demo, logs, migrate
 from facilitator.db import Database
 from facilitator.db.database import sqlite_file
 from facilitator.db.models import Network
@@ -58,52 +58,6 @@ async def _demo(settings: Settings, if_empty: bool) -> list[demo.DemoLogin] | No
         return await demo.load(db)
     finally:
         await db.dispose()
-
-
-def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
-    return _copying(settings, lambda path: _backup(path, Path(args.file)))
-
-
-def _backup(path: Path, target: Path) -> None:
-    # In a thread, as the server would: the copy is one long read of the file.
-    copy = asyncio.run(asyncio.to_thread(backup.backup, path, target))
-    print(
-        f"backed up {path} to {copy.path}: {copy.bytes / 1e6:.1f} MB in {copy.seconds:.1f} s, "
-        f"schema {copy.schema}, integrity ok",
-        flush=True,
-    )
-
-
-def cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
-    return _copying(settings, lambda path: _restore(Path(args.file), path))
-
-
-def _restore(source: Path, path: Path) -> None:
-    kept = backup.restore(source, path, migrate.known_revisions())
-    print(f"restored {source} into {path}", flush=True)
-    if kept is not None:
-        print(f"the database it replaced is kept as {kept}", flush=True)
-    print("`facilitator serve` brings it to the newest schema when it starts", flush=True)
-
-
-def _copying(settings: Settings, work: Callable[[Path], None]) -> int:
-    """Backup and restore: on SQLite only (2 and a pointer elsewhere), a refusal said (1)."""
-    path = sqlite_file(settings.database_url)
-    if path is None:
-        print(POSTGRES_BACKUP, file=sys.stderr)
-        return 2
-    try:
-        work(path)
-    except backup.BackupError as refused:
-        print(refused, file=sys.stderr)
-        return 1
-    return 0
-
-
-POSTGRES_BACKUP = (
-    "backup and restore copy a SQLite database; for PostgreSQL use its own tools: "
-    "pg_dump --format=custom, and pg_restore --clean into a stopped site"
-)
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
@@ -334,18 +288,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="bring the database to the newest schema").set_defaults(
         run=cmd_migrate
     )
-    copy = sub.add_parser(
-        "backup", help="a consistent copy of the SQLite database, while meetings run"
-    )
-    copy.add_argument("file", help="the copy to write (must not exist yet)")
-    copy.set_defaults(run=cmd_backup)
-    back = sub.add_parser(
-        "restore",
-        help="put a backup in place of the database (the server must be stopped); the "
-        "current file is kept beside it",
-    )
-    back.add_argument("file", help="a file written by backup")
-    back.set_defaults(run=cmd_restore)
+    backup_cli.add_parser(sub)
     serve = sub.add_parser("serve", help="migrate, then serve the app with uvicorn")
     serve.add_argument("--host", help="address to listen on (FACILITATOR_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (FACILITATOR_PORT)")
@@ -391,7 +334,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ValueError as wrong:  # a setting that cannot be used: say which, not a traceback
+        print(f"facilitator: {wrong}", file=sys.stderr)
+        return 2
     code: int = args.run(settings, args)
     return code
 
