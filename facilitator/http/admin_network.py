@@ -66,6 +66,7 @@ async def _network_page(
         minutes=(network_settings.MINUTES_LOW, network_settings.MINUTES_HIGH),
         reminder=(network_settings.REMINDER_LOW, network_settings.REMINDER_HIGH),
         server_url=app_state(request).settings.public_url,
+        lan_url=app_state(request).settings.lan_url,
         notice=notice or _notice(request),
         error=request.query_params.get("error"),
     )

@@ -505,6 +505,7 @@ def test_the_networks_address_comes_before_this_machines_lan_address(
         assert "http://192.168.1.20:8000/j/" in wall.text
         page = client.get("/admin/network?lang=en")
         assert "only if that server setting is removed" not in page.text
+        assert "address on the local network" in page.text
         now = client.get("/api/admin/network").json()
         saved = post(
             client, "/admin/network", network_name=now["name"], language=now["default_language"],
