@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -202,18 +203,17 @@ async def _ending(transaction: AsyncSessionTransaction) -> AsyncIterator[None]:
 
 
 async def _to_completion(end: Coroutine[Any, Any, None]) -> None:
-    """Run ``end`` in a task of its own to its end; a cancellation that arrives meanwhile is
-    raised after it."""
+    """Run ``end`` in a task of its own to its end, raising its own error if it failed, and then
+    a cancellation that arrived meanwhile. Shielded from anyio's cancellation too, which would
+    otherwise be delivered again on every turn of the loop while ``end`` runs."""
     task = asyncio.ensure_future(end)
     cancelled: asyncio.CancelledError | None = None
-    while True:
-        try:
-            await asyncio.shield(task)
-        except asyncio.CancelledError as error:
-            if task.done():
-                raise
-            cancelled = error
-        else:
-            break
+    with anyio.CancelScope(shield=True):
+        while not task.done():
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError as error:  # a plain task.cancel(): wait on
+                cancelled = error
+    task.result()
     if cancelled is not None:
         raise cancelled

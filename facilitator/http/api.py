@@ -76,7 +76,11 @@ async def join(request: Request) -> Response:
     elif fresh is not None and (not result.replayed or result.claimed):
         issued = fresh
     else:  # a join answered again: the phone never got its token, so it gets another instead
-        issued = await access.reissue_after_resend(st.db, int(person["id"]), result.event.at)
+        again = await access.reissue_after_resend(st.db, int(person["id"]), result.event.at)
+        if again is None:  # released meanwhile: the name is no longer this phone's
+            taken = Refused("join.name_taken", name=str(person.get("name", "")))
+            return json_error(taken, await _lang(request))
+        issued = again
     return JSONResponse({"meeting_id": meeting_id, "person": person, "token": issued})
 
 

@@ -140,13 +140,15 @@ async def issue_participant_token(db: Database, person_id: int) -> str:
     return token
 
 
-async def reissue_after_resend(db: Database, person_id: int, joined_at: datetime) -> str:
-    """A phone asked to join again with the same message id: it never got the first answer, so
-    the token stored with that join (at the same moment) is revoked and a new one issued. One
-    join, one live token, however often a phone on bad Wi-Fi resends it."""
+async def reissue_after_resend(db: Database, person_id: int, joined_at: datetime) -> str | None:
+    """A phone asked to join again with the same message id: it never got the answer, so the
+    token stored with that join is revoked and a new one issued in its place, dated as the join
+    (a third resend replaces the second's). One join, one live token, however often a phone on
+    bad Wi-Fi resends it. ``None`` when that join holds no live token any more (staff released
+    the name meanwhile): a resend does not take the person back."""
     token = new_token()
     async with db.write() as session:
-        await session.execute(
+        revoked = await session.execute(
             update(ParticipantToken)
             .where(
                 ParticipantToken.person_id == person_id,
@@ -155,8 +157,10 @@ async def reissue_after_resend(db: Database, person_id: int, joined_at: datetime
             )
             .values(revoked_at=db.now())
         )
+        if not getattr(revoked, "rowcount", 0):
+            return None
         session.add(
-            ParticipantToken(token_hash=digest(token), person_id=person_id, created_at=db.now())
+            ParticipantToken(token_hash=digest(token), person_id=person_id, created_at=joined_at)
         )
     return token
 

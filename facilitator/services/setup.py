@@ -38,7 +38,7 @@ from facilitator.services.staff_links import (
     password_checked,
     void_links,
 )
-from facilitator.validate import clean_text
+from facilitator.validate import clean_name, clean_text
 
 SETUP_VALID = timedelta(hours=24)
 #: PostgreSQL advisory lock taken while a network is first created.
@@ -247,7 +247,7 @@ def _checked(form: NetworkSetup) -> dict[str, Any]:
         "timezone": checked_timezone(form.timezone),
         "minutes": checked_minutes(form.meeting_minutes),
         "values": _value_rows(form),
-        "admin_name": at_field("name", clean_text, form.admin_name, "name", kind="name"),
+        "admin_name": at_field("name", clean_name, form.admin_name, "name"),
         "email": at_field("email", users.normalize_email, form.admin_email),
         "password": password_checked(form.password, form.password_again),
     }

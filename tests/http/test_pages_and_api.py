@@ -190,6 +190,23 @@ def test_projector_link_and_permissions(site: Site) -> None:
     assert refused.status_code == 403
 
 
+def test_a_late_resend_does_not_take_back_a_released_name(site: Site) -> None:
+    site.login()
+    meeting_id = site.new_meeting()
+    ask = {"code": site.code_of(meeting_id), "name": "Noa", "organization": "Org",
+           "client_msg_id": "join-1"}  # fmt: skip
+    first = site.client.post("/api/join", json=ask).json()
+    released = site.client.post(
+        f"/api/m/{meeting_id}/commands",
+        json={"type": "release_name", "id": "r1", "person_id": first["person"]["id"]},
+        headers={"x-csrf-token": site.csrf()},
+    )
+    assert released.status_code == 200, released.text
+    late = site.client.post("/api/join", json=ask)
+    assert late.json()["error"]["key"] == "join.name_taken"
+    assert "token" not in late.json()
+
+
 def test_phone_join_and_its_token(site: Site) -> None:
     site.login()
     meeting_id = site.new_meeting()
@@ -222,7 +239,12 @@ def test_phone_join_and_its_token(site: Site) -> None:
     assert resent["token"] != first["token"]
     lost = site.client.post("/api/join", json={"code": code, "token": first["token"]})
     assert lost.json()["error"]["key"] == "join.token_unknown"
-    kept = site.client.post("/api/join", json={"code": code, "token": resent["token"]}).json()
+    # A third try replaces the second's token in turn.
+    third = site.client.post("/api/join", json=ask).json()
+    assert third["token"] not in (first["token"], resent["token"])
+    gone = site.client.post("/api/join", json={"code": code, "token": resent["token"]})
+    assert gone.json()["error"]["key"] == "join.token_unknown"
+    kept = site.client.post("/api/join", json={"code": code, "token": third["token"]}).json()
     assert kept["person"]["id"] == first["person"]["id"]
     # Dana's token, issued to another phone at another moment, is untouched.
     assert site.client.post("/api/join", json={"code": code, "token": token}).status_code == 200
