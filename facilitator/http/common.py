@@ -33,7 +33,7 @@ from facilitator.http.security import (
 from facilitator.http.words import page_words
 from facilitator.live.rooms import Live
 from facilitator.services.access import StaffIdentity, open_sessions, staff_for
-from facilitator.services.network_settings import public_url_of
+from facilitator.services.network_settings import link_base, public_url_of
 from facilitator.services.scope import reaches_meeting
 from facilitator.settings import Settings
 
@@ -250,17 +250,13 @@ def remember(response: Response, request: Request, token: str, lang: str) -> Non
 
 
 async def public_base(connection: HTTPConnection, network_id: int) -> str:
-    """Where a link handed to someone points (join, invitation, calendar): the server's public
-    address, else the one the network set on /admin/network, else this machine's LAN address
-    (``serve`` on every interface), else the address asked for."""
+    """Where a link handed to someone points (see ``link_base``): at the last, the address the
+    request asked for."""
     state = app_state(connection)
-    base = (
-        state.settings.public_url
-        or await public_url_of(state.db, network_id)
-        or state.settings.lan_url
-        or str(connection.base_url)
-    )
-    return base.rstrip("/")
+    settings = state.settings
+    # The network's own is read only when the server sets none (it would not be used).
+    network_url = None if settings.public_url else await public_url_of(state.db, network_id)
+    return link_base(settings.public_url, network_url, settings.lan_url, str(connection.base_url))
 
 
 async def recheck_reach(connection: HTTPConnection, user_id: int) -> None:

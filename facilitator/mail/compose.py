@@ -34,6 +34,7 @@ from facilitator.http.words import page_words
 from facilitator.localtime import local_day
 from facilitator.mail import tags
 from facilitator.services import feeds, mail_digest, mail_outbox, personal, state
+from facilitator.services.network_settings import link_base
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "web" / "templates" / "mail"
 _ENV = Environment(
@@ -104,9 +105,7 @@ async def compose(db: Database, row: MailOut, out: Outgoing) -> EmailMessage:
         assert row.meeting_id is not None
         assert to.person_id is not None
         context.update(await _record(db, row.meeting_id, to.person_id))
-    base = (out.base_url or network.public_url or out.lan_url or "http://localhost:8000").rstrip(
-        "/"
-    )
+    base = link_base(out.base_url, network.public_url, out.lan_url, "http://localhost:8000")
     links = await _links(db, row, to, recipient, base, out.dry_run)
     return _message(row, to, out, context | links, network.name)
 

@@ -150,6 +150,13 @@ async def network_settings(db: Database, network_id: int) -> dict[str, Any]:
         return {"id": network.id, **audit.columns(network, SETTINGS)}
 
 
+def link_base(server_url: str, network_url: str | None, lan_url: str, otherwise: str) -> str:
+    """Where links handed to people point (join, invitation, calendar, mail): the server's
+    public address, else the one the network set on /admin/network, else this machine's LAN
+    address (``serve`` on every interface), else ``otherwise``."""
+    return (server_url or network_url or lan_url or otherwise).rstrip("/")
+
+
 async def public_url_of(db: Database, network_id: int) -> str | None:
     """The address the network set for its phones, if any."""
     async with db.read() as session:
