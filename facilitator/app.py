@@ -232,6 +232,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             mail=mail_scheduler(settings, db),
         )
         live.held_at = state.join_guard.held
+        await live.start()
         if state.mail is not None:
             live.mail_written = state.mail.wake
             state.mail.start()

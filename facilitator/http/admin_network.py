@@ -243,7 +243,7 @@ async def staff_active(request: Request, admin: Caller, _fields: dict[str, str])
         return back_with_error("/admin/staff", error)
     # Their open sockets close now, as on sign-out: a deactivated user keeps no live console.
     for session_id in revoked:
-        state.live.end_session(session_id)
+        await state.live.end_session(session_id)
     if admin.staff.session_id in revoked:
         return redirect("/login")
     return redirect(f"/admin/staff?notice=staff.{'reactivated' if active else 'deactivated'}")

@@ -95,7 +95,7 @@ async def logout(request: Request) -> Response:
         return render(request, "login.html", lang, 400, error="auth.csrf", email="")
     session_id = await access.end_session(state.db, request.cookies.get(SESSION_COOKIE))
     if session_id is not None:
-        state.live.end_session(session_id)
+        await state.live.end_session(session_id)
     response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -244,7 +244,7 @@ async def link_submit(request: Request) -> Response:
             user_id, revoked = await staff_links.reset_password(state.db, token, password)
             # Every other browser of this user is signed out, and its sockets close now.
             for session_id in revoked:
-                state.live.end_session(session_id)
+                await state.live.end_session(session_id)
     except staff_links.LinkGone as error:
         return link_refused(request, lang, error)
     except DomainError as error:

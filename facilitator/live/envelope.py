@@ -18,6 +18,12 @@ class Kind(StrEnum):
     EVENT = "event"  # one numbered event of the meeting's log
     TALLY = "tally"  # the opener's tally, numbered like the event that changed it
     OUTSIDE = "outside"  # no meeting event (the network's values changed): no number
+    #: No message for screens: the channel's log reaches ``seq`` (-1: unknown, look). A room
+    #: behind it reads what it missed from the database.
+    BEAT = "beat"
+    #: No message for screens: something every process acts on (``event`` says what, ``text``
+    #: its argument), on the process-wide channel.
+    CONTROL = "control"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +86,16 @@ def envelope_for(event: Event) -> Envelope:
     payload = without_names(event.payload)
     phone_text = None if payload == event.payload else encode(message_for(event, payload))
     return Envelope(Kind.EVENT, event.seq, event.type, released, text, phone_text)
+
+
+def beat(seq: int) -> Envelope:
+    """The channel's log reaches ``seq`` (-1: it may have moved on unseen)."""
+    return Envelope(Kind.BEAT, seq, "", None, "")
+
+
+def control(what: str, argument: str) -> Envelope:
+    """A message to every process (``what`` is one word, e.g. ``session_ended``)."""
+    return Envelope(Kind.CONTROL, 0, what, None, argument)
 
 
 def outside_log(text: str) -> Envelope:

@@ -73,6 +73,8 @@ class Room:
         #: Sequence number -> person, for events that release a name: on delivery, that
         #: person's phones in this room are signed out.
         self._releases: dict[int, int] = {}
+        #: A beat told of events not seen here (lost between processes): read them.
+        self._behind = False
         self._pump: asyncio.Task[None] | None = None
         #: Seconds each recent event took to hand to every socket (for Live.stats).
         self.fanouts: deque[float] = deque(maxlen=FANOUTS_KEPT)
@@ -151,6 +153,11 @@ class Room:
             for connection in self.connections:
                 connection.offer(envelope.text)
             return
+        if envelope.kind is Kind.BEAT:  # another process's log reaches this far
+            if envelope.seq < 0 or envelope.seq > self.last_seq:
+                self._behind = True
+                self._gap.arm()
+            return
         if envelope.seq <= self.last_seq:
             return
         if envelope.released is not None:
@@ -161,8 +168,10 @@ class Room:
             self._gap.arm()
 
     async def _fill_gap(self) -> None:
-        """An event published out of order waited; now the missing ones come from the DB."""
-        if self._order.waiting:
+        """An event published out of order waited (or a beat said there are more); now the
+        missing ones come from the DB."""
+        if self._order.waiting or self._behind:
+            self._behind = False
             for event in await events_since(self.db, self.meeting_id, self.last_seq):
                 self.receive(envelope_for(event))
 

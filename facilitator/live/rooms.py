@@ -5,13 +5,14 @@ is signed in where. A room itself is in ``room``; its parts are ``outbox``, ``or
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from facilitator.db import Database
-from facilitator.live.envelope import envelope_for, outside_log
+from facilitator.live.envelope import Kind, control, envelope_for, outside_log
 from facilitator.live.hub import Hub
 from facilitator.live.outbox import QUEUE_LIMIT, RESYNC, Connection
 from facilitator.live.room import Room, channel, message_for
@@ -20,6 +21,7 @@ from facilitator.services.commands import Result
 __all__ = ["QUEUE_LIMIT", "RESYNC", "Connection", "Live", "Room", "channel", "message_for"]
 
 RELEASES_KEPT = 10_000  # name releases remembered per process (see Live.released)
+PROCESSES = "processes"  # the hub channel every process listens to (a session ended, …)
 
 
 class Live:
@@ -41,6 +43,21 @@ class Live:
         #: Mail was written with a change (the record, at a close): the app's mail rounds are
         #: woken so it goes now, not at the next round.
         self.mail_written: Callable[[], None] = lambda: None
+        self._control: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start the hub and listen for what every process must act on."""
+        await self.hub.start()
+        listening = asyncio.Event()
+        self._control = asyncio.create_task(self._listen(listening))
+        await listening.wait()
+
+    async def _listen(self, listening: asyncio.Event) -> None:
+        async with self.hub.subscribe(PROCESSES) as subscription:
+            listening.set()
+            async for message in subscription:
+                if message.kind is Kind.CONTROL and message.event == "session_ended":
+                    self._close_session(int(message.text))
 
     def release(self, person_id: int) -> None:
         """A name was released: sign that person's phones out of every room of this process."""
@@ -166,16 +183,26 @@ class Live:
             if connection.session_id in session_ids:
                 connection.close(1008)
 
-    def end_session(self, session_id: int) -> None:
-        """Logout: close every socket that session opened in this process."""
+    async def end_session(self, session_id: int) -> None:
+        """Logout: close every socket that session opened, here at once and in every other
+        process as the hub tells it."""
+        self._close_session(session_id)
+        await self.hub.publish(PROCESSES, control("session_ended", str(session_id)))
+
+    def _close_session(self, session_id: int) -> None:
         for connection in self.by_session.pop(session_id, set()):
             connection.close(4401)
 
     async def close(self) -> None:
-        """Stop every room (the server is shutting down)."""
+        """Stop every room and the hub (the server is shutting down)."""
+        if self._control is not None:
+            self._control.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._control
         for room in list(self.rooms.values()):
             await room.stop()
         self.rooms.clear()
+        await self.hub.close()
 
 
 def _ms(ordered: list[float], q: float) -> float | None:

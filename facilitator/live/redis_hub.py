@@ -1,0 +1,151 @@
+"""The hub across processes: Redis pub/sub (``FACILITATOR_BROADCAST_URL=redis://…``).
+
+Pub/sub is at most once, so nothing depends on it arriving. This process's own rooms get a
+publish at once, in memory, whatever Redis does. Other processes get it through Redis, and two
+things make up for any it drops: every second this process sends each channel it wrote to
+lately a *beat* with its newest number, and when the connection to Redis comes back every room
+is told to look. A room that sees a number it has not got reads the missing events from the
+meeting's log in the database (``Room.receive``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from facilitator.live.envelope import Envelope, beat
+from facilitator.live.hub import LocalSubscribers, Subscription
+
+log = logging.getLogger("facilitator.hub")
+
+BEAT_EVERY = 1.0  # seconds between beats of a channel this process wrote to
+BEAT_FOR = 30.0  # how long after its last write a channel keeps getting beats
+RETRY_MAX = 2.0  # the longest wait between two tries to reach Redis again
+PREFIX = "facilitator:"  # every channel's name in Redis starts so (one Redis, several apps)
+
+
+class RedisHub:
+    """Rooms of several processes linked through one Redis."""
+
+    def __init__(self, url: str) -> None:
+        self._redis: redis.Redis = redis.Redis.from_url(
+            # A Redis that hangs must not hold a command's answer for long: the change is
+            # committed and reaches the other processes by the beats anyway.
+            url,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+            health_check_interval=10,
+        )
+        self._local = LocalSubscribers()
+        #: Who sent a message: a process skips its own, which it handed on in memory already.
+        self._origin = secrets.token_hex(6)
+        #: Channel -> (newest number published here, when): what the beats tell.
+        self._written: dict[str, tuple[int, float]] = {}
+        self._pubsub: Any = None  # the connected PubSub while there is one
+        self._tasks: list[asyncio.Task[None]] = []
+        self.connected = asyncio.Event()
+
+    async def start(self) -> None:
+        """Connect in the background: the app serves (one process's rooms) while Redis is away."""
+        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._beat())]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self._redis.aclose()
+
+    async def publish(self, channel: str, message: Envelope) -> None:
+        self._local.put(channel, message)
+        if message.seq > 0:
+            self._written[channel] = (message.seq, time.monotonic())
+        await self._send(channel, message)
+
+    @asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        first = not self._local.has(channel)
+        try:
+            async with self._local.subscribe(channel) as subscription:
+                if first and self._pubsub is not None:
+                    with contextlib.suppress(RedisError, OSError):
+                        await self._pubsub.subscribe(PREFIX + channel)
+                yield subscription
+        finally:
+            if not self._local.has(channel) and self._pubsub is not None:
+                with contextlib.suppress(RedisError, OSError):
+                    await self._pubsub.unsubscribe(PREFIX + channel)
+
+    async def _send(self, channel: str, message: Envelope) -> None:
+        try:
+            await self._redis.publish(PREFIX + channel, f"{self._origin} {message.pack()}")
+        except (RedisError, OSError) as error:
+            # Committed already; the other processes' rooms catch up when Redis is back.
+            log.warning("hub.publish_failed", extra={"channel": channel, "error": str(error)})
+
+    async def _listen(self) -> None:
+        """Hold a subscription to every channel this process has rooms for, reconnecting."""
+        wait = 0.1
+        ever_connected = False
+        while True:
+            pubsub: Any = self._redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                names = {PREFIX + c for c in self._local.channels()} | {PREFIX + "-"}
+                await pubsub.subscribe(*names)
+                self._pubsub = pubsub  # from now on a new room subscribes itself
+                late = {PREFIX + c for c in self._local.channels()} - names
+                if late:
+                    await pubsub.subscribe(*late)
+                self.connected.set()
+                if ever_connected:
+                    log.info("hub.reconnected")
+                # Rooms that were open while Redis was away may have missed anything: look.
+                self._local.put_all(beat(-1))
+                ever_connected, wait = True, 0.1
+                while True:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None and message["type"] == "message":
+                        self._receive(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as error:
+                log.warning("hub.disconnected", extra={"error": str(error), "retry_s": wait})
+            finally:
+                self._pubsub = None
+                self.connected.clear()
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(wait)
+            wait = min(RETRY_MAX, wait * 2)
+
+    def _receive(self, channel: bytes, data: bytes) -> None:
+        origin, _, packed = data.decode().partition(" ")
+        if origin == self._origin:
+            return
+        try:
+            envelope = Envelope.unpack(packed)
+        except (ValueError, KeyError):
+            log.warning("hub.bad_message", extra={"channel": channel.decode(errors="replace")})
+            return
+        self._local.put(channel.decode().removeprefix(PREFIX), envelope)
+
+    async def _beat(self) -> None:
+        """Tell the other processes, each second, how far each channel written here reaches:
+        a room that missed the last event of a burst learns it within a second."""
+        while True:
+            await asyncio.sleep(BEAT_EVERY)
+            now = time.monotonic()
+            for channel, (seq, at) in list(self._written.items()):
+                if now - at > BEAT_FOR:
+                    del self._written[channel]
+                elif self.connected.is_set():
+                    await self._send(channel, beat(seq))

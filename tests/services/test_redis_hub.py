@@ -1,0 +1,165 @@
+"""Rooms of two processes linked through a real redis-server: every event reaches both, a
+message Redis drops is read from the meeting's log, and a sign-out reaches every process.
+
+Each "process" here is a ``Live`` with its own ``Database`` and its own hub (its own Redis
+connections and origin), as two ``serve`` processes would have; tests/scale runs the real ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from facilitator.db import Database
+from facilitator.flow import Role, Stage
+from facilitator.live.envelope import Envelope
+from facilitator.live.hub import hub_for
+from facilitator.live.outbox import RESYNC
+from facilitator.live.redis_hub import RedisHub
+from facilitator.live.rooms import Connection, Live, channel
+from facilitator.services import lifecycle
+from facilitator.services.actors import Actor
+from facilitator.services.commands import Result
+from tests.support.world import Clock
+from tests.support.meetings import new_meeting
+from tests.support.redis_server import RedisServer, redis_or_skip
+from tests.support.world import World
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    redis_or_skip()
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def two(
+    redis_server: RedisServer, db_url: str, clock: Clock
+) -> AsyncIterator[tuple[Live, Live]]:
+    """Two processes' rooms: each its own database connections and its own hub."""
+    lives = [Live(hub_for(redis_server.url), Database(db_url, clock=clock)) for _ in range(2)]
+    for live in lives:
+        await live.start()
+        await asyncio.wait_for(connected(live).wait(), 5)
+    try:
+        yield lives[0], lives[1]
+    finally:
+        for live in lives:
+            await live.close()
+            await live.db.dispose()
+
+
+def connected(live: Live) -> asyncio.Event:
+    assert isinstance(live.hub, RedisHub)
+    return live.hub.connected
+
+
+def wall() -> Connection:
+    return Connection(Role.PROJECTOR, Actor.projector(), "he")
+
+
+def seqs_seen(connection: Connection) -> list[int]:
+    seen = []
+    while not connection.queue.empty():
+        item = connection.queue.get_nowait()
+        assert item is not RESYNC
+        seen.append(int(json.loads(item)["seq"]))
+    return seen
+
+
+async def until(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.02)):
+        if check():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("not within time")
+
+
+def commit_on(live: Live, command: Awaitable[Result]) -> Awaitable[Result]:
+    return live.commit_and_tell(command)
+
+
+async def test_an_event_committed_in_one_process_reaches_the_other_once(
+    two: tuple[Live, Live], world: World
+) -> None:
+    a, b = two
+    meeting_id = await new_meeting(a.db, world)
+    here, there = wall(), wall()
+    await a.enter(meeting_id, here)
+    await b.enter(meeting_id, there)
+    await asyncio.sleep(0.1)  # b's subscription is in Redis
+    result = await commit_on(a, lifecycle.start(a.db, meeting_id, world.staff))
+    await until(lambda: not there.queue.empty())
+    await asyncio.sleep(0.1)  # nothing more comes: a's own copy is not handed back again
+    assert seqs_seen(here) == [result.event.seq]
+    assert seqs_seen(there) == [result.event.seq]
+
+
+async def test_a_message_redis_drops_is_read_from_the_log_after_the_next_beat(
+    two: tuple[Live, Live], world: World
+) -> None:
+    a, b = two
+    meeting_id = await new_meeting(a.db, world)
+    there = wall()
+    room = await b.enter(meeting_id, there)
+    # Committed in process a, and the publish to Redis lost on the way (a's own rooms still
+    # hear it, in memory): only the beat a sends each second says there is more.
+    lost = await lifecycle.start(a.db, meeting_id, world.staff)
+    assert isinstance(a.hub, RedisHub)
+    a.hub._local.put(channel(meeting_id), _envelope(lost))
+    a.hub._written[channel(meeting_id)] = (lost.event.seq, asyncio.get_running_loop().time())
+    await until(lambda: room.last_seq == lost.event.seq, seconds=6)
+    assert seqs_seen(there) == [lost.event.seq]
+
+
+async def test_a_restart_of_redis_mid_meeting_leaves_no_gap(
+    two: tuple[Live, Live], world: World, redis_server: RedisServer
+) -> None:
+    a, b = two
+    meeting_id = await new_meeting(a.db, world)
+    there = wall()
+    room = await b.enter(meeting_id, there)
+    await asyncio.sleep(0.1)
+    first = await commit_on(a, lifecycle.start(a.db, meeting_id, world.staff))
+    await until(lambda: room.last_seq == first.event.seq)
+    redis_server.stop()
+    # While Redis is away, a meeting goes on in process a: every change is committed and
+    # answered, none reaches b through Redis.
+    during = await commit_on(a, lifecycle.move(a.db, meeting_id, world.staff, Stage.OPENER))
+    assert during.event.seq == first.event.seq + 1
+    redis_server.start()
+    await asyncio.wait_for(connected(b).wait(), 10)
+    await until(lambda: room.last_seq == during.event.seq, seconds=6)
+    after = await commit_on(a, lifecycle.move(a.db, meeting_id, world.staff, Stage.REVIEW))
+    await until(lambda: room.last_seq == after.event.seq)
+    assert seqs_seen(there) == [first.event.seq, during.event.seq, after.event.seq]
+
+
+async def test_a_sign_out_in_one_process_closes_the_sessions_sockets_in_the_other(
+    two: tuple[Live, Live], world: World
+) -> None:
+    a, b = two
+    meeting_id = await new_meeting(a.db, world)
+    console = Connection(Role.FACILITATOR, world.staff, "he", session_id=77)
+    other = Connection(Role.FACILITATOR, world.staff, "he", session_id=78)
+    await b.enter(meeting_id, console)
+    await b.enter(meeting_id, other)
+    await a.end_session(77)
+    await until(lambda: console.closing is not None)
+    assert console.closing == 4401
+    assert other.closing is None
+
+
+def _envelope(result: Result) -> Envelope:
+    from facilitator.live.envelope import envelope_for
+
+    return envelope_for(result.event)
