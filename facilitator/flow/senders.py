@@ -21,6 +21,8 @@ class StaffFacts:
     role: str
     #: They look after the meeting's group (what a facilitator's reach is made of).
     looks_after: bool
+    #: The session the command came through is not signed out (or none was named).
+    signed_in: bool = True
 
 
 def check_staff(staff: StaffFacts | None, claimed: Role, network_id: int) -> None:
@@ -29,6 +31,8 @@ def check_staff(staff: StaffFacts | None, claimed: Role, network_id: int) -> Non
     network, a facilitator only the groups they look after."""
     if staff is None or not staff.active or staff.network_id != network_id:
         raise Forbidden("staff.not_in_network")
+    if not staff.signed_in:
+        raise Forbidden("staff.signed_out")
     if staff.role != claimed.value:
         raise Forbidden("staff.role_changed")
     if staff.role != Role.BACKBONE.value and not staff.looks_after:

@@ -54,7 +54,7 @@ class StaffIdentity:
 
     @property
     def actor(self) -> Actor:
-        return Actor.staff(self.user_id, self.role)
+        return Actor.staff(self.user_id, self.role, self.session_id)
 
 
 async def start_session(db: Database, user_id: int) -> str:

@@ -13,10 +13,15 @@ class Actor:
     role: Role
     user_id: int | None = None
     person_id: int | None = None
+    #: The staff session the command came through: every command rechecks it is not signed
+    #: out, since the word from another process that closes its sockets may never arrive.
+    session_id: int | None = None
 
     @classmethod
-    def staff(cls, user_id: int, role: Role | str = Role.FACILITATOR) -> Actor:
-        return cls(Role(role), user_id=user_id)
+    def staff(
+        cls, user_id: int, role: Role | str = Role.FACILITATOR, session_id: int | None = None
+    ) -> Actor:
+        return cls(Role(role), user_id=user_id, session_id=session_id)
 
     @classmethod
     def participant(cls, person_id: int | None) -> Actor:

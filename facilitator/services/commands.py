@@ -30,6 +30,7 @@ from facilitator.db.models import (
     MeetingEvent,
     Network,
     Person,
+    StaffSession,
     StaffUser,
 )
 from facilitator.errors import NotFound
@@ -147,6 +148,9 @@ _STAFF = (
         select(GroupStaff.id)
         .where(GroupStaff.user_id == bindparam("u"), GroupStaff.group_id == bindparam("g"))
         .exists(),
+        select(StaffSession.id)
+        .where(StaffSession.id == bindparam("s"), StaffSession.revoked_at.is_(None))
+        .exists(),
     )
     .select_from(Group)
     .outerjoin(StaffUser, StaffUser.id == bindparam("u"))
@@ -208,10 +212,15 @@ def _check_sender(
 
 
 def _check_staff(connection: Connection, actor: Actor, group_id: int) -> int:
-    row = connection.execute(_STAFF, {"u": actor.user_id, "g": group_id}).one()
-    network_id, user_network, active, role, looks_after = row
+    facts = {"u": actor.user_id, "g": group_id, "s": actor.session_id}
+    network_id, user_network, active, role, looks_after, session_live = connection.execute(
+        _STAFF, facts
+    ).one()
+    signed_in = actor.session_id is None or bool(session_live)
     staff = (
-        None if user_network is None else flow.StaffFacts(user_network, active, role, looks_after)
+        None
+        if user_network is None
+        else flow.StaffFacts(user_network, active, role, looks_after, signed_in)
     )
     flow.check_staff(staff, actor.role, network_id)
     return int(network_id)

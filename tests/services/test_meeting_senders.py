@@ -10,7 +10,7 @@ import pytest
 from facilitator.db import Database
 from facilitator.errors import DomainError
 from facilitator.flow import Action, Stage
-from facilitator.services import commands, joining, lifecycle, network
+from facilitator.services import access, commands, joining, lifecycle, network
 from facilitator.services.actors import Actor
 from facilitator.services.commands import BatchContext, Change, Context, Result
 from tests.support.meetings import new_meeting, seqs
@@ -130,3 +130,36 @@ async def test_both_paths_number_one_log_without_gaps(db: Database, world: World
         await refused(send, db, mid, Actor.participant(world.people[5]), None)
     assert numbers == [start + 1, start + 2, start + 3]
     assert await seqs(db, mid) == list(range(1, start + 4))
+
+
+async def staff_run(db: Database, mid: int, actor: Actor, msg: str | None) -> Result:
+    async def body(ctx: Context) -> Change:
+        return Change("probe", {})
+
+    return await commands.run(db, mid, actor, Action.RECORD_OPENER_ACTION, body)
+
+
+async def staff_batched(db: Database, mid: int, actor: Actor, msg: str | None) -> Result:
+    def body(ctx: BatchContext) -> Change:
+        return Change("probe", {})
+
+    return await commands.run_batched(db, mid, actor, Action.RECORD_OPENER_ACTION, body)
+
+
+@pytest.mark.parametrize("send", [staff_run, staff_batched], ids=["run", "batched"])
+async def test_a_command_through_a_signed_out_session_is_refused(
+    send: Send, db: Database, world: World
+) -> None:
+    """Signed out in another process, whose word to close this console never came: the
+    command itself finds the session revoked."""
+    mid = await opener_meeting(db, world, joined=1)
+    assert world.staff.user_id is not None
+    token = await access.start_session(db, world.staff.user_id)
+    who = await access.staff_for(db, token)
+    assert who is not None
+    console = Actor.staff(world.staff.user_id, world.staff.role, who.session_id)
+    before = await seqs(db, mid)
+    assert (await send(db, mid, console, None)).event.seq == before[-1] + 1
+    await access.end_session(db, token)
+    assert await refused(send, db, mid, console, None) == "staff.signed_out"
+    assert await seqs(db, mid) == [*before, before[-1] + 1]

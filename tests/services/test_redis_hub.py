@@ -24,10 +24,9 @@ from facilitator.live.rooms import Connection, Live, channel
 from facilitator.services import lifecycle
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
-from tests.support.world import Clock
 from tests.support.meetings import new_meeting
 from tests.support.redis_server import RedisServer, redis_or_skip
-from tests.support.world import World
+from tests.support.world import Clock, World
 
 
 @pytest.fixture

@@ -36,6 +36,8 @@ def test_staff_of_the_network_within_reach_pass() -> None:
         # The session says backbone; the user has since been made a facilitator.
         (staff(), Role.BACKBONE, "staff.role_changed"),
         (staff(looks_after=False), Role.FACILITATOR, "scope.not_yours"),
+        # Signed out in another process, whose word to close this socket never came.
+        (staff(signed_in=False), Role.FACILITATOR, "staff.signed_out"),
     ],
 )
 def test_staff_refusals(facts: StaffFacts | None, claimed: Role, key: str) -> None:
