@@ -60,6 +60,7 @@ class Action(StrEnum):
     MARK_PRESENT = "mark_present"
     DECIDE_CLAIM = "decide_claim"
     ADD_TO_ROSTER = "add_to_roster"
+    EDIT_VALUES = "edit_values"
 
 
 _STAFF: Mapping[Role, Scope] = {Role.FACILITATOR: Scope.ANY, Role.BACKBONE: Scope.ANY}
@@ -92,6 +93,8 @@ PERMISSIONS: Mapping[Action, Mapping[Role, Scope]] = {
     Action.DECIDE_CLAIM: _STAFF,
     Action.ADD_TO_ROSTER: _STAFF,
     Action.SCHEDULE_NEXT: _STAFF,
+    # The network's shared values stand on every agenda: its backbone keeps them.
+    Action.EDIT_VALUES: {Role.BACKBONE: Scope.ANY},
 }
 
 _LIVE = frozenset({Stage.REVIEW, Stage.OPENER, Stage.AGENDA, Stage.COMMITMENTS})
@@ -126,6 +129,8 @@ STAGE_WINDOWS: Mapping[Action, frozenset[Stage]] = {
     Action.ADD_TO_ROSTER: frozenset(STAGES),
     # The next meeting is planned from the record of this one, once it is closed.
     Action.SCHEDULE_NEXT: frozenset({Stage.CLOSED}),
+    # A closed meeting's record keeps the values it was held under.
+    Action.EDIT_VALUES: OPEN_STAGES,
 }
 
 

@@ -15,7 +15,6 @@ from facilitator.http.admin_common import admin_json, back_with_error
 from facilitator.http.common import app_state, redirect, render
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op
-from facilitator.live.messages import Values, encode
 from facilitator.services import network, overview
 from facilitator.services.network import ValueWords
 
@@ -48,19 +47,19 @@ async def values_change(request: Request, caller: Caller, fields: dict[str, str]
     )
     try:
         if value_id is None:
-            await network.add_value(db, staff.network_id, words, user_id=staff.user_id)
+            change = await network.add_value(db, staff.network_id, words, user_id=staff.user_id)
         elif request.url.path.endswith("/remove"):
-            await network.remove_value(db, staff.network_id, value_id, user_id=staff.user_id)
+            change = await network.remove_value(
+                db, staff.network_id, value_id, user_id=staff.user_id
+            )
         else:
-            await network.update_value(db, staff.network_id, value_id, words, user_id=staff.user_id)
+            change = await network.update_value(
+                db, staff.network_id, value_id, words, user_id=staff.user_id
+            )
     except DomainError as error:
         return back_with_error("/admin/values", error)
-    # Every live screen of the network shows the values: tell the open meetings' rooms.
-    lists = await overview.network_lists(db, staff.network_id)
-    open_meetings = await overview.open_meetings(db, staff.network_id)
-    await app_state(request).live.broadcast_outside_log(
-        open_meetings, encode(Values(lists["values"]))
-    )
+    # Every live screen of the network shows the values: each open meeting logged the change.
+    await app_state(request).live.tell(change.events)
     return redirect("/admin/values?saved=1")
 
 

@@ -17,7 +17,6 @@ from facilitator.services.state import without_names
 class Kind(StrEnum):
     EVENT = "event"  # one numbered event of the meeting's log
     TALLY = "tally"  # the opener's tally, numbered like the event that changed it
-    OUTSIDE = "outside"  # no meeting event (the network's values changed): no number
     #: No message for screens: the channel's log reaches ``seq`` (-1: unknown, look). A room
     #: behind it reads what it missed from the database.
     BEAT = "beat"
@@ -96,8 +95,3 @@ def beat(seq: int) -> Envelope:
 def control(what: str, argument: str) -> Envelope:
     """A message to every process (``what`` is one word, e.g. ``session_ended``)."""
     return Envelope(Kind.CONTROL, 0, what, None, argument)
-
-
-def outside_log(text: str) -> Envelope:
-    """A message that is no meeting event, already encoded."""
-    return Envelope(Kind.OUTSIDE, 0, "", None, text)

@@ -148,11 +148,6 @@ class Room:
 
     def receive(self, envelope: Envelope) -> None:
         """Take one broadcast (any order, maybe twice) and pass it on in sequence order."""
-        if envelope.kind is Kind.OUTSIDE:  # the network's values changed
-            self.snapshots.void()  # the shared snapshot shows the old values: read it anew
-            for connection in self.connections:
-                connection.offer(envelope.text)
-            return
         if envelope.kind is Kind.BEAT:  # another process's log reaches this far
             if envelope.seq < 0 or envelope.seq > self.last_seq:
                 self._behind = True

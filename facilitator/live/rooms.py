@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from facilitator.db import Database
-from facilitator.live.envelope import Kind, control, envelope_for, outside_log
+from facilitator.live.envelope import Kind, control, envelope_for
 from facilitator.live.hub import Hub
 from facilitator.live.outbox import QUEUE_LIMIT, RESYNC, Connection
 from facilitator.live.room import Room, channel, message_for
-from facilitator.services.commands import Result
+from facilitator.services.commands import Event, Result
 
 __all__ = ["QUEUE_LIMIT", "RESYNC", "Connection", "Live", "Room", "channel", "message_for"]
 
@@ -134,10 +134,11 @@ class Live:
         if event.type == "meeting_closed":
             self.mail_written()
 
-    async def broadcast_outside_log(self, meeting_ids: list[int], message: str) -> None:
-        """A message that is no meeting event (the network's values changed) to some rooms."""
-        for meeting_id in meeting_ids:
-            await self.hub.publish(channel(meeting_id), outside_log(message))
+    async def tell(self, events: list[Event]) -> None:
+        """Tell the rooms about events logged outside a meeting command (the network's values
+        changed: one event in each open meeting)."""
+        for event in events:
+            await self.hub.publish(channel(event.meeting_id), envelope_for(event))
 
     def stats(self) -> dict[str, Any]:
         """How this process's live rooms are holding, in numbers only (no names, no ids)."""

@@ -28,6 +28,8 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Invalid, NotFound
 from facilitator.services import audit
+from facilitator.services.commands import Event
+from facilitator.services.values_told import tell_open_meetings
 from facilitator.validate import clean_name, clean_text, optional_text
 
 #: The seed's list of what blocks effective collaboration, in its order and wording.
@@ -125,9 +127,18 @@ def _value_columns(words: ValueWords) -> dict[str, Any]:
 VALUE_COLUMNS = ("title_he", "behaviours_he", "title_en", "behaviours_en")
 
 
+@dataclass(frozen=True)
+class ValueChange:
+    """A value added, changed or removed, and the event each open meeting logged of it (for
+    the rooms to be told)."""
+
+    value_id: int
+    events: list[Event]
+
+
 async def add_value(
     db: Database, network_id: int, words: ValueWords, *, user_id: int | None = None
-) -> int:
+) -> ValueChange:
     """A shared value and the behaviours it expects, placed last."""
     columns = _value_columns(words)
     async with db.write() as session:
@@ -142,7 +153,10 @@ async def add_value(
             session, network_id, user_id, "value.create", "value", value.id,
             after=audit.columns(value, VALUE_COLUMNS), at=db.now(),
         )  # fmt: skip
-        return value.id
+        await session.flush()
+        return ValueChange(
+            value.id, await tell_open_meetings(session, network_id, user_id, db.now())
+        )
 
 
 async def add_organization(
@@ -207,7 +221,7 @@ async def update_value(
     words: ValueWords,
     *,
     user_id: int | None = None,
-) -> None:
+) -> ValueChange:
     """Change a shared value's titles and the behaviours it expects, in both languages."""
     columns = _value_columns(words)
     async with db.write() as session:
@@ -219,11 +233,15 @@ async def update_value(
             setattr(value, name, content)
         record_changes(session, network_id, user_id, "value.update", "value", value_id, before,
                  audit.columns(value, VALUE_COLUMNS), db)  # fmt: skip
+        await session.flush()
+        return ValueChange(
+            value_id, await tell_open_meetings(session, network_id, user_id, db.now())
+        )
 
 
 async def remove_value(
     db: Database, network_id: int, value_id: int, *, user_id: int | None = None
-) -> None:
+) -> ValueChange:
     async with db.write() as session:
         value = await session.get(SharedValue, value_id)
         if value is None or value.network_id != network_id:
@@ -233,6 +251,10 @@ async def remove_value(
             before=audit.columns(value, VALUE_COLUMNS), at=db.now(),
         )  # fmt: skip
         await session.delete(value)
+        await session.flush()
+        return ValueChange(
+            value_id, await tell_open_meetings(session, network_id, user_id, db.now())
+        )
 
 
 def record_changes(

@@ -323,9 +323,10 @@ async def test_strategies_with_a_target_archived_yet_still_linked(
 
 async def test_value_changes_are_audited(db: Database, world: World) -> None:
     bb = world.backbone.user_id
-    vid = await network.add_value(
+    added = await network.add_value(
         db, world.network, network.ValueWords("אמון", ["מקשיבים"]), user_id=bb
     )
+    vid = added.value_id
     await network.update_value(
         db, world.network, vid, network.ValueWords("אמון", ["מקשיבים", "מכבדים"]), user_id=bb
     )

@@ -61,7 +61,9 @@ async def _seed(url: str) -> Seeded:
         group = await network.add_group(db, a, SECRET_GROUP, "working_group")
         own_group = await network.add_group(db, a, "הקבוצה של המנחה", "forum")
         strategy = await network.add_strategy(db, a, "אסטרטגיה", "יעד")
-        value = await network.add_value(db, a, network.ValueWords("שקיפות", ["מחליטים בחדר"]))
+        value = (
+            await network.add_value(db, a, network.ValueWords("שקיפות", ["מחליטים בחדר"]))
+        ).value_id
         backbone = await users.create_user(db, a, "bb@a.org", PASSWORD, name="ש", role="backbone")
         target_fac = await users.create_user(db, a, "fac@a.org", PASSWORD, name="מ")
         await network.assign_staff(db, group, target_fac)

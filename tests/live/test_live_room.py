@@ -439,8 +439,9 @@ async def _values_reach_the_wall(server: Server, backbone: httpx.AsyncClient) ->
         },
     )
     assert added.status_code == 303
-    values = await wall.expect(lambda m: m["type"] == "values")
-    added_value = values["values"][-1]
+    # In the meeting's log, numbered like every change, so a screen that missed it catches up.
+    told = await wall.expect(lambda m: m["type"] == "event" and m["event"] == "values_changed")
+    added_value = told["payload"]["values"][-1]
     assert (added_value["he"], added_value["en"]) == (
         {"title": "סקרנות", "behaviours": ["שואלים לפני ששופטים"]},
         {"title": "Curiosity", "behaviours": ["We ask before we judge"]},

@@ -28,8 +28,10 @@ async def _values(db: Database, world: World) -> list[dict[str, object]]:
 
 
 async def test_a_value_in_either_language_or_both(db: Database, world: World) -> None:
-    only_en = await network.add_value(db, world.network, ValueWords(*("", []), *TRUST_EN))
-    both = await network.add_value(db, world.network, ValueWords(*TRUST_HE, *TRUST_EN))
+    only_en = (
+        await network.add_value(db, world.network, ValueWords(*("", []), *TRUST_EN))
+    ).value_id
+    both = (await network.add_value(db, world.network, ValueWords(*TRUST_HE, *TRUST_EN))).value_id
     shown = {v["id"]: v for v in await _values(db, world)}
     assert (shown[only_en]["he"], shown[only_en]["en"]) == (
         None,
@@ -59,7 +61,7 @@ async def test_what_a_value_needs(db: Database, world: World, words: ValueWords,
 
 
 async def test_an_update_can_add_or_clear_a_language(db: Database, world: World) -> None:
-    value = await network.add_value(db, world.network, ValueWords(*TRUST_HE))
+    value = (await network.add_value(db, world.network, ValueWords(*TRUST_HE))).value_id
     await network.update_value(db, world.network, value, ValueWords(*TRUST_HE, *TRUST_EN))
     assert next(v for v in await _values(db, world) if v["id"] == value)["en"] is not None
     await network.update_value(db, world.network, value, ValueWords("", [], *TRUST_EN))

@@ -21,10 +21,11 @@ from facilitator.live.hub import hub_for
 from facilitator.live.outbox import RESYNC
 from facilitator.live.redis_hub import RedisHub
 from facilitator.live.rooms import Connection, Live, channel
-from facilitator.services import lifecycle
+from facilitator.services import lifecycle, network, overview
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
-from tests.support.meetings import new_meeting
+from facilitator.services.network import ValueWords
+from tests.support.meetings import new_meeting, seqs
 from tests.support.redis_server import RedisServer, redis_or_skip
 from tests.support.world import Clock, World
 
@@ -162,3 +163,31 @@ def _envelope(result: Result) -> Envelope:
     from facilitator.live.envelope import envelope_for
 
     return envelope_for(result.event)
+
+
+async def test_a_values_change_is_an_event_in_every_open_meeting_and_reaches_every_process(
+    two: tuple[Live, Live], world: World
+) -> None:
+    a, b = two
+    open_one = await new_meeting(a.db, world)
+    called_off = await new_meeting(a.db, world, group=world.other_group)
+    await lifecycle.cancel(a.db, called_off, world.staff)
+    closed_log = await seqs(a.db, called_off)
+    there = wall()
+    room = await b.enter(open_one, there)
+    await asyncio.sleep(0.1)
+    value_id = (await overview.network_lists(a.db, world.network))["values"][0]["id"]
+    change = await network.update_value(
+        a.db, world.network, value_id, ValueWords("אמון", ["מקשיבים"])
+    )
+    # Every meeting still open logs it (the world's other meetings too); a closed record keeps
+    # the values it was held under.
+    assert open_one in [e.meeting_id for e in change.events]
+    assert called_off not in [e.meeting_id for e in change.events]
+    assert await seqs(a.db, called_off) == closed_log
+    await a.tell(change.events)
+    mine = next(e for e in change.events if e.meeting_id == open_one)
+    await until(lambda: room.last_seq == mine.seq)
+    told = json.loads(there.queue.get_nowait())
+    assert (told["seq"], told["event"]) == (mine.seq, "values_changed")
+    assert told["payload"]["values"][0]["he"]["title"] == "אמון"

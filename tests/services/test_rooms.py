@@ -12,7 +12,7 @@ import pytest
 from facilitator.db import Database
 from facilitator.flow import Role
 from facilitator.live import gates, outbox, snapshots, tallies, watchdog
-from facilitator.live.envelope import Envelope, Kind, envelope_for
+from facilitator.live.envelope import Envelope, Kind, beat, control, envelope_for
 from facilitator.live.hub import MemoryHub
 from facilitator.live.messages import encode, server_event, server_tally
 from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Live, Room, channel
@@ -211,8 +211,9 @@ def console(world: World) -> Connection:
 def test_an_envelope_crosses_a_process_boundary_as_one_string() -> None:
     sent = Envelope(Kind.EVENT, 7, "name_released", 42, '{"type":"event","seq":7}')
     assert Envelope.unpack(sent.pack()) == sent
-    outside = Envelope(Kind.OUTSIDE, 0, "", None, '{"type":"values"}\n')
-    assert Envelope.unpack(outside.pack()) == outside
+    assert Envelope.unpack(beat(-1).pack()) == beat(-1)
+    ended = control("session_ended", "12")
+    assert Envelope.unpack(ended.pack()) == ended
     # Where the event names people, the phones' copy travels with it.
     named = Envelope(Kind.EVENT, 8, "commitment_confirmed", None, '{"n":"רות"}\n', '{"n":1}')
     assert Envelope.unpack(named.pack()) == named

@@ -98,6 +98,7 @@ EXPECTED_ROLES = {
     Action.MARK_PRESENT: (ANY, ANY, None, None),
     Action.DECIDE_CLAIM: (ANY, ANY, None, None),
     Action.ADD_TO_ROSTER: (ANY, ANY, None, None),
+    Action.EDIT_VALUES: (None, ANY, None, None),
 }
 
 
@@ -158,6 +159,7 @@ EXPECTED_WINDOWS = {
     Action.ADD_TO_ROSTER: {L, R, O, A, C, X},
     Action.EDIT_AGENDA: {L, R, O, A},
     Action.MOVE: {L, R, O, A, C},
+    Action.EDIT_VALUES: {L, R, O, A, C},
 }
 
 

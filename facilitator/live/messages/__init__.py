@@ -55,7 +55,6 @@ from facilitator.live.messages.server import (
     Pong,
     ServerMessage,
     Tally,
-    Values,
     Welcome,
     encode,
     encode_bytes,
@@ -71,6 +70,6 @@ __all__ = [
     "FocusItem", "Gates", "Hello", "JoinRequest", "MarkPresent", "Move", "MoveAgendaItem",
     "PauseItem", "Ping", "Pong", "Propose", "RecordDecision", "RecordOpenerAction", "ReleaseName",
     "RemoveAgendaItem", "RespondOpener", "ResumeItem", "Review", "ScheduleNext", "ServerMessage",
-    "Start", "Tally", "UpdateAgendaItem", "Values", "Welcome", "WithdrawCommitment", "encode",
+    "Start", "Tally", "UpdateAgendaItem", "Welcome", "WithdrawCommitment", "encode",
     "encode_bytes", "parse", "parse_join", "server_event", "server_tally", "welcome_text",
 ]  # fmt: skip

@@ -22,7 +22,7 @@ EventKind = Literal[
     "commitment_proposed", "commitment_added", "commitment_confirmed", "commitment_rejected",
     "commitment_withdrawn", "commitment_edited", "commitment_reviewed", "meeting_closed",
     "meeting_cancelled", "next_meeting_scheduled", "name_released", "marked_present",
-    "roster_added", "claim_requested", "claim_refused",
+    "roster_added", "claim_requested", "claim_refused", "values_changed",
 ]  # fmt: skip
 EVENT_KINDS: frozenset[str] = frozenset(get_args(EventKind))
 Object = dict[str, Any]
@@ -85,12 +85,6 @@ class Tally(_Server, frozen=True, tag="tally"):
     respondents: int
 
 
-class Values(_Server, frozen=True, tag="values"):
-    """The network's shared values, changed by staff (outside the meeting's log)."""
-
-    values: list[Object]
-
-
 class Pong(_Server, frozen=True, tag="pong"):
     """The answer to ``ping``."""
 
@@ -108,7 +102,7 @@ class Gates(_Server, frozen=True, tag="gates"):
     held: int = 0
 
 
-ServerMessage = Welcome | Ack | Error | Event | Tally | Values | Pong | Gates
+ServerMessage = Welcome | Ack | Error | Event | Tally | Pong | Gates
 SERVER_TYPES: tuple[str, ...] = tuple(
     str(kind.__struct_config__.tag) for kind in get_args(ServerMessage)
 )

@@ -198,6 +198,7 @@ export function applyEvent(state, type, p) {
   const s = state;
   switch (type) {
     case "meeting_created": break;
+    case "values_changed": s.values = p.values; break; // the backbone changed the network's values
     case "meeting_updated":
       Object.assign(s.meeting, { title: p.title, scheduled_on: p.scheduled_on, starts_at: p.starts_at ?? null, place: p.place ?? null });
       if (!s.meeting.started_at) s.meeting.day = p.scheduled_on; // the planned day, until it starts
@@ -394,9 +395,6 @@ export class LiveRoom {
           this.release(msg.seq);
           this.onChange?.("tally");
         }
-        break;
-      case "values":
-        if (this.state) { this.state.values = msg.values; this.onChange?.("values"); }
         break;
       case "gates": // the console's: what blocks closing, pushed as it changes
         if (this.state) {
