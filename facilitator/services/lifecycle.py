@@ -45,6 +45,7 @@ from facilitator.services.commands import (
     replay_of,
     run,
 )
+from facilitator.services.live_claim import claim_the_group, live_meeting
 from facilitator.services.views import agenda_item_view, clock_time, meeting_view
 from facilitator.validate import clean_text, optional_time, parse_date, positive_id
 from facilitator.validate import client_msg_id as check_msg_id
@@ -259,25 +260,14 @@ async def _go(ctx: Context, to: Stage) -> Change:
         payload["elapsed"] = await stop_timer(ctx)
     if flow.reopens_commitments(current, to):
         if ctx.meeting.started_at is None:
-            ctx.meeting.started_at = ctx.now
+            await claim_the_group(ctx, to)
         payload["reopened"] = await commitments.reopen_for(ctx)
     ctx.meeting.stage = to.value
     return Change("stage_changed", payload)
 
 
 async def _other_live_meeting(ctx: Context) -> str | None:
-    """The title of another meeting of this group that started and has not closed."""
-    title: str | None = await ctx.session.scalar(
-        select(Meeting.title)
-        .where(
-            Meeting.group_id == ctx.meeting.group_id,
-            Meeting.id != ctx.meeting.id,
-            Meeting.started_at.is_not(None),
-            Meeting.stage != Stage.CLOSED.value,
-        )
-        .limit(1)
-    )
-    return title
+    return await live_meeting(ctx.session, ctx.meeting.group_id, ctx.meeting.id)
 
 
 async def close_facts(session: AsyncSession, meeting: Meeting, day: date) -> flow.CloseFacts:

@@ -11,11 +11,13 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     Time,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,9 +27,26 @@ from facilitator.flow import Stage
 ITEM_KINDS = ("decision", "discussion", "update")
 
 
+#: A meeting under way: started and not closed (a started meeting moved back to the lobby too).
+LIVE_MEETING = "started_at IS NOT NULL AND stage <> 'closed'"
+LIVE_INDEX = "uq_meetings_one_live_per_group"
+
+
 class Meeting(Base):
     __tablename__ = "meetings"
-    __table_args__ = (CheckConstraint(one_of("stage", [s.value for s in Stage]), name="stage"),)
+    __table_args__ = (
+        CheckConstraint(one_of("stage", [s.value for s in Stage]), name="stage"),
+        # One meeting under way per group, held by the database itself: two starts racing in
+        # two processes would otherwise both pass the flow's check and reopen the same
+        # commitments twice.
+        Index(
+            LIVE_INDEX,
+            "group_id",
+            unique=True,
+            sqlite_where=text(LIVE_MEETING),
+            postgresql_where=text(LIVE_MEETING),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
