@@ -30,7 +30,7 @@ from facilitator.db.models import (
 )
 from facilitator.errors import Invalid
 from facilitator.names import look_key, match_key
-from facilitator.services import roster
+from facilitator.services import roster, upserts
 
 #: At most this many organizations are offered for what was typed so far.
 MAX_ORGANIZATIONS = 8
@@ -177,6 +177,11 @@ def find_or_create_person_on(
     if sector is not None and sector not in SECTORS:
         raise Invalid("organization.bad_sector")
     organizations = organizations_named_on(session, network_id, org_name)
+    if not organizations:
+        # Made as an upsert and read back: a join in another process naming it at this very
+        # moment gets the same one, and the person it made there is then found below.
+        upserts.organization(session.connection(), network_id, org_name, sector)
+        organizations = organizations_named_on(session, network_id, org_name)
     person = person_named_on(session, network_id, organizations, name)
     if person is not None:
         # Typing a name may claim a person no phone holds yet (people the backbone entered, or
@@ -188,12 +193,7 @@ def find_or_create_person_on(
     looks, key = look_key(name)[:120], person_key(name)
     alike = session.scalar(_LOOKS_ALIKE, {"n": network_id, "l": looks, "k": key})
     flow.check_name_distinct(alike, name)
-    if organizations:
-        org = organizations[0]
-    else:
-        org = Organization(network_id=network_id, name=org_name, sector=sector)
-        session.add(org)
-        session.flush()
+    org = organizations[0]
     # A plain insert: the ORM's unit of work was the largest part of a joining phone's cost.
     facts = {"n": network_id, "o": org.id, "name": name, "k": key, "l": looks, "at": now}
     return int(session.connection().execute(_NEW_PERSON, facts).scalar_one()), False

@@ -8,12 +8,13 @@ matched person only gets what they lack (email, phone, groups): nothing stored i
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from facilitator.db import Database
 from facilitator.db.models import Group, GroupMember, Organization, Person
 from facilitator.errors import Conflict, Invalid
 from facilitator.names import match_key
-from facilitator.services import audit
+from facilitator.services import audit, upserts
 from facilitator.services.import_plan import Plan, make_plan, sector_names
 from facilitator.services.people import clean_email, clean_phone
 from facilitator.services.spreadsheet import Table
@@ -46,9 +47,12 @@ async def apply(
             org = await session.get(Organization, row.organization_id or 0) or made_orgs.get(key)
             sector_code = sector_names().get(match_key(row.sector)) if row.sector else None
             if org is None:
-                org = Organization(network_id=network_id, name=row.organization, sector=sector_code)
-                session.add(org)
-                await session.flush()
+                # An upsert: an organization of this name made meanwhile (a phone naming it in
+                # another process) is the one the row goes to, not a unique-key error.
+                org_id, _made = await session.run_sync(
+                    _organization, network_id, row.organization, sector_code
+                )
+                org = await session.get_one(Organization, org_id)
                 made_orgs[key] = org
             elif org.sector is None and sector_code:
                 org.sector = sector_code
@@ -103,3 +107,9 @@ async def apply(
             at=now,
         )  # fmt: skip
         return plan
+
+
+def _organization(
+    session: Session, network_id: int, name: str, sector: str | None
+) -> tuple[int, bool]:
+    return upserts.organization(session.connection(), network_id, name, sector)

@@ -27,7 +27,7 @@ from facilitator.db.models import (
     Strategy,
 )
 from facilitator.errors import Invalid, NotFound
-from facilitator.services import audit
+from facilitator.services import audit, upserts
 from facilitator.services.commands import Event
 from facilitator.services.values_told import tell_open_meetings
 from facilitator.validate import clean_name, clean_text, optional_text
@@ -167,10 +167,11 @@ async def add_organization(
         raise Invalid("organization.bad_sector")
     async with db.write() as session:
         await require_network(session, network_id)
-        org = Organization(network_id=network_id, name=name, sector=sector)
-        session.add(org)
-        await session.flush()
-        return org.id
+        # The one of this name when there is one already (made a moment ago elsewhere, say).
+        org_id, _made = await session.run_sync(
+            lambda s: upserts.organization(s.connection(), network_id, name, sector)
+        )
+        return org_id
 
 
 async def add_person(

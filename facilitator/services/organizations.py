@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
@@ -157,7 +158,11 @@ async def add_organization(
             network_id=network_id, name=name, sector=sector, aliases=spellings or None
         )
         session.add(org)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError:
+            # Added by someone else at this very moment, past the check above: the same answer.
+            raise Conflict("organization.spelling_taken", name=name) from None
         audit.record(
             session, network_id, user_id, "organization.create", "organization", org.id,
             after=audit.columns(org, _COLUMNS), at=db.now(),
