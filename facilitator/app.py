@@ -51,10 +51,10 @@ from facilitator.http.common import (
     render,
 )
 from facilitator.http.join_guard import JoinGuard
+from facilitator.http.join_limits import limits_for
 from facilitator.http.security import (
     BodyLimit,
     HostGuard,
-    RateLimiter,
     SecurityHeaders,
     SenderBudgets,
     UntrustedForwarding,
@@ -220,14 +220,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             settings.database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms
         )
         live = Live(hub_for(settings.broadcast_url), db)
+        limits = limits_for(settings.broadcast_url, join_guard_for(settings))
         state = AppState(
             db=db,
             settings=settings,
             templates=Jinja2Templates(directory=str(WEB / "templates")),
             live=live,
-            login_limiter=RateLimiter(limit=10, window=60),
-            join_guard=join_guard_for(settings),
-            suggest_limiter=RateLimiter(limit=600, window=60),
+            login_limiter=limits.login,
+            join_guard=limits.door,
+            suggest_limiter=limits.suggest,
             budgets=SenderBudgets(),
             mail=mail_scheduler(settings, db),
         )
@@ -242,6 +243,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if state.mail is not None:
                 await state.mail.stop()
             await live.close()
+            await limits.close()
             if database is None:
                 await db.dispose()
 

@@ -58,8 +58,8 @@ async def login(request: Request) -> Response:
         address: str | None = users.normalize_email(email)
     except DomainError:
         address = None
-    if not state.login_limiter.allow(f"ip:{client}") or (
-        address is not None and not state.login_limiter.allow(f"email:{address}")
+    if not await state.login_limiter.allow(f"ip:{client}") or (
+        address is not None and not await state.login_limiter.allow(f"email:{address}")
     ):
         return render(request, "login.html", lang, 429, error="auth.too_many", email=email)
     if address is None:  # no account has such an address

@@ -22,10 +22,9 @@ from facilitator.db import Database
 from facilitator.db.models import StaffUser
 from facilitator.errors import DomainError, GateRefused
 from facilitator.flow import Role
-from facilitator.http.join_guard import JoinGuard
+from facilitator.http.join_limits import Door, Limiter
 from facilitator.http.security import (
     CSRF_COOKIE,
-    RateLimiter,
     SenderBudgets,
     csrf_token,
     new_csrf_token,
@@ -50,12 +49,13 @@ class AppState:
     settings: Settings
     templates: Jinja2Templates
     live: Live
-    login_limiter: RateLimiter
+    #: Sign-in tries per address and per account (shared by every process with Redis).
+    login_limiter: Limiter
     #: Every join path's limits: guessed codes per address, joins by name per address and meeting.
-    join_guard: JoinGuard
+    join_guard: Door
     #: Lookups while a phone types its organization: a hall of phones behind one address types
     #: a lot, a script listing the network's names types more.
-    suggest_limiter: RateLimiter
+    suggest_limiter: Limiter
     #: Each sender's message budget and open sockets, across its sockets and the HTTP API.
     budgets: SenderBudgets
     #: Mail rounds in this process (``None``: no SMTP server set, or cron sends instead).

@@ -28,29 +28,29 @@ async def meeting_for_code(request: Request, code: str) -> int:
     and naming an open meeting's code it waits there for the facilitator."""
     st = app_state(request)
     guard, address, typed = st.join_guard, address_of(request), joincodes.normalize(code)
-    locked = guard.locked(address)
-    let_in = locked and guard.admitted(address, typed)
-    if locked and not let_in and not guard.may_look_up(address):
+    locked = await guard.locked(address)
+    let_in = locked and await guard.admitted(address, typed)
+    if locked and not let_in and not await guard.may_look_up(address):
         raise TooMany("join.locked")
     try:
         meeting_id = await joining.find_open_meeting(st.db, code)
     except NotFound:
         if joincodes.looks_valid(typed):  # a malformed code probes nothing
-            guard.wrong(address, typed)
+            await guard.wrong(address, typed)
         if locked:
             raise TooMany("join.locked") from None
         raise
     if not locked or let_in:
         return meeting_id
-    if guard.hold(address, meeting_id, typed):
-        st.live.held_changed(meeting_id)  # the console shows one more network waiting
+    if await guard.hold(address, meeting_id, typed):
+        await st.live.held_changed(meeting_id)  # the console shows one more network waiting
     raise TooMany("join.locked")
 
 
 async def new_name_allowed(request: Request, meeting_id: int) -> None:
     """A join by name (a new person, or a request to be someone) within the address's and the
     meeting's pace; refused with when to try again."""
-    wait = app_state(request).join_guard.wait_for_name(address_of(request), meeting_id)
+    wait = await app_state(request).join_guard.wait_for_name(address_of(request), meeting_id)
     if wait > 0:
         raise TooMany("join.busy", retry_after=max(1, round(wait + 0.5)))
 
@@ -67,6 +67,6 @@ async def let_in(request: Request) -> Response:
         return json_error(Forbidden("auth.csrf"), lang)
     if await who_is(request, meeting_id, "console") is None:
         return json_error(Forbidden("auth.required"), lang)
-    count = st.join_guard.let_in(meeting_id)
-    st.live.held_changed(meeting_id)
+    count = await st.join_guard.let_in(meeting_id)
+    await st.live.held_changed(meeting_id)
     return JSONResponse({"let_in": count}, headers=NO_STORE)

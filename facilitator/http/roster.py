@@ -26,7 +26,7 @@ async def _join_meeting(request: Request) -> int | Response:
     """The open meeting of the path's code, or the refusal: rate-limited per address like every
     join path, and a wrong code counts toward the address's join limit."""
     st = app_state(request)
-    if not st.suggest_limiter.allow(address_of(request)):
+    if not await st.suggest_limiter.allow(address_of(request)):
         return await _error(request, DomainError("join.suggest_too_many"), 429)
     try:
         return await meeting_for_code(request, str(request.path_params["code"]))

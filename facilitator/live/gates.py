@@ -28,7 +28,7 @@ class GatesCoalescer:
         self,
         connections: Set[Connection],
         read: Callable[[], Awaitable[Reading]],
-        held: Callable[[], int] = lambda: 0,
+        held: Callable[[], Awaitable[int]] | None = None,
     ):
         self.connections = connections
         self._read = read
@@ -59,7 +59,8 @@ class GatesCoalescer:
                     log.exception("reading the gates failed")
                     again = self._again  # a change since then: try again after it settles
                     continue
-                text = encode(Gates(seq, gates, named, self._held()))
+                held = await self._held() if self._held is not None else 0
+                text = encode(Gates(seq, gates, named, held))
                 for connection in self.connections:
                     if connection.role in CONSOLES:
                         connection.offer(text)

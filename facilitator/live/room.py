@@ -51,7 +51,7 @@ class Room:
         hub: Hub,
         db: Database,
         on_release: Callable[[int], None] | None = None,
-        held: Callable[[int], int] = lambda _meeting: 0,
+        held: Callable[[int], Awaitable[int]] | None = None,
     ) -> None:
         self.meeting_id = meeting_id
         #: Told of every name released here, to stop that person's phones in every room.
@@ -67,7 +67,9 @@ class Room:
         self.tallies = TallyCoalescer(self.connections)
         self.snapshots = SnapshotCache()
         self.gates = GatesCoalescer(
-            self.screens, lambda: gates(self.db, self.meeting_id), lambda: held(meeting_id)
+            self.screens,
+            lambda: gates(self.db, self.meeting_id),
+            (lambda: held(meeting_id)) if held is not None else None,
         )
         self.watchdog = Watchdog(self.connections)
         #: Sequence number -> person, for events that release a name: on delivery, that

@@ -39,7 +39,7 @@ class Live:
         self._lock = asyncio.Lock()
         #: How many networks wait at a meeting's door after guessing codes (the join guard's
         #: count, set by the app): the console's gates carry it.
-        self.held_at: Callable[[int], int] = lambda _meeting: 0
+        self.held_at: Callable[[int], Awaitable[int]] | None = None
         #: Mail was written with a change (the record, at a close): the app's mail rounds are
         #: woken so it goes now, not at the next round.
         self.mail_written: Callable[[], None] = lambda: None
@@ -56,8 +56,12 @@ class Live:
         async with self.hub.subscribe(PROCESSES) as subscription:
             listening.set()
             async for message in subscription:
-                if message.kind is Kind.CONTROL and message.event == "session_ended":
+                if message.kind is not Kind.CONTROL:
+                    continue
+                if message.event == "session_ended":
                     self._close_session(int(message.text))
+                elif message.event == "held_changed":
+                    self._touch_gates(int(message.text))
 
     def release(self, person_id: int) -> None:
         """A name was released: sign that person's phones out of every room of this process."""
@@ -68,8 +72,15 @@ class Live:
         for room in list(self.rooms.values()):
             room.sign_out(person_id)
 
-    def held_changed(self, meeting_id: int) -> None:
-        """More (or no) networks wait at this meeting's door: its consoles are told."""
+    async def _held(self, meeting_id: int) -> int:
+        return await self.held_at(meeting_id) if self.held_at is not None else 0
+
+    async def held_changed(self, meeting_id: int) -> None:
+        """More (or no) networks wait at this meeting's door: its consoles are told, in
+        whichever process they are."""
+        await self.hub.publish(PROCESSES, control("held_changed", str(meeting_id)))
+
+    def _touch_gates(self, meeting_id: int) -> None:
         room = self.rooms.get(meeting_id)
         if room is not None:
             room.gates.touch()
@@ -89,7 +100,7 @@ class Live:
                     self.hub,
                     self.db,
                     on_release=self.release,
-                    held=lambda m: self.held_at(m),
+                    held=self._held,
                 )
                 await room.start()
                 self.rooms[meeting_id] = room
