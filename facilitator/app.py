@@ -6,7 +6,6 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from facilitator import paths
 from facilitator.db import Database
 from facilitator.errors import NotFound
 from facilitator.http import (
@@ -70,8 +70,6 @@ from facilitator.mail.remind import Scheduler
 from facilitator.mail.smtp import SmtpServer
 from facilitator.services.network import default_language
 from facilitator.settings import Settings, parse_pace
-
-WEB = Path(__file__).resolve().parent.parent / "web"
 
 
 async def not_found(request: Request, _error: Exception) -> Response:
@@ -160,7 +158,7 @@ ROUTES = [
     *admin_values.ROUTES,
     *admin_audit.ROUTES,
     WebSocketRoute("/ws/m/{meeting_id:id}", live_socket),
-    Mount("/static", StaticFiles(directory=str(WEB / "static")), name="static"),
+    Mount("/static", StaticFiles(directory=str(paths.web() / "static")), name="static"),
 ]
 
 
@@ -224,7 +222,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         state = AppState(
             db=db,
             settings=settings,
-            templates=Jinja2Templates(directory=str(WEB / "templates")),
+            templates=Jinja2Templates(directory=str(paths.web() / "templates")),
             live=live,
             login_limiter=limits.login,
             join_guard=limits.door,

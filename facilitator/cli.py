@@ -35,9 +35,10 @@ def _database(settings: Settings) -> Database:
 
 
 def _logins_file(settings: Settings) -> Path:
-    """Where the demo's generated sign-ins are kept: beside the SQLite file (or in ./var)."""
+    """Where the demo's generated sign-ins are kept: beside the SQLite file (or in the data
+    folder)."""
     path = sqlite_file(settings.database_url)
-    folder = path.parent if path is not None else Path("var")
+    folder = path.parent if path is not None else settings.data_dir
     return folder / "demo-logins.txt"
 
 
@@ -230,6 +231,9 @@ def _serve(
     if token is not None:
         # The configured public address if there is one, else this machine's own.
         _print_setup_link(configured or f"http://{local}:{port}", token)
+    database = sqlite_file(settings.database_url)
+    if database is not None:
+        print(f"database: {database.resolve()}", flush=True)
     print(f"serving on http://{local}:{port}  (health: /healthz; stop with Ctrl-C)", flush=True)
     if public_url:
         print(f"phones join at {public_url}/join", flush=True)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+from facilitator import paths
 
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    # Built here rather than read from alembic.ini, which only a checkout has (it serves the
+    # `alembic` command there); an installed package carries the migrations inside itself.
+    config = Config()
+    config.set_main_option("script_location", str(paths.migrations()))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = database_url
     return config
 

@@ -10,12 +10,17 @@ from pathlib import Path
 
 from starlette.config import Config
 
+from facilitator import paths
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/facilitator.db"
 ALL_INTERFACES = ("0.0.0.0", "::")  # noqa: S104 - binding them is the point: phones must reach it
 
 
 @dataclass(frozen=True)
 class Settings:
+    #: Where the SQLite file and the demo's sign-ins go unless told otherwise: ``var`` in a
+    #: checkout, the user's data folder for an installed package (see ``paths``).
+    data_dir: Path = Path("var")
     database_url: str = DEFAULT_DATABASE_URL
     # All interfaces: phones on the same Wi-Fi must reach the room (sign-in guards the rest).
     host: str = ALL_INTERFACES[0]
@@ -62,8 +67,13 @@ class Settings:
         path = env_file if env_file and Path(env_file).is_file() else None
         plain = Config(path)
         config = Config(path, env_prefix="FACILITATOR_")
+        data = config("DATA_DIR", default="").strip()
+        data_dir = Path(data).expanduser() if data else paths.default_data_dir()
         return cls(
-            database_url=plain("DATABASE_URL", default=DEFAULT_DATABASE_URL),
+            data_dir=data_dir,
+            database_url=plain(
+                "DATABASE_URL", default=paths.sqlite_url(data_dir / "facilitator.db")
+            ),
             host=config("HOST", default=cls.host),
             port=config("PORT", cast=int, default=cls.port),
             public_url=config("PUBLIC_URL", default=cls.public_url),
@@ -133,6 +143,7 @@ FOUND_AT_START = ("lan_url",)
 
 #: Environment variable names, as documented (the docs test reads this).
 ENVIRONMENT_VARIABLES = (
+    "FACILITATOR_DATA_DIR",
     "DATABASE_URL",
     "FACILITATOR_HOST",
     "FACILITATOR_PORT",

@@ -191,6 +191,6 @@ async def command(request: Request) -> Response:
 
 @staff_api(signed_out=403)
 async def live_stats(request: Request, _caller: Caller) -> Response:
-    """How this process's live rooms are holding (for whoever runs the forum, and the
+    """How the live rooms of every process are holding (for whoever runs the forum, and the
     benchmark): counts and timings only, for signed-in staff."""
-    return JSONResponse(app_state(request).live.stats())
+    return JSONResponse(await app_state(request).live.stats_everywhere())

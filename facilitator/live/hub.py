@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from facilitator.live.envelope import Envelope
 
@@ -21,13 +21,22 @@ class Subscription(Protocol):
 
 
 class Hub(Protocol):
-    async def start(self) -> None: ...
+    async def start(self, figures: Callable[[], Stats]) -> None:
+        """Connect; ``figures`` tells how this process's rooms hold (``every_process``)."""
+        ...
 
     async def close(self) -> None: ...
 
     async def publish(self, channel: str, message: Envelope) -> None: ...
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]: ...
+
+    async def every_process(self, mine: Stats) -> list[Stats]:
+        """This process's figures (``mine``) beside every other live process's latest."""
+        ...
+
+
+Stats = dict[str, Any]
 
 
 class _QueueSubscription:
@@ -84,7 +93,7 @@ class MemoryHub:
     def __init__(self) -> None:
         self._local = LocalSubscribers()
 
-    async def start(self) -> None:
+    async def start(self, figures: Callable[[], Stats]) -> None:
         pass
 
     async def close(self) -> None:
@@ -95,6 +104,9 @@ class MemoryHub:
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[Subscription]:
         return self._local.subscribe(channel)
+
+    async def every_process(self, mine: Stats) -> list[Stats]:
+        return [mine]
 
 
 def hub_for(url: str) -> Hub:

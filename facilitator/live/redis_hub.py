@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,10 +24,11 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from facilitator.live.envelope import Envelope, beat
-from facilitator.live.hub import LocalSubscribers, Subscription
+from facilitator.live.hub import LocalSubscribers, Stats, Subscription
 
 log = logging.getLogger("facilitator.hub")
 
+STATS_KEPT = 5  # seconds a process's figures stand for it after its last word (it stopped)
 BEAT_EVERY = 1.0  # seconds between beats of a channel this process wrote to
 BEAT_FOR = 30.0  # how long after its last write a channel keeps getting beats
 RETRY_MAX = 2.0  # the longest wait between two tries to reach Redis again
@@ -53,9 +55,12 @@ class RedisHub:
         self._pubsub: Any = None  # the connected PubSub while there is one
         self._tasks: list[asyncio.Task[None]] = []
         self.connected = asyncio.Event()
+        #: This process's figures, written beside the others' each beat (set by ``Live``).
+        self.figures: Callable[[], Stats] | None = None
 
-    async def start(self) -> None:
+    async def start(self, figures: Callable[[], Stats]) -> None:
         """Connect in the background: the app serves (one process's rooms) while Redis is away."""
+        self.figures = figures
         self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._beat())]
 
     async def close(self) -> None:
@@ -84,6 +89,24 @@ class RedisHub:
             if not self._local.has(channel) and self._pubsub is not None:
                 with contextlib.suppress(RedisError, OSError):
                     await self._pubsub.unsubscribe(PREFIX + channel)
+
+    async def every_process(self, mine: Stats) -> list[Stats]:
+        """Every process writes its figures each beat under its own key, which lapses soon
+        after it stops; this reads them all (``mine`` fresh)."""
+        others: list[Stats] = []
+        try:
+            await self._write_figures(mine)
+            keys = [k async for k in self._redis.scan_iter(match=f"{PREFIX}stats:*", count=100)]
+            for key, text in zip(keys, await self._redis.mget(keys) if keys else [], strict=True):
+                if text is not None and key.decode() != f"{PREFIX}stats:{self._origin}":
+                    others.append(json.loads(text))
+        except (RedisError, OSError) as error:
+            log.warning("hub.stats_failed", extra={"error": str(error)})
+        return [mine, *others]
+
+    async def _write_figures(self, figures: Stats) -> None:
+        key = f"{PREFIX}stats:{self._origin}"
+        await self._redis.set(key, json.dumps(figures), ex=STATS_KEPT)
 
     async def _send(self, channel: str, message: Envelope) -> None:
         try:
@@ -144,6 +167,9 @@ class RedisHub:
         while True:
             await asyncio.sleep(BEAT_EVERY)
             now = time.monotonic()
+            if self.figures is not None and self.connected.is_set():
+                with contextlib.suppress(RedisError, OSError):
+                    await self._write_figures(self.figures())
             for channel, (seq, at) in list(self._written.items()):
                 if now - at > BEAT_FOR:
                     del self._written[channel]

@@ -47,7 +47,7 @@ class Live:
 
     async def start(self) -> None:
         """Start the hub and listen for what every process must act on."""
-        await self.hub.start()
+        await self.hub.start(self.stats)
         listening = asyncio.Event()
         self._control = asyncio.create_task(self._listen(listening))
         await listening.wait()
@@ -151,6 +151,11 @@ class Live:
         for event in events:
             await self.hub.publish(channel(event.meeting_id), envelope_for(event))
 
+    async def stats_everywhere(self) -> dict[str, Any]:
+        """``stats`` summed over every process that shares the hub (``processes`` says how
+        many answered); fan-out times are the slowest process's."""
+        return summed(await self.hub.every_process(self.stats()))
+
     def stats(self) -> dict[str, Any]:
         """How this process's live rooms are holding, in numbers only (no names, no ids)."""
         fanouts = sorted(t for room in self.rooms.values() for t in room.fanouts)
@@ -215,6 +220,26 @@ class Live:
             await room.stop()
         self.rooms.clear()
         await self.hub.close()
+
+
+def summed(figures: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several processes' ``Live.stats`` as one: counts added, times the worst."""
+    total: dict[str, Any] = {"processes": len(figures)}
+    for one in figures:
+        for name, value in one.items():
+            if isinstance(value, dict):
+                inner = total.setdefault(name, {})
+                for key, number in value.items():
+                    worst = name == "fanout_ms"
+                    if number is None:
+                        inner.setdefault(key, None)
+                    elif inner.get(key) is None:
+                        inner[key] = number
+                    else:
+                        inner[key] = max(inner[key], number) if worst else inner[key] + number
+            else:
+                total[name] = total.get(name, 0) + value
+    return total
 
 
 def _ms(ordered: list[float], q: float) -> float | None:

@@ -12,12 +12,11 @@ from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from facilitator import exports, i18n
+from facilitator import exports, i18n, paths
 from facilitator.db import Database
 from facilitator.db.models import (
     OPTIONAL_KINDS,
@@ -36,9 +35,8 @@ from facilitator.mail import tags
 from facilitator.services import feeds, mail_digest, mail_outbox, personal, state
 from facilitator.services.network_settings import link_base
 
-TEMPLATES = Path(__file__).resolve().parent.parent.parent / "web" / "templates" / "mail"
 _ENV = Environment(
-    loader=FileSystemLoader(str(TEMPLATES)),
+    loader=FileSystemLoader(str(paths.web() / "templates" / "mail")),
     autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
     trim_blocks=True,
     lstrip_blocks=True,

@@ -191,3 +191,17 @@ async def test_a_values_change_is_an_event_in_every_open_meeting_and_reaches_eve
     told = json.loads(there.queue.get_nowait())
     assert (told["seq"], told["event"]) == (mine.seq, "values_changed")
     assert told["payload"]["values"][0]["he"]["title"] == "אמון"
+
+
+async def test_the_live_figures_add_up_every_process(two: tuple[Live, Live], world: World) -> None:
+    a, b = two
+    meeting_id = await new_meeting(a.db, world)
+    await a.enter(meeting_id, wall())
+    for _ in range(3):
+        await b.enter(meeting_id, wall())
+    await asyncio.sleep(1.5)  # each process writes its figures every beat
+    seen = await a.stats_everywhere()
+    assert (seen["processes"], seen["rooms"], seen["sockets"]) == (2, 2, 4)
+    assert set(seen["fanout_ms"]) == {"p50", "p99", "max"}
+    alone = await Live(hub_for("memory://"), a.db).stats_everywhere()
+    assert (alone["processes"], alone["sockets"]) == (1, 0)
