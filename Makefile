@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast test-postgres lint format check-python browser-deps mail-deps clean
+.PHONY: run test test-fast test-postgres test-scale lint format check-python browser-deps mail-deps clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Facilitator needs Python 3.11 or newer (set PYTHON=...)")'
@@ -35,7 +35,7 @@ test-fast: $(VENV)/.test-installed
 ## test: install what the tests need, then lint, type-check and run every test (the in-process
 ## tiers spread over the cores; the tiers with real servers and Chromium four files at a time,
 ## each file's servers and browser on one worker: they wait on sockets and pages half the time)
-test: $(VENV)/.test-installed browser-deps mail-deps lint
+test: $(VENV)/.test-installed browser-deps mail-deps redis-deps lint
 	$(BIN)/pytest -n auto tests/unit tests/services tests/http
 	$(BIN)/pytest -n 4 --dist loadfile tests/live tests/browser
 
@@ -60,6 +60,18 @@ mail-deps:
 	    echo "Dovecot is missing: run 'sudo apt-get install dovecot-imapd' (or make test as root)"; exit 1; \
 	  fi; }
 
+# Debian's Redis: the hub and the limits that several processes share are tested against a real
+# redis-server, which the tests start on a free port of their own. Only when missing.
+redis-deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing redis-server (Debian package; not started as a service)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	    service redis-server stop >/dev/null 2>&1 || true; \
+	  else \
+	    echo "redis-server is missing: run 'sudo apt-get install redis-server' (or make test as root)"; exit 1; \
+	  fi; }
+
 $(AXE):
 	mkdir -p .cache/npm
 	cd .cache/npm && npm install --no-save --no-audit --no-fund --silent axe-core@4
@@ -69,6 +81,13 @@ $(AXE):
 test-postgres: $(VENV)/.test-installed
 	$(BIN)/pip install --quiet -e '.[test,postgres]'
 	FACILITATOR_TEST_POSTGRES="$$(scripts/local-postgres)" $(BIN)/pytest -m "not slow"
+
+## test-scale: two serve processes behind Debian's nginx (TLS, deploy/nginx.conf) on a local
+## PostgreSQL, sharing rooms through a real redis-server (each installed when missing, as root)
+test-scale: $(VENV)/.test-installed
+	$(BIN)/pip install --quiet -e '.[test,postgres]'
+	scripts/scale-deps
+	FACILITATOR_TEST_POSTGRES="$$(scripts/local-postgres)" $(BIN)/pytest tests/scale
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
