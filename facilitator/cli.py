@@ -223,7 +223,11 @@ def _serve(
     from facilitator.app import create_app
     from facilitator.live.messages import MAX_MESSAGE_BYTES
 
-    migrate.upgrade(settings.database_url)
+    if settings.migrate_on_start == "on":
+        migrate.upgrade(settings.database_url)
+    elif (behind := _schema_behind(settings)) is not None:
+        print(f"facilitator: {behind}", file=sys.stderr)
+        return 2
     if args.demo:
         cmd_demo(settings, argparse.Namespace(if_empty=True))
     local = "127.0.0.1" if host in ALL_INTERFACES else host
@@ -268,6 +272,19 @@ def _serve(
     finally:
         ReportProcess.stop()
     return 0
+
+
+def _schema_behind(settings: Settings) -> str | None:
+    """Why the database is not ready to serve as it stands, or ``None`` when it is (at the
+    newest schema): for ``FACILITATOR_MIGRATE_ON_START=off``, where ``serve`` never migrates."""
+    found = asyncio.run(migrate.schema_revision(settings.database_url))
+    newest = migrate.known_revisions()[-1]
+    if found == newest:
+        return None
+    return (
+        f"the database's schema is {found or 'none'}, not the newest ({newest}), and "
+        "FACILITATOR_MIGRATE_ON_START is off: run 'facilitator migrate' first"
+    )
 
 
 def lan_address() -> str:

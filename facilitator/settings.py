@@ -55,6 +55,9 @@ class Settings:
     #: ``serve`` sends what is due every few minutes unless this is ``off`` (cron runs
     #: ``facilitator remind`` instead).
     scheduler: str = "on"
+    #: ``serve`` migrates the database to the newest schema before it starts unless this is
+    #: ``off`` (a unit runs ``facilitator migrate`` once; ``serve`` then only checks).
+    migrate_on_start: str = "on"
 
     @property
     def https(self) -> bool:
@@ -97,6 +100,10 @@ class Settings:
             smtp_url=config("SMTP_URL", default=cls.smtp_url).strip(),
             mail_from=config("MAIL_FROM", default=cls.mail_from).strip(),
             scheduler=switch(config("SCHEDULER", default=cls.scheduler)),
+            migrate_on_start=switch(
+                config("MIGRATE_ON_START", default=cls.migrate_on_start),
+                "FACILITATOR_MIGRATE_ON_START",
+            ),
             bounce_address=bounce_address(config("BOUNCE_ADDRESS", default="")),
             bounce_imap_url=config("BOUNCE_IMAP_URL", default="").strip(),
         )
@@ -110,11 +117,11 @@ def pace(text: str) -> str:
     return f"{int(burst)}/{int(per_minute)}"
 
 
-def switch(text: str) -> str:
+def switch(text: str, name: str = "FACILITATOR_SCHEDULER") -> str:
     """``on`` or ``off``; refused at start-up when it is neither."""
     value = text.strip().lower()
     if value not in ("on", "off"):
-        raise ValueError(f"FACILITATOR_SCHEDULER is on or off, not {text!r}")
+        raise ValueError(f"{name} is on or off, not {text!r}")
     return value
 
 
@@ -158,6 +165,7 @@ ENVIRONMENT_VARIABLES = (
     "FACILITATOR_SMTP_URL",
     "FACILITATOR_MAIL_FROM",
     "FACILITATOR_SCHEDULER",
+    "FACILITATOR_MIGRATE_ON_START",
     "FACILITATOR_BOUNCE_ADDRESS",
     "FACILITATOR_BOUNCE_IMAP_URL",
 )

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from facilitator import migrate
 from facilitator.db import Base, Database
 from facilitator.db.models import UTCDateTime
 from facilitator.settings import Settings
@@ -64,14 +66,26 @@ def _run_sync(connection: Connection) -> None:
 
 
 async def run_online() -> None:
-    # The app's own Database: the same pragmas (WAL, foreign keys, busy timeout) as at run time.
-    database = Database(_url())
-    try:
-        async with database.write_engine.connect() as connection:
-            await connection.run_sync(_run_sync)
-            await connection.commit()
-    finally:
-        await database.dispose()
+    url = _url()
+    # One migration at a time (see facilitator.migrate): a process that waited finds the
+    # schema at head, since Alembic reads the version only once the lock is held.
+    with migrate.file_lock(url):
+        # The app's own Database: the same pragmas (WAL, foreign keys, busy timeout) as at
+        # run time.
+        database = Database(url)
+        try:
+            async with database.write_engine.connect() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Held by this session across the migration's transaction; let go when the
+                    # connection closes (dispose, below), even after a failed migration.
+                    await connection.execute(
+                        text("SELECT pg_advisory_lock(:key)"), {"key": migrate.ADVISORY_LOCK_KEY}
+                    )
+                    await connection.commit()
+                await connection.run_sync(_run_sync)
+                await connection.commit()
+        finally:
+            await database.dispose()
 
 
 if context.is_offline_mode():

@@ -10,18 +10,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from facilitator import migrate
 from facilitator.db import Database
 from facilitator.db.models import CommitmentReview, Meeting, MeetingEvent, Organization
 from facilitator.errors import Conflict, Refused
 from facilitator.services import joining, lifecycle, network, organizations
 from tests.support.meetings import add, new_meeting, run_to_commitments
-from tests.support.world import TODAY, Clock, World
+from tests.support.world import POSTGRES, TODAY, Clock, World, build_world
 
 
 @pytest.fixture
@@ -112,6 +114,46 @@ async def test_the_database_refuses_a_second_live_meeting_of_a_group(
     async with db.write() as session:
         await session.execute(update(Meeting).where(Meeting.id == m2).values(stage="closed"))
         await session.execute(update(Meeting).where(Meeting.id == m3).values(**started))
+
+
+@pytest.mark.skipif(bool(POSTGRES), reason="the migration's own SQL; shown once, on a file")
+async def test_the_migration_leaves_the_latest_started_meeting_live(
+    tmp_path: Path, clock: Clock
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'before.db'}"
+    await migrate.upgrade_async(url, "0013")
+    db = Database(url, clock=clock)
+    try:
+        world = await build_world(db)
+        older, newer, waiting = [await new_meeting(db, world) for _ in range(3)]
+        elsewhere = await new_meeting(db, world, group=world.other_group)
+        await lifecycle.start(db, older, world.staff)
+        await lifecycle.start(db, elsewhere, world.staff)
+        clock.now += timedelta(hours=1)
+        async with db.write() as session:  # what a past race left: two live in one group
+            await session.execute(
+                update(Meeting)
+                .where(Meeting.id == newer)
+                .values(started_at=db.now(), stage="agenda")
+            )
+    finally:
+        await db.dispose()
+
+    await migrate.upgrade_async(url)
+
+    db = Database(url, clock=clock)
+    try:
+        async with db.read() as session:
+            rows = {
+                m.id: (m.stage, m.closed_at is not None, m.join_code is None)
+                for m in await session.scalars(select(Meeting))
+            }
+    finally:
+        await db.dispose()
+    assert rows[older] == ("closed", True, True)
+    assert rows[newer] == ("agenda", False, False)
+    assert rows[elsewhere] == ("review", False, False)
+    assert rows[waiting] == ("lobby", False, False)
 
 
 async def test_a_start_past_the_flows_check_gets_the_flows_refusal(
