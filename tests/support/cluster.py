@@ -29,6 +29,7 @@ def app_env(db_url: str, broadcast_url: str, public_url: str) -> dict[str, str]:
         FACILITATOR_PUBLIC_URL=public_url,
         FACILITATOR_TRUSTED_PROXIES="127.0.0.1",
         FACILITATOR_SCHEDULER="off",  # the reminder timer's job, not the processes'
+        FACILITATOR_MIGRATE_ON_START="off",  # facilitator migrate ran once, as its unit does
         FACILITATOR_LOG_LEVEL="info",
     )
     return env
