@@ -43,6 +43,7 @@ from facilitator.http import (
     setup,
 )
 from facilitator.http.common import (
+    REFUSAL_KEY,
     AppState,
     app_state,
     current_staff,
@@ -69,6 +70,7 @@ from facilitator.mail.imap import Mailbox
 from facilitator.mail.remind import Scheduler
 from facilitator.mail.smtp import SmtpServer
 from facilitator.services.network import default_language
+from facilitator.services.server_secrets import shared_key
 from facilitator.settings import Settings, parse_pace
 
 
@@ -229,6 +231,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             suggest_limiter=limits.suggest,
             budgets=SenderBudgets(),
             mail=mail_scheduler(settings, db),
+            refusal_key=await shared_key(db, REFUSAL_KEY),
         )
         live.held_at = state.join_guard.held
         await live.start()

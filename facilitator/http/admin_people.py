@@ -88,7 +88,7 @@ async def organization_add(request: Request, admin: Caller, fields: dict[str, st
             fields.get("aliases", ""),
         )
     except DomainError as error:
-        return back_with_error(back, error)
+        return back_with_error(request, back, error)
     return redirect(f"{back}?notice=admin.saved")
 
 
@@ -127,7 +127,7 @@ async def organization_change(request: Request, admin: Caller, fields: dict[str,
         else:
             return render(request, "not_found.html", admin.lang, 404, staff=admin.staff)
     except DomainError as error:
-        return back_with_error(back, error)
+        return back_with_error(request, back, error)
     return redirect(f"{back}?notice={notice}")
 
 
@@ -218,7 +218,7 @@ async def person_add(request: Request, admin: Caller) -> Response:
             group_ids=[g for g in group_ids if g is not None],
         )
     except DomainError as error:
-        return back_with_error(back, error)
+        return back_with_error(request, back, error)
     return redirect(f"/admin/people/{person_id}?notice=admin.people.added")
 
 
@@ -263,7 +263,7 @@ async def person_change(request: Request, admin: Caller) -> Response:
         else:
             return render(request, "not_found.html", admin.lang, 404, staff=admin.staff)
     except DomainError as error:
-        return back_with_error(back, error)
+        return back_with_error(request, back, error)
     return redirect(f"{back}?notice={notice}")
 
 

@@ -57,7 +57,7 @@ async def values_change(request: Request, caller: Caller, fields: dict[str, str]
                 db, staff.network_id, value_id, words, user_id=staff.user_id
             )
     except DomainError as error:
-        return back_with_error("/admin/values", error)
+        return back_with_error(request, "/admin/values", error)
     # Every live screen of the network shows the values: each open meeting logged the change.
     await app_state(request).live.tell(change.events)
     return redirect("/admin/values?saved=1")

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 from contextvars import ContextVar
 from dataclasses import dataclass
 from string import Formatter
@@ -58,6 +57,8 @@ class AppState:
     suggest_limiter: Limiter
     #: Each sender's message budget and open sockets, across its sockets and the HTTP API.
     budgets: SenderBudgets
+    #: Signs the refused form's cookie (shared by every process: services/server_secrets).
+    refusal_key: bytes = b""
     #: Mail rounds in this process (``None``: no SMTP server set, or cron sends instead).
     mail: Scheduler | None = None
 
@@ -124,17 +125,18 @@ def remember_typed(fields: dict[str, str]) -> None:
     _TYPED.set({k: v for k, v in fields.items() if k not in _NOT_KEPT and len(v) <= 2000})
 
 
-# Signs the refusal cookie: only this process writes words into it (another site on the host,
-# or a forged cookie, can't). A restart forgets it, and the page then shows the short form.
-_REFUSAL_KEY = secrets.token_bytes(32)
 _MISSING = "…"
+REFUSAL_KEY = "refusal"  # the shared key (services/server_secrets) that signs the cookie
 
 
-def _signature(packed: str) -> str:
-    return hmac.new(_REFUSAL_KEY, packed.encode(), hashlib.sha256).hexdigest()[:32]
+def _signature(request: Request, packed: str) -> str:
+    # Only this installation writes words into the cookie (another site on the host, or a
+    # forged cookie, can't); every process of it reads what another wrote.
+    key = app_state(request).refusal_key
+    return hmac.new(key, packed.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def refused(url: str, error: DomainError) -> Response:
+def refused(request: Request, url: str, error: DomainError) -> Response:
     """Back to a form's page with the reason: the key in the address, and what fills it in (a
     name, a limit) in a signed cookie for that page that lives a minute — a link of someone
     else's carries a key only, and so can never put words of its own on the page."""
@@ -152,7 +154,7 @@ def refused(url: str, error: DomainError) -> Response:
                 ensure_ascii=False,
             ).encode()
         ).decode()
-        value = f"{packed}.{_signature(packed)}"
+        value = f"{packed}.{_signature(request, packed)}"
         if len(value) <= _REFUSAL_BYTES:
             response.set_cookie(REFUSAL_COOKIE, value, max_age=60, httponly=True, samesite="lax")
             break
@@ -166,7 +168,7 @@ def _refusal(request: Request, key: str) -> dict[str, Any] | None:
     if not value or len(value) > _REFUSAL_BYTES or "." not in value:
         return None
     packed, _dot, signature = value.rpartition(".")
-    if not hmac.compare_digest(signature, _signature(packed)):
+    if not hmac.compare_digest(signature, _signature(request, packed)):
         return None
     try:
         found = json.loads(base64.urlsafe_b64decode(packed.encode()))

@@ -74,7 +74,7 @@ async def new_meeting(request: Request, caller: Caller) -> Response:
             client_msg_id=fields.get("client_msg_id") or None,
         )
     except DomainError as error:
-        return refused("/", error)
+        return refused(request, "/", error)
     return redirect(f"/m/{result.event.meeting_id}/edit")
 
 
@@ -155,7 +155,7 @@ async def agenda_change(request: Request, caller: Caller) -> Response:
             )
         await st.live.commit_and_tell(change)
     except DomainError as error:
-        return refused(back, error)
+        return refused(request, back, error)
     return redirect(back)
 
 
@@ -177,7 +177,7 @@ async def agenda_move(request: Request, caller: Caller) -> Response:
             )
         )
     except DomainError as error:
-        return refused(f"{back}#item-{item_id}", error)
+        return refused(request, f"{back}#item-{item_id}", error)
     return redirect(f"{back}#item-{item_id}")
 
 
@@ -203,7 +203,7 @@ async def meeting_change(request: Request, caller: Caller) -> Response:
             )
         )
     except DomainError as error:
-        return refused(back, error)
+        return refused(request, back, error)
     return redirect(back)
 
 

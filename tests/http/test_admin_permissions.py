@@ -597,3 +597,29 @@ def test_adding_to_a_roster_comes_back_to_the_same_search(site: Site) -> None:
     assert added.headers["location"].startswith(f"/admin/groups/{group}?q=")
     page = site.client.get(added.headers["location"]).text
     assert 'name="q" value="אדם"' in page
+
+
+def test_a_refusal_made_by_one_process_is_read_whole_by_another(site: Site) -> None:
+    """Behind a load balancer the redirect after a refused form may reach another process:
+    the key that signs the refusal is the installation's (kept in its database), not the
+    process's own."""
+    site.as_caller("backbone")
+    refused = site.client.post(
+        "/admin/organizations?lang=en",
+        data={"csrf": CSRF, "name": SECRET_ORG, "sector": "other"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 303
+    with TestClient(
+        create_app(
+            Settings(
+                allowed_hosts=("testserver",), database_url=f"sqlite+aiosqlite:///{site.db_file}"
+            )
+        ),
+        base_url="http://testserver",
+        cookies=dict(site.client.cookies),
+    ) as other_process:
+        page = other_process.get(refused.headers["location"])
+    shown = re.search(r'<p class="error" role="alert">(.*?)</p>', page.text, re.S)
+    assert shown is not None
+    assert SECRET_ORG in shown.group(1)

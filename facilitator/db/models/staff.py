@@ -137,3 +137,13 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None]
     before: Mapped[dict[str, Any] | None]
     after: Mapped[dict[str, Any] | None]
+
+
+class ServerSecret(Base):
+    """A random key every process of this installation shares (made by the first to ask): it
+    signs what one process hands a browser and another may read back."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
