@@ -112,12 +112,12 @@ def limits_for(url: str, guard: JoinGuard) -> Limits:
         )
     import redis.asyncio as redis  # only where Redis is used
 
-    from facilitator.http.redis_limits import RedisDoor, RedisLimiter
+    from facilitator.http.redis_limits import RedisLimiter, SharedOrAlone
 
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     return Limits(
         RedisLimiter(client, "login", LOGIN_TRIES, 60),
         RedisLimiter(client, "suggest", SUGGESTIONS, 60),
-        RedisDoor(client, guard),
+        SharedOrAlone(client, guard),
         client.aclose,
     )

@@ -11,12 +11,26 @@ tries), ``wrong:{address}`` (distinct wrong codes by when last tried), ``held:{m
 
 from __future__ import annotations
 
+import logging
 import secrets
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import redis.asyncio as redis
+from redis.exceptions import RedisError
 
 from facilitator.http.join_guard import WIDER_FACTOR, JoinGuard, wider_key
+from facilitator.http.join_limits import MemoryDoor, MemoryLimiter
+
+log = logging.getLogger("facilitator.limits")
+T = TypeVar("T")
+
+
+def _away(error: Exception) -> None:
+    # Redis is down or hung: each process keeps its own count meanwhile (N processes grant N
+    # times the tries for that while), rather than refusing every sign-in and join.
+    log.warning("limits.redis_away", extra={"error": str(error)})
+
 
 PREFIX = "facilitator:limit:"
 LET_IN_KEPT = 12 * 3600  # seconds a facilitator's "let in" holds for that address and code
@@ -135,13 +149,18 @@ class RedisLimiter:
         self._name = name
         self.limit = limit
         self.window = window
+        self._alone = MemoryLimiter(limit, window)  # while Redis is away
 
     async def allow(self, key: str) -> bool:
-        # Each try is its own member: two at the same microsecond both count.
-        tried = await self._script(
-            keys=[f"{PREFIX}rate:{self._name}:{key}"],
-            args=[self.window, self.limit, secrets.token_hex(8)],
-        )
+        try:
+            # Each try is its own member: two at the same microsecond both count.
+            tried = await self._script(
+                keys=[f"{PREFIX}rate:{self._name}:{key}"],
+                args=[self.window, self.limit, secrets.token_hex(8)],
+            )
+        except (RedisError, OSError) as error:
+            _away(error)
+            return await self._alone.allow(key)
         return bool(tried)
 
 
@@ -205,3 +224,56 @@ class RedisDoor:
         keys = [f"{PREFIX}pace:address:{address}", f"{PREFIX}pace:meeting:{meeting_id}"]
         args = [r.address_rate, r.address_burst, r.meeting_rate, r.meeting_burst]
         return float(await self._pace(keys=keys, args=args))
+
+
+class SharedOrAlone:
+    """A ``RedisDoor`` that falls back to this process's own door while Redis is away."""
+
+    def __init__(self, client: redis.Redis, rules: JoinGuard) -> None:
+        self.shared = RedisDoor(client, rules)
+        self.alone = MemoryDoor(rules)
+
+    async def _either(self, shared: Awaitable[T], alone: Callable[[], Awaitable[T]]) -> T:
+        try:
+            return await shared
+        except (RedisError, OSError) as error:
+            _away(error)
+            return await alone()
+
+    async def locked(self, address: str) -> bool:
+        return await self._either(self.shared.locked(address), lambda: self.alone.locked(address))
+
+    async def may_look_up(self, address: str) -> bool:
+        return await self._either(
+            self.shared.may_look_up(address), lambda: self.alone.may_look_up(address)
+        )
+
+    async def wrong(self, address: str, code: str) -> None:
+        await self._either(
+            self.shared.wrong(address, code), lambda: self.alone.wrong(address, code)
+        )
+
+    async def admitted(self, address: str, code: str) -> bool:
+        return await self._either(
+            self.shared.admitted(address, code), lambda: self.alone.admitted(address, code)
+        )
+
+    async def hold(self, address: str, meeting_id: int, code: str) -> bool:
+        return await self._either(
+            self.shared.hold(address, meeting_id, code),
+            lambda: self.alone.hold(address, meeting_id, code),
+        )
+
+    async def held(self, meeting_id: int) -> int:
+        return await self._either(self.shared.held(meeting_id), lambda: self.alone.held(meeting_id))
+
+    async def let_in(self, meeting_id: int) -> int:
+        return await self._either(
+            self.shared.let_in(meeting_id), lambda: self.alone.let_in(meeting_id)
+        )
+
+    async def wait_for_name(self, address: str, meeting_id: int) -> float:
+        return await self._either(
+            self.shared.wait_for_name(address, meeting_id),
+            lambda: self.alone.wait_for_name(address, meeting_id),
+        )

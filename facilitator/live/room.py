@@ -31,6 +31,7 @@ from facilitator.services.state import EVENTS_NOT_FOR_PHONES, events_since, gate
 
 __all__ = ["Room", "channel", "message_for"]
 
+CATCH_UP = 500  # events read a page while a room catches up from the log
 FANOUTS_KEPT = 100  # recent fan-out times kept per room
 NOT_FOR_PHONES = EVENTS_NOT_FOR_PHONES
 # Events that change nothing the console's gates show.
@@ -169,8 +170,14 @@ class Room:
         missing ones come from the DB."""
         if self._order.waiting or self._behind:
             self._behind = False
-            for event in await events_since(self.db, self.meeting_id, self.last_seq):
-                self.receive(envelope_for(event))
+            # Page by page: a room far behind (a long outage of Redis in a hall's opener)
+            # reads until the log has no more, not one page and then waits for news.
+            while True:
+                page = await events_since(self.db, self.meeting_id, self.last_seq, CATCH_UP)
+                for event in page:
+                    self.receive(envelope_for(event))
+                if len(page) < CATCH_UP:
+                    break
 
     def _deliver(self, envelope: Envelope) -> None:
         if envelope.kind is Kind.TALLY:

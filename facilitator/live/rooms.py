@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from facilitator.services.commands import Event, Result
 __all__ = ["QUEUE_LIMIT", "RESYNC", "Connection", "Live", "Room", "channel", "message_for"]
 
 RELEASES_KEPT = 10_000  # name releases remembered per process (see Live.released)
+log = logging.getLogger("facilitator.live")
 PROCESSES = "processes"  # the hub channel every process listens to (a session ended, …)
 
 
@@ -58,10 +60,13 @@ class Live:
             async for message in subscription:
                 if message.kind is not Kind.CONTROL:
                     continue
-                if message.event == "session_ended":
-                    self._close_session(int(message.text))
-                elif message.event == "held_changed":
-                    self._touch_gates(int(message.text))
+                try:
+                    if message.event == "session_ended":
+                        self._close_session(int(message.text))
+                    elif message.event == "held_changed":
+                        self._touch_gates(int(message.text))
+                except ValueError:  # one bad word (another version?) must not end the listener
+                    log.warning("live.bad_control", extra={"what": message.event})
 
     def release(self, person_id: int) -> None:
         """A name was released: sign that person's phones out of every room of this process."""

@@ -12,7 +12,7 @@ import redis.asyncio as redis
 
 from facilitator.http.join_guard import JoinGuard, address_key
 from facilitator.http.join_limits import Door, Limiter, MemoryDoor, MemoryLimiter
-from facilitator.http.redis_limits import PREFIX, RedisDoor, RedisLimiter
+from facilitator.http.redis_limits import PREFIX, RedisDoor, RedisLimiter, SharedOrAlone
 from tests.support.redis_server import RedisServer, redis_or_skip
 
 Make = Callable[[JoinGuard], Door]
@@ -143,3 +143,27 @@ async def test_two_processes_share_one_count(
         assert alone == [True] * 16
     finally:
         await other.aclose()
+
+
+async def test_with_redis_away_each_process_counts_alone_and_nothing_fails(
+    tmp_path: Path,
+) -> None:
+    redis_or_skip()
+    server = RedisServer(tmp_path)
+    server.start()
+    client = redis.Redis.from_url(server.url, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        door = SharedOrAlone(client, JoinGuard(wrong_codes=2))
+        limiter = RedisLimiter(client, "login", 3, 60)
+        assert await limiter.allow("ip:x")
+        server.stop()
+        # Sign-in and the join door still answer, from this process's own counts.
+        assert [await limiter.allow("ip:x") for _ in range(4)] == [True, True, True, False]
+        await door.wrong("venue", "AAAAAA")
+        await door.wrong("venue", "CCCCCC")
+        assert await door.locked("venue")
+        assert await door.held(7) == 0
+        assert await door.wait_for_name("venue", 7) == 0
+    finally:
+        await client.aclose()
+        server.stop()
