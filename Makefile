@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test test-fast test-postgres test-scale lint format check-python browser-deps mail-deps clean
+.PHONY: run test test-fast test-postgres test-scale lint format check-python browser-deps mail-deps redis-deps clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Facilitator needs Python 3.11 or newer (set PYTHON=...)")'
