@@ -74,7 +74,10 @@ class RedisHub:
         self._local.put(channel, message)
         if message.seq > 0:
             self._written[channel] = (message.seq, time.monotonic())
-        await self._send(channel, message)
+        # Known to be away: don't hold the command's answer for the timeout; the beats tell
+        # the other processes once the connection is back.
+        if self.connected.is_set():
+            await self._send(channel, message)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
