@@ -18,7 +18,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.support.live_server import free_port
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -71,6 +71,8 @@ class DemoServer:
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
                     return
             except httpx.TransportError:
+                if self.process.poll() is not None:
+                    raise RuntimeError((self.folder / "server.log").read_text()) from None
                 time.sleep(0.1)
         raise RuntimeError("the server did not start")
 

@@ -27,9 +27,10 @@ from facilitator.services import lifecycle
 from facilitator.settings import Settings
 from tests.support.bounce_reports import report, vacation
 from tests.support.imap_box import ImapBox
-from tests.support.inbox import Inbox, _free_port
+from tests.support.inbox import Inbox
 from tests.support.mail_commands import SITE, at, facilitator, remind
 from tests.support.meetings import add, new_meeting, run_to_commitments
+from tests.support.ports import free_port
 from tests.support.world import POSTGRES, TODAY, Clock, World
 
 pytestmark = [
@@ -47,7 +48,7 @@ class PipingServer:
     Postfix's pipe does); the command's failure is a temporary refusal, so nothing is lost."""
 
     def __init__(self, folder: Path, db_url: str) -> None:
-        self.folder, self.db_url, self.port = folder, db_url, _free_port()
+        self.folder, self.db_url, self.port = folder, db_url, free_port()
         self.said: list[str] = []
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
@@ -191,7 +192,7 @@ async def test_bounces_come_back_to_the_backbone(
     # A mailbox that cannot be reached: the command says so and asks to be run again.
     status, said = await facilitator(
         tmp_path, "bounces",
-        env={**env, "FACILITATOR_BOUNCE_IMAP_URL": f"imap://b:c@127.0.0.1:{_free_port()}/INBOX"},
+        env={**env, "FACILITATOR_BOUNCE_IMAP_URL": f"imap://b:c@127.0.0.1:{free_port()}/INBOX"},
     )  # fmt: skip
     assert status == 75, said
     assert "bounces not read" in said

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.support.live_server import BIN, Seeded, Server, free_port, seed
+from tests.support.live_server import BIN, Seeded, Server, seed
 from tests.support.nginx_front import Nginx, start_nginx
+from tests.support.ports import free_port
 from tests.support.postgres_db import create_database, drop_database
 from tests.support.redis_server import RedisServer
 

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 USER, PASSWORD = "bounces", "s3cret"
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
@@ -74,7 +76,7 @@ class ImapBox:
                 pytest.fail(message)
             pytest.skip(message)
         self.root = Path(tempfile.mkdtemp(prefix="dc-", dir="/tmp"))
-        self.port = _free_port()
+        self.port = free_port()
         self.conf = self.root / "dovecot.conf"
 
     @property
@@ -125,9 +127,3 @@ class ImapBox:
             status, data = client.uid("SEARCH", "SEEN")
             assert status == "OK", data
             return {int(u) for u in (data[0] or b"").split()}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

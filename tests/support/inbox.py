@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
 from email.message import EmailMessage
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tests.support.ports import free_port
+
 
 class Inbox:
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.received: list[EmailMessage] = []
         #: Each message's envelope sender (where a bounce would go), by its Message-ID.
         self.senders: dict[str, str] = {}
@@ -60,9 +61,3 @@ class _Handler:
         self.inbox.received.append(parsed)
         self.inbox.senders[str(parsed["Message-ID"])] = str(envelope.mail_from)
         return "250 accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

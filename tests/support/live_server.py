@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from facilitator.db.models import StaffUser
 from facilitator.flow import Stage
 from facilitator.services import commitments, lifecycle, network, users
 from facilitator.services.actors import Actor
+from tests.support.ports import free_port
 
 BIN = Path(sys.executable).parent
 
@@ -79,13 +79,6 @@ async def seed(db_url: str) -> Seeded:
         return Seeded(nid, people, group, "fac@example.org", made.event.payload["commitment"]["id"])
     finally:
         await db.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

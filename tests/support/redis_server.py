@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:
