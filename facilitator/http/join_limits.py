@@ -112,12 +112,19 @@ def limits_for(url: str, guard: JoinGuard) -> Limits:
         )
     import redis.asyncio as redis  # only where Redis is used
 
-    from facilitator.http.redis_limits import RedisLimiter, SharedOrAlone
+    from facilitator.http.redis_limits import Reach, RedisLimiter, SharedOrAlone
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    # Bounded: a hung Redis makes calls wait, and each waiting call would hold a connection
+    # (a busy hall waits its turn for one instead).
+    client = redis.Redis.from_pool(
+        redis.BlockingConnectionPool.from_url(
+            url, max_connections=32, timeout=2, socket_connect_timeout=2, socket_timeout=2
+        )
+    )
+    reach = Reach()  # one Redis: when it fails one limit, all count alone for a while
     return Limits(
-        RedisLimiter(client, "login", LOGIN_TRIES, 60),
-        RedisLimiter(client, "suggest", SUGGESTIONS, 60),
-        SharedOrAlone(client, guard),
+        RedisLimiter(client, "login", LOGIN_TRIES, 60, reach),
+        RedisLimiter(client, "suggest", SUGGESTIONS, 60, reach),
+        SharedOrAlone(client, guard, reach),
         client.aclose,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -26,10 +27,36 @@ log = logging.getLogger("facilitator.limits")
 T = TypeVar("T")
 
 
-def _away(error: Exception) -> None:
-    # Redis is down or hung: each process keeps its own count meanwhile (N processes grant N
-    # times the tries for that while), rather than refusing every sign-in and join.
-    log.warning("limits.redis_away", extra={"error": str(error)})
+AWAY_FOR = 5.0  # seconds the limits count alone after Redis failed them, before trying again
+
+
+class Reach:
+    """Whether Redis answered lately. Redis down or hung: each process keeps its own count
+    meanwhile (N processes grant N times the tries for that while) rather than refusing every
+    sign-in and join, and after one failure it does not ask again for a few seconds, so a hung
+    Redis costs one timeout, not one per sign-in and per join."""
+
+    def __init__(self) -> None:
+        self._away_until = 0.0
+
+    def away(self) -> bool:
+        return time.monotonic() < self._away_until
+
+    def failed(self, error: Exception) -> None:
+        if not self.away():
+            log.warning("limits.redis_away", extra={"error": str(error), "retry_s": AWAY_FOR})
+        self._away_until = time.monotonic() + AWAY_FOR
+
+    async def either(
+        self, shared: Callable[[], Awaitable[T]], alone: Callable[[], Awaitable[T]]
+    ) -> T:
+        if self.away():
+            return await alone()
+        try:
+            return await shared()
+        except (RedisError, OSError) as error:
+            self.failed(error)
+            return await alone()
 
 
 PREFIX = "facilitator:limit:"
@@ -144,24 +171,26 @@ return tostring(w)
 class RedisLimiter:
     """At most ``limit`` tries per ``window`` seconds per key, counted in Redis."""
 
-    def __init__(self, client: redis.Redis, name: str, limit: int, window: float) -> None:
+    def __init__(
+        self, client: redis.Redis, name: str, limit: int, window: float, reach: Reach | None = None
+    ) -> None:
         self._script: Any = client.register_script(_SLIDING)
         self._name = name
         self.limit = limit
         self.window = window
         self._alone = MemoryLimiter(limit, window)  # while Redis is away
+        self._reach = reach or Reach()
 
     async def allow(self, key: str) -> bool:
-        try:
+        async def shared() -> bool:
             # Each try is its own member: two at the same microsecond both count.
             tried = await self._script(
                 keys=[f"{PREFIX}rate:{self._name}:{key}"],
                 args=[self.window, self.limit, secrets.token_hex(8)],
             )
-        except (RedisError, OSError) as error:
-            _away(error)
-            return await self._alone.allow(key)
-        return bool(tried)
+            return bool(tried)
+
+        return await self._reach.either(shared, lambda: self._alone.allow(key))
 
 
 class RedisDoor:
@@ -229,51 +258,49 @@ class RedisDoor:
 class SharedOrAlone:
     """A ``RedisDoor`` that falls back to this process's own door while Redis is away."""
 
-    def __init__(self, client: redis.Redis, rules: JoinGuard) -> None:
+    def __init__(self, client: redis.Redis, rules: JoinGuard, reach: Reach | None = None) -> None:
         self.shared = RedisDoor(client, rules)
         self.alone = MemoryDoor(rules)
-
-    async def _either(self, shared: Awaitable[T], alone: Callable[[], Awaitable[T]]) -> T:
-        try:
-            return await shared
-        except (RedisError, OSError) as error:
-            _away(error)
-            return await alone()
+        self._reach = reach or Reach()
 
     async def locked(self, address: str) -> bool:
-        return await self._either(self.shared.locked(address), lambda: self.alone.locked(address))
+        return await self._reach.either(
+            lambda: self.shared.locked(address), lambda: self.alone.locked(address)
+        )
 
     async def may_look_up(self, address: str) -> bool:
-        return await self._either(
-            self.shared.may_look_up(address), lambda: self.alone.may_look_up(address)
+        return await self._reach.either(
+            lambda: self.shared.may_look_up(address), lambda: self.alone.may_look_up(address)
         )
 
     async def wrong(self, address: str, code: str) -> None:
-        await self._either(
-            self.shared.wrong(address, code), lambda: self.alone.wrong(address, code)
+        await self._reach.either(
+            lambda: self.shared.wrong(address, code), lambda: self.alone.wrong(address, code)
         )
 
     async def admitted(self, address: str, code: str) -> bool:
-        return await self._either(
-            self.shared.admitted(address, code), lambda: self.alone.admitted(address, code)
+        return await self._reach.either(
+            lambda: self.shared.admitted(address, code), lambda: self.alone.admitted(address, code)
         )
 
     async def hold(self, address: str, meeting_id: int, code: str) -> bool:
-        return await self._either(
-            self.shared.hold(address, meeting_id, code),
+        return await self._reach.either(
+            lambda: self.shared.hold(address, meeting_id, code),
             lambda: self.alone.hold(address, meeting_id, code),
         )
 
     async def held(self, meeting_id: int) -> int:
-        return await self._either(self.shared.held(meeting_id), lambda: self.alone.held(meeting_id))
+        return await self._reach.either(
+            lambda: self.shared.held(meeting_id), lambda: self.alone.held(meeting_id)
+        )
 
     async def let_in(self, meeting_id: int) -> int:
-        return await self._either(
-            self.shared.let_in(meeting_id), lambda: self.alone.let_in(meeting_id)
+        return await self._reach.either(
+            lambda: self.shared.let_in(meeting_id), lambda: self.alone.let_in(meeting_id)
         )
 
     async def wait_for_name(self, address: str, meeting_id: int) -> float:
-        return await self._either(
-            self.shared.wait_for_name(address, meeting_id),
+        return await self._reach.either(
+            lambda: self.shared.wait_for_name(address, meeting_id),
             lambda: self.alone.wait_for_name(address, meeting_id),
         )

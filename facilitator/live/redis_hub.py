@@ -32,6 +32,8 @@ STATS_KEPT = 5  # seconds a process's figures stand for it after its last word (
 BEAT_EVERY = 1.0  # seconds between beats of a channel this process wrote to
 BEAT_FOR = 30.0  # how long after its last write a channel keeps getting beats
 RETRY_MAX = 2.0  # the longest wait between two tries to reach Redis again
+SEND_QUEUE = 10_000  # messages waiting for Redis, at most (a hall's burst is a few thousand)
+SEND_BATCH = 500  # messages sent in one round trip, at most
 PREFIX = "facilitator:"  # every channel's name in Redis starts so (one Redis, several apps)
 
 
@@ -39,13 +41,17 @@ class RedisHub:
     """Rooms of several processes linked through one Redis."""
 
     def __init__(self, url: str) -> None:
-        self._redis: redis.Redis = redis.Redis.from_url(
-            # A Redis that hangs must not hold a command's answer for long: the change is
-            # committed and reaches the other processes by the beats anyway.
-            url,
-            socket_connect_timeout=2,
-            socket_timeout=2,
-            health_check_interval=10,
+        # Bounded (the listener, the sender, the beats, the figures): a hung Redis must not
+        # pile up a connection per waiting call; a call waits its turn for one instead.
+        self._redis: redis.Redis = redis.Redis.from_pool(
+            redis.BlockingConnectionPool.from_url(
+                url,
+                max_connections=16,
+                timeout=2,
+                socket_connect_timeout=2,
+                socket_timeout=2,
+                health_check_interval=10,
+            )
         )
         self._local = LocalSubscribers()
         #: Who sent a message: a process skips its own, which it handed on in memory already.
@@ -54,6 +60,10 @@ class RedisHub:
         self._written: dict[str, tuple[int, float]] = {}
         self._pubsub: Any = None  # the connected PubSub while there is one
         self._tasks: list[asyncio.Task[None]] = []
+        #: What waits for Redis, in order. Bounded: while Redis hangs the newest are dropped
+        #: (and counted), and the beats tell the other processes once it answers again.
+        self._outgoing: asyncio.Queue[tuple[str, str]] = asyncio.Queue(SEND_QUEUE)
+        self.dropped = 0
         self.connected = asyncio.Event()
         #: This process's figures, written beside the others' each beat (set by ``Live``).
         self.figures: Callable[[], Stats] | None = None
@@ -61,7 +71,11 @@ class RedisHub:
     async def start(self, figures: Callable[[], Stats]) -> None:
         """Connect in the background: the app serves (one process's rooms) while Redis is away."""
         self.figures = figures
-        self._tasks = [asyncio.create_task(self._listen()), asyncio.create_task(self._beat())]
+        self._tasks = [
+            asyncio.create_task(self._listen()),
+            asyncio.create_task(self._beat()),
+            asyncio.create_task(self._send_in_order()),
+        ]
 
     async def close(self) -> None:
         for task in self._tasks:
@@ -74,10 +88,10 @@ class RedisHub:
         self._local.put(channel, message)
         if message.seq > 0:
             self._written[channel] = (message.seq, time.monotonic())
-        # Known to be away: don't hold the command's answer for the timeout; the beats tell
-        # the other processes once the connection is back.
+        # Handed to the sender, never awaited here: a command's answer does not wait on Redis
+        # (away or hung), and the beats tell the other processes once it answers again.
         if self.connected.is_set():
-            await self._send(channel, message)
+            self._queue(channel, message)
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
@@ -111,12 +125,28 @@ class RedisHub:
         key = f"{PREFIX}stats:{self._origin}"
         await self._redis.set(key, json.dumps(figures), ex=STATS_KEPT)
 
-    async def _send(self, channel: str, message: Envelope) -> None:
+    def _queue(self, channel: str, message: Envelope) -> None:
         try:
-            await self._redis.publish(PREFIX + channel, f"{self._origin} {message.pack()}")
-        except (RedisError, OSError) as error:
-            # Committed already; the other processes' rooms catch up when Redis is back.
-            log.warning("hub.publish_failed", extra={"channel": channel, "error": str(error)})
+            self._outgoing.put_nowait((PREFIX + channel, f"{self._origin} {message.pack()}"))
+        except asyncio.QueueFull:
+            self.dropped += 1
+            if self.dropped % SEND_QUEUE == 1:  # a line now and then, not one per message
+                log.warning("hub.send_queue_full", extra={"dropped": self.dropped})
+
+    async def _send_in_order(self) -> None:
+        """Publish what waits, in order, as many as are waiting in one round trip."""
+        while True:
+            batch = [await self._outgoing.get()]
+            while not self._outgoing.empty() and len(batch) < SEND_BATCH:
+                batch.append(self._outgoing.get_nowait())
+            try:
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for name, data in batch:
+                        pipe.publish(name, data)
+                    await pipe.execute()
+            except (RedisError, OSError) as error:
+                # Committed already; the other processes' rooms catch up from the beats.
+                log.warning("hub.publish_failed", extra={"lost": len(batch), "error": str(error)})
 
     async def _listen(self) -> None:
         """Hold a subscription to every channel this process has rooms for, reconnecting."""
@@ -177,4 +207,4 @@ class RedisHub:
                 if now - at > BEAT_FOR:
                     del self._written[channel]
                 elif self.connected.is_set():
-                    await self._send(channel, beat(seq))
+                    self._queue(channel, beat(seq))

@@ -1,0 +1,115 @@
+"""A Redis that hangs (its sockets open, nothing answering) costs a command's answer nothing and
+a sign-in or a join one timeout at most, not one each; when it answers again the other process's
+rooms catch up. Real redis-server, stopped with SIGSTOP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from facilitator.db import Database
+from facilitator.flow import Role, Stage
+from facilitator.http.join_guard import JoinGuard
+from facilitator.http.join_limits import limits_for
+from facilitator.live.hub import hub_for
+from facilitator.live.redis_hub import RedisHub
+from facilitator.live.rooms import Connection, Live
+from facilitator.services import lifecycle
+from facilitator.services.actors import Actor
+from tests.support.meetings import new_meeting
+from tests.support.redis_server import RedisServer, redis_or_skip
+from tests.support.world import Clock, World
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    redis_or_skip()
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.resume()
+        server.stop()
+
+
+@pytest.fixture
+async def two(
+    redis_server: RedisServer, db_url: str, clock: Clock
+) -> AsyncIterator[tuple[Live, Live]]:
+    lives = [Live(hub_for(redis_server.url), Database(db_url, clock=clock)) for _ in range(2)]
+    for live in lives:
+        await live.start()
+        assert isinstance(live.hub, RedisHub)
+        await asyncio.wait_for(live.hub.connected.wait(), 5)
+    try:
+        yield lives[0], lives[1]
+    finally:
+        for live in lives:
+            await live.close()
+            await live.db.dispose()
+
+
+async def until(check: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "not within time"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_hung_redis_holds_no_answer_and_the_other_process_catches_up_after(
+    two: tuple[Live, Live], world: World, redis_server: RedisServer
+) -> None:
+    a, b = two
+    meeting_id = await new_meeting(a.db, world)
+    there = Connection(Role.PROJECTOR, Actor.projector(), "he")
+    room = await b.enter(meeting_id, there)
+    await asyncio.sleep(0.1)  # b's subscription is in Redis
+    first = await a.commit_and_tell(lifecycle.start(a.db, meeting_id, world.staff))
+    await until(lambda: room.last_seq == first.event.seq, 5)
+
+    redis_server.pause()
+    took = []
+    last = first
+    for stage in (Stage.OPENER, Stage.REVIEW, Stage.OPENER):
+        began = time.monotonic()
+        last = await a.commit_and_tell(lifecycle.move(a.db, meeting_id, world.staff, stage))
+        took.append(time.monotonic() - began)
+    # Each answer as fast as with Redis well (the socket timeout is 2 s: one wait would show).
+    assert max(took) < 0.5, took
+
+    redis_server.resume()
+    await until(lambda: room.last_seq == last.event.seq, 10)
+    seen = []
+    while not there.queue.empty():
+        item = there.queue.get_nowait()
+        assert isinstance(item, str)  # no resync: the room read what it missed from the log
+        seen.append(json.loads(item)["seq"])
+    assert seen == list(range(first.event.seq, last.event.seq + 1))
+
+
+async def test_a_hung_redis_costs_the_limits_one_timeout_not_one_a_call(
+    redis_server: RedisServer,
+) -> None:
+    limits = limits_for(redis_server.url, JoinGuard())
+    try:
+        assert await limits.login.allow("ip:1")
+        redis_server.pause()
+        began = time.monotonic()
+        assert await limits.login.allow("ip:1")  # waits out the timeout once, then counts here
+        first = time.monotonic() - began
+        began = time.monotonic()
+        for n in range(20):
+            assert await limits.suggest.allow(f"ip:{n}")
+            assert not await limits.door.locked(f"ip:{n}")
+        rest = time.monotonic() - began
+        assert first < 3.0, first
+        assert rest < 0.5, rest  # before: 2 s a call, 80 s in all
+    finally:
+        redis_server.resume()
+        await limits.close()
