@@ -35,6 +35,7 @@ RETRY_MAX = 2.0  # the longest wait between two tries to reach Redis again
 SEND_QUEUE = 10_000  # messages waiting for Redis, at most (a hall's burst is a few thousand)
 SEND_BATCH = 500  # messages sent in one round trip, at most
 PREFIX = "facilitator:"  # every channel's name in Redis starts so (one Redis, several apps)
+PROCESSES = PREFIX + "processes"  # the set of processes whose figures may stand
 
 
 class RedisHub:
@@ -109,21 +110,30 @@ class RedisHub:
 
     async def every_process(self, mine: Stats) -> list[Stats]:
         """Every process writes its figures each beat under its own key, which lapses soon
-        after it stops; this reads them all (``mine`` fresh)."""
+        after it stops, and names itself in one set; this reads them all (``mine`` fresh)."""
         others: list[Stats] = []
         try:
             await self._write_figures(mine)
-            keys = [k async for k in self._redis.scan_iter(match=f"{PREFIX}stats:*", count=100)]
-            for key, text in zip(keys, await self._redis.mget(keys) if keys else [], strict=True):
-                if text is not None and key.decode() != f"{PREFIX}stats:{self._origin}":
-                    others.append(json.loads(text))
+            members = await self._redis.smembers(PROCESSES)
+            origins = sorted(o.decode() if isinstance(o, bytes) else o for o in members)
+            texts = await self._redis.mget([f"{PREFIX}stats:{o}" for o in origins])
+            gone = [o for o, text in zip(origins, texts, strict=True) if text is None]
+            if gone:  # stopped: its figures lapsed
+                await self._redis.srem(PROCESSES, *gone)
+            others = [
+                json.loads(text)
+                for origin, text in zip(origins, texts, strict=True)
+                if text is not None and origin != self._origin
+            ]
         except (RedisError, OSError) as error:
             log.warning("hub.stats_failed", extra={"error": str(error)})
         return [mine, *others]
 
     async def _write_figures(self, figures: Stats) -> None:
-        key = f"{PREFIX}stats:{self._origin}"
-        await self._redis.set(key, json.dumps(figures), ex=STATS_KEPT)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.set(f"{PREFIX}stats:{self._origin}", json.dumps(figures), ex=STATS_KEPT)
+            pipe.sadd(PROCESSES, self._origin)
+            await pipe.execute()
 
     def _queue(self, channel: str, message: Envelope) -> None:
         try:
