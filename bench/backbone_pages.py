@@ -205,7 +205,8 @@ def live_probe(
     base: str, ws_url: str, meeting: int, cookie: str, seconds: float, rounds: int = LIVE_ROUNDS
 ) -> dict[str, Any]:
     """Quiet and busy in turns, ``rounds`` times, so drift in the disk's fsync time (most of a
-    stage change) falls on both sides alike, and the p99s rest on a few hundred samples."""
+    stage change) falls on both sides alike, and the p99s rest on a few hundred samples. The
+    backbone user loads pages from ``base`` (the rooms' process, or one of its own)."""
     quiet: dict[str, list[float]] = {"pings": [], "moves": []}
     busy: dict[str, list[float]] = {"pings": [], "moves": []}
     pages = 0
@@ -243,6 +244,13 @@ def run(db: Path, years: int, requests: int, seconds: float) -> dict[str, Any]:
         env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base, ws_url = f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}"
+    # The deployment of docs/deploy.md's "reports" upstream: the backbone's pages served by a
+    # process that holds no rooms, on the other core, on the same database.
+    reports_port = free_port()
+    reports = subprocess.Popen(
+        pinned([str(BIN / "facilitator"), "serve", "--port", str(reports_port)], 1),
+        env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
     try:
         wait_up(f"{base}/healthz", server)
         client = login(base)
@@ -259,13 +267,21 @@ def run(db: Path, years: int, requests: int, seconds: float) -> dict[str, Any]:
         asyncio.run(_start(ws_url, made["live_meeting"], cookie))
         _say('result["live"]')
         result["live"] = live_probe(base, ws_url, made["live_meeting"], cookie, seconds)
+        reports_base = f"http://127.0.0.1:{reports_port}"
+        wait_up(f"{reports_base}/healthz", reports)
+        login(reports_base).get("/backbone")  # its report worker started, its cache warm
+        _say('result["live_reports_apart"]')
+        result["live_reports_apart"] = live_probe(
+            reports_base, ws_url, made["live_meeting"], cookie, seconds
+        )
         return result
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for process in (server, reports):
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -304,8 +320,7 @@ def table(result: dict[str, Any], command_line: str) -> str:
             f"| {row['name']} (`{row['url']}`) | {row['p50'] * ms:.0f} | {row['p95'] * ms:.0f} "
             f"| {target} | {row['bytes'] / 1024:,.0f} KiB |"
         )
-    csv, live = result["csv"], result["live"]
-    quiet, busy = live["quiet"], live["busy"]
+    csv = result["csv"]
     lines += [
         "",
         f"- **CSV of every commitment**, streamed: {csv['rows']:,} rows, "
@@ -314,17 +329,31 @@ def table(result: dict[str, Any], command_line: str) -> str:
         f"{csv['rss_after']:.0f} MiB after (target: flat).",
         f"- **Starting a meeting that reopens {history.REOPEN} commitments**: "
         f"{result['reopen'] * ms:.0f} ms from the console's `start` to its `ack` (target ≤ 100 ms).",
-        f"- **A live room while a backbone user loads pages in a loop** "
-        f"({live['pages_loaded']} pages loaded meanwhile; quiet and busy in turns, "
+        _live_line(
+            "A live room while a backbone user loads pages in a loop from the same process",
+            result["live"],
+        ),
+        _live_line(
+            "The same, with the backbone's pages served by a process of their own "
+            "(`facilitator_reports` in deploy/nginx.conf; the other core, the same database)",
+            result["live_reports_apart"],
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _live_line(title: str, live: dict[str, Any]) -> str:
+    quiet, busy, ms = live["quiet"], live["busy"], 1000
+    return (
+        f"- **{title}** ({live['pages_loaded']} pages loaded meanwhile; quiet and busy in turns, "
         f"{LIVE_ROUNDS} times, {quiet['samples']} and {busy['samples']} samples): ping→pong p99 "
         f"{quiet['ping_p99'] * ms:.1f} ms quiet, {busy['ping_p99'] * ms:.1f} ms busy; "
         f"stage change p50 {quiet['move_p50'] * ms:.1f} ms quiet, "
         f"{busy['move_p50'] * ms:.1f} ms busy; p99 {quiet['move_p99'] * ms:.1f} ms quiet, "
         f"{busy['move_p99'] * ms:.1f} ms busy, {busy['move_p99'] / quiet['move_p99']:.2f}× "
-        "(target: no more than 10 % worse).",
-        "",
-    ]
-    return "\n".join(lines)
+        "(target: no more than 10 % worse)."
+    )
 
 
 def write_section(path: Path, section: str) -> None:

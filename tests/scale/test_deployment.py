@@ -90,6 +90,16 @@ async def test_a_meetings_sockets_and_commands_stay_on_one_process(cluster: Clus
     assert (await _logged(cluster, f"/ws/m/{meetings[0][0]}", 3))[2] == homes[0]
 
 
+async def test_the_backbone_is_served_by_the_reports_process(cluster: Cluster) -> None:
+    # B stands for deploy/nginx.conf's reports process here (it holds rooms too).
+    async with httpx.AsyncClient(base_url=cluster.front.base) as client:
+        for _ in range(3):
+            assert (await client.get("/backbone")).status_code in (303, 302)
+            assert (await client.get("/api/backbone/carryover")).status_code == 403  # not signed in
+    assert await _logged(cluster, "/backbone", 3) == ["B"] * 3
+    assert await _logged(cluster, "/api/backbone/carryover", 3) == ["B"] * 3
+
+
 async def test_when_a_process_is_down_the_other_answers(cluster: Cluster) -> None:
     staff = await staff_client(cluster.front)
     try:
@@ -98,7 +108,9 @@ async def test_when_a_process_is_down_the_other_answers(cluster: Cluster) -> Non
         try:
             async with httpx.AsyncClient(base_url=cluster.front.base) as client:
                 pages = [(await client.get("/login")).status_code for _ in range(6)]
+                reports = (await client.get("/backbone/attendance")).status_code
             assert pages == [200] * 6
+            assert reports in (303, 302)  # from A, the reports' stand-in
             for meeting_id, _code, view in meetings:
                 wall = await open_client(cluster.front, meeting_id, "projector", {"view": view})
                 assert (await wall.expect(lambda m: m["type"] == "welcome"))["role"] == "projector"
@@ -109,3 +121,4 @@ async def test_when_a_process_is_down_the_other_answers(cluster: Cluster) -> Non
         await staff.aclose()
     served = [(await _logged(cluster, f"/ws/m/{m}", 1))[0] for m, _c, _v in meetings]
     assert served == ["A"] * 6
+    assert await _logged(cluster, "/backbone/attendance", 1) == ["A"]

@@ -20,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
-# The two app processes the file names; a test's processes take their places.
+# The two room processes the file names; a test's processes take their places.
 DOC_BACKENDS = ("127.0.0.1:8001", "127.0.0.1:8002")
+# The reports' process of its own: a test's last process stands for it too.
+DOC_REPORTS = "127.0.0.1:8003"
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -54,6 +56,7 @@ def render(site: str, *, backends: list[int], http_port: int, https_port: int, f
         "/etc/ssl/certs/facilitator.example.org.pem": str(cert),
         "/etc/ssl/private/facilitator.example.org.key": str(key),
         "/var/log/nginx/facilitator.access.log": str(folder / "access.log"),
+        DOC_REPORTS: f"127.0.0.1:{backends[-1]}",
         **{doc: f"127.0.0.1:{port}" for doc, port in zip(DOC_BACKENDS, backends, strict=True)},
     }
     for old, new in swaps.items():
