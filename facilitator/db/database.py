@@ -91,7 +91,7 @@ class Database:
             self._heavy_reader = None
         self._busy_timeout_ms = busy_timeout_ms
         # An in-memory database lives in this process only: its reports cannot go elsewhere.
-        self._reports_elsewhere = path is not None
+        self._reports_elsewhere = path is not None or not self.is_sqlite
         self.group_commit = GroupCommit(self, batch_engine)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
@@ -143,9 +143,9 @@ class Database:
 
     async def read_report(self, read: Callable[..., T], *args: Any) -> T:
         """Run a heavy read (a report over years of history), ``read(connection, *args)``, in
-        one read transaction off the event loop: on a SQLite file in the reports' worker
-        process (``db.report_process``), so ``read`` is a module-level function and ``args``
-        and its result plain data; elsewhere on the async driver's connection."""
+        one read transaction off the event loop, in the reports' worker process
+        (``db.report_process``), so ``read`` is a module-level function and ``args`` and its
+        result plain data; only an in-memory SQLite database (tests) reads it here."""
         if self._reports_elsewhere:
             return await ReportProcess.read(self.url, self._busy_timeout_ms, read, args)
         async with self.engine.connect() as connection:

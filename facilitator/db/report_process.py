@@ -6,7 +6,8 @@ backbone user loaded pages). A process has an interpreter of its own, and at a l
 the kernel gives the core to the live rooms first.
 
 One worker serves every ``Database`` of the server process, started on the first report. It
-keeps a connection per database file (a few at most); a read is a module-level function with
+keeps a connection per database file (a few at most), or one to PostgreSQL through asyncpg on
+a loop of its own (the rows are turned into figures there too, not in the server); a read is a module-level function with
 plain arguments, so it can be sent there, and what it returns comes back by pickle.
 
 As with any ``multiprocessing`` start method but fork, the worker imports the script that
@@ -30,8 +31,9 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import SingletonThreadPool
 
 from facilitator.db.sqlite_setup import sqlite_setup
@@ -48,6 +50,9 @@ PRELOAD = [
 
 # In the worker: the engines it has opened, the latest used last.
 _engines: OrderedDict[str, Engine] = OrderedDict()
+# In the worker, for a database server (PostgreSQL): its engines, on the worker's own loop.
+_server_engines: dict[str, AsyncEngine] = {}
+_loop: asyncio.AbstractEventLoop | None = None
 
 
 def _start_worker(server: int) -> None:
@@ -101,7 +106,35 @@ def _engine(url: str, busy_timeout_ms: int) -> Engine:
 
 
 def _read(url: str, busy_timeout_ms: int, read: Callable[..., T], args: tuple[Any, ...]) -> T:
+    if make_url(url).get_backend_name() != "sqlite":
+        return _server_loop().run_until_complete(_read_from_server(url, read, args))
     with _engine(url, busy_timeout_ms).connect() as connection, connection.begin():
+        return read(connection, *args)
+
+
+def _server_loop() -> asyncio.AbstractEventLoop:
+    """The worker's one event loop for a database server's async driver (asyncpg has no
+    synchronous mode): its engines and their connections stay bound to it between reads."""
+    global _loop
+    if _loop is None:
+        _loop = asyncio.new_event_loop()
+    return _loop
+
+
+async def _read_from_server(url: str, read: Callable[..., T], args: tuple[Any, ...]) -> T:
+    engine = _server_engines.get(url)
+    if engine is None:
+        # One read at a time in this worker: one connection is all it uses.
+        # A report's several statements see one snapshot, as on SQLite.
+        engine = _server_engines[url] = create_async_engine(
+            url, pool_size=1, max_overflow=0, isolation_level="REPEATABLE READ"
+        )
+    async with engine.connect() as connection:
+        return await connection.run_sync(_in_transaction, read, args)
+
+
+def _in_transaction(connection: Connection, read: Callable[..., T], args: tuple[Any, ...]) -> T:
+    with connection.begin():
         return read(connection, *args)
 
 
@@ -109,6 +142,9 @@ def _forget(url: str) -> None:
     engine = _engines.pop(url, None)
     if engine is not None:
         engine.dispose()
+    server_engine = _server_engines.pop(url, None)
+    if server_engine is not None:
+        _server_loop().run_until_complete(server_engine.dispose())
 
 
 class ReportProcess:

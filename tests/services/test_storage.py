@@ -102,13 +102,12 @@ def _refuse(_connection: Connection, key: str) -> None:
     raise NotFound(key, commitment=7)
 
 
-@pytest.mark.skipif(bool(POSTGRES), reason="the reports' worker reads SQLite files")
 async def test_reports_are_read_in_a_worker_process_that_gives_way_to_the_live_rooms(
     db: Database,
 ) -> None:
     """A thread shares the interpreter with the event loop; a process at a lower priority
-    does not: reports are read there, see what was just committed, and bring refusals back
-    whole."""
+    does not: reports are read there (from a SQLite file or from PostgreSQL), see what was just
+    committed, and bring refusals back whole."""
     async with db.write() as session:
         await session.execute(
             text(
@@ -126,7 +125,6 @@ async def test_reports_are_read_in_a_worker_process_that_gives_way_to_the_live_r
     assert refused.value.params == {"commitment": 7}
 
 
-@pytest.mark.skipif(bool(POSTGRES), reason="the reports' worker reads SQLite files")
 async def test_a_worker_that_died_is_replaced(db: Database) -> None:
     first, *_rest = await db.read_report(_where_read)
     os.kill(first, signal.SIGKILL)
