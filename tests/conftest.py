@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import time as clock_time
 import uuid
@@ -27,15 +28,19 @@ def pytest_configure(config: pytest.Config) -> None:
     users.use_cheap_hashes_for_tests()
 
 
+# Each xdist worker's own template databases on one PostgreSQL: two workers dropping and
+# creating one name at once failed each other's setup.
+WORKER = "_" + os.environ["PYTEST_XDIST_WORKER"] if "PYTEST_XDIST_WORKER" in os.environ else ""
+
+
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """One database migrated to head by Alembic; each test gets a copy of it."""
     if POSTGRES:
-        _pg_admin(
-            "DROP DATABASE IF EXISTS facilitator_template", "CREATE DATABASE facilitator_template"
-        )
-        migrate.upgrade(_pg_url("facilitator_template"))
-        return "facilitator_template"
+        template = f"facilitator_template{WORKER}"
+        _pg_admin(f"DROP DATABASE IF EXISTS {template}", f"CREATE DATABASE {template}")
+        migrate.upgrade(_pg_url(template))
+        return template
     path = tmp_path_factory.mktemp("template") / "template.db"
     migrate.upgrade(f"sqlite+aiosqlite:///{path}")
     return str(path)
@@ -48,7 +53,7 @@ def prebuilt(migrated_template: str, tmp_path_factory: pytest.TempPathFactory) -
 
     def copy(name: str) -> str:
         if POSTGRES:
-            database = f"facilitator_prebuilt_{name}"
+            database = f"facilitator_prebuilt_{name}{WORKER}"
             _pg_admin(
                 f"DROP DATABASE IF EXISTS {database}",
                 f"CREATE DATABASE {database} TEMPLATE {migrated_template}",
