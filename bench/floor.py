@@ -1,7 +1,9 @@
 """The floor: a bare `websockets` server doing the same fan-out with `websockets.broadcast()`.
 
 It speaks just enough of our protocol for the same clients: hello → welcome; a `move` from the
-console → the same stage-change payload, broadcast to every socket; a `respond_opener` → ack.
+console → the same stage-change payload, broadcast to every socket; a `respond_opener` → ack
+once the answer is stored durably (a third argument, a SQLite file: WAL, `synchronous=FULL`,
+the answers waiting meanwhile written in one transaction, as ours does; without it, at once).
 
 `python -m bench.floor join PORT DB` is the join wave's floor instead (`bench/join_wave.py`):
 the same uvicorn, a bare Starlette `POST /api/join` that writes one row durably (SQLite WAL,
@@ -11,19 +13,63 @@ the same uvicorn, a bare Starlette `POST /api/join` that writes one row durably 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
+from collections.abc import Callable
 
 from websockets.asyncio.server import ServerConnection, broadcast, serve
+from websockets.exceptions import ConnectionClosed
 
 PAYLOAD = sys.argv[2] if len(sys.argv) > 2 else "{}"
+ANSWERS = sys.argv[3] if len(sys.argv) > 3 else None
+
+
+class Answers:
+    """The fewest a durable answer can cost: one row each, the answers that arrived while the
+    last transaction was being written all in the next one (one fsync), then their acks."""
+
+    def __init__(self, path: str) -> None:
+        import sqlite3
+
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS answers (id INTEGER PRIMARY KEY, msg TEXT)")
+        self.waiting: list[tuple[ServerConnection, str]] = []
+        self.wake = asyncio.Event()
+
+    def store(self, ids: list[str]) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+        self.db.executemany("INSERT INTO answers (msg) VALUES (?)", [(i,) for i in ids])
+        self.db.execute("COMMIT")
+
+    async def writer(self, next_seq: Callable[[], int]) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            batch, self.waiting = self.waiting, []
+            await asyncio.to_thread(self.store, [msg for _ws, msg in batch])
+            for ws, msg in batch:
+                ack = json.dumps({"type": "ack", "id": msg, "seq": next_seq()})
+                with contextlib.suppress(ConnectionClosed):
+                    await ws.send(ack)
 
 
 async def main(port: int) -> None:
     sockets: set[ServerConnection] = set()
     fanouts: list[float] = []
     seq = 0
+
+    def next_seq() -> int:
+        nonlocal seq
+        seq += 1
+        return seq
+
+    answers = Answers(ANSWERS) if ANSWERS else None
+    # Held here for the server's life (a task nobody holds may be collected).
+    writing = [asyncio.create_task(answers.writer(next_seq))] if answers is not None else []
 
     async def handler(ws: ServerConnection) -> None:
         nonlocal seq
@@ -43,6 +89,9 @@ async def main(port: int) -> None:
                     await ws.send(json.dumps({"type": "ack", "id": message.get("id"), "seq": seq}))
                 elif message.get("type") == "stats":  # the fan-out times, as ours reports them
                     await ws.send(json.dumps({"type": "stats", "fanout_s": fanouts}))
+                elif message.get("type") == "respond_opener" and answers is not None:
+                    answers.waiting.append((ws, str(message.get("id"))))
+                    answers.wake.set()
                 elif message.get("type") == "respond_opener":
                     seq += 1
                     await ws.send(json.dumps({"type": "ack", "id": message.get("id"), "seq": seq}))
@@ -51,6 +100,7 @@ async def main(port: int) -> None:
 
     async with serve(handler, "127.0.0.1", port, compression=None, max_size=2**16, max_queue=32):
         await asyncio.Future()
+    del writing
 
 
 def join_floor(port: int, db_path: str) -> None:
