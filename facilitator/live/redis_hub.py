@@ -107,6 +107,10 @@ class RedisHub:
             if not self._local.has(channel) and self._pubsub is not None:
                 with contextlib.suppress(RedisError, OSError):
                     await self._pubsub.unsubscribe(PREFIX + channel)
+                    # A room for it opened while that was on its way, and its subscribe may
+                    # have reached Redis first: subscribe again (twice is harmless).
+                    if self._local.has(channel) and self._pubsub is not None:
+                        await self._pubsub.subscribe(PREFIX + channel)
 
     async def every_process(self, mine: Stats) -> list[Stats]:
         """Every process writes its figures each beat under its own key, which lapses soon
