@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from facilitator.db.models import GROUP_KINDS
 from facilitator.errors import DomainError
 from facilitator.http.admin_common import admin_json, form_change, page_notices, path_id, posted_id
-from facilitator.http.common import app_state, json_error, recheck_reach, render
+from facilitator.http.common import app_state, json_error, render
 from facilitator.http.guard import Caller, staff_api, staff_page
 from facilitator.http.openapi_parts import op, path_param, query_param
 from facilitator.services import group_changes, groups
@@ -96,7 +96,7 @@ async def group_unassign(request: Request, admin: Caller, fields: dict[str, str]
         app_state(request).db, admin.scope, admin.staff.user_id, path_id(request, "group_id"),
         path_id(request, "staff_id"),
     )  # fmt: skip
-    await recheck_reach(request, path_id(request, "staff_id"))
+    await app_state(request).live.reach_changed(path_id(request, "staff_id"))
 
 
 @form_change(_group_back, only=None)

@@ -20,7 +20,6 @@ from facilitator.http.common import (
     app_state,
     error_text,
     public_base,
-    recheck_reach,
     redirect,
     render,
 )
@@ -227,7 +226,7 @@ async def staff_change(request: Request, admin: Caller, fields: dict[str, str]) 
         )
     except DomainError as error:
         return back_with_error(request, "/admin/staff", error)
-    await recheck_reach(request, _user_id(request))
+    await app_state(request).live.reach_changed(_user_id(request))
     return redirect("/admin/staff?notice=staff.saved")
 
 

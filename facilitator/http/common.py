@@ -18,9 +18,7 @@ from starlette.templating import Jinja2Templates
 
 from facilitator import i18n
 from facilitator.db import Database
-from facilitator.db.models import StaffUser
 from facilitator.errors import DomainError, GateRefused
-from facilitator.flow import Role
 from facilitator.http.join_limits import Door, Limiter
 from facilitator.http.security import (
     CSRF_COOKIE,
@@ -30,9 +28,8 @@ from facilitator.http.security import (
 )
 from facilitator.http.words import page_words
 from facilitator.live.rooms import Live
-from facilitator.services.access import StaffIdentity, open_sessions, staff_for
+from facilitator.services.access import StaffIdentity, staff_for
 from facilitator.services.network_settings import link_base, public_url_of
-from facilitator.services.scope import reaches_meeting
 from facilitator.settings import Settings
 
 if TYPE_CHECKING:
@@ -259,24 +256,6 @@ async def public_base(connection: HTTPConnection, network_id: int) -> str:
     # The network's own is read only when the server sets none (it would not be used).
     network_url = None if settings.public_url else await public_url_of(state.db, network_id)
     return link_base(settings.public_url, network_url, settings.lan_url, str(connection.base_url))
-
-
-async def recheck_reach(connection: HTTPConnection, user_id: int) -> None:
-    """A staff user's groups or role changed: their open consoles and walls of meetings no
-    longer within reach close now (their commands were refused already; now they hear nothing).
-    """
-    state = app_state(connection)
-    sessions = await open_sessions(state.db, user_id)
-    async with state.db.read() as session:
-        user = await session.get(StaffUser, user_id)
-    if not sessions or user is None:
-        return
-    for meeting_id in state.live.meetings_watched(sessions):
-        role = Role(user.role)
-        if not user.active or not await reaches_meeting(
-            state.db, user.network_id, user.id, role, meeting_id
-        ):
-            state.live.leave_meeting(meeting_id, sessions)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -17,7 +17,9 @@ from facilitator.live.envelope import Kind, control, envelope_for
 from facilitator.live.hub import Hub
 from facilitator.live.outbox import QUEUE_LIMIT, RESYNC, Connection
 from facilitator.live.room import Room, channel, message_for
+from facilitator.services.access import open_sessions
 from facilitator.services.commands import Event, Result
+from facilitator.services.scope import out_of_reach
 
 __all__ = ["QUEUE_LIMIT", "RESYNC", "Connection", "Live", "Room", "channel", "message_for"]
 
@@ -46,6 +48,9 @@ class Live:
         #: woken so it goes now, not at the next round.
         self.mail_written: Callable[[], None] = lambda: None
         self._control: asyncio.Task[None] | None = None
+        #: Reach rechecks under way: each reads the database, which must not hold the listener
+        #: (a sign-out behind it would wait).
+        self._rechecks: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Start the hub and listen for what every process must act on."""
@@ -65,6 +70,8 @@ class Live:
                         self._close_session(int(message.text))
                     elif message.event == "held_changed":
                         self._touch_gates(int(message.text))
+                    elif message.event == "reach_changed":
+                        self._recheck_later(int(message.text))
                 except ValueError:  # one bad word (another version?) must not end the listener
                     log.warning("live.bad_control", extra={"what": message.event})
 
@@ -215,12 +222,43 @@ class Live:
         for connection in self.by_session.pop(session_id, set()):
             connection.close(4401)
 
+    async def reach_changed(self, user_id: int) -> None:
+        """A staff user's groups or role changed: their consoles and walls of meetings no
+        longer within reach close (their commands are refused already; now they hear nothing),
+        in whichever process they are, this one too as the hub hands it back."""
+        await self.hub.publish(PROCESSES, control("reach_changed", str(user_id)))
+
+    def _recheck_later(self, user_id: int) -> None:
+        task = asyncio.create_task(self._recheck_reach(user_id))
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecked)
+
+    def _rechecked(self, task: asyncio.Task[None]) -> None:
+        self._rechecks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # The database was away: the user's commands are still refused, each checked.
+            log.warning("live.recheck_failed", extra={"error": str(task.exception())})
+
+    async def _recheck_reach(self, user_id: int) -> None:
+        """Close this process's sockets of the user's sessions in meetings out of reach."""
+        if not self.by_session:  # no staff socket here: nothing to read
+            return
+        sessions = await open_sessions(self.db, user_id)
+        watched = self.meetings_watched(sessions)
+        if not watched:
+            return
+        for meeting_id in await out_of_reach(self.db, user_id, watched):
+            self.leave_meeting(meeting_id, sessions)
+
     async def close(self) -> None:
         """Stop every room and the hub (the server is shutting down)."""
         if self._control is not None:
             self._control.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._control
+        for task in self._rechecks:
+            task.cancel()
+        await asyncio.gather(*self._rechecks, return_exceptions=True)
         for room in list(self.rooms.values()):
             await room.stop()
         self.rooms.clear()

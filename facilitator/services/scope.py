@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
-from facilitator.db.models import Group, GroupStaff, Meeting
+from facilitator.db.models import Group, GroupStaff, Meeting, StaffUser
 from facilitator.flow import Role
 
 
@@ -79,3 +79,25 @@ async def reaches_meeting(
             return False
         reach = await scope_in(session, network_id, user_id, role)
     return reach.sees(int(row[1]))
+
+
+async def out_of_reach(db: Database, user_id: int, meeting_ids: Iterable[int]) -> set[int]:
+    """Of these meetings, those the staff user no longer reaches as they are now (their role,
+    their groups): every one once they are deactivated or gone."""
+    wanted = set(meeting_ids)
+    async with db.read() as session:
+        user = await session.get(StaffUser, user_id)
+        if user is None or not user.active or not wanted:
+            return wanted
+        rows = await session.execute(
+            select(Meeting.id, Group.network_id, Group.id)
+            .join(Group, Group.id == Meeting.group_id)
+            .where(Meeting.id.in_(wanted))
+        )
+        found = {int(m): (int(n), int(g)) for m, n, g in rows}
+        reach = await scope_in(session, user.network_id, user.id, Role(user.role))
+    return {
+        m
+        for m in wanted
+        if m not in found or found[m][0] != user.network_id or not reach.sees(found[m][1])
+    }
