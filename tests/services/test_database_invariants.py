@@ -3,12 +3,13 @@ live meeting per group, and one organization per name however many create it at 
 
 Each race runs through two ``Database`` objects on one database (two processes' worth of
 connections). A third holds rows locked while both are sent, so on PostgreSQL they really
-overlap; on SQLite the one writer serializes them, and the answers must be the same."""
+overlap; on SQLite the one writer serializes them, and the answers must be the same
+(``tests/support/races.py``). People and organizations of one name are
+``test_one_per_name.py``'s."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,56 +24,8 @@ from facilitator.db.models import CommitmentReview, Meeting, MeetingEvent, Organ
 from facilitator.errors import Conflict, Refused
 from facilitator.services import joining, lifecycle, network, organizations
 from tests.support.meetings import add, new_meeting, run_to_commitments
+from tests.support.races import released_together
 from tests.support.world import POSTGRES, TODAY, Clock, World, build_world
-
-
-@pytest.fixture
-async def other_db(db_url: str, clock: Clock) -> AsyncIterator[Database]:
-    """A second process's connections to the test's database."""
-    database = Database(db_url, clock=clock)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-@pytest.fixture
-async def third_db(db_url: str, clock: Clock) -> AsyncIterator[Database]:
-    database = Database(db_url, clock=clock)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-async def waiting_on_locks(db: Database, count: int) -> None:
-    """Until ``count`` transactions wait on a lock (PostgreSQL); SQLite's wait in its busy
-    handler, where nothing tells, so there a moment is given."""
-    if db.is_sqlite:
-        await asyncio.sleep(0.3)
-        return
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    for _ in range(200):
-        async with db.read() as session:
-            if (await session.scalar(query) or 0) >= count:
-                return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{count} transactions never waited on a lock")
-
-
-async def released_together(
-    holder: Database, hold: Callable[[Any], Awaitable[object]], *calls: Awaitable[Any]
-) -> list[Any]:
-    """Run ``calls`` at once while ``holder`` keeps a transaction that did ``hold`` open, and
-    commit it once every call waits on it: the calls then go on together."""
-    async with holder.write() as session:
-        await hold(session)
-        tasks = [asyncio.ensure_future(call) for call in calls]
-        await waiting_on_locks(holder, len(tasks))
-    return list(await asyncio.gather(*tasks, return_exceptions=True))
 
 
 async def carried_meeting(db: Database, world: World) -> int:
