@@ -3,9 +3,11 @@ opener answer, group place, phone and calendar feed becomes theirs, in one trans
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
 from facilitator.db.models import (
@@ -38,102 +40,111 @@ async def merge(
         dup = await person_in(session, network_id, duplicate_id)
         if keep.merged_into_id is not None or dup.merged_into_id is not None:
             raise Conflict("person.merged")
-        before = {"kept": audit.columns(keep, AUDITED), "merged": audit.columns(dup, AUDITED)}
-        moved: dict[str, int] = {}
+        return await merge_on(session, network_id, user_id, keep, dup, db.now())
 
-        async def repoint(name: str, column: Any) -> None:
-            result = await session.execute(
-                update(column.class_).where(column == dup.id).values({column.key: keep.id})
-            )
-            moved[name] = int(getattr(result, "rowcount", 0) or 0)
 
-        await repoint("commitments_owned", Commitment.owner_person_id)
-        await repoint("commitments_proposed", Commitment.proposed_by_person_id)
-        await repoint("reviews", CommitmentReview.reviewer_person_id)
-        await repoint("phones", ParticipantToken.person_id)
+async def merge_on(
+    session: AsyncSession,
+    network_id: int,
+    user_id: int | None,
+    keep: Person,
+    dup: Person,
+    now: datetime,
+) -> JSON:
+    """``merge`` in the caller's transaction, of two people of the network not merged away
+    (an organization's merge merges its people with the same people of the one it goes
+    into)."""
+    before = {"kept": audit.columns(keep, AUDITED), "merged": audit.columns(dup, AUDITED)}
+    moved: dict[str, int] = {}
 
-        moved["attendance"] = moved["attendance_joined"] = 0
-        kept_at = {
-            a.meeting_id: a
-            for a in await session.scalars(
-                select(Attendance).where(Attendance.person_id == keep.id)
-            )
-        }
-        for row in list(
-            await session.scalars(select(Attendance).where(Attendance.person_id == dup.id))
-        ):
-            mine = kept_at.get(row.meeting_id)
-            if mine is None:
-                row.person_id = keep.id
-                moved["attendance"] += 1
-            else:
-                mine.joined_at = min(mine.joined_at, row.joined_at)
-                mine.marked_by_user_id = mine.marked_by_user_id and row.marked_by_user_id
-                await session.delete(row)
-                moved["attendance_joined"] += 1
+    async def repoint(name: str, column: Any) -> None:
+        result = await session.execute(
+            update(column.class_).where(column == dup.id).values({column.key: keep.id})
+        )
+        moved[name] = int(getattr(result, "rowcount", 0) or 0)
 
-        moved["opener_answers"] = moved["opener_answers_dropped"] = 0
-        answered = set(
-            (
-                await session.execute(
-                    select(OpenerResponse.meeting_id, OpenerResponse.blocker_id).where(
-                        OpenerResponse.person_id == keep.id
-                    )
+    await repoint("commitments_owned", Commitment.owner_person_id)
+    await repoint("commitments_proposed", Commitment.proposed_by_person_id)
+    await repoint("reviews", CommitmentReview.reviewer_person_id)
+    await repoint("phones", ParticipantToken.person_id)
+
+    moved["attendance"] = moved["attendance_joined"] = 0
+    kept_at = {
+        a.meeting_id: a
+        for a in await session.scalars(select(Attendance).where(Attendance.person_id == keep.id))
+    }
+    for row in list(
+        await session.scalars(select(Attendance).where(Attendance.person_id == dup.id))
+    ):
+        mine = kept_at.get(row.meeting_id)
+        if mine is None:
+            row.person_id = keep.id
+            moved["attendance"] += 1
+        else:
+            mine.joined_at = min(mine.joined_at, row.joined_at)
+            mine.marked_by_user_id = mine.marked_by_user_id and row.marked_by_user_id
+            await session.delete(row)
+            moved["attendance_joined"] += 1
+
+    moved["opener_answers"] = moved["opener_answers_dropped"] = 0
+    answered = set(
+        (
+            await session.execute(
+                select(OpenerResponse.meeting_id, OpenerResponse.blocker_id).where(
+                    OpenerResponse.person_id == keep.id
                 )
-            ).all()
-        )
-        for answer in list(
-            await session.scalars(select(OpenerResponse).where(OpenerResponse.person_id == dup.id))
-        ):
-            if (answer.meeting_id, answer.blocker_id) in answered:
-                await session.delete(answer)
-                moved["opener_answers_dropped"] += 1
-            else:
-                answer.person_id = keep.id
-                moved["opener_answers"] += 1
-
-        in_groups = set(
-            await session.scalars(
-                select(GroupMember.group_id).where(GroupMember.person_id == keep.id)
             )
-        )
-        moved["groups"] = 0
-        for member in list(
-            await session.scalars(select(GroupMember).where(GroupMember.person_id == dup.id))
-        ):
-            if member.group_id in in_groups:
-                await session.delete(member)
-            else:
-                member.person_id = keep.id
-                moved["groups"] += 1
+        ).all()
+    )
+    for answer in list(
+        await session.scalars(select(OpenerResponse).where(OpenerResponse.person_id == dup.id))
+    ):
+        if (answer.meeting_id, answer.blocker_id) in answered:
+            await session.delete(answer)
+            moved["opener_answers_dropped"] += 1
+        else:
+            answer.person_id = keep.id
+            moved["opener_answers"] += 1
 
-        feeds = await session.execute(
-            update(CalendarFeed)
-            .where(
-                CalendarFeed.network_id == network_id,
-                CalendarFeed.kind == "person",
-                CalendarFeed.target_id == dup.id,
-            )
-            .values(target_id=keep.id)
-        )
-        moved["feeds"] = int(getattr(feeds, "rowcount", 0) or 0)
+    in_groups = set(
+        await session.scalars(select(GroupMember.group_id).where(GroupMember.person_id == keep.id))
+    )
+    moved["groups"] = 0
+    for member in list(
+        await session.scalars(select(GroupMember).where(GroupMember.person_id == dup.id))
+    ):
+        if member.group_id in in_groups:
+            await session.delete(member)
+        else:
+            member.person_id = keep.id
+            moved["groups"] += 1
 
-        # What only the duplicate knew fills keep's blanks; nothing of keep's is overwritten.
-        keep.email = keep.email or dup.email
-        keep.phone = keep.phone or dup.phone
-        now = db.now()
-        dup.merged_into_id, dup.archived_at = keep.id, dup.archived_at or now
-        await session.execute(
-            update(Person).where(Person.merged_into_id == dup.id).values(merged_into_id=keep.id)
+    feeds = await session.execute(
+        update(CalendarFeed)
+        .where(
+            CalendarFeed.network_id == network_id,
+            CalendarFeed.kind == "person",
+            CalendarFeed.target_id == dup.id,
         )
-        audit.record(
-            session, network_id, user_id, "person.merge", "person", keep.id,
-            before=before,
-            after={
-                "kept": audit.columns(keep, AUDITED),
-                "merged": audit.columns(dup, AUDITED),
-                "moved": moved,
-            },
-            at=now,
-        )  # fmt: skip
-        return moved
+        .values(target_id=keep.id)
+    )
+    moved["feeds"] = int(getattr(feeds, "rowcount", 0) or 0)
+
+    # What only the duplicate knew fills keep's blanks; nothing of keep's is overwritten.
+    keep.email = keep.email or dup.email
+    keep.phone = keep.phone or dup.phone
+    dup.merged_into_id, dup.archived_at = keep.id, dup.archived_at or now
+    await session.execute(
+        update(Person).where(Person.merged_into_id == dup.id).values(merged_into_id=keep.id)
+    )
+    audit.record(
+        session, network_id, user_id, "person.merge", "person", keep.id,
+        before=before,
+        after={
+            "kept": audit.columns(keep, AUDITED),
+            "merged": audit.columns(dup, AUDITED),
+            "moved": moved,
+        },
+        at=now,
+    )  # fmt: skip
+    return moved
