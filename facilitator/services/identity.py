@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, insert, select
+from sqlalchemy import bindparam, case, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -123,18 +123,6 @@ _PEOPLE = (
         Person.id,
     )
 )
-_NEW_PERSON = (
-    insert(Person)
-    .values(
-        network_id=bindparam("n"),
-        organization_id=bindparam("o"),
-        name=bindparam("name"),
-        name_key=bindparam("k"),  # what Person's validator keeps: person_key(name)
-        look_key=bindparam("l"),  # and look_key(name)
-        created_at=bindparam("at"),
-    )
-    .returning(Person.id)
-)
 # Someone of the network whose name is not this one but looks it: checked against the whole
 # network, not the room alone, so an impostor who comes first does not pass either.
 _LOOKS_ALIKE = (
@@ -183,20 +171,24 @@ def find_or_create_person_on(
         upserts.organization(session.connection(), network_id, org_name, sector)
         organizations = organizations_named_on(session, network_id, org_name)
     person = person_named_on(session, network_id, organizations, name)
-    if person is not None:
-        # Typing a name may claim a person no phone holds yet (people the backbone entered, or
-        # a name the facilitator released), never one another phone speaks for: that would let
-        # anyone act as them.
-        claimed = session.scalar(_CLAIMED, {"p": person.id})
-        flow.check_name_free(claimed is not None, person.name)
-        return person.id, True
-    looks, key = look_key(name)[:120], person_key(name)
-    alike = session.scalar(_LOOKS_ALIKE, {"n": network_id, "l": looks, "k": key})
-    flow.check_name_distinct(alike, name)
-    org = organizations[0]
-    # A plain insert: the ORM's unit of work was the largest part of a joining phone's cost.
-    facts = {"n": network_id, "o": org.id, "name": name, "k": key, "l": looks, "at": now}
-    return int(session.connection().execute(_NEW_PERSON, facts).scalar_one()), False
+    if person is None:
+        looks, key = look_key(name)[:120], person_key(name)
+        alike = session.scalar(_LOOKS_ALIKE, {"n": network_id, "l": looks, "k": key})
+        flow.check_name_distinct(alike, name)
+        # An upsert (a plain statement: the ORM's unit of work was the largest part of a
+        # joining phone's cost). The database holds one person per name key in an
+        # organization, so a join of them in another process at this very moment, which
+        # this one could not see yet, is waited for and its person is the one returned.
+        pid, made = upserts.person(session.connection(), network_id, organizations[0].id, name, now)
+        if made:
+            return pid, False
+        person = session.get_one(Person, pid)
+    # Typing a name may claim a person no phone holds yet (people the backbone entered, or a
+    # name the facilitator released), never one another phone speaks for: that would let
+    # anyone act as them.
+    claimed = session.scalar(_CLAIMED, {"p": person.id})
+    flow.check_name_free(claimed is not None, person.name)
+    return person.id, True
 
 
 async def suggestions(

@@ -7,6 +7,8 @@ matched person only gets what they lack (email, phone, groups): nothing stored i
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,16 +60,14 @@ async def apply(
                 org.sector = sector_code
             person = await session.get(Person, row.matched_id or 0)
             if person is None:
-                person = Person(
-                    network_id=network_id,
-                    organization_id=org.id,
-                    name=row.name,
-                    created_at=now,
-                    email=clean_email(row.email),
-                    phone=clean_phone(row.phone),
-                )
-                session.add(person)
-                await session.flush()
+                # An upsert: someone of this name who came into the organization since the
+                # plan was read (a phone joining as them, in another process) is not a unique-
+                # key error but a plan that is no longer the one previewed.
+                person_id, made = await session.run_sync(_person, network_id, org.id, row.name, now)
+                if not made:
+                    raise Conflict("import.changed")
+                person = await session.get_one(Person, person_id)
+                person.email, person.phone = clean_email(row.email), clean_phone(row.phone)
                 created.append(person.id)
             else:
                 before = (person.email, person.phone, person.archived_at)
@@ -113,3 +113,9 @@ def _organization(
     session: Session, network_id: int, name: str, sector: str | None
 ) -> tuple[int, bool]:
     return upserts.organization(session.connection(), network_id, name, sector)
+
+
+def _person(
+    session: Session, network_id: int, organization_id: int, name: str, now: datetime
+) -> tuple[int, bool]:
+    return upserts.person(session.connection(), network_id, organization_id, name, now)

@@ -184,6 +184,12 @@ async def add_person(
             org = await session.get(Organization, organization_id)
             if org is None or org.network_id != network_id:
                 raise NotFound("organization.not_found")
+            # The one of this name there when there is one already (one per name key).
+            org_id, now = org.id, db.now()
+            person_id, _made = await session.run_sync(
+                lambda s: upserts.person(s.connection(), network_id, org_id, name, now)
+            )
+            return person_id
         person = Person(
             network_id=network_id, organization_id=organization_id, name=name, created_at=db.now()
         )

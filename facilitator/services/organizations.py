@@ -4,6 +4,7 @@ commitment, attendance and figure, moves to the one kept). Each change is audite
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -15,7 +16,7 @@ from facilitator.db.models import SECTORS, Commitment, Organization, Person
 from facilitator.errors import Conflict, Invalid, NotFound
 from facilitator.flow import CommitmentStatus
 from facilitator.names import match_key
-from facilitator.services import audit
+from facilitator.services import audit, people_merge
 from facilitator.validate import LIMITS, clean_name
 
 JSON = dict[str, Any]
@@ -189,6 +190,12 @@ async def update_organization(
         before = audit.columns(org, _COLUMNS)
         await _check_spellings(session, network_id, org.id, name, spellings)
         org.name, org.sector, org.aliases = name, sector, spellings or None
+        try:
+            await session.flush()
+        except IntegrityError:
+            # Its new name's key taken at this very moment (a phone naming it, in another
+            # process), past the check above: the same answer.
+            raise Conflict("organization.spelling_taken", name=name) from None
         audit.record(
             session, network_id, user_id, "organization.update", "organization", org.id,
             before=before, after=audit.columns(org, _COLUMNS), at=db.now(),
@@ -217,8 +224,9 @@ async def merge(
 ) -> list[int]:
     """``source`` is ``target`` under another name: its people move to ``target`` (their
     commitments, attendance and figures follow them, as reports go by a person's current
-    organization), its name and spellings become ``target``'s spellings, and it stays, archived,
-    pointing at ``target``. Returns the ids of the people moved."""
+    organization; one named as one of ``target``'s is that person, and the two are merged),
+    its name and spellings become ``target``'s spellings, and it stays, archived, pointing at
+    ``target``. Returns the ids of the people moved."""
     if source_id == target_id:
         raise Invalid("organization.merge_same")
     async with db.write() as session:
@@ -230,6 +238,8 @@ async def merge(
             "merged": audit.columns(source, _COLUMNS),
             "kept": audit.columns(target, _COLUMNS),
         }
+        now = db.now()
+        await _merge_same_people(session, network_id, user_id, source, target, now)
         moved = list(
             await session.scalars(
                 select(Person.id).where(Person.organization_id == source.id).order_by(Person.id)
@@ -253,7 +263,6 @@ async def merge(
         target.aliases = spellings or None
         if target.sector is None:
             target.sector = source.sector
-        now = db.now()
         source.merged_into_id, source.archived_at = target.id, source.archived_at or now
         # Those merged into the source earlier now point at where it went.
         await session.execute(
@@ -272,3 +281,40 @@ async def merge(
             at=now,
         )  # fmt: skip
         return moved
+
+
+async def _merge_same_people(
+    session: AsyncSession,
+    network_id: int,
+    user_id: int | None,
+    source: Organization,
+    target: Organization,
+    now: datetime,
+) -> None:
+    """Two people of one name key, one in each organization, are one person once the two are
+    one organization (the database holds one per name key in an organization): each pair is
+    merged, the current one kept (the target's when both are, or neither)."""
+    theirs = {
+        p.name_key: p
+        for p in await session.scalars(
+            select(Person).where(
+                Person.organization_id == source.id, Person.merged_into_id.is_(None)
+            )
+        )
+    }
+    if not theirs:
+        return
+    for mine in list(
+        await session.scalars(
+            select(Person)
+            .where(
+                Person.organization_id == target.id,
+                Person.merged_into_id.is_(None),
+                Person.name_key.in_(list(theirs)),
+            )
+            .order_by(Person.id)
+        )
+    ):
+        other = theirs[mine.name_key]
+        keep, dup = (other, mine) if mine.archived_at and not other.archived_at else (mine, other)
+        await people_merge.merge_on(session, network_id, user_id, keep, dup, now)

@@ -9,10 +9,12 @@ from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import delete, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
 from facilitator.db.models import LANGUAGES, Group, GroupMember, Organization, Person
+from facilitator.db.models.network import PERSON_KEY_INDEX
 from facilitator.errors import Conflict, Invalid, NotFound
 from facilitator.names import match_key
 from facilitator.services import audit
@@ -139,6 +141,38 @@ async def _set_groups(
         session.add(GroupMember(group_id=gid, person_id=person_id, added_at=now))
 
 
+async def _check_twin(
+    session: AsyncSession, network_id: int, org: Organization, name: str, person_id: int | None
+) -> None:
+    """No one else of the organization, archived or not, has a name of this one's key: they
+    would be one person (a phone typing it finds the one, an import matches the one)."""
+    twin = await session.scalar(
+        select(Person.id).where(
+            Person.network_id == network_id,
+            Person.organization_id == org.id,
+            Person.name_key == match_key(name)[:120],
+            Person.merged_into_id.is_(None),
+            Person.id != (person_id or 0),
+        )
+    )
+    if twin is not None:
+        raise Conflict("person.exists", name=name, organization=org.name)
+
+
+async def _flush_one_of_name(session: AsyncSession, org: Organization, name: str) -> None:
+    """Write it now: one of this name made in the organization at this very moment (a phone
+    joining as them, in another process), past ``_check_twin``, gets the check's answer from
+    the database's own rule (one person per name key in an organization), not a 500."""
+    organization = org.name  # read now: a failed flush expires what the session holds
+    try:
+        await session.flush()
+    except IntegrityError as error:
+        # PostgreSQL names the index; SQLite names the columns it covers.
+        if PERSON_KEY_INDEX not in str(error) and "people.name_key" not in str(error):
+            raise
+        raise Conflict("person.exists", name=name, organization=organization) from None
+
+
 async def add_person(
     db: Database,
     network_id: int,
@@ -157,23 +191,14 @@ async def add_person(
         org = await session.get(Organization, organization_id)
         if org is None or org.network_id != network_id or org.merged_into_id is not None:
             raise NotFound("organization.not_found")
-        twin = await session.scalar(
-            select(Person.id).where(
-                Person.network_id == network_id,
-                Person.organization_id == org.id,
-                Person.name_key == match_key(name)[:120],
-                Person.merged_into_id.is_(None),
-            )
-        )
-        if twin is not None:
-            raise Conflict("person.exists", name=name, organization=org.name)
+        await _check_twin(session, network_id, org, name, None)
         now = db.now()
         person = Person(
             network_id=network_id, organization_id=org.id, name=name, email=email, phone=phone,
             created_at=now,
         )  # fmt: skip
         session.add(person)
-        await session.flush()
+        await _flush_one_of_name(session, org, name)
         await _set_groups(session, network_id, person.id, set(group_ids), now)
         after = audit.columns(person, AUDITED)
         after["groups"] = sorted(set(group_ids))
@@ -215,9 +240,11 @@ async def update_person(
                 select(GroupMember.group_id).where(GroupMember.person_id == found.id)
             )
         )
+        await _check_twin(session, network_id, org, name, found.id)
         found.name, found.organization_id, found.email, found.phone = name, org.id, email, phone
         if chosen is not ...:
             found.language = chosen
+        await _flush_one_of_name(session, org, name)
         await _set_groups(session, network_id, found.id, set(group_ids), db.now())
         after = audit.columns(found, AUDITED)
         after["groups"] = sorted(set(group_ids))

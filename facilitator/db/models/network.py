@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
@@ -33,6 +34,12 @@ SECTORS = (
 )
 GROUP_KINDS = ("steering_committee", "working_group", "forum", "task_force", "other")
 LANGUAGES = ("he", "en")
+
+#: An organization or person not merged into another (an archived one still counts: typing its
+#: name finds it, never makes a second one).
+NOT_MERGED = "merged_into_id IS NULL"
+ORGANIZATION_KEY_INDEX = "uq_organizations_one_per_name_key"
+PERSON_KEY_INDEX = "uq_people_one_per_name_key"
 
 
 class Network(Base):
@@ -76,6 +83,16 @@ class Organization(Base):
         UniqueConstraint("network_id", "name"),
         CheckConstraint(one_of("sector", SECTORS), name="sector"),
         Index("ix_organizations_network_name_key", "network_id", "name_key"),
+        # One organization per spelling key, held by the database itself: two phones naming a
+        # new one in two spellings ("מתנ״ס", 'מתנ"ס') in two processes make one, not two.
+        Index(
+            ORGANIZATION_KEY_INDEX,
+            "network_id",
+            "name_key",
+            unique=True,
+            sqlite_where=text(NOT_MERGED),
+            postgresql_where=text(NOT_MERGED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -102,6 +119,19 @@ class Person(Base):
     __table_args__ = (
         Index("ix_people_network_name_key", "network_id", "name_key"),
         Index("ix_people_network_look_key", "network_id", "look_key"),
+        # One person per name key in an organization (its name's spellings are one person, as
+        # joining, adding by hand and the import all match them): two phones of one new person
+        # joining in two processes at once make one person, not two. The same name in two
+        # organizations is two people.
+        Index(
+            PERSON_KEY_INDEX,
+            "network_id",
+            "organization_id",
+            "name_key",
+            unique=True,
+            sqlite_where=text(NOT_MERGED),
+            postgresql_where=text(NOT_MERGED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
