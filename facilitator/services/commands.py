@@ -128,17 +128,22 @@ _NUMBER = (
     .values(last_seq=Meeting.last_seq + 1)
     .returning(Meeting.last_seq, Meeting.stage, Meeting.group_id)
 )
-_STORED = select(_EVENTS).where(
-    _EVENTS.c.meeting_id == bindparam("m"), _EVENTS.c.client_msg_id == bindparam("msg")
-)
-_GROUP_NETWORK = select(Group.network_id).where(Group.id == bindparam("g"))
-_PHONE = select(
+# What the prologue checks, in one statement after the number (on PostgreSQL each statement is a
+# round trip, and a hall's answers queue behind them one by one). Not in the UPDATE's RETURNING:
+# an UPDATE that waited for the meeting's lock keeps the snapshot it began with, blind to the
+# event another process's batch just committed. ``msg`` and ``p`` (the sender's person) may be
+# null: then no event and no person match.
+_FACTS = select(
     Group.network_id,
+    select(_EVENTS.c.id)
+    .where(_EVENTS.c.meeting_id == bindparam("m"), _EVENTS.c.client_msg_id == bindparam("msg"))
+    .scalar_subquery(),
     select(Person.network_id).where(Person.id == bindparam("p")).scalar_subquery(),
     select(Attendance.id)
     .where(Attendance.meeting_id == bindparam("m"), Attendance.person_id == bindparam("p"))
     .exists(),
 ).where(Group.id == bindparam("g"))
+_STORED = select(_EVENTS).where(_EVENTS.c.id == bindparam("e"))
 _STAFF = (
     select(
         Group.network_id,
@@ -185,30 +190,22 @@ def open_command(
     if numbered is None:
         raise NotFound("meeting.not_found")
     seq, stage, group_id = numbered
-    if msg_id is not None:
-        stored = connection.execute(_STORED, {"m": meeting_id, "msg": msg_id}).first()
-        if stored is not None:
-            row = MeetingEvent(**stored._mapping)
-            raise _Replay(replay_of(row, actor, action, same_request))
-    network_id = _check_sender(connection, meeting_id, group_id, actor, action)
-    flow.check_stage(Stage(stage), action)
-    return Opened(seq, Stage(stage), group_id, network_id)
-
-
-def _check_sender(
-    connection: Connection, meeting_id: int, group_id: int, actor: Actor, action: Action
-) -> int:
-    """Staff of this network within reach of the group; participants who are people of it and
-    (but to join) present. Returns the meeting's network."""
+    phone = actor.person_id if actor.role is Role.PARTICIPANT else None
+    facts = {"m": meeting_id, "msg": msg_id, "p": phone, "g": group_id}
+    network_id, stored_id, person_network, joined = connection.execute(_FACTS, facts).one()
+    if stored_id is not None:
+        row = MeetingEvent(**connection.execute(_STORED, {"e": stored_id}).one()._mapping)
+        raise _Replay(replay_of(row, actor, action, same_request))
+    # Staff of this network within reach of the group; participants who are people of it and
+    # (but to join) present.
     if actor.is_staff:
-        return _check_staff(connection, actor, group_id)
-    if actor.role is Role.PARTICIPANT and actor.person_id is not None:
-        facts = {"m": meeting_id, "p": actor.person_id, "g": group_id}
-        network_id, person_network, joined = connection.execute(_PHONE, facts).one()
+        _check_staff(connection, actor, group_id)
+    elif phone is not None:
         flow.check_phone(flow.PhoneFacts(person_network, bool(joined)), network_id, action)
-        return int(network_id)
-    flow.check_newcomer(actor.role, action)
-    return int(connection.execute(_GROUP_NETWORK, {"g": group_id}).scalar_one())
+    else:
+        flow.check_newcomer(actor.role, action)
+    flow.check_stage(Stage(stage), action)
+    return Opened(seq, Stage(stage), group_id, int(network_id))
 
 
 def _check_staff(connection: Connection, actor: Actor, group_id: int) -> int:

@@ -7,9 +7,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 
 from facilitator.db import Database
 from facilitator.db.models import OpenerResponse
@@ -177,3 +178,48 @@ async def test_closing_the_database_first_answers_everything_already_sent(
     assert await recount(db, mid) == ({str(blockers[0]): 3}, 3)
     with pytest.raises(RuntimeError, match="closed"):
         await opener.respond(closing, mid, Actor.participant(world.people[0]), [])
+
+
+async def test_a_half_known_answer_leaves_the_last_one_standing(db: Database, world: World) -> None:
+    mid, blockers = await opener_room(db, world, present=2)
+    phone = Actor.participant(world.people[0])
+    await opener.respond(db, mid, phone, [blockers[1]])
+    # Its known blocker's row is written before the unknown one is noticed: the refusal takes
+    # that row back, and the earlier answer it had removed, within its savepoint only.
+    outcomes = await asyncio.gather(
+        opener.respond(db, mid, phone, [blockers[0], 999_999]),
+        opener.respond(db, mid, Actor.participant(world.people[1]), [blockers[0]]),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[0], NotFound)
+    assert isinstance(outcomes[1], Result)
+    assert await recount(db, mid) == ({str(blockers[0]): 1, str(blockers[1]): 1}, 2)
+
+
+async def test_an_answer_in_a_batch_makes_few_statements_of_few_texts(
+    db: Database, world: World
+) -> None:
+    """On PostgreSQL each statement is a round trip, and each new text one more (asyncpg
+    prepares it): a hall's answers go only as fast as these allow."""
+    mid, blockers = await opener_room(db, world, present=6)
+    await opener.respond(db, mid, Actor.participant(world.people[0]), [blockers[0]])
+    texts: list[str] = []
+
+    def seen(*args: Any) -> None:
+        texts.append(args[2])
+
+    sends = [
+        opener.respond(db, mid, Actor.participant(pid), [blockers[(pid + round_) % 9]])
+        for round_ in range(4)
+        for pid in world.people
+    ]
+    batches = db.group_commit.batches
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        await asyncio.gather(*sends)
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    # A savepoint and its release, the number, the checks, the old answer out, the new one in,
+    # and the event: 7, and one BEGIN a batch on SQLite.
+    assert len(texts) <= 7 * len(sends) + db.group_commit.batches - batches
+    assert len(set(texts)) <= 8  # the savepoints are not numbered
