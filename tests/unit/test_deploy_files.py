@@ -26,6 +26,16 @@ def test_the_docs_name_every_unit() -> None:
         assert unit.name in docs or unit.name.replace("remind.timer", "remind.service") in docs
 
 
+def test_a_call_the_units_filter_out_is_refused_not_fatal() -> None:
+    # @resources (in the app's filter) holds nice, setpriority and sched_setscheduler, which the
+    # reports' worker and the heavy-reads thread call to give way to the live rooms: without an
+    # error number systemd kills the process with SIGSYS, and every report answered 500.
+    for unit in UNITS.glob("*.service"):
+        text = unit.read_text()
+        if "SystemCallFilter=" in text:
+            assert "SystemCallErrorNumber=EPERM" in text, unit.name
+
+
 def test_the_readme_leads_to_the_recipe() -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme.split("## Running in production", 1)[1].split("\n## ", 1)[0]
