@@ -196,7 +196,7 @@ class RedisLimiter:
 class RedisDoor:
     """``JoinGuard``'s rules (and its numbers, from ``rules``) with the counts in Redis."""
 
-    def __init__(self, client: redis.Redis, rules: JoinGuard) -> None:
+    def __init__(self, client: redis.Redis, rules: JoinGuard, reach: Reach | None = None) -> None:
         self._redis = client
         self.rules = rules
         self._count: Any = client.register_script(_COUNT)
@@ -204,7 +204,7 @@ class RedisDoor:
         self._hold: Any = client.register_script(_HOLD)
         self._let_in: Any = client.register_script(_LET_IN)
         self._pace: Any = client.register_script(_PACE)
-        self._lookups = RedisLimiter(client, "lookups", 10, 60)
+        self._lookups = RedisLimiter(client, "lookups", 10, 60, reach)
 
     async def locked(self, address: str) -> bool:
         wider = wider_key(address)
@@ -259,9 +259,10 @@ class SharedOrAlone:
     """A ``RedisDoor`` that falls back to this process's own door while Redis is away."""
 
     def __init__(self, client: redis.Redis, rules: JoinGuard, reach: Reach | None = None) -> None:
-        self.shared = RedisDoor(client, rules)
-        self.alone = MemoryDoor(rules)
         self._reach = reach or Reach()
+        # One breaker for the door's own lookups too: counted in one place while Redis is away.
+        self.shared = RedisDoor(client, rules, self._reach)
+        self.alone = MemoryDoor(rules)
 
     async def locked(self, address: str) -> bool:
         return await self._reach.either(

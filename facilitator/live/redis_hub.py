@@ -35,7 +35,11 @@ RETRY_MAX = 2.0  # the longest wait between two tries to reach Redis again
 SEND_QUEUE = 10_000  # messages waiting for Redis, at most (a hall's burst is a few thousand)
 SEND_BATCH = 500  # messages sent in one round trip, at most
 PREFIX = "facilitator:"  # every channel's name in Redis starts so (one Redis, several apps)
-PROCESSES = PREFIX + "processes"  # the set of processes whose figures may stand
+# The processes that wrote figures, each scored by when (a sorted set; its name is a key, not
+# a channel).
+FIGURES_OF = PREFIX + "stats-by"
+FORGET_AFTER = 3600  # seconds after its last figures a process's name is dropped from the set
+DRAIN_FOR = 1.0  # seconds a closing process gives what waits for Redis (a sign-out, say)
 
 
 class RedisHub:
@@ -65,6 +69,9 @@ class RedisHub:
         #: (and counted), and the beats tell the other processes once it answers again.
         self._outgoing: asyncio.Queue[tuple[str, str]] = asyncio.Queue(SEND_QUEUE)
         self.dropped = 0
+        #: A send failed since the last that went through: the other processes may have missed
+        #: anything (control messages too), so they are told to look once one goes through.
+        self._unsent = False
         self.connected = asyncio.Event()
         #: This process's figures, written beside the others' each beat (set by ``Live``).
         self.figures: Callable[[], Stats] | None = None
@@ -79,6 +86,10 @@ class RedisHub:
         ]
 
     async def close(self) -> None:
+        # What this process said last (a sign-out just before a restart) still goes out.
+        if self.connected.is_set() and not self._outgoing.empty():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._outgoing.join(), DRAIN_FOR)
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -93,6 +104,8 @@ class RedisHub:
         # (away or hung), and the beats tell the other processes once it answers again.
         if self.connected.is_set():
             self._queue(channel, message)
+        else:
+            self._unsent = True
 
     @asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
@@ -114,16 +127,14 @@ class RedisHub:
 
     async def every_process(self, mine: Stats) -> list[Stats]:
         """Every process writes its figures each beat under its own key, which lapses soon
-        after it stops, and names itself in one set; this reads them all (``mine`` fresh)."""
+        after it stops, and its name in one sorted set; this reads them all (``mine`` fresh).
+        A name whose figures lapsed is passed over, and dropped from the set an hour later."""
         others: list[Stats] = []
         try:
             await self._write_figures(mine)
-            members = await self._redis.smembers(PROCESSES)
-            origins = sorted(o.decode() if isinstance(o, bytes) else o for o in members)
+            members = await self._redis.zrange(FIGURES_OF, 0, -1)
+            origins = sorted(o.decode() if isinstance(o, bytes) else str(o) for o in members)
             texts = await self._redis.mget([f"{PREFIX}stats:{o}" for o in origins])
-            gone = [o for o, text in zip(origins, texts, strict=True) if text is None]
-            if gone:  # stopped: its figures lapsed
-                await self._redis.srem(PROCESSES, *gone)
             others = [
                 json.loads(text)
                 for origin, text in zip(origins, texts, strict=True)
@@ -134,9 +145,11 @@ class RedisHub:
         return [mine, *others]
 
     async def _write_figures(self, figures: Stats) -> None:
+        now = time.time()
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.set(f"{PREFIX}stats:{self._origin}", json.dumps(figures), ex=STATS_KEPT)
-            pipe.sadd(PROCESSES, self._origin)
+            pipe.zadd(FIGURES_OF, {self._origin: now})
+            pipe.zremrangebyscore(FIGURES_OF, "-inf", now - FORGET_AFTER)
             await pipe.execute()
 
     def _queue(self, channel: str, message: Envelope) -> None:
@@ -144,6 +157,7 @@ class RedisHub:
             self._outgoing.put_nowait((PREFIX + channel, f"{self._origin} {message.pack()}"))
         except asyncio.QueueFull:
             self.dropped += 1
+            self._unsent = True
             if self.dropped % SEND_QUEUE == 1:  # a line now and then, not one per message
                 log.warning("hub.send_queue_full", extra={"dropped": self.dropped})
 
@@ -161,6 +175,23 @@ class RedisHub:
             except (RedisError, OSError) as error:
                 # Committed already; the other processes' rooms catch up from the beats.
                 log.warning("hub.publish_failed", extra={"lost": len(batch), "error": str(error)})
+                self._unsent = True
+            else:
+                self._unsent = False
+            finally:
+                for _ in batch:
+                    self._outgoing.task_done()
+
+    def _tell_to_look(self) -> None:
+        """Sends were lost (Redis hung, or the queue overflowed): every channel here is told
+        to look, as a reconnect tells this process's own rooms, so once this goes through the
+        other processes read what they missed (their staff sockets checked again too); and the
+        beats start their time again."""
+        now = time.monotonic()
+        for channel, (seq, _at) in self._written.items():
+            self._written[channel] = (seq, now)
+        for channel in self._local.channels():
+            self._queue(channel, beat(-1))
 
     async def _listen(self) -> None:
         """Hold a subscription to every channel this process has rooms for, reconnecting."""
@@ -217,8 +248,11 @@ class RedisHub:
             if self.figures is not None and self.connected.is_set():
                 with contextlib.suppress(RedisError, OSError):
                     await self._write_figures(self.figures())
+            if self._unsent and self.connected.is_set() and self._outgoing.empty():
+                self._tell_to_look()  # each second until one goes through
             for channel, (seq, at) in list(self._written.items()):
-                if now - at > BEAT_FOR:
+                # Kept while Redis is away or sends fail: told once they go through again.
+                if now - at > BEAT_FOR and self.connected.is_set() and not self._unsent:
                     del self._written[channel]
                 elif self.connected.is_set():
                     self._queue(channel, beat(seq))

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from facilitator.db import Database
@@ -17,7 +17,7 @@ from facilitator.live.envelope import Kind, control, envelope_for
 from facilitator.live.hub import Hub
 from facilitator.live.outbox import QUEUE_LIMIT, RESYNC, Connection
 from facilitator.live.room import Room, channel, message_for
-from facilitator.services.access import open_sessions
+from facilitator.services.access import open_sessions, owners_of_open
 from facilitator.services.commands import Event, Result
 from facilitator.services.scope import out_of_reach
 
@@ -26,6 +26,7 @@ __all__ = ["QUEUE_LIMIT", "RESYNC", "Connection", "Live", "Room", "channel", "me
 RELEASES_KEPT = 10_000  # name releases remembered per process (see Live.released)
 log = logging.getLogger("facilitator.live")
 PROCESSES = "processes"  # the hub channel every process listens to (a session ended, …)
+SWEEP_EVERY = 60.0  # seconds between two checks of this process's staff sockets against the DB
 
 
 class Live:
@@ -48,6 +49,7 @@ class Live:
         #: woken so it goes now, not at the next round.
         self.mail_written: Callable[[], None] = lambda: None
         self._control: asyncio.Task[None] | None = None
+        self._sweeping: asyncio.Task[None] | None = None
         #: Reach rechecks under way: each reads the database, which must not hold the listener
         #: (a sign-out behind it would wait).
         self._rechecks: set[asyncio.Task[None]] = set()
@@ -58,11 +60,16 @@ class Live:
         listening = asyncio.Event()
         self._control = asyncio.create_task(self._listen(listening))
         await listening.wait()
+        self._sweeping = asyncio.create_task(self._sweep_now_and_then())
 
     async def _listen(self, listening: asyncio.Event) -> None:
         async with self.hub.subscribe(PROCESSES) as subscription:
             listening.set()
             async for message in subscription:
+                if message.kind is Kind.BEAT and message.seq < 0:
+                    # Redis came back (here or in the process that says so): a control message
+                    # may have been lost meanwhile.
+                    self._later(self._sweep())
                 if message.kind is not Kind.CONTROL:
                     continue
                 try:
@@ -71,7 +78,7 @@ class Live:
                     elif message.event == "held_changed":
                         self._touch_gates(int(message.text))
                     elif message.event == "reach_changed":
-                        self._recheck_later(int(message.text))
+                        self._later(self._recheck_reach(int(message.text)))
                 except ValueError:  # one bad word (another version?) must not end the listener
                     log.warning("live.bad_control", extra={"what": message.event})
 
@@ -228,10 +235,28 @@ class Live:
         in whichever process they are, this one too as the hub hands it back."""
         await self.hub.publish(PROCESSES, control("reach_changed", str(user_id)))
 
-    def _recheck_later(self, user_id: int) -> None:
-        task = asyncio.create_task(self._recheck_reach(user_id))
+    def _later(self, recheck: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(recheck)
         self._rechecks.add(task)
         task.add_done_callback(self._rechecked)
+
+    async def _sweep(self) -> None:
+        """What a lost control message would have said, read from the database: the staff
+        sockets here of sessions ended elsewhere close, and each of their users' reach is
+        checked again. After Redis comes back, and every ``SWEEP_EVERY`` (a Redis that hung
+        and answers again reconnects no one)."""
+        if not self.by_session:
+            return
+        owners = await owners_of_open(self.db, set(self.by_session))
+        for session_id in set(self.by_session) - set(owners):
+            self._close_session(session_id)
+        for user_id in set(owners.values()):
+            await self._recheck_reach(user_id)
+
+    async def _sweep_now_and_then(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_EVERY)
+            self._later(self._sweep())
 
     def _rechecked(self, task: asyncio.Task[None]) -> None:
         self._rechecks.discard(task)
@@ -252,10 +277,11 @@ class Live:
 
     async def close(self) -> None:
         """Stop every room and the hub (the server is shutting down)."""
-        if self._control is not None:
-            self._control.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._control
+        for task in (self._control, self._sweeping):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for task in self._rechecks:
             task.cancel()
         await asyncio.gather(*self._rechecks, return_exceptions=True)

@@ -19,7 +19,7 @@ from facilitator.http.join_limits import limits_for
 from facilitator.live.hub import hub_for
 from facilitator.live.redis_hub import RedisHub
 from facilitator.live.rooms import Connection, Live
-from facilitator.services import lifecycle
+from facilitator.services import access, lifecycle
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting
 from tests.support.redis_server import RedisServer, redis_or_skip
@@ -80,8 +80,9 @@ async def test_a_hung_redis_holds_no_answer_and_the_other_process_catches_up_aft
         began = time.monotonic()
         last = await a.commit_and_tell(lifecycle.move(a.db, meeting_id, world.staff, stage))
         took.append(time.monotonic() - began)
-    # Each answer as fast as with Redis well (the socket timeout is 2 s: one wait would show).
-    assert max(took) < 0.5, took
+    # Each answer under the socket timeout of 2 s (one wait for Redis would show), with room
+    # for a loaded machine's commit.
+    assert max(took) < 1.5, took
 
     redis_server.resume()
     await until(lambda: room.last_seq == last.event.seq, 10)
@@ -113,3 +114,26 @@ async def test_a_hung_redis_costs_the_limits_one_timeout_not_one_a_call(
     finally:
         redis_server.resume()
         await limits.close()
+
+
+async def test_a_sign_out_lost_while_redis_hung_reaches_the_other_process_once_it_answers(
+    two: tuple[Live, Live], world: World, redis_server: RedisServer
+) -> None:
+    a, b = two
+    meeting_id = await new_meeting(a.db, world)
+    assert world.staff.user_id is not None
+    token = await access.start_session(a.db, world.staff.user_id)
+    identity = await access.staff_for(a.db, token)
+    assert identity is not None
+    console = Connection(Role.FACILITATOR, world.staff, "he", session_id=identity.session_id)
+    await b.enter(meeting_id, console)
+
+    redis_server.pause()
+    ended = await access.end_session(a.db, token)
+    assert ended == identity.session_id
+    await a.end_session(ended)  # its word to b is lost: Redis answers nothing
+    await asyncio.sleep(2.5)  # the send waits out its 2 s and gives up
+    assert console.closing is None
+    redis_server.resume()
+    # Once a's sends go through again, b is told to look, and finds the session ended.
+    await until(lambda: console.closing == 4401, 10)
