@@ -22,14 +22,22 @@ def _block() -> int:
     return _FIRST + (index % _BLOCKS) * _BLOCK
 
 
+_handed: set[int] = set()  # given out already: two servers not yet bound never get one port
+
+
 def free_port() -> int:
-    """A loopback port nothing listens on, from this worker's own block."""
+    """A loopback port nothing listens on, from this worker's own block, never the same twice
+    in one session (the block's ports are many more than a session starts servers)."""
     start = _block()
-    for port in random.sample(range(start, start + _BLOCK), _BLOCK):
+    # A random order of its own per session: two sessions on one machine rarely meet.
+    for port in random.Random(os.getpid()).sample(range(start, start + _BLOCK), _BLOCK):
+        if port in _handed:
+            continue
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
+        _handed.add(port)
+        return port
     raise RuntimeError(f"no free port in {start}-{start + _BLOCK - 1}")
