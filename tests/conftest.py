@@ -21,6 +21,7 @@ from facilitator import migrate
 from facilitator.db import Database
 from facilitator.services import users
 from tests.support.prebuilt import Prebuilt, recipe, wanted
+from tests.support.redis_server import RedisServer, redis_or_skip
 from tests.support.world import POSTGRES, TODAY, Clock, build_world
 
 
@@ -136,3 +137,16 @@ async def db(db_url: str, clock: Clock) -> AsyncIterator[Database]:
 
 
 world = recipe("world", build_world)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own (resumed before it stops, should the test pause it)."""
+    redis_or_skip()
+    server = RedisServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.resume()
+        server.stop()

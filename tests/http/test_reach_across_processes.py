@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,21 +26,10 @@ from facilitator.live.rooms import PROCESSES, Connection
 from facilitator.services import access
 from facilitator.settings import Settings
 from tests.support.meetings import new_meeting
-from tests.support.redis_server import RedisServer, redis_or_skip
+from tests.support.redis_server import RedisServer
 from tests.support.world import World
 
 PASSWORD = "a long password"  # the world's staff's (tests/support/world.py)
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    redis_or_skip()
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @dataclass

@@ -7,52 +7,17 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
-
-from facilitator.db import Database
 from facilitator.flow import Role, Stage
 from facilitator.http.join_guard import JoinGuard
 from facilitator.http.join_limits import limits_for
-from facilitator.live.hub import hub_for
-from facilitator.live.redis_hub import RedisHub
 from facilitator.live.rooms import Connection, Live
 from facilitator.services import access, lifecycle
 from facilitator.services.actors import Actor
 from tests.support.meetings import new_meeting
-from tests.support.redis_server import RedisServer, redis_or_skip
-from tests.support.world import Clock, World
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    redis_or_skip()
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.resume()
-        server.stop()
-
-
-@pytest.fixture
-async def two(
-    redis_server: RedisServer, db_url: str, clock: Clock
-) -> AsyncIterator[tuple[Live, Live]]:
-    lives = [Live(hub_for(redis_server.url), Database(db_url, clock=clock)) for _ in range(2)]
-    for live in lives:
-        await live.start()
-        assert isinstance(live.hub, RedisHub)
-        await asyncio.wait_for(live.hub.connected.wait(), 5)
-    try:
-        yield lives[0], lives[1]
-    finally:
-        for live in lives:
-            await live.close()
-            await live.db.dispose()
+from tests.support.redis_server import RedisServer
+from tests.support.world import World
 
 
 async def until(check: Callable[[], bool], seconds: float) -> None:

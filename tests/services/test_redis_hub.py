@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
-import pytest
-
-from facilitator.db import Database
 from facilitator.flow import Role, Stage
 from facilitator.live.envelope import Envelope
 from facilitator.live.hub import hub_for
@@ -26,36 +22,8 @@ from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
 from facilitator.services.network import ValueWords
 from tests.support.meetings import new_meeting, seqs
-from tests.support.redis_server import RedisServer, redis_or_skip
-from tests.support.world import Clock, World
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    redis_or_skip()
-    server = RedisServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-async def two(
-    redis_server: RedisServer, db_url: str, clock: Clock
-) -> AsyncIterator[tuple[Live, Live]]:
-    """Two processes' rooms: each its own database connections and its own hub."""
-    lives = [Live(hub_for(redis_server.url), Database(db_url, clock=clock)) for _ in range(2)]
-    for live in lives:
-        await live.start()
-        await asyncio.wait_for(connected(live).wait(), 5)
-    try:
-        yield lives[0], lives[1]
-    finally:
-        for live in lives:
-            await live.close()
-            await live.db.dispose()
+from tests.support.redis_server import RedisServer
+from tests.support.world import World
 
 
 def connected(live: Live) -> asyncio.Event:

@@ -57,8 +57,8 @@ class RedisServer:
         self.process.send_signal(signal.SIGSTOP)
 
     def resume(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGCONT)
+        if self.process is not None:  # stopped: nothing to resume
+            self.process.send_signal(signal.SIGCONT)
 
     def stop(self) -> None:
         if self.process is not None:
