@@ -31,6 +31,8 @@ T = TypeVar("T")
 #: cache the writer keeps between batches; it is emptied whenever anything rolls back.
 Work = Callable[[Connection, dict[Any, Any]], T]
 
+RETRIES = 3  # runs again of a command that lost a race between processes' transactions
+_RACE_LOST = {"40P01", "40001"}  # PostgreSQL: deadlock detected, serialization failure
 MAX_BATCH = 512  # commands in one transaction; more wait for the next one
 # PostgreSQL's batches are shorter: every command updates its meeting's row, and each new version
 # of a row updated in the same transaction is found by walking past the earlier ones (the update
@@ -57,6 +59,8 @@ class GroupCommit:
         self._closed = False
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
+        #: Commands refused for a deadlock or a serialization failure, and how often so far.
+        self._retried: dict[asyncio.Future[Any], int] = {}
         self.batches = 0  # how many transactions ran, for tests and the benchmark
         self.commands = 0
 
@@ -64,7 +68,10 @@ class GroupCommit:
         """Run ``work`` in the next batch; returns (or raises) once its batch has committed.
 
         A batch runs in ``order`` (a meeting's id), arrival order within it: each batch then
-        takes its row locks in one order, so batches of two processes never deadlock.
+        takes its meetings' row locks in one order. What a command writes after its meeting
+        (a new organization or person, unique across the network) can still make two
+        processes' batches wait on each other: PostgreSQL then refuses one command, and it is
+        run again in the next batch, once the other has committed (``RETRIES`` times at most).
         """
         if self._closed:
             raise RuntimeError("the database is closed")
@@ -92,14 +99,14 @@ class GroupCommit:
                 waiting = sorted(self._waiting[: self._max_batch], key=lambda item: item[0])
                 del self._waiting[: self._max_batch]
                 # A sender that gave up (its socket closed) is not run: it will resend or not.
-                batch = [(work, future) for _order, work, future in waiting if not future.done()]
+                batch = [item for item in waiting if not item[2].done()]
                 if batch:
                     await self._one_batch(batch)
             if self._closed:  # only once everything sent before the close has its answer
                 return
 
-    async def _one_batch(self, batch: list[tuple[Work[Any], asyncio.Future[Any]]]) -> None:
-        works = [work for work, _future in batch]
+    async def _one_batch(self, batch: list[tuple[int, Work[Any], asyncio.Future[Any]]]) -> None:
+        works = [work for _order, work, _future in batch]
         try:
             async with self._db.write_lock():
                 outcomes = await self._execute(works)
@@ -109,11 +116,15 @@ class GroupCommit:
             outcomes = [(False, error)] * len(batch)
         self.batches += 1
         self.commands += len(batch)
-        for (_work, future), (ok, value) in zip(batch, outcomes, strict=True):
+        for (order, work, future), (ok, value) in zip(batch, outcomes, strict=True):
+            tried = self._retried.pop(future, 0)
             if future.done():
                 continue
             if ok:
                 future.set_result(value)
+            elif _lost_a_race(value) and tried < RETRIES:
+                self._retried[future] = tried + 1
+                self._waiting.append((order, work, future))  # the next batch, as the loop goes on
             else:
                 future.set_exception(value)
 
@@ -162,3 +173,10 @@ class GroupCommit:
                 self._thread, self._sync_engine.dispose
             )
             self._thread.shutdown(wait=True)
+
+
+def _lost_a_race(error: BaseException) -> bool:
+    """A deadlock or a serialization failure: another transaction went first this time; the
+    same command, run again once it has committed, may well go through."""
+    driver = getattr(error, "orig", None)
+    return (getattr(driver, "sqlstate", None) or getattr(driver, "pgcode", None)) in _RACE_LOST

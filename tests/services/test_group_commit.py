@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Connection, Engine, event, func, select, text
 
 from facilitator.db import Database
 from facilitator.db.models import OpenerResponse
@@ -20,6 +21,7 @@ from facilitator.services import joining, lifecycle, opener, state
 from facilitator.services.actors import Actor
 from facilitator.services.commands import Result
 from tests.support.meetings import new_meeting
+from tests.support.races import released_together
 from tests.support.world import Clock, World
 
 
@@ -223,3 +225,38 @@ async def test_an_answer_in_a_batch_makes_few_statements_of_few_texts(
     # and the event: 7, and one BEGIN a batch on SQLite.
     assert len(texts) <= 7 * len(sends) + db.group_commit.batches - batches
     assert len(set(texts)) <= 8  # the savepoints are not numbered
+
+
+def _touch_in_order(first: int, then: int) -> Callable[[Connection, dict[Any, Any]], int]:
+    def work(connection: Connection, _memo: dict[Any, Any]) -> int:
+        for meeting_id in (first, then):
+            connection.execute(
+                text("UPDATE meetings SET title = title WHERE id = :m"), {"m": meeting_id}
+            )
+        return then
+
+    return work
+
+
+async def test_a_command_that_loses_a_deadlock_runs_again_in_the_next_batch(
+    db: Database, other_db: Database, third_db: Database, world: World
+) -> None:
+    """Two processes' batches that lock two rows in opposite orders (as a join's new
+    organization can, after each batch's meeting): PostgreSQL refuses one of them; it runs
+    again once the other has committed, and both senders get their answer."""
+    one, two = await new_meeting(db, world), await new_meeting(db, world, group=world.other_group)
+
+    async def hold(session: Any) -> None:
+        await session.execute(
+            text("UPDATE meetings SET title = title WHERE id IN (:a, :b)"), {"a": one, "b": two}
+        )
+
+    answers = await released_together(
+        third_db,
+        hold,
+        db.group_commit.submit(_touch_in_order(one, two)),
+        other_db.group_commit.submit(_touch_in_order(two, one)),
+    )
+    assert answers == [two, one]
+    if not db.is_sqlite:  # SQLite's one writer never deadlocks: nothing to run again there
+        assert db.group_commit.batches + other_db.group_commit.batches == 3
