@@ -7,8 +7,9 @@ the kernel gives the core to the live rooms first.
 
 One worker serves every ``Database`` of the server process, started on the first report. It
 keeps a connection per database file (a few at most), or one to PostgreSQL through asyncpg on
-a loop of its own (the rows are turned into figures there too, not in the server); a read is a module-level function with
-plain arguments, so it can be sent there, and what it returns comes back by pickle.
+a loop of its own (the rows are turned into figures there too, not in the server). A read is a
+module-level function with plain arguments, so it can be sent there, and what it returns comes
+back by pickle.
 
 As with any ``multiprocessing`` start method but fork, the worker imports the script that
 started the server (as ``__mp_main__``): a script that opens a ``Database`` keeps its work under

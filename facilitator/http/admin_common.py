@@ -29,11 +29,6 @@ def admin_json(payload: dict[str, Any] | list[Any]) -> JSONResponse:
     return JSONResponse(payload)
 
 
-def back_with_error(request: Request, back: str, error: DomainError) -> Response:
-    """A refused change: back to the page, which shows the reason in the user's language."""
-    return refused(request, back, error)
-
-
 def path_id(request: Request, name: str) -> int:
     """An id from the path (its route's ``id`` convertor has checked it)."""
     value: int = request.path_params[name]
@@ -65,7 +60,7 @@ def _refusal(request: Request, admin: Caller, back: str, error: DomainError) -> 
         return render(request, "admin/forbidden.html", admin.lang, 403, staff=admin.staff)
     if isinstance(error, NotFound) and error.key == "group.not_found":
         return render(request, "not_found.html", admin.lang, 404, staff=admin.staff)
-    return back_with_error(request, back, error)
+    return refused(request, back, error)
 
 
 def form_change(
@@ -96,18 +91,18 @@ async def posted_items(
     """A posted form with every value kept (a person's groups come as many fields, the import
     as a file): size, origin and CSRF checked, as ``staff_form`` does."""
     if int(request.headers.get("content-length") or 0) > limit:
-        return back_with_error(request, back, Invalid("import.too_large"))
+        return refused(request, back, Invalid("import.too_large"))
     if not origin_allowed(request, app_state(request).settings.public_url):
-        return back_with_error(request, back, DomainError("auth.csrf"))
+        return refused(request, back, DomainError("auth.csrf"))
     try:
         form = await request.form(max_files=files, max_fields=300, max_part_size=limit)
     except MultiPartException:
-        return back_with_error(request, back, Invalid("import.too_large"))
+        return refused(request, back, Invalid("import.too_large"))
     items = list(form.multi_items())
     sent = next((v for k, v in items if k == CSRF_FIELD and isinstance(v, str)), None)
     if not csrf_ok(csrf_token(request), sent):
         await form.close()
-        return back_with_error(request, back, DomainError("auth.csrf"))
+        return refused(request, back, DomainError("auth.csrf"))
     remember_typed({k: v for k, v in items if isinstance(v, str)})
     return items
 

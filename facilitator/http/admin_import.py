@@ -17,8 +17,8 @@ from starlette.routing import BaseRoute, Route
 from facilitator import exports, i18n
 from facilitator.errors import DomainError, Invalid
 from facilitator.flow import Role
-from facilitator.http.admin_common import back_with_error, posted_items, posted_text
-from facilitator.http.common import app_state, render
+from facilitator.http.admin_common import posted_items, posted_text
+from facilitator.http.common import app_state, refused, render
 from facilitator.http.guard import Caller, staff_page
 from facilitator.services import import_plan, importer, people_search, spreadsheet
 
@@ -106,7 +106,7 @@ async def import_preview(request: Request, admin: Caller) -> Response:
         return items
     upload = next((v for k, v in items if k == "file" and isinstance(v, UploadFile)), None)
     if upload is None or not upload.filename:
-        return back_with_error(request, back, Invalid("import.no_file"))
+        return refused(request, back, Invalid("import.no_file"))
     data = await upload.read(spreadsheet.MAX_BYTES + 1)
     filename = (upload.filename or "")[-200:]
     await upload.close()
@@ -141,7 +141,7 @@ async def import_confirm(request: Request, admin: Caller) -> Response:
     try:
         data = base64.b64decode(posted_text(items, "data"), validate=True)
     except (binascii.Error, ValueError):
-        return back_with_error(request, back, Invalid("import.bad_file"))
+        return refused(request, back, Invalid("import.bad_file"))
     try:
         if not data:
             raise Invalid("import.no_file")

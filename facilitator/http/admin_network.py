@@ -15,12 +15,13 @@ from starlette.routing import BaseRoute, Route
 from facilitator import i18n
 from facilitator.errors import DomainError
 from facilitator.flow import Role
-from facilitator.http.admin_common import admin_json, back_with_error
+from facilitator.http.admin_common import admin_json
 from facilitator.http.common import (
     app_state,
     error_text,
     public_base,
     redirect,
+    refused,
     render,
 )
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
@@ -105,7 +106,7 @@ async def network_change(request: Request, admin: Caller, fields: dict[str, str]
         message, _ = error_text(error, admin.lang)
         return await _network_page(request, admin, form, {error.field: message}, error.status)
     except DomainError as error:
-        return back_with_error(request, "/admin/network", error)
+        return refused(request, "/admin/network", error)
     return redirect("/admin/network?notice=network.saved")
 
 
@@ -202,7 +203,7 @@ async def staff_invite(request: Request, admin: Caller, fields: dict[str, str]) 
             request, admin, status=error.status, invite_form=form, errors={error.field: message}
         )
     except DomainError as error:
-        return back_with_error(request, "/admin/staff", error)
+        return refused(request, "/admin/staff", error)
     # Shown once, on this very answer: the token is not stored and is not put in any URL.
     link = await _link_for(request, admin, "invite", token)
     return await _staff_list(request, admin, link={**link, "name": form["name"]})
@@ -225,7 +226,7 @@ async def staff_change(request: Request, admin: Caller, fields: dict[str, str]) 
             group_ids=_chosen_groups(fields),
         )
     except DomainError as error:
-        return back_with_error(request, "/admin/staff", error)
+        return refused(request, "/admin/staff", error)
     await app_state(request).live.reach_changed(_user_id(request))
     return redirect("/admin/staff?notice=staff.saved")
 
@@ -239,7 +240,7 @@ async def staff_active(request: Request, admin: Caller, _fields: dict[str, str])
             state.db, admin.staff.network_id, admin.staff.user_id, _user_id(request), active=active
         )
     except DomainError as error:
-        return back_with_error(request, "/admin/staff", error)
+        return refused(request, "/admin/staff", error)
     # Their open sockets close now, as on sign-out: a deactivated user keeps no live console.
     for session_id in revoked:
         await state.live.end_session(session_id)
@@ -256,7 +257,7 @@ async def staff_reset(request: Request, admin: Caller, _fields: dict[str, str]) 
             app_state(request).db, admin.staff.network_id, admin.staff.user_id, user_id
         )
     except DomainError as error:
-        return back_with_error(request, "/admin/staff", error)
+        return refused(request, "/admin/staff", error)
     people = await staff_service.staff_list(app_state(request).db, admin.staff.network_id)
     name = next((p["name"] for p in people if p["id"] == user_id), "")
     link = await _link_for(request, admin, "reset", token)

@@ -14,8 +14,8 @@ from starlette.routing import BaseRoute, Route
 from facilitator.db.models import SECTORS
 from facilitator.errors import Conflict, DomainError, Invalid
 from facilitator.flow import Role
-from facilitator.http.admin_common import admin_json, back_with_error, posted_items, posted_text
-from facilitator.http.common import app_state, redirect, render
+from facilitator.http.admin_common import admin_json, posted_items, posted_text
+from facilitator.http.common import app_state, redirect, refused, render
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op, query_param
 from facilitator.http.words import bdi
@@ -88,7 +88,7 @@ async def organization_add(request: Request, admin: Caller, fields: dict[str, st
             fields.get("aliases", ""),
         )
     except DomainError as error:
-        return back_with_error(request, back, error)
+        return refused(request, back, error)
     return redirect(f"{back}?notice=admin.saved")
 
 
@@ -127,7 +127,7 @@ async def organization_change(request: Request, admin: Caller, fields: dict[str,
         else:
             return render(request, "not_found.html", admin.lang, 404, staff=admin.staff)
     except DomainError as error:
-        return back_with_error(request, back, error)
+        return refused(request, back, error)
     return redirect(f"{back}?notice={notice}")
 
 
@@ -218,7 +218,7 @@ async def person_add(request: Request, admin: Caller) -> Response:
             group_ids=[g for g in group_ids if g is not None],
         )
     except DomainError as error:
-        return back_with_error(request, back, error)
+        return refused(request, back, error)
     return redirect(f"/admin/people/{person_id}?notice=admin.people.added")
 
 
@@ -263,7 +263,7 @@ async def person_change(request: Request, admin: Caller) -> Response:
         else:
             return render(request, "not_found.html", admin.lang, 404, staff=admin.staff)
     except DomainError as error:
-        return back_with_error(request, back, error)
+        return refused(request, back, error)
     return redirect(f"{back}?notice={notice}")
 
 

@@ -11,8 +11,8 @@ from starlette.routing import BaseRoute, Route
 
 from facilitator.errors import DomainError
 from facilitator.flow import Role
-from facilitator.http.admin_common import admin_json, back_with_error
-from facilitator.http.common import app_state, redirect, render
+from facilitator.http.admin_common import admin_json
+from facilitator.http.common import app_state, redirect, refused, render
 from facilitator.http.guard import Caller, staff_api, staff_form, staff_page
 from facilitator.http.openapi_parts import op
 from facilitator.services import network, overview
@@ -57,7 +57,7 @@ async def values_change(request: Request, caller: Caller, fields: dict[str, str]
                 db, staff.network_id, value_id, words, user_id=staff.user_id
             )
     except DomainError as error:
-        return back_with_error(request, "/admin/values", error)
+        return refused(request, "/admin/values", error)
     # Every live screen of the network shows the values: each open meeting logged the change.
     await app_state(request).live.tell(change.events)
     return redirect("/admin/values?saved=1")

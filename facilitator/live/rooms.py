@@ -236,6 +236,7 @@ class Live:
         await self.hub.publish(PROCESSES, control("reach_changed", str(user_id)))
 
     def _later(self, recheck: Coroutine[Any, Any, None]) -> None:
+        """Run a recheck (or a sweep) beside the listener, kept until it ends."""
         task = asyncio.create_task(recheck)
         self._rechecks.add(task)
         task.add_done_callback(self._rechecked)
@@ -251,7 +252,8 @@ class Live:
         for session_id in set(self.by_session) - set(owners):
             self._close_session(session_id)
         for user_id in set(owners.values()):
-            await self._recheck_reach(user_id)
+            # Their sessions with sockets here are known already: no read of them again.
+            await self._recheck_reach(user_id, {s for s, u in owners.items() if u == user_id})
 
     async def _sweep_now_and_then(self) -> None:
         while True:
@@ -264,11 +266,13 @@ class Live:
             # The database was away: the user's commands are still refused, each checked.
             log.warning("live.recheck_failed", extra={"error": str(task.exception())})
 
-    async def _recheck_reach(self, user_id: int) -> None:
-        """Close this process's sockets of the user's sessions in meetings out of reach."""
+    async def _recheck_reach(self, user_id: int, sessions: set[int] | None = None) -> None:
+        """Close this process's sockets of the user's sessions (``sessions``, else read) in
+        meetings out of reach."""
         if not self.by_session:  # no staff socket here: nothing to read
             return
-        sessions = await open_sessions(self.db, user_id)
+        if sessions is None:
+            sessions = await open_sessions(self.db, user_id)
         watched = self.meetings_watched(sessions)
         if not watched:
             return
