@@ -51,7 +51,7 @@ async def _read(phone: Phone) -> None:
                 if snapshot:
                     phone.last_seq = max(phone.last_seq, snapshot["meeting"]["last_seq"])
                 phone.welcomed.set()
-            elif kind in ("event", "tally"):
+            elif kind == "event":  # as a phone's page does (it is sent no tally)
                 phone.last_seq = max(phone.last_seq, message["seq"])
             elif kind == "ack":
                 started = phone.sent.pop(message["id"], None)

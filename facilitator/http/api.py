@@ -16,7 +16,7 @@ from facilitator.http.join_door import meeting_for_code, new_name_allowed
 from facilitator.http.security import CSRF_HEADER, csrf_ok, csrf_token, origin_allowed
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
-from facilitator.live.envelope import phone_message_for
+from facilitator.live.envelope import ack_for, phone_message_for
 from facilitator.live.rooms import message_for
 from facilitator.services import access, claims, joining, opener, state
 from facilitator.services.network import default_language
@@ -185,7 +185,8 @@ async def command(request: Request) -> Response:
         result = await st.live.commit_and_tell(execute(st.db, meeting_id, who.actor, message))
     except DomainError as error:
         return json_error(error, lang)
-    ack = messages.Ack(message.id, result.event.seq, result.replayed)
+    phone = who.role is Role.PARTICIPANT
+    ack = ack_for(message.id, result.event, result.replayed, phone)
     return Response(messages.encode_bytes(ack), media_type="application/json")
 
 

@@ -19,6 +19,7 @@ from facilitator.http.security import origin_allowed
 from facilitator.http.server_hooks import ABORT, DIRECT, ServerHooks
 from facilitator.live import messages
 from facilitator.live.dispatch import execute
+from facilitator.live.envelope import ack_for
 from facilitator.live.messages import encode
 from facilitator.live.outbox import RESYNC, Connection
 from facilitator.live.room import Room
@@ -179,7 +180,7 @@ async def _welcome(
         return
     for text in await _fresh(websocket, room, who, me):
         await websocket.send_text(text)
-    if room.tally_text is not None:
+    if not phone and room.tally_text is not None:
         await websocket.send_text(room.tally_text)
 
 
@@ -287,7 +288,8 @@ async def _handle(
         log.exception("command failed", extra=fields(command=kind, role=connection.role.value))
         connection.offer(encode(_error(msg_id, DomainError("server.error"), connection.lang)))
         return
-    connection.offer(encode(messages.Ack(msg_id, result.event.seq, result.replayed)))
+    phone = connection.role is Role.PARTICIPANT
+    connection.offer(encode(ack_for(msg_id, result.event, result.replayed, phone)))
 
 
 def _error(msg_id: str | None, error: DomainError, lang: str) -> messages.Error:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from facilitator.live.messages import encode, server_event, server_tally
+from facilitator.live.messages import Ack, encode, server_event, server_tally
 from facilitator.services.commands import Event
-from facilitator.services.state import without_names
+from facilitator.services.state import EVENTS_NOT_FOR_PHONES, without_names
 
 
 class Kind(StrEnum):
@@ -67,6 +67,13 @@ def message_for(event: Event, payload: dict[str, Any] | None = None) -> object:
         return server_tally(event.seq, event.payload["tally"], event.payload["respondents"])
     told = event.payload if payload is None else payload
     return server_event(event.seq, event.type, told, event.at.isoformat())
+
+
+def ack_for(msg_id: str | None, event: Event, replayed: bool, phone: bool) -> Ack:
+    """The sender's answer: its command is event ``event``, which follows on the sender's
+    screen unless it is of a kind that screen is not sent."""
+    follows = not (phone and event.type in EVENTS_NOT_FOR_PHONES)
+    return Ack(msg_id, event.seq, replayed, follows)
 
 
 def phone_message_for(event: Event) -> object:

@@ -105,11 +105,6 @@ class Connection:
         #: The sender task holds a message it has not finished sending: later ones queue.
         self.busy = False
 
-    @property
-    def fast(self) -> bool:
-        """Screens that show the tally as it moves (the wall, the console)."""
-        return self.role is not Role.PARTICIPANT
-
     def offer(self, text: str) -> None:
         """Send now if the socket keeps up, else queue; a slow reader collapses to a resync."""
         # The common case, a socket keeping up: written now, in order, with no task to wake;

@@ -65,7 +65,7 @@ class Room:
         self._order: Sequencer[Envelope] = Sequencer()
         self._gap = GapFiller(self._fill_gap)
         self.ring: Ring[Envelope] = Ring()
-        self.tallies = TallyCoalescer(self.connections)
+        self.tallies = TallyCoalescer(self.screens)
         self.snapshots = SnapshotCache()
         self.gates = GatesCoalescer(
             self.screens,
@@ -192,7 +192,6 @@ class Room:
             # next phone would read its own release as news and sign itself out.
             self.snapshots.void()
         started = time.perf_counter()
-        self.tallies.finish()
         if envelope.event in NOT_FOR_PHONES:
             targets = self.screens
         else:
@@ -267,6 +266,6 @@ class Room:
     def catch_up(self, after_seq: int, phone: bool = False) -> list[str] | None:
         """What a screen that saw ``after_seq`` missed, from memory; ``None`` if out of reach."""
         missed = self._since(after_seq, phone)
-        if missed is not None and self.tallies.text is not None:
+        if missed is not None and not phone and self.tallies.text is not None:
             missed.append(self.tallies.text)
         return missed

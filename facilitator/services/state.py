@@ -175,16 +175,18 @@ async def snapshot(db: Database, meeting_id: int) -> JSON:
 
 
 # What a phone never draws: the room's attendance (the console and the wall count it), the close
-# gates, and the facilitator's notes on the opener. A phone's own data (who it is, its answer)
-# comes in its welcome's ``me``.
-NOT_FOR_PHONES = ("attendance", "gates", "opener_actions", "claims")
+# gates, the facilitator's notes on the opener and the opener's tally (the wall shows it). A
+# phone's own data (who it is, its answer) comes in its welcome's ``me``.
+NOT_FOR_PHONES = ("attendance", "gates", "opener_actions", "claims", "tally", "respondents")
 
 
 # Events a phone never draws, for the same reasons: who arrived or was marked present (names the
 # console and the wall count; a hall of N phones arriving would otherwise send N² of them), who
-# asks to be whom, and the facilitator's opener notes. The socket and the events API both leave them out for phones.
+# asks to be whom, the facilitator's opener notes, and the tally (a hall answering would
+# otherwise be sent to every phone twice a second, for nothing). The socket and the events API
+# both leave them out for phones.
 EVENTS_NOT_FOR_PHONES = frozenset(
-    {"joined", "marked_present", "opener_action", "claim_requested", "claim_refused"}
+    {"joined", "marked_present", "opener_action", "claim_requested", "claim_refused", "opener_tally"}
 )
 
 

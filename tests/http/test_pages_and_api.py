@@ -305,7 +305,9 @@ def test_staff_commands_need_the_csrf_header(site: Site) -> None:
         json={"type": "start", "id": "s1"},
         headers={"x-csrf-token": site.csrf()},
     )
-    assert guarded.json() == {"type": "ack", "id": "s1", "seq": 2, "replayed": False}
+    assert guarded.json() == {
+        "type": "ack", "id": "s1", "seq": 2, "replayed": False, "follows": True,
+    }  # fmt: skip
     bad = site.client.post(
         f"/api/m/{meeting_id}/commands",
         content=b"{not json",

@@ -84,6 +84,10 @@ async def test_a_whole_meeting(db: Database, world: World) -> None:
     assert final["meeting"]["stage"] == "closed"
     assert final["meeting"]["join_code"] is None
     assert final["opener_actions"] == {str(blockers[4]): "כל סעיף נגמר בהחלטה"}
+    assert final["tally"]
+    assert final["respondents"] == 2
+    # A phone draws neither the tally nor the notes: its snapshot leaves them out.
+    assert not {"tally", "respondents", "opener_actions"} & set(state.for_phones(final))
     assert final["agenda"][1]["decision"] == "בוחרים בחלופה ב׳"
     assert [c["status"] for c in final["commitments"]] == ["open", "open"]
     assert final["gates"] == []

@@ -11,10 +11,10 @@ import pytest
 
 from facilitator.db import Database
 from facilitator.flow import Role
-from facilitator.live import gates, outbox, snapshots, tallies, watchdog
-from facilitator.live.envelope import Envelope, Kind, beat, control, envelope_for
+from facilitator.live import gates, outbox, snapshots, watchdog
+from facilitator.live.envelope import Envelope, Kind, ack_for, beat, control, envelope_for
 from facilitator.live.hub import MemoryHub
-from facilitator.live.messages import encode, server_event, server_tally
+from facilitator.live.messages import Ack, encode, server_event, server_tally
 from facilitator.live.rooms import QUEUE_LIMIT, RESYNC, Connection, Live, Room, channel
 from facilitator.services import lifecycle, state
 from facilitator.services.actors import Actor
@@ -75,22 +75,25 @@ async def test_events_reach_screens_in_order_even_when_published_out_of_order(
     await room.stop()
 
 
-async def test_tallies_are_coalesced_first_at_once(db: Database, world: World) -> None:
+async def test_tallies_are_coalesced_first_at_once_and_phones_get_none(
+    db: Database, world: World
+) -> None:
     room, hub, meeting_id = await started_room(db, world)
-    fast, slow = wall(), phone()
-    add(room, fast, slow)
+    screen, hall = wall(), [phone() for _ in range(3)]
+    add(room, screen, *hall)
     start = room.last_seq
     for n in range(1, 31):  # thirty answers within about 0.3 s
         await hub.publish(channel(meeting_id), tally(start + n, n))
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.6)  # let the last coalesced flushes out
-    to_wall = [m for m in drain(fast) if m]
-    to_phone = [m for m in drain(slow) if m]
+    await asyncio.sleep(0.3)  # let the last coalesced flush out
+    to_wall = [m for m in drain(screen) if m]
     assert to_wall[0]["respondents"] == 1  # the first tally goes out at once
     assert to_wall[-1]["respondents"] == 30  # and the last one is never lost
-    assert to_phone[-1]["respondents"] == 30
     assert len(to_wall) <= 6  # ~10 a second for the wall
-    assert len(to_phone) <= 3  # ~2 a second for phones
+    assert all(drain(p) == [] for p in hall)  # a phone draws no tally: it is sent none
+    # Nor when it comes back, though the wall's catch-up ends with the newest one.
+    assert room.catch_up(start + 1, phone=True) == []
+    assert room.catch_up(start + 1) == [room.tally_text]
     await room.stop()
 
 
@@ -150,28 +153,6 @@ async def test_a_phone_stuck_in_one_send_is_dropped_and_the_rest_are_not(
     await asyncio.sleep(0.1)
     assert dropped == ["stuck"]  # once, though the room looked several times
     assert room.dropped == 1
-    await room.stop()
-
-
-async def test_a_hall_gets_a_tally_in_slices_and_nothing_overtakes_it(
-    db: Database, world: World
-) -> None:
-    room, hub, meeting_id = await started_room(db, world)
-    hall = [phone() for _ in range(tallies.SPREAD_SLICE * 3 + 17)]
-    add(room, *hall)
-    start = room.last_seq
-
-    await hub.publish(channel(meeting_id), tally(start + 1, 1))
-    await asyncio.sleep(0)  # the room takes it: the first slice now, the rest on later turns
-    await asyncio.sleep(0)
-    got_it = sum(1 for p in hall if not p.queue.empty())
-    assert 0 < got_it < len(hall)
-
-    # An event while the tally is still spreading: every phone gets the tally first.
-    await hub.publish(channel(meeting_id), event(start + 2))
-    await asyncio.sleep(0.05)
-    for p in hall:
-        assert [m["seq"] for m in drain(p) if m] == [start + 1, start + 2]
     await room.stop()
 
 
@@ -383,3 +364,12 @@ async def test_a_change_outside_the_log_during_a_shared_read_is_not_lost(
     later, _after = await room.fresh(True, read)
     assert json.loads(later)["values"] == "new"
     await room.stop()
+
+
+def test_an_ack_says_whether_its_event_follows_on_the_senders_screen() -> None:
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    answered = Event(1, 5, "opener_tally", {"tally": {"2": 1}, "respondents": 1}, "p:1", at)
+    moved = Event(1, 6, "stage_changed", {"stage": "agenda"}, "u:1", at)
+    assert ack_for("a", answered, False, phone=True).follows is False  # phones get no tally
+    assert ack_for("a", answered, False, phone=False).follows is True
+    assert ack_for("b", moved, True, phone=True) == Ack("b", 6, True, True)

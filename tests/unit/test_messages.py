@@ -129,7 +129,7 @@ def test_server_messages_encode_as_screens_read_them() -> None:
     }  # fmt: skip
     assert m.PONG == '{"type":"pong"}'
     assert json.loads(m.encode(m.Ack(None, 3, False))) == {
-        "type": "ack", "id": None, "seq": 3, "replayed": False,
+        "type": "ack", "id": None, "seq": 3, "replayed": False, "follows": True,
     }  # fmt: skip
     assert json.loads(m.encode(m.Error("c1", "msg.bad_json", "…"))) == {
         "type": "error", "id": "c1", "key": "msg.bad_json", "message": "…", "details": [],

@@ -50,11 +50,14 @@ class Event(_Server, frozen=True, tag="event"):
 
 
 class Ack(_Server, frozen=True, tag="ack"):
-    """The sender's command is committed as event ``seq`` (or was already: ``replayed``)."""
+    """The sender's command is committed as event ``seq`` (or was already: ``replayed``).
+    ``follows``: that event will reach this screen too; false when its kind is not sent to it
+    (a phone's opener answer: phones get no tally), so there is nothing to wait for."""
 
     id: str | None
     seq: int
     replayed: bool
+    follows: bool = True
 
 
 class Error(_Server, frozen=True, tag="error"):

@@ -406,8 +406,9 @@ export class LiveRoom {
         break;
       case "ack": {
         const command = this.outbox.find((c) => c.id === msg.id);
-        // The ack can overtake its own event; keep showing the command until the event is in.
-        if (this.state && msg.seq > Math.max(this.lastSeq, this.tallySeq) && command) {
+        // The ack can overtake its own event; keep showing the command until the event is in
+        // (unless that event is of a kind this screen is not sent: a phone's opener answer).
+        if (this.state && msg.follows !== false && msg.seq > Math.max(this.lastSeq, this.tallySeq) && command) {
           this.waiting.set(msg.seq, [msg, command]);
           setTimeout(() => this.release(msg.seq), 3000);
         } else {
