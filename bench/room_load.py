@@ -439,6 +439,20 @@ async def tally_in_db(db_url: str, meeting_id: int) -> tuple[Counter[int], Count
     return per_person, per_blocker
 
 
+def profiled(pid: int, window: float, out: Path | None) -> subprocess.Popen[bytes] | None:
+    """py-spy over the server through the burst (``--profile``): where its core goes, by
+    what holds the interpreter (``--gil``), as a speedscope file."""
+    if out is None:
+        return None
+    spy = shutil.which("py-spy") or str(BIN / "py-spy")
+    return subprocess.Popen(
+        [spy, "record", "--pid", str(pid), "--duration", str(int(window) + 1), "--gil",
+         "--rate", "200", "--format", "speedscope", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
 def one_run(
     phones: int,
     window: float,
@@ -447,6 +461,7 @@ def one_run(
     slow_changes: int = SLOW_CHANGES,
     slow_within: float = SLOW_WITHIN,
     slow_probes: int = SLOW_PROBES,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="room-load-"))
     db_url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
@@ -483,6 +498,7 @@ def one_run(
             )
         if "burst" in scenarios:
             ticks, started = cpu_ticks(pid), time.perf_counter()
+            spy = profiled(pid, window, profile)
             tell(workers, {"do": "vote", "window": window})
             # The probes answer and the wall watches while the phones vote.
             tally = asyncio.run(
@@ -497,6 +513,8 @@ def one_run(
             )
             answers = hear(workers)
             wall = time.perf_counter() - started
+            if spy is not None:
+                spy.wait(timeout=60)
             per_person, _per_blocker = asyncio.run(tally_in_db(db_url, room.meeting_id))
             acks = [a for answer in answers for a in answer["acks"]]
             result["burst"] = {
@@ -707,6 +725,9 @@ def main() -> None:
         help="seconds after the last of them the server has to drop those phones",
     )
     parser.add_argument("--write", type=Path, help="write the table into this Markdown file")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy the server through the burst into this file"
+    )
     args = parser.parse_args()
     scenarios = set(args.scenarios.split(","))
     results: dict[int, dict[str, list[dict[str, Any]]]] = {}
@@ -718,6 +739,7 @@ def main() -> None:
                 scenarios,
                 slow_changes=args.slow_changes,
                 slow_within=args.slow_within,
+                profile=args.profile,
             )
             for _ in range(args.runs)
         ]
