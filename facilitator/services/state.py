@@ -186,7 +186,8 @@ NOT_FOR_PHONES = ("attendance", "gates", "opener_actions", "claims", "tally", "r
 # otherwise be sent to every phone twice a second, for nothing). The socket and the events API
 # both leave them out for phones.
 EVENTS_NOT_FOR_PHONES = frozenset(
-    {"joined", "marked_present", "opener_action", "claim_requested", "claim_refused", "opener_tally"}
+    {"joined", "marked_present", "opener_action", "claim_requested", "claim_refused"}
+    | {"opener_tally"}
 )
 
 
