@@ -641,6 +641,8 @@ def table(results: dict[int, dict[str, list[dict[str, Any]]]]) -> str:
             ("memory per phone counted from idle (KiB)", ("kib_per_phone_all",)),
         ):
             o, f = median_of(ours, *path)[0], median_of(floor, *path)[0] if floor else float("nan")
+            if o != o:
+                continue  # NaN: the fan-out was not run
             ratio = f"{o / f:.2f}×" if f and f == f and f > 0 else "—"
             lines.append(f"| {phones} | {label} | {cell(ours, *path)} | {f:.1f} | {ratio} |")
         within = median_of(ours, "slow", "dropped_within_s")[0]
