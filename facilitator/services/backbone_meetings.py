@@ -52,7 +52,9 @@ class _Timelines:
         # of this step's time.
         started = type_coerce(Meeting.started_at, String)
         held = select(Meeting.group_id, started, Meeting.id, Meeting.title)
-        for group_id, start, meeting_id, title in connection.execute(held.where(*_held(reach))):
+        for group_id, start, meeting_id, title in connection.execute(
+            held.where(*_held(reach))
+        ).all():
             ran[group_id].append((start, meeting_id, title))
         self.held = {group_id: len(meetings) for group_id, meetings in ran.items()}
         self.latest = {g: _latest(meetings, timezone) for g, meetings in ran.items()}
