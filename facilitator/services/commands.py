@@ -33,6 +33,7 @@ from facilitator.db.models import (
     StaffSession,
     StaffUser,
 )
+from facilitator.db.prepared import Prepared
 from facilitator.errors import NotFound
 from facilitator.flow import Action, Role, Stage
 from facilitator.localtime import local_day
@@ -119,10 +120,12 @@ def meeting_day(meeting: Meeting, network: Network) -> date:
 
 ReplayCheck = Callable[[MeetingEvent], bool]
 
-# Built once: a statement object reused keeps its cache key, so each run skips straight to the
-# compiled form (building them per command cost more than executing them).
+# Built once: a statement object reused keeps its cache key, so Core skips straight to the
+# compiled form (building them per command cost more than executing them). On SQLite they run
+# on the driver's cursor, compiled once: SQLAlchemy's execution machinery around each statement
+# was most of the group-commit writer's time in a hall's vote (``db.prepared``).
 _EVENTS = cast(Table, MeetingEvent.__table__)
-_NUMBER = (
+_NUMBER = Prepared(
     update(cast(Table, Meeting.__table__))
     .where(Meeting.id == bindparam("m"))
     .values(last_seq=Meeting.last_seq + 1)
@@ -133,18 +136,22 @@ _NUMBER = (
 # an UPDATE that waited for the meeting's lock keeps the snapshot it began with, blind to the
 # event another process's batch just committed. ``msg`` and ``p`` (the sender's person) may be
 # null: then no event and no person match.
-_FACTS = select(
-    Group.network_id,
-    select(_EVENTS.c.id)
-    .where(_EVENTS.c.meeting_id == bindparam("m"), _EVENTS.c.client_msg_id == bindparam("msg"))
-    .scalar_subquery(),
-    select(Person.network_id).where(Person.id == bindparam("p")).scalar_subquery(),
-    select(Attendance.id)
-    .where(Attendance.meeting_id == bindparam("m"), Attendance.person_id == bindparam("p"))
-    .exists(),
-).where(Group.id == bindparam("g"))
+_FACTS = Prepared(
+    select(
+        Group.network_id,
+        select(_EVENTS.c.id)
+        .where(_EVENTS.c.meeting_id == bindparam("m"), _EVENTS.c.client_msg_id == bindparam("msg"))
+        .scalar_subquery(),
+        select(Person.network_id).where(Person.id == bindparam("p")).scalar_subquery(),
+        select(Attendance.id)
+        .where(Attendance.meeting_id == bindparam("m"), Attendance.person_id == bindparam("p"))
+        .exists(),
+    ).where(Group.id == bindparam("g"))
+)
+# Only to replay a resent message: its row is read through Core, which makes the JSON and the
+# datetime of it.
 _STORED = select(_EVENTS).where(_EVENTS.c.id == bindparam("e"))
-_STAFF = (
+_STAFF = Prepared(
     select(
         Group.network_id,
         StaffUser.network_id,
@@ -161,7 +168,8 @@ _STAFF = (
     .outerjoin(StaffUser, StaffUser.id == bindparam("u"))
     .where(Group.id == bindparam("g"))
 )
-_LOG = insert(_EVENTS)
+_LOGGED = ("meeting_id", "seq", "type", "payload", "actor", "action", "created_at", "client_msg_id")
+_LOG = Prepared(insert(_EVENTS), column_keys=_LOGGED)
 
 
 @dataclass(frozen=True)
@@ -186,13 +194,13 @@ def open_command(
     locks the meeting row on engines with row locks, so commands on one meeting never
     interleave), answer a resent message id with its stored event, check the sender, then the
     stage. Plain statements on the caller's connection, in the caller's transaction."""
-    numbered = connection.execute(_NUMBER, {"m": meeting_id}).first()
+    numbered = _NUMBER.first(connection, {"m": meeting_id})
     if numbered is None:
         raise NotFound("meeting.not_found")
     seq, stage, group_id = numbered
     phone = actor.person_id if actor.role is Role.PARTICIPANT else None
     facts = {"m": meeting_id, "msg": msg_id, "p": phone, "g": group_id}
-    network_id, stored_id, person_network, joined = connection.execute(_FACTS, facts).one()
+    network_id, stored_id, person_network, joined = _FACTS.one(connection, facts)
     if stored_id is not None:
         row = MeetingEvent(**connection.execute(_STORED, {"e": stored_id}).one()._mapping)
         raise _Replay(replay_of(row, actor, action, same_request))
@@ -210,14 +218,14 @@ def open_command(
 
 def _check_staff(connection: Connection, actor: Actor, group_id: int) -> int:
     facts = {"u": actor.user_id, "g": group_id, "s": actor.session_id}
-    network_id, user_network, active, role, looks_after, session_live = connection.execute(
-        _STAFF, facts
-    ).one()
+    network_id, user_network, active, role, looks_after, session_live = _STAFF.one(
+        connection, facts
+    )
     signed_in = actor.session_id is None or bool(session_live)
     staff = (
         None
         if user_network is None
-        else flow.StaffFacts(user_network, active, role, looks_after, signed_in)
+        else flow.StaffFacts(user_network, bool(active), role, bool(looks_after), signed_in)
     )
     flow.check_staff(staff, actor.role, network_id)
     return int(network_id)
@@ -225,8 +233,8 @@ def _check_staff(connection: Connection, actor: Actor, group_id: int) -> int:
 
 def log_event(connection: Connection, event: Event, action: Action, msg_id: str | None) -> Event:
     """The epilogue of every meeting command: append its numbered event to the log."""
-    connection.execute(
-        _LOG,
+    _LOG.count(
+        connection,
         {
             "meeting_id": event.meeting_id,
             "seq": event.seq,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from facilitator.db import Database
 from facilitator.db.models import Blocker, OpenerAction, OpenerResponse, Person
+from facilitator.db.prepared import Prepared
 from facilitator.errors import Invalid, NotFound
 from facilitator.flow import Action
 from facilitator.services.actors import Actor
@@ -27,7 +28,8 @@ from facilitator.validate import optional_text, positive_id
 MAX_CHOICES = 50
 
 
-# Statements built once (see commands.run_batched for why).
+# Statements built once (commands.py says why, above _NUMBER); the tally's two are read through
+# Core, by the wall's sessions, and by the writer only when it has no tally kept.
 _RESPONSES = cast(Table, OpenerResponse.__table__)
 _COUNT = (
     select(_RESPONSES.c.blocker_id, func.count())
@@ -37,27 +39,30 @@ _COUNT = (
 _PEOPLE = select(func.count(func.distinct(_RESPONSES.c.person_id))).where(
     _RESPONSES.c.meeting_id == bindparam("m")
 )
-_FORGET = (
+_FORGET = Prepared(
     delete(_RESPONSES)
     .where(_RESPONSES.c.meeting_id == bindparam("m"), _RESPONSES.c.person_id == bindparam("p"))
     .returning(_RESPONSES.c.blocker_id)
 )
 # The answer's rows, of the chosen blockers that are the network's and active only: the check
 # and the write in one statement (a round trip less on PostgreSQL); fewer rows than chosen
-# refuse the answer, and its savepoint takes the rows back.
-_ANSWER = insert(_RESPONSES).from_select(
-    ["meeting_id", "person_id", "blocker_id", "anonymous", "created_at"],
-    select(
-        bindparam("m", type_=_RESPONSES.c.meeting_id.type),
-        bindparam("p", type_=_RESPONSES.c.person_id.type),
-        Blocker.id,
-        bindparam("anonymous", type_=_RESPONSES.c.anonymous.type),
-        bindparam("at", type_=_RESPONSES.c.created_at.type),
-    ).where(
-        Blocker.id.in_(bindparam("ids", expanding=True)),
-        Blocker.network_id == bindparam("n"),
-        Blocker.active.is_(True),
-    ),
+# refuse the answer, and its savepoint takes the rows back. On SQLite ``ids`` has a compiled form
+# for each length a list has had (at most MAX_CHOICES).
+_ANSWER = Prepared(
+    insert(_RESPONSES).from_select(
+        ["meeting_id", "person_id", "blocker_id", "anonymous", "created_at"],
+        select(
+            bindparam("m", type_=_RESPONSES.c.meeting_id.type),
+            bindparam("p", type_=_RESPONSES.c.person_id.type),
+            Blocker.id,
+            bindparam("anonymous", type_=_RESPONSES.c.anonymous.type),
+            bindparam("at", type_=_RESPONSES.c.created_at.type),
+        ).where(
+            Blocker.id.in_(bindparam("ids", expanding=True)),
+            Blocker.network_id == bindparam("n"),
+            Blocker.active.is_(True),
+        ),
+    )
 )
 
 
@@ -131,7 +136,7 @@ async def respond(
             counts = {str(b): n for b, n in db_.execute(_COUNT, {"m": ctx.meeting_id})}
             people = db_.execute(_PEOPLE, {"m": ctx.meeting_id}).scalar_one()
         mine = {"m": ctx.meeting_id, "p": ctx.actor.person_id}
-        before = db_.execute(_FORGET, mine).scalars().all()
+        before = [blocker_id for (blocker_id,) in _FORGET.rows(db_, mine)]
         if answer:
             rows = {
                 **mine,
@@ -140,7 +145,7 @@ async def respond(
                 "anonymous": anonymous,
                 "at": ctx.now,
             }
-            if db_.execute(_ANSWER, rows).rowcount != len(answer):
+            if _ANSWER.count(db_, rows) != len(answer):
                 raise NotFound("opener.unknown_blocker")
         for blocker_id in before:
             counts[str(blocker_id)] -= 1
