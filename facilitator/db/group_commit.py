@@ -144,19 +144,20 @@ class GroupCommit:
     def _batch(self, connection: Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []
         with connection.begin():
+            send = _sender(connection)
             for work in works:
                 # One savepoint name for every command, not SQLAlchemy's numbered ones: asyncpg
                 # prepares each new statement text (a round trip of its own), and 512 names a
                 # batch evicted every statement from the connection's cache of 100.
-                connection.exec_driver_sql(_SAVEPOINT)
+                send(_SAVEPOINT)
                 try:
                     outcomes.append((True, work(connection, self._memo)))
                 except Exception as error:
-                    connection.exec_driver_sql(_ROLLBACK_TO)
+                    send(_ROLLBACK_TO)
                     # Whatever it cached may describe what was just rolled back.
                     self._memo.clear()
                     outcomes.append((False, error))
-                connection.exec_driver_sql(_RELEASE)
+                send(_RELEASE)
         return outcomes
 
     async def close(self) -> None:
@@ -173,6 +174,17 @@ class GroupCommit:
                 self._thread, self._sync_engine.dispose
             )
             self._thread.shutdown(wait=True)
+
+
+def _sender(connection: Connection) -> Callable[[str], object]:
+    """What sends the savepoints: on SQLite the driver's cursor, as the answers' own statements
+    (``db.prepared``), where three a command through ``exec_driver_sql`` were a fifth of the
+    writer's time; elsewhere SQLAlchemy."""
+    if connection.dialect.name != "sqlite":
+        return connection.exec_driver_sql
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    return dbapi_connection.cursor().execute
 
 
 def _lost_a_race(error: BaseException) -> bool:
