@@ -180,19 +180,19 @@ async def _welcome(
         return
     for text in await _fresh(websocket, room, who, me):
         await websocket.send_text(text)
-    if not phone and room.tally_text is not None:
-        await websocket.send_text(room.tally_text)
 
 
 async def _fresh(
     websocket: WebSocket, room: Room, who: Who, me: dict[str, object] | None
 ) -> list[str]:
     """A welcome with the room's shared, already encoded snapshot spliced in (a phone's
-    without what phones never draw), then the events that came after that snapshot."""
+    without what phones never draw), then the events that came after that snapshot, and for
+    a console or a wall the newest tally (a shared snapshot's may be many answers old)."""
     db = app_state(websocket).db
     phone = who.role is Role.PARTICIPANT
     snapshot, after = await room.fresh(phone, lambda: state.snapshot(db, room.meeting_id))
-    return [messages.welcome_text(who.role, me, snapshot), *after]
+    tally = [] if phone or room.tally_text is None else [room.tally_text]
+    return [messages.welcome_text(who.role, me, snapshot), *after, *tally]
 
 
 async def _me(websocket: WebSocket, who: Who, meeting_id: int) -> dict[str, object] | None:

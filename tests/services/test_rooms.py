@@ -6,11 +6,16 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from starlette.websockets import WebSocket
 
 from facilitator.db import Database
 from facilitator.flow import Role
+from facilitator.http import socket as live_socket
+from facilitator.http.identity import Who
 from facilitator.live import gates, outbox, snapshots, watchdog
 from facilitator.live.envelope import Envelope, Kind, ack_for, beat, control, envelope_for
 from facilitator.live.hub import MemoryHub
@@ -373,3 +378,33 @@ def test_an_ack_says_whether_its_event_follows_on_the_senders_screen() -> None:
     assert ack_for("a", answered, False, phone=True).follows is False  # phones get no tally
     assert ack_for("a", answered, False, phone=False).follows is True
     assert ack_for("b", moved, True, phone=True) == Ack("b", 6, True, True)
+
+
+async def test_a_screen_resynced_gets_the_newest_tally_after_its_snapshot_and_a_phone_none(
+    db: Database, world: World
+) -> None:
+    room, hub, meeting_id = await started_room(db, world)
+    start = room.last_seq
+    await hub.publish(channel(meeting_id), tally(start + 1, 3))
+    await asyncio.sleep(0.05)
+    # What a socket that fell behind is sent again (``_fresh``): the shared snapshot can be
+    # many answers older than the tally, which never enters the ring it catches up from.
+    scope = {
+        "type": "websocket",
+        "path": "/",
+        "headers": [],
+        "state": {"app": SimpleNamespace(db=db)},
+    }
+    websocket = WebSocket(scope, _never, _never)
+    screen = Who(Role.PROJECTOR, Actor.projector(), world.network)
+    sent = await live_socket._fresh(websocket, room, screen, None)
+    assert sent[-1] == room.tally_text
+    phone_of = Who(Role.PARTICIPANT, Actor.participant(world.people[0]), world.network)
+    welcome, *after = await live_socket._fresh(websocket, room, phone_of, None)
+    assert "tally" not in json.loads(welcome)["snapshot"]
+    assert not [m for m in after if json.loads(m)["type"] == "tally"]
+    await room.stop()
+
+
+async def _never(*_args: object) -> Any:
+    raise AssertionError("nothing is received or sent here")
