@@ -13,6 +13,10 @@ goes through ``Connection.execute``. Either way the caller gets plain tuples of 
 the driver returns them, with no result processing: a Boolean or an EXISTS is 0 or 1 on SQLite
 and a bool on PostgreSQL, so callers read such flags with ``bool()``; statements that return
 what a type must convert (a datetime, JSON) are run on Core instead.
+
+What runs on the cursor passes no engine event (``before_cursor_execute``, ``echo``): on
+SQLite a listener sees only the writer's BEGIN; ``tests/services/test_group_commit.py`` counts
+these statements with SQLite's own trace instead.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class _Position(NamedTuple):
 class _Form(NamedTuple):
     sql: str
     positions: tuple[_Position, ...]
+    #: Every parameter it reads: a call with others runs on Core, which would use them (an
+    #: ``insert(table)`` compiled without them here is ``DEFAULT VALUES``).
+    keys: frozenset[str]
 
 
 class _Plan:
@@ -105,7 +112,7 @@ class Prepared:
         dialect = connection.dialect
         plan = self._plans.get(dialect) or self._plan(dialect)
         form = None if plan.core else self._form(plan, params)
-        if form is None:
+        if form is None or not form.keys.issuperset(params):
             result = connection.execute(self.statement, params)
             if not result.returns_rows:
                 return [], result.rowcount
@@ -117,6 +124,8 @@ class Prepared:
             required = f"A value is required for bind parameter {missing.args[0]!r}"
             refused = exc.InvalidRequestError(required, code="cd3x")
             raise _as_core_raises(connection, form.sql, dict(params), refused) from None
+        except Exception as failed:  # a bind processor's (a naive datetime): Core wraps it
+            raise _as_core_raises(connection, form.sql, dict(params), failed) from failed
         if not connection.in_transaction():
             connection.begin()  # what Core's autobegin would do before its statement
         dbapi_connection = connection.connection.dbapi_connection
@@ -149,6 +158,8 @@ class Prepared:
         return plan
 
     def _form(self, plan: _Plan, params: Mapping[str, Any]) -> _Form | None:
+        if plan.expanding is not None and plan.expanding not in params:
+            return None  # Core says which value is missing
         length = 0 if plan.expanding is None else len(params[plan.expanding])
         form = plan.forms.get(length)
         if form is None:
@@ -221,4 +232,4 @@ def _form_of(compiled: SQLCompiler, expanding: str | None, length: int) -> _Form
         bind = compiled.binds[bind_name]
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)
         positions.append(_Position(bind.key, index, bind.required, bind.effective_value, process))
-    return _Form(sql, tuple(positions))
+    return _Form(sql, tuple(positions), frozenset(p.key for p in positions))

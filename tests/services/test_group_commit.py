@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, event, func, select, text
+from sqlalchemy.pool import Pool
 
 from facilitator.db import Database
 from facilitator.db.models import OpenerResponse
@@ -215,16 +216,37 @@ async def test_an_answer_in_a_batch_makes_few_statements_of_few_texts(
         for round_ in range(4)
         for pid in world.people
     ]
+    # On SQLite the answers' statements run on the driver's cursor, past the engine's events
+    # (``db.prepared``): SQLite's own trace sees them.
+    traced: list[str] = []
+
+    def trace(dbapi_connection: Any, *_: Any) -> None:
+        if hasattr(dbapi_connection, "set_trace_callback"):  # the writer's sqlite3 connection
+            dbapi_connection.set_trace_callback(traced.append)
+
+    def untrace(dbapi_connection: Any, *_: Any) -> None:
+        if hasattr(dbapi_connection, "set_trace_callback"):
+            dbapi_connection.set_trace_callback(None)
+
     batches = db.group_commit.batches
     event.listen(Engine, "before_cursor_execute", seen)
+    event.listen(Pool, "checkout", trace)
+    event.listen(Pool, "checkin", untrace)
     try:
         await asyncio.gather(*sends)
     finally:
         event.remove(Engine, "before_cursor_execute", seen)
+        event.remove(Pool, "checkout", trace)
+        event.remove(Pool, "checkin", untrace)
+    made = db.group_commit.batches - batches
     # A savepoint and its release, the number, the checks, the old answer out, the new one in,
-    # and the event: 7, and one BEGIN a batch on SQLite.
-    assert len(texts) <= 7 * len(sends) + db.group_commit.batches - batches
-    assert len(set(texts)) <= 8  # the savepoints are not numbered
+    # and the event: 7, and one BEGIN a batch on SQLite (and its COMMIT, in SQLite's trace).
+    if db.is_sqlite:
+        answers = [t for t in traced if not t.startswith(("BEGIN", "COMMIT"))]
+        assert 5 * len(sends) <= len(answers) <= 7 * len(sends)
+    else:
+        assert len(texts) <= 7 * len(sends) + made
+        assert len(set(texts)) <= 8  # the savepoints are not numbered
 
 
 def _touch_in_order(first: int, then: int) -> Callable[[Connection, dict[Any, Any]], int]:

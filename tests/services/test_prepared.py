@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, bindparam, event, select, text
+from sqlalchemy import Connection, Engine, bindparam, event, insert, select, text
 from sqlalchemy.exc import IntegrityError, StatementError
 
 from facilitator.db import Database
@@ -218,3 +218,28 @@ async def test_errors_are_the_ones_core_raises(db: Database, world: World) -> No
     facts = {"m": mid, "msg": None, "p": None}  # no group
     with pytest.raises(StatementError, match="A value is required for bind parameter 'g'"):
         await db.group_commit.submit(lambda c, _memo: commands._FACTS.one(c, facts))
+    # A value its type refuses (a naive moment): Core's StatementError around it, not bare.
+    naive = {**logged, "seq": 99, "created_at": MOMENT.replace(tzinfo=None)}
+    with pytest.raises(StatementError):
+        await db.group_commit.submit(lambda c, _memo: commands._LOG.count(c, naive))
+
+
+async def test_a_statement_compiled_without_a_callers_keys_runs_them_on_core(
+    db: Database, world: World
+) -> None:
+    """``insert(table)`` names no columns: compiled once without keys it would be ``DEFAULT
+    VALUES`` and drop the row's values on SQLite alone. Keys it does not read go to Core."""
+    mid = await new_meeting(db, world)
+    log = Prepared(insert(MeetingEvent.__table__))
+    row = {
+        "meeting_id": mid, "seq": 50, "type": "x", "payload": {"n": 1}, "actor": "system",
+        "action": None, "created_at": MOMENT, "client_msg_id": "k-1",
+    }  # fmt: skip
+    await db.group_commit.submit(lambda c, _memo: log.count(c, row))
+    async with db.read() as session:
+        stored = await session.scalar(
+            select(MeetingEvent).where(MeetingEvent.meeting_id == mid, MeetingEvent.seq == 50)
+        )
+    assert stored is not None
+    assert stored.client_msg_id == "k-1"
+    assert stored.payload == {"n": 1}
