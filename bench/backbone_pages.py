@@ -179,8 +179,11 @@ async def probe(
     return {"pings": pings, "moves": moves}
 
 
-def _loader(base: str, stop: Any, count: Any) -> None:
-    """A backbone user loading pages one after another until told to stop."""
+def _loader(base: str, stop: Any, count: Any, core: int) -> None:
+    """A backbone user loading pages one after another until told to stop, from ``core``:
+    a browser's work is not the server's, and unpinned it ran on the rooms' core whenever the
+    other was busy serving it."""
+    _pin(core)
     client = login(base)
     urls = ["/backbone", "/backbone/accountability", "/backbone/attendance", "/backbone/opener",
             "/api/backbone/carryover"]  # fmt: skip
@@ -209,12 +212,43 @@ def live_probe(
     backbone user loads pages from ``base`` (the rooms' process, or one of its own)."""
     quiet: dict[str, list[float]] = {"pings": [], "moves": []}
     busy: dict[str, list[float]] = {"pings": [], "moves": []}
-    pages = 0
+    # The probes beside the rooms' process (core 0), the backbone user beside the reports'
+    # (core 1): each side's clients then take nothing from the other side's server.
+    before = _pin(0)
+    try:
+        _rounds(base, ws_url, meeting, cookie, seconds, rounds, quiet, busy)
+    finally:
+        if before:
+            os.sched_setaffinity(0, before)
+    pages = sum(busy.pop("pages", []))
+    return {"quiet": _figures(quiet), "busy": _figures(busy), "pages_loaded": int(pages)}
+
+
+def _pin(core: int) -> set[int]:
+    """Run this process on ``core`` (when the machine has more than one); what it ran on."""
+    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        return set()
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    return before
+
+
+def _rounds(
+    base: str,
+    ws_url: str,
+    meeting: int,
+    cookie: str,
+    seconds: float,
+    rounds: int,
+    quiet: dict[str, list[float]],
+    busy: dict[str, list[float]],
+) -> None:
+    busy["pages"] = []
     for _round in range(rounds):
         for name, samples in asyncio.run(probe(ws_url, meeting, cookie, seconds)).items():
             quiet[name] += samples
         stop, count = mp.Event(), mp.Value("i", 0)
-        loader = mp.Process(target=_loader, args=(base, stop, count))
+        loader = mp.Process(target=_loader, args=(base, stop, count, 1))
         loader.start()
         time.sleep(1)
         try:
@@ -223,8 +257,7 @@ def live_probe(
         finally:
             stop.set()
             loader.join()
-        pages += count.value
-    return {"quiet": _figures(quiet), "busy": _figures(busy), "pages_loaded": pages}
+        busy["pages"].append(count.value)
 
 
 def run(db: Path, years: int, requests: int, seconds: float) -> dict[str, Any]:
