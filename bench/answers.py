@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import statistics
 import tempfile
 import time
@@ -62,12 +63,15 @@ async def _burst(
 
 def one_run(phones: int, rounds: int) -> dict[str, float]:
     folder = Path(tempfile.mkdtemp(prefix="answers-"))
-    url = f"sqlite+aiosqlite:///{folder / 'answers.db'}"
-    migrate.upgrade(url)
-    room = asyncio.run(seed_room(url, phones))
-    cpu, wall, writer, batches = asyncio.run(
-        _burst(url, room.meeting_id, room.people, room.blockers, rounds)
-    )
+    try:
+        url = f"sqlite+aiosqlite:///{folder / 'answers.db'}"
+        migrate.upgrade(url)
+        room = asyncio.run(seed_room(url, phones))
+        cpu, wall, writer, batches = asyncio.run(
+            _burst(url, room.meeting_id, room.people, room.blockers, rounds)
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # a seeded hall's file, each run
     answers = phones * rounds
     return {
         "cpu_ms_per_answer": 1000 * cpu / answers,

@@ -441,16 +441,28 @@ async def tally_in_db(db_url: str, meeting_id: int) -> tuple[Counter[int], Count
 
 def profiled(pid: int, window: float, out: Path | None) -> subprocess.Popen[bytes] | None:
     """py-spy over the server through the burst (``--profile``): where its core goes, by
-    what holds the interpreter (``--gil``), as a speedscope file."""
+    what holds the interpreter (``--gil``), as a speedscope file. ``--nonblocking``: sampling
+    that paused the server 200 times a second would move the very figures measured."""
     if out is None:
         return None
     spy = shutil.which("py-spy") or str(BIN / "py-spy")
     return subprocess.Popen(
         [spy, "record", "--pid", str(pid), "--duration", str(int(window) + 1), "--gil",
-         "--rate", "200", "--format", "speedscope", "--output", str(out)],
+         "--nonblocking", "--rate", "200", "--format", "speedscope", "--output", str(out)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )  # fmt: skip
+
+
+def profile_done(spy: subprocess.Popen[bytes]) -> None:
+    """Wait for py-spy; say so when it wrote nothing (it cannot attach, say)."""
+    try:
+        _out, err = spy.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        spy.kill()
+        _out, err = spy.communicate()
+    if spy.returncode:
+        print(f"py-spy failed ({spy.returncode}): {err.decode(errors='replace')}", file=sys.stderr)
 
 
 def one_run(
@@ -514,7 +526,7 @@ def one_run(
             answers = hear(workers)
             wall = time.perf_counter() - started
             if spy is not None:
-                spy.wait(timeout=60)
+                profile_done(spy)
             per_person, _per_blocker = asyncio.run(tally_in_db(db_url, room.meeting_id))
             acks = [a for answer in answers for a in answer["acks"]]
             result["burst"] = {
