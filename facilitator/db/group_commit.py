@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from facilitator.db.prepared import driver_cursor
+
 if TYPE_CHECKING:
     from facilitator.db.database import Database
 
@@ -182,9 +184,8 @@ def _sender(connection: Connection) -> Callable[[str], object]:
     writer's time; elsewhere SQLAlchemy."""
     if connection.dialect.name != "sqlite":
         return connection.exec_driver_sql
-    dbapi_connection = connection.connection.dbapi_connection
-    assert dbapi_connection is not None
-    return dbapi_connection.cursor().execute
+    execute: Callable[[str], object] = driver_cursor(connection).execute
+    return execute
 
 
 def _lost_a_race(error: BaseException) -> bool:

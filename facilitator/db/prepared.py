@@ -128,9 +128,7 @@ class Prepared:
             raise _as_core_raises(connection, form.sql, dict(params), failed) from failed
         if not connection.in_transaction():
             connection.begin()  # what Core's autobegin would do before its statement
-        dbapi_connection = connection.connection.dbapi_connection
-        assert dbapi_connection is not None
-        cursor = dbapi_connection.cursor()
+        cursor = driver_cursor(connection)
         try:
             cursor.execute(form.sql, values)
             if not cursor.description:  # no RETURNING
@@ -168,6 +166,13 @@ class Prepared:
             assert plan.compiled is not None
             form = plan.forms[length] = _form_of(plan.compiled, plan.expanding, length)
         return form
+
+
+def driver_cursor(connection: Connection) -> Any:
+    """A cursor of the driver's own connection under ``connection``, in its transaction."""
+    dbapi_connection = connection.connection.dbapi_connection
+    assert dbapi_connection is not None
+    return dbapi_connection.cursor()
 
 
 def _as_core_raises(

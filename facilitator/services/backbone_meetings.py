@@ -92,9 +92,10 @@ def _latest(ran: list[tuple[Any, int, str]], timezone: str) -> list[tuple[int, s
 def attendance(connection: Connection, reach: q.Reach) -> JSON:
     """See ``backbone.attendance``."""
     lines = _Timelines(connection, reach)
-    came_to = _came(connection, lines.shown_ids())
+    shown = lines.shown_ids()
+    came_to = _came(connection, shown)
     rosters = _rosters(connection, reach)
-    who = _Who(connection, lines.shown_ids())
+    who = _Who(connection, shown)
     report = []
     for group_id, name in lines.groups:
         roster = rosters.get(group_id, set())
